@@ -1,0 +1,84 @@
+namespace NativeKv.Server.Commands;
+
+/// <summary>Command flags, named and reported as Redis 7 reports them in COMMAND.</summary>
+[Flags]
+public enum CommandFlags : uint
+{
+    None = 0,
+    Write = 1 << 0,
+    ReadOnly = 1 << 1,
+    DenyOom = 1 << 2,
+    Admin = 1 << 3,
+    PubSub = 1 << 4,
+    NoScript = 1 << 5,
+    Blocking = 1 << 6,
+    Loading = 1 << 7,
+    Stale = 1 << 8,
+    SkipMonitor = 1 << 9,
+    SkipSlowlog = 1 << 10,
+    Fast = 1 << 11,
+    NoAuth = 1 << 12,
+    MayReplicate = 1 << 13,
+    NoMandatoryKeys = 1 << 14,
+    NoAsyncLoading = 1 << 15,
+    NoMulti = 1 << 16,
+    MovableKeys = 1 << 17,
+    AllowBusy = 1 << 18,
+    Protected = 1 << 19,
+}
+
+/// <summary>Command groups as COMMAND DOCS names them.</summary>
+public enum CommandGroup
+{
+    Generic,
+    String,
+    List,
+    Set,
+    SortedSet,
+    Hash,
+    PubSub,
+    Transactions,
+    Connection,
+    Server,
+    Scripting,
+    HyperLogLog,
+    Cluster,
+    Geo,
+    Stream,
+    Bitmap,
+}
+
+/// <summary>
+/// Marks a static handler <c>static void Name(ref CommandContext ctx)</c>. The source generator
+/// turns every marked method into a dispatcher entry plus COMMAND metadata.
+/// A subcommand is named "PARENT|SUB" (for example "CLIENT|LIST").
+/// Arity follows Redis: N means exactly N arguments including the name, -N means at least N.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true, Inherited = false)]
+public sealed class RespCommandAttribute(string name) : Attribute
+{
+    public string Name { get; } = name;
+    public int Arity { get; set; }
+    public CommandFlags Flags { get; set; }
+    public int FirstKey { get; set; }
+    public int LastKey { get; set; }
+    public int Step { get; set; }
+    public CommandGroup Group { get; set; }
+    public string Summary { get; set; } = "";
+    public string Since { get; set; } = "1.0.0";
+    public string Complexity { get; set; } = "";
+}
+
+/// <summary>
+/// Declares a container command (CLIENT, CONFIG, ...) that has only subcommands. Applied to the
+/// assembly; the generator uses it for the container's own COMMAND metadata.
+/// </summary>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
+public sealed class RespContainerAttribute(string name) : Attribute
+{
+    public string Name { get; } = name;
+    public CommandGroup Group { get; set; }
+    public string Summary { get; set; } = "";
+    public string Since { get; set; } = "1.0.0";
+    public string Complexity { get; set; } = "Depends on subcommand.";
+}

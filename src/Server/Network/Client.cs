@@ -1,0 +1,264 @@
+using System.Runtime.CompilerServices;
+using NativeKv.Interop;
+using NativeKv.Server.Protocol;
+
+namespace NativeKv.Server.Network;
+
+/// <summary>How CLIENT REPLY left the connection.</summary>
+public enum ReplyMode { On, Off, Skip }
+
+/// <summary>
+/// One client connection. Owned by exactly one reactor, which alone reads, parses, executes and
+/// writes for it; other threads only read its descriptive fields (CLIENT LIST) or ask its reactor
+/// to act on it through the mailbox.
+/// </summary>
+public sealed unsafe class Client
+{
+    private const int MinRead = 16 * 1024;
+    private const int InitialInput = 16 * 1024;
+
+    private byte[] _input = GC.AllocateUninitializedArray<byte>(InitialInput, pinned: true);
+    private int _inputStart;  // first unconsumed byte (start of the current command)
+    private int _inputEnd;    // end of received data
+    private int _outputSent;  // bytes of Output already sent
+    private bool _writeArmed;
+
+    public Client(ServerContext server, int fd, long id, string address, string localAddress)
+    {
+        Server = server;
+        Fd = fd;
+        Id = id;
+        Address = address;
+        LocalAddress = localAddress;
+        Created = Environment.TickCount64;
+        LastInteraction = Created;
+        Parser.MaxBulkLength = server.Config.ProtoMaxBulkLen;
+        Authenticated = server.Config.RequirePass.Length == 0;
+        Parser.Unauthenticated = !Authenticated;
+    }
+
+    public ServerContext Server { get; }
+    public Reactor Reactor { get; internal set; } = null!;
+    public int Fd { get; }
+    public long Id { get; }
+    public string Address { get; }
+    public string LocalAddress { get; }
+    public long Created { get; }
+    public long LastInteraction { get; private set; }
+
+    public RespWriter Output { get; } = new();
+    public RequestParser Parser { get; } = new();
+
+    // --- state that commands change ---
+    public string Name { get; set; } = "";
+    public string LibName { get; set; } = "";
+    public string LibVersion { get; set; } = "";
+    public int Database { get; set; }
+    public bool Authenticated { get; set; }
+    public string User { get; set; } = "default";
+    public ReplyMode ReplyMode { get; set; } = ReplyMode.On;
+    public bool NoEvict { get; set; }
+    public bool NoTouch { get; set; }
+    /// <summary>Lower-cased full name of the last command run ("client|list"), for CLIENT LIST.</summary>
+    public string LastCommand { get; set; } = "NULL";
+    /// <summary>Set by QUIT, protocol errors and kills: reply what is pending, then close.</summary>
+    public bool CloseAfterReply { get; set; }
+    /// <summary>Set by CLIENT KILL from any thread; the owning reactor closes the client.</summary>
+    public volatile bool KillRequested;
+    public bool Closed { get; private set; }
+
+    public long QueryBufferLength => _inputEnd - _inputStart;
+    public long QueryBufferCapacity => _input.Length;
+    public int OutputLength => Output.Length - _outputSent;
+    public long IdleSeconds => (Environment.TickCount64 - LastInteraction) / 1000;
+    public long AgeSeconds => (Environment.TickCount64 - Created) / 1000;
+    public int CommandsInLastRead { get; private set; }
+
+    public long TotalNetInput;
+    public long TotalNetOutput;
+
+    /// <summary>Edge-triggered readable: read until the socket is drained, executing as we go.</summary>
+    internal void OnReadable()
+    {
+        while (!Closed)
+        {
+            EnsureReadSpace();
+            int free = _input.Length - _inputEnd;
+            nint n;
+            fixed (byte* p = &_input[_inputEnd])
+            {
+                n = LibC.Recv(Fd, p, free, 0);
+            }
+            if (n > 0)
+            {
+                _inputEnd += (int)n;
+                TotalNetInput += n;
+                Reactor.Stats.NetInputBytes += n;
+                LastInteraction = Environment.TickCount64;
+                ProcessInput();
+                if (Closed || CloseAfterReply) break;
+                if (n < free) break; // drained: a later arrival raises a new edge
+            }
+            else if (n == 0)
+            {
+                Close();
+                return;
+            }
+            else
+            {
+                int e = Errno.Last;
+                if (e == LibC.EAGAIN) break;
+                if (e == LibC.EINTR) continue;
+                Close();
+                return;
+            }
+        }
+        if (!Closed) Flush();
+    }
+
+    internal void OnWritable()
+    {
+        if (!Closed) Flush();
+    }
+
+    private void EnsureReadSpace()
+    {
+        if (_inputStart == _inputEnd)
+        {
+            _inputStart = _inputEnd = 0;
+        }
+        long needed = Parser.BytesNeeded; // total bytes the pending command needs from its start
+        long wantTotal = Math.Max(needed, (long)(_inputEnd - _inputStart) + MinRead);
+        if (_inputStart + wantTotal <= _input.Length) return;
+
+        int pending = _inputEnd - _inputStart;
+        if (wantTotal <= _input.Length)
+        {
+            // Enough room once the pending bytes move to the front.
+            System.Buffer.BlockCopy(_input, _inputStart, _input, 0, pending);
+        }
+        else
+        {
+            long size = Math.Max(wantTotal, Math.Min((long)_input.Length * 2, Array.MaxLength));
+            if (size > Array.MaxLength) size = Array.MaxLength;
+            var next = GC.AllocateUninitializedArray<byte>((int)size, pinned: true);
+            System.Buffer.BlockCopy(_input, _inputStart, next, 0, pending);
+            _input = next;
+        }
+        _inputStart = 0;
+        _inputEnd = pending;
+    }
+
+    /// <summary>Parses and executes every complete command in the input buffer.</summary>
+    private void ProcessInput()
+    {
+        int commands = 0;
+        while (!CloseAfterReply && !Closed)
+        {
+            var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
+            var result = Parser.Parse(span, out int consumed);
+            if (result == ParseResult.Command)
+            {
+                commands++;
+                Server.Executor.Execute(this, span, Parser.Args);
+                _inputStart += consumed;
+            }
+            else if (result == ParseResult.Empty)
+            {
+                _inputStart += consumed;
+            }
+            else if (result == ParseResult.Incomplete)
+            {
+                break;
+            }
+            else
+            {
+                Output.Enabled = true;
+                Output.Error(Parser.Error!);
+                Reactor.Stats.CountError(Output.LastErrorPrefix);
+                Server.Log.Verbose($"Protocol error ({Parser.Error}) from client: id={Id} addr={Address}");
+                CloseAfterReply = true;
+                _inputStart = _inputEnd;
+                break;
+            }
+        }
+        CommandsInLastRead = commands;
+        if (_inputStart == _inputEnd) _inputStart = _inputEnd = 0;
+        if (_inputEnd - _inputStart > Server.Config.ClientQueryBufferLimit)
+        {
+            Server.Log.Warning($"Closing client that reached max query buffer length: id={Id} addr={Address} qbuf={_inputEnd - _inputStart}");
+            Close();
+        }
+    }
+
+    /// <summary>Sends pending output; arms EPOLLOUT only while the socket cannot take it all.</summary>
+    internal void Flush()
+    {
+        while (_outputSent < Output.Length)
+        {
+            nint n;
+            fixed (byte* p = &Output.Buffer[_outputSent])
+            {
+                n = LibC.Send(Fd, p, Output.Length - _outputSent, LibC.MSG_NOSIGNAL);
+            }
+            if (n > 0)
+            {
+                _outputSent += (int)n;
+                TotalNetOutput += n;
+                Reactor.Stats.NetOutputBytes += n;
+                continue;
+            }
+            int e = Errno.Last;
+            if (n < 0 && e == LibC.EINTR) continue;
+            if (n < 0 && e == LibC.EAGAIN)
+            {
+                if (!_writeArmed)
+                {
+                    _writeArmed = true;
+                    Reactor.SetWriteInterest(this, true);
+                }
+                return;
+            }
+            Close();
+            return;
+        }
+        Output.Clear();
+        _outputSent = 0;
+        if (_writeArmed)
+        {
+            _writeArmed = false;
+            Reactor.SetWriteInterest(this, false);
+        }
+        if (CloseAfterReply) Close();
+    }
+
+    /// <summary>Releases the socket now; pending output is dropped.</summary>
+    internal void Close()
+    {
+        if (Closed) return;
+        Closed = true;
+        LibC.Close(Fd);
+        Reactor.OnClosed(this);
+        Server.Clients.Unregister(this);
+    }
+
+    /// <summary>Periodic housekeeping from the reactor: idle timeout and buffer trimming.</summary>
+    internal void Cron(long now, int timeoutSeconds)
+    {
+        if (timeoutSeconds > 0 && (now - LastInteraction) / 1000 >= timeoutSeconds)
+        {
+            Server.Log.Verbose($"Closing idle client id={Id}");
+            Close();
+            return;
+        }
+        if (_inputStart == _inputEnd && _input.Length > InitialInput * 4 && !Parser.InProgress)
+        {
+            _input = GC.AllocateUninitializedArray<byte>(InitialInput, pinned: true);
+            _inputStart = _inputEnd = 0;
+        }
+        if (_outputSent == 0) Output.TrimIfIdle(16 * 1024);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool HasPendingOutput() => Output.Length > _outputSent;
+}

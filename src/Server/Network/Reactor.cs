@@ -1,0 +1,194 @@
+using System.Runtime.InteropServices;
+using NativeKv.Interop;
+
+namespace NativeKv.Server.Network;
+
+/// <summary>Work another thread hands to a reactor through its mailbox.</summary>
+public interface IReactorWork
+{
+    void Run(Reactor reactor);
+}
+
+/// <summary>
+/// One event loop on one (optionally pinned) thread. It owns its clients end to end: epoll
+/// (edge-triggered, each fd registered once), reading, parsing, executing and replying. Other
+/// threads reach it only through <see cref="Mailbox"/>.
+/// </summary>
+public sealed unsafe class Reactor : IDisposable
+{
+    private const ulong DoorbellToken = ulong.MaxValue;
+    private const int MaxEvents = 512;
+
+    private readonly ServerContext _server;
+    private readonly Epoll _epoll = new();
+    private readonly Dictionary<int, Client> _clients = new();
+    private readonly Thread _thread;
+    private volatile bool _stopping;
+    private long _nextCron;
+
+    public Reactor(ServerContext server, int index, int cpu)
+    {
+        _server = server;
+        Index = index;
+        Cpu = cpu;
+        Stats = new ReactorStats(server);
+        _epoll.Add(Mailbox.DoorbellFd, LibC.EPOLLIN, DoorbellToken);
+        _thread = new Thread(Run) { Name = $"reactor-{index}", IsBackground = true };
+    }
+
+    public int Index { get; }
+    /// <summary>CPU this reactor is pinned to, or -1.</summary>
+    public int Cpu { get; }
+    public Mailbox<IReactorWork> Mailbox { get; } = new();
+    public ReactorStats Stats { get; }
+    public int ClientCount => _clients.Count;
+    public bool IsCurrentThread => Thread.CurrentThread == _thread;
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Asks the loop to finish: flush what it can, close its clients, return.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        Mailbox.Post(new WakeUp());
+    }
+
+    public void Join() => _thread.Join();
+
+    /// <summary>Called on this reactor's thread (via the mailbox) to adopt a new connection.</summary>
+    internal void Adopt(Client client)
+    {
+        client.Reactor = this;
+        if (_stopping || client.KillRequested)
+        {
+            client.Close();
+            return;
+        }
+        _clients[client.Fd] = client;
+        _epoll.Add(client.Fd, LibC.EPOLLIN | LibC.EPOLLRDHUP | LibC.EPOLLET, (ulong)client.Fd);
+        // Data may have arrived before registration; an edge-triggered fd would not report it.
+        client.OnReadable();
+    }
+
+    internal void SetWriteInterest(Client client, bool on)
+    {
+        uint ev = LibC.EPOLLIN | LibC.EPOLLRDHUP | LibC.EPOLLET;
+        if (on) ev |= LibC.EPOLLOUT;
+        _epoll.Modify(client.Fd, ev, (ulong)client.Fd);
+    }
+
+    internal void OnClosed(Client client)
+    {
+        // close(2) already removed the fd from the epoll set.
+        _clients.Remove(client.Fd);
+    }
+
+    private void Run()
+    {
+        if (Cpu >= 0)
+        {
+            try { CpuAffinity.PinCurrentThread(Cpu); }
+            catch (NativeException e) { _server.Log.Warning($"reactor {Index}: {e.Message}"); }
+        }
+        var events = (EpollEvent*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(EpollEvent)));
+        try
+        {
+            while (!_stopping)
+            {
+                DrainMailbox();
+                int timeout = TimeUntilCron();
+                bool sleeping = timeout > 0 && Mailbox.PrepareToSleep();
+                int n = _epoll.Wait(events, MaxEvents, sleeping ? timeout : 0);
+                bool rang = false;
+                for (int i = 0; i < n; i++)
+                {
+                    ulong token = events[i].Data;
+                    if (token == DoorbellToken) { rang = true; continue; }
+                    if (!_clients.TryGetValue((int)token, out var client)) continue;
+                    uint ev = events[i].Events;
+                    if ((ev & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0) client.OnReadable();
+                    if ((ev & LibC.EPOLLOUT) != 0 && !client.Closed) client.OnWritable();
+                }
+                if (sleeping) Mailbox.Woke(rang);
+                else if (rang) Mailbox.Woke(true);
+                if (Environment.TickCount64 >= _nextCron) Cron();
+            }
+            DrainMailbox();
+            Shutdown();
+        }
+        catch (Exception e)
+        {
+            _server.Log.Warning($"reactor {Index} failed: {e}");
+            _server.RequestShutdown(save: false, exitCode: 1);
+        }
+        finally
+        {
+            NativeMemory.Free(events);
+        }
+    }
+
+    private void DrainMailbox()
+    {
+        while (Mailbox.TryTake(out var work)) work.Run(this);
+    }
+
+    private int TimeUntilCron()
+    {
+        long left = _nextCron - Environment.TickCount64;
+        return left <= 0 ? 0 : (int)Math.Min(left, int.MaxValue);
+    }
+
+    private void Cron()
+    {
+        long now = Environment.TickCount64;
+        _nextCron = now + 1000 / Math.Max(1, _server.Config.Hz);
+        if (_clients.Count == 0) return;
+        int timeout = _server.Config.Timeout;
+        foreach (var client in _clients.Values.ToArray())
+        {
+            if (client.KillRequested) { client.Close(); continue; }
+            client.Cron(now, timeout);
+        }
+    }
+
+    /// <summary>Graceful stop: give each client a last chance to take its pending replies.</summary>
+    private void Shutdown()
+    {
+        long deadline = Environment.TickCount64 + 2000;
+        foreach (var client in _clients.Values.ToArray())
+        {
+            while (!client.Closed && client.HasPendingOutput() && Environment.TickCount64 < deadline)
+            {
+                client.Flush();
+                if (client.HasPendingOutput()) Thread.Sleep(1);
+            }
+            client.Close();
+        }
+    }
+
+    public void Dispose()
+    {
+        _epoll.Dispose();
+        Mailbox.Dispose();
+    }
+
+    private sealed class WakeUp : IReactorWork
+    {
+        public void Run(Reactor reactor) { }
+    }
+}
+
+/// <summary>Hands a freshly accepted connection to its reactor.</summary>
+internal sealed class AdoptClient(Client client) : IReactorWork
+{
+    public void Run(Reactor reactor) => reactor.Adopt(client);
+}
+
+/// <summary>Closes a client on its own reactor (CLIENT KILL from another thread).</summary>
+internal sealed class KillClient(Client client) : IReactorWork
+{
+    public void Run(Reactor reactor)
+    {
+        if (!client.Closed) client.Close();
+    }
+}

@@ -1,0 +1,56 @@
+using NativeKv.Server.Commands;
+
+namespace NativeKv.Server.Network;
+
+/// <summary>
+/// Counters owned by one reactor thread (plain increments, no atomics); INFO sums them across
+/// reactors, tolerating slightly stale reads as Redis's INFO from I/O threads does.
+/// </summary>
+public sealed class ReactorStats
+{
+    public ReactorStats(ServerContext server)
+    {
+        int n = CommandTable.Count;
+        Calls = new long[n];
+        Microseconds = new long[n];
+        RejectedCalls = new long[n];
+        FailedCalls = new long[n];
+    }
+
+    public long CommandsProcessed;
+    public long NetInputBytes;
+    public long NetOutputBytes;
+    public long UnexpectedErrorReplies;
+    public long TotalErrorReplies;
+    public readonly long[] Calls;
+    public readonly long[] Microseconds;
+    public readonly long[] RejectedCalls;
+    public readonly long[] FailedCalls;
+    private Dictionary<string, long> _errors = new();
+
+    /// <summary>Error replies by code (errorstats); read by INFO through <see cref="ErrorsSnapshot"/>.</summary>
+    public void CountError(string prefix)
+    {
+        TotalErrorReplies++;
+        lock (_errors)
+        {
+            _errors.TryGetValue(prefix, out long v);
+            _errors[prefix] = v + 1;
+        }
+    }
+
+    public KeyValuePair<string, long>[] ErrorsSnapshot()
+    {
+        lock (_errors) return _errors.ToArray();
+    }
+
+    public void Reset()
+    {
+        CommandsProcessed = NetInputBytes = NetOutputBytes = UnexpectedErrorReplies = TotalErrorReplies = 0;
+        Array.Clear(Calls);
+        Array.Clear(Microseconds);
+        Array.Clear(RejectedCalls);
+        Array.Clear(FailedCalls);
+        lock (_errors) _errors = new();
+    }
+}

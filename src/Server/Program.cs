@@ -1,0 +1,55 @@
+using System.Runtime.InteropServices;
+using NativeKv.Interop;
+using NativeKv.Server;
+using NativeKv.Server.Config;
+
+return NativeKvMain.Run(args);
+
+internal static class NativeKvMain
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length == 1 && (args[0] is "--version" or "-v"))
+        {
+            Console.WriteLine($"NativeKv server v={ServerContext.NativeKvVersion} redis_version={ServerContext.Version} bits=64 io=epoll");
+            return 0;
+        }
+        if (args.Length == 1 && (args[0] is "--help" or "-h"))
+        {
+            Console.WriteLine(Help.Text);
+            return 0;
+        }
+
+        var config = new ServerConfig();
+        var error = ConfigLoader.Load(args, config);
+        if (error is not null)
+        {
+            Console.Error.WriteLine(error);
+            return 1;
+        }
+
+        var log = Log.ForFile(config.LogFile);
+        log.Level = Log.ParseLevel(config.LogLevel);
+        log.Notice($"NativeKv {ServerContext.NativeKvVersion} (Redis {ServerContext.Version} compatible), pid={Environment.ProcessId}");
+
+        using var host = new ServerHost(config, log);
+        try
+        {
+            host.Start();
+        }
+        catch (NativeException e)
+        {
+            log.Warning(e.Message);
+            return 1;
+        }
+
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; host.Context.RequestShutdown(save: true); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; host.Context.RequestShutdown(save: true); });
+
+        host.Context.WaitForShutdown();
+        log.Notice("User requested shutdown...");
+        host.Stop();
+        log.Notice("NativeKv is now ready to exit, bye bye...");
+        return host.Context.ExitCode;
+    }
+}

@@ -1,0 +1,265 @@
+using System.Runtime.CompilerServices;
+
+namespace NativeKv.Server.Protocol;
+
+/// <summary>Where one argument sits, relative to the start of its command in the input buffer.</summary>
+public readonly record struct ArgRange(int Offset, int Length);
+
+public enum ParseResult
+{
+    /// <summary>A full command is in <see cref="RequestParser.Args"/>; <c>consumed</c> bytes belong to it.</summary>
+    Command,
+    /// <summary>Bytes were consumed but they held no command (empty inline line, *0, *-1).</summary>
+    Empty,
+    /// <summary>More input is needed; <see cref="RequestParser.BytesNeeded"/> hints how much.</summary>
+    Incomplete,
+    /// <summary>Malformed input: reply with <see cref="RequestParser.Error"/> and close.</summary>
+    Error,
+}
+
+/// <summary>
+/// Resumable RESP2 request parser (multibulk and inline), parsing in place: arguments are ranges
+/// into the caller's buffer, nothing is copied or allocated per request. The caller hands in the
+/// unconsumed input starting at the current command; between calls it may move that input to the
+/// start of its buffer, because all positions are relative to the command start.
+/// Error texts are Redis's own (networking.c).
+/// </summary>
+public sealed class RequestParser
+{
+    /// <summary>Longest inline request or count line Redis accepts (PROTO_INLINE_MAX_SIZE).</summary>
+    public const int InlineMaxSize = 64 * 1024;
+
+    private ArgRange[] _args = new ArgRange[16];
+    private int _argc;
+    private int _expected = -1;   // multibulk count of the command in progress; -1 = not started
+    private long _bulkLength = -1; // length of the bulk whose header was read, -1 = none
+    private int _position;         // scan position relative to the command start
+
+    /// <summary>Largest bulk accepted (proto-max-bulk-len).</summary>
+    public long MaxBulkLength { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>When set (requirepass and not authenticated), Redis's tighter limits apply.</summary>
+    public bool Unauthenticated { get; set; }
+
+    public ReadOnlySpan<ArgRange> Args => _args.AsSpan(0, _argc);
+    public int ArgCount => _argc;
+
+    /// <summary>After Incomplete: the total bytes (from command start) the command needs, when known.</summary>
+    public long BytesNeeded { get; private set; }
+
+    /// <summary>After Error: the full error line ("ERR Protocol error: ...").</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>True while a partially received command is pending.</summary>
+    public bool InProgress => _expected >= 0 || _position > 0;
+
+    public void Reset()
+    {
+        _argc = 0;
+        _expected = -1;
+        _bulkLength = -1;
+        _position = 0;
+        BytesNeeded = 0;
+    }
+
+    public ParseResult Parse(Span<byte> input, out int consumed)
+    {
+        consumed = 0;
+        BytesNeeded = 0;
+        if (input.Length == 0) return ParseResult.Incomplete;
+        if (_expected < 0 && input[0] != (byte)'*') return ParseInline(input, out consumed);
+        return ParseMultibulk(input, out consumed);
+    }
+
+    private ParseResult ParseMultibulk(Span<byte> input, out int consumed)
+    {
+        consumed = 0;
+        if (_expected < 0)
+        {
+            int cr = input.IndexOf((byte)'\r');
+            if (cr < 0)
+            {
+                if (input.Length > InlineMaxSize) return Fail("ERR Protocol error: too big mbulk count string");
+                return ParseResult.Incomplete;
+            }
+            if (cr + 1 >= input.Length) return ParseResult.Incomplete;
+            if (!RespNumber.TryParseInt64(input[1..cr], out long count) || count > int.MaxValue)
+                return Fail("ERR Protocol error: invalid multibulk length");
+            if (Unauthenticated && count > 10)
+                return Fail("ERR Protocol error: unauthenticated multibulk length");
+            if (count <= 0)
+            {
+                consumed = cr + 2;
+                Reset();
+                return ParseResult.Empty;
+            }
+            _expected = (int)count;
+            _argc = 0;
+            _position = cr + 2;
+            if (_args.Length < Math.Min(_expected, 1024 * 1024))
+                _args = new ArgRange[Math.Min(_expected, 1024 * 1024)];
+        }
+
+        while (_argc < _expected)
+        {
+            if (_bulkLength < 0)
+            {
+                var rest = input[_position..];
+                int cr = rest.IndexOf((byte)'\r');
+                if (cr < 0)
+                {
+                    if (rest.Length > InlineMaxSize) return Fail("ERR Protocol error: too big bulk count string");
+                    return ParseResult.Incomplete;
+                }
+                if (cr + 1 >= rest.Length) return ParseResult.Incomplete;
+                if (rest[0] != (byte)'$')
+                    return Fail($"ERR Protocol error: expected '$', got '{(char)rest[0]}'");
+                if (!RespNumber.TryParseInt64(rest[1..cr], out long len) || len < 0 || len > MaxBulkLength)
+                    return Fail("ERR Protocol error: invalid bulk length");
+                if (Unauthenticated && len > 16384)
+                    return Fail("ERR Protocol error: unauthenticated bulk length");
+                _bulkLength = len;
+                _position += cr + 2;
+            }
+
+            long end = _position + _bulkLength + 2;
+            if (input.Length < end)
+            {
+                BytesNeeded = end;
+                return ParseResult.Incomplete;
+            }
+            if (_argc == _args.Length) Array.Resize(ref _args, _args.Length * 2);
+            _args[_argc++] = new ArgRange(_position, (int)_bulkLength);
+            _position = (int)end;
+            _bulkLength = -1;
+        }
+
+        consumed = _position;
+        _expected = -1;
+        _position = 0;
+        return ParseResult.Command;
+    }
+
+    /// <summary>Inline command: one line split like sdssplitargs, unescaped in place.</summary>
+    private ParseResult ParseInline(Span<byte> input, out int consumed)
+    {
+        consumed = 0;
+        int nl = input.IndexOf((byte)'\n');
+        if (nl < 0)
+        {
+            if (input.Length > InlineMaxSize) return Fail("ERR Protocol error: too big inline request");
+            return ParseResult.Incomplete;
+        }
+        int lineEnd = nl;
+        if (lineEnd > 0 && input[lineEnd - 1] == (byte)'\r') lineEnd--;
+        _argc = 0;
+        if (!SplitArgs(input[..lineEnd]))
+            return Fail("ERR Protocol error: unbalanced quotes in request");
+        consumed = nl + 1;
+        if (_argc == 0)
+        {
+            Reset();
+            return ParseResult.Empty;
+        }
+        _position = 0;
+        return ParseResult.Command;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsSpace(byte c) => c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+
+    private static int HexValue(byte c) => c switch
+    {
+        >= (byte)'0' and <= (byte)'9' => c - '0',
+        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
+        >= (byte)'A' and <= (byte)'F' => c - 'A' + 10,
+        _ => -1,
+    };
+
+    /// <summary>sdssplitargs semantics; decoded bytes are written back over the line (never longer).</summary>
+    private bool SplitArgs(Span<byte> line)
+    {
+        int p = 0;
+        while (true)
+        {
+            while (p < line.Length && IsSpace(line[p])) p++;
+            if (p >= line.Length) return true;
+            int start = p, w = p;
+            bool inDq = false, inSq = false, done = false;
+            while (!done)
+            {
+                if (inDq)
+                {
+                    if (p >= line.Length) return false;
+                    byte c = line[p];
+                    if (c == '\\' && p + 3 < line.Length && line[p + 1] == 'x' && HexValue(line[p + 2]) >= 0 && HexValue(line[p + 3]) >= 0)
+                    {
+                        line[w++] = (byte)(HexValue(line[p + 2]) * 16 + HexValue(line[p + 3]));
+                        p += 3;
+                    }
+                    else if (c == '\\' && p + 1 < line.Length)
+                    {
+                        p++;
+                        line[w++] = line[p] switch
+                        {
+                            (byte)'n' => (byte)'\n',
+                            (byte)'r' => (byte)'\r',
+                            (byte)'t' => (byte)'\t',
+                            (byte)'b' => (byte)'\b',
+                            (byte)'a' => (byte)'\a',
+                            var other => other,
+                        };
+                    }
+                    else if (c == '"')
+                    {
+                        // The closing quote must be followed by a space or the end.
+                        if (p + 1 < line.Length && !IsSpace(line[p + 1])) return false;
+                        done = true;
+                    }
+                    else
+                    {
+                        line[w++] = c;
+                    }
+                }
+                else if (inSq)
+                {
+                    if (p >= line.Length) return false;
+                    byte c = line[p];
+                    if (c == '\\' && p + 1 < line.Length && line[p + 1] == '\'')
+                    {
+                        p++;
+                        line[w++] = (byte)'\'';
+                    }
+                    else if (c == '\'')
+                    {
+                        if (p + 1 < line.Length && !IsSpace(line[p + 1])) return false;
+                        done = true;
+                    }
+                    else
+                    {
+                        line[w++] = c;
+                    }
+                }
+                else
+                {
+                    if (p >= line.Length) { done = true; break; }
+                    byte c = line[p];
+                    if (IsSpace(c)) done = true;
+                    else if (c == '"') inDq = true;
+                    else if (c == '\'') inSq = true;
+                    else line[w++] = c;
+                }
+                if (p < line.Length) p++;
+            }
+            if (_argc == _args.Length) Array.Resize(ref _args, _args.Length * 2);
+            _args[_argc++] = new ArgRange(start, w - start);
+        }
+    }
+
+    private ParseResult Fail(string message)
+    {
+        Error = message;
+        Reset();
+        return ParseResult.Error;
+    }
+}

@@ -1,0 +1,289 @@
+using System.Buffers.Text;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace NativeKv.Server.Protocol;
+
+/// <summary>
+/// Writes RESP2/RESP3 replies straight into a connection's output buffer. One per connection;
+/// RESP3-only types degrade to their RESP2 forms as Redis does when <see cref="Protocol"/> is 2.
+/// </summary>
+public sealed class RespWriter
+{
+    private byte[] _buffer;
+    private int _length;
+
+    public RespWriter(int initialCapacity = 16 * 1024)
+    {
+        _buffer = GC.AllocateUninitializedArray<byte>(initialCapacity);
+    }
+
+    /// <summary>2 or 3, switched by HELLO.</summary>
+    public int Protocol { get; set; } = 2;
+
+    /// <summary>Errors written since creation; the executor compares before/after a command.</summary>
+    public long ErrorCount { get; private set; }
+
+    /// <summary>The first word of the last error written (ERR, WRONGTYPE, ...), for errorstats.</summary>
+    public string LastErrorPrefix { get; private set; } = "ERR";
+
+    /// <summary>When false (CLIENT REPLY OFF/SKIP), replies are discarded.</summary>
+    public bool Enabled { get; set; } = true;
+
+    public int Length => _length;
+    public int Capacity => _buffer.Length;
+    public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
+    internal byte[] Buffer => _buffer;
+
+    /// <summary>Drops <paramref name="count"/> sent bytes from the front.</summary>
+    public void Consume(int count)
+    {
+        if (count >= _length) { _length = 0; return; }
+        System.Buffer.BlockCopy(_buffer, count, _buffer, 0, _length - count);
+        _length -= count;
+    }
+
+    public void Clear() => _length = 0;
+
+    /// <summary>Shrinks an oversized idle buffer back to its initial size.</summary>
+    public void TrimIfIdle(int keep)
+    {
+        if (_length == 0 && _buffer.Length > keep * 4)
+            _buffer = GC.AllocateUninitializedArray<byte>(keep);
+    }
+
+    /// <summary>Current write position, used to roll back a reply (CLIENT REPLY SKIP).</summary>
+    public int Mark => _length;
+    public void Truncate(int mark) => _length = mark;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Span<byte> Reserve(int size)
+    {
+        if (_buffer.Length - _length < size) Grow(size);
+        return _buffer.AsSpan(_length);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow(int size)
+    {
+        long want = Math.Max((long)_buffer.Length * 2, (long)_length + size);
+        if (want > Array.MaxLength) want = Array.MaxLength;
+        var next = GC.AllocateUninitializedArray<byte>((int)want);
+        System.Buffer.BlockCopy(_buffer, 0, next, 0, _length);
+        _buffer = next;
+    }
+
+    public void Raw(ReadOnlySpan<byte> bytes)
+    {
+        if (!Enabled) return;
+        bytes.CopyTo(Reserve(bytes.Length));
+        _length += bytes.Length;
+    }
+
+    public void Ok() => Raw("+OK\r\n"u8);
+    public void Pong() => Raw("+PONG\r\n"u8);
+
+    public void SimpleString(ReadOnlySpan<byte> s)
+    {
+        if (!Enabled) return;
+        var span = Reserve(s.Length + 3);
+        span[0] = (byte)'+';
+        s.CopyTo(span[1..]);
+        span[s.Length + 1] = (byte)'\r';
+        span[s.Length + 2] = (byte)'\n';
+        _length += s.Length + 3;
+    }
+
+    public void SimpleString(string s) => SimpleString(Encoding.UTF8.GetBytes(s));
+
+    /// <summary>Writes "-{message}\r\n"; message starts with its code ("ERR ...", "WRONGTYPE ...").</summary>
+    public void Error(ReadOnlySpan<byte> message)
+    {
+        ErrorCount++;
+        int space = message.IndexOf((byte)' ');
+        var prefix = space < 0 ? message : message[..space];
+        LastErrorPrefix = ErrorPrefixes.Intern(prefix);
+        if (!Enabled) return;
+        // Newlines would break the protocol; Redis replaces them with spaces.
+        var span = Reserve(message.Length + 3);
+        span[0] = (byte)'-';
+        for (int i = 0; i < message.Length; i++)
+        {
+            byte b = message[i];
+            span[i + 1] = b == (byte)'\r' || b == (byte)'\n' ? (byte)' ' : b;
+        }
+        span[message.Length + 1] = (byte)'\r';
+        span[message.Length + 2] = (byte)'\n';
+        _length += message.Length + 3;
+    }
+
+    public void Error(string message) => Error(Encoding.UTF8.GetBytes(message));
+
+    private void PrefixedNumber(byte prefix, long value)
+    {
+        if (!Enabled) return;
+        var span = Reserve(24);
+        span[0] = prefix;
+        Utf8Formatter.TryFormat(value, span[1..], out int n);
+        span[n + 1] = (byte)'\r';
+        span[n + 2] = (byte)'\n';
+        _length += n + 3;
+    }
+
+    public void Integer(long value)
+    {
+        if ((ulong)value < (ulong)SmallIntegers.Length && Enabled)
+        {
+            Raw(SmallIntegers[value]);
+            return;
+        }
+        PrefixedNumber((byte)':', value);
+    }
+
+    public void ArrayHeader(long count) => PrefixedNumber((byte)'*', count);
+
+    /// <summary>A map of <paramref name="pairs"/> entries (RESP2: flat array of 2n).</summary>
+    public void MapHeader(long pairs)
+    {
+        if (Protocol >= 3) PrefixedNumber((byte)'%', pairs);
+        else PrefixedNumber((byte)'*', pairs * 2);
+    }
+
+    public void SetHeader(long count) => PrefixedNumber(Protocol >= 3 ? (byte)'~' : (byte)'*', count);
+
+    public void PushHeader(long count) => PrefixedNumber(Protocol >= 3 ? (byte)'>' : (byte)'*', count);
+
+    public void Bulk(ReadOnlySpan<byte> value)
+    {
+        if (!Enabled) return;
+        var span = Reserve(value.Length + 24);
+        span[0] = (byte)'$';
+        Utf8Formatter.TryFormat(value.Length, span[1..], out int n);
+        span[n + 1] = (byte)'\r';
+        span[n + 2] = (byte)'\n';
+        value.CopyTo(span[(n + 3)..]);
+        int end = n + 3 + value.Length;
+        span[end] = (byte)'\r';
+        span[end + 1] = (byte)'\n';
+        _length += end + 2;
+    }
+
+    public void Bulk(string value)
+    {
+        if (!Enabled) return;
+        int max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (max <= 512)
+        {
+            Span<byte> tmp = stackalloc byte[max];
+            int n = Encoding.UTF8.GetBytes(value, tmp);
+            Bulk(tmp[..n]);
+        }
+        else
+        {
+            Bulk(Encoding.UTF8.GetBytes(value));
+        }
+    }
+
+    public void Bulk(long value)
+    {
+        Span<byte> tmp = stackalloc byte[20];
+        Utf8Formatter.TryFormat(value, tmp, out int n);
+        Bulk(tmp[..n]);
+    }
+
+    /// <summary>A missing value: $-1 in RESP2, _ in RESP3.</summary>
+    public void NullBulk() => Raw(Protocol >= 3 ? "_\r\n"u8 : "$-1\r\n"u8);
+
+    /// <summary>A missing aggregate: *-1 in RESP2, _ in RESP3.</summary>
+    public void NullArray() => Raw(Protocol >= 3 ? "_\r\n"u8 : "*-1\r\n"u8);
+
+    public void EmptyArray() => Raw("*0\r\n"u8);
+
+    public void Boolean(bool value)
+    {
+        if (Protocol >= 3) Raw(value ? "#t\r\n"u8 : "#f\r\n"u8);
+        else Raw(value ? ":1\r\n"u8 : ":0\r\n"u8);
+    }
+
+    /// <summary>A double: RESP3 ',' type, RESP2 bulk string, formatted as Redis does (%.17g).</summary>
+    public void Double(double value)
+    {
+        Span<byte> tmp = stackalloc byte[32];
+        int n = FormatDouble(value, tmp);
+        if (Protocol >= 3)
+        {
+            if (!Enabled) return;
+            var span = Reserve(n + 3);
+            span[0] = (byte)',';
+            tmp[..n].CopyTo(span[1..]);
+            span[n + 1] = (byte)'\r';
+            span[n + 2] = (byte)'\n';
+            _length += n + 3;
+        }
+        else
+        {
+            Bulk(tmp[..n]);
+        }
+    }
+
+    /// <summary>Verbatim string (RESP3 '='), plain bulk in RESP2.</summary>
+    public void Verbatim(ReadOnlySpan<byte> text, string format = "txt")
+    {
+        if (Protocol < 3) { Bulk(text); return; }
+        if (!Enabled) return;
+        int len = text.Length + 4;
+        var span = Reserve(len + 24);
+        span[0] = (byte)'=';
+        Utf8Formatter.TryFormat(len, span[1..], out int n);
+        span[n + 1] = (byte)'\r';
+        span[n + 2] = (byte)'\n';
+        int p = n + 3;
+        for (int i = 0; i < 3; i++) span[p + i] = (byte)format[i];
+        span[p + 3] = (byte)':';
+        text.CopyTo(span[(p + 4)..]);
+        p += 4 + text.Length;
+        span[p] = (byte)'\r';
+        span[p + 1] = (byte)'\n';
+        _length += p + 2;
+    }
+
+    public void Verbatim(string text) => Verbatim(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Redis's RESP3 double text: inf, -inf, nan, else shortest round-trip form.</summary>
+    public static int FormatDouble(double value, Span<byte> dest)
+    {
+        if (double.IsPositiveInfinity(value)) { "inf"u8.CopyTo(dest); return 3; }
+        if (double.IsNegativeInfinity(value)) { "-inf"u8.CopyTo(dest); return 4; }
+        if (double.IsNaN(value)) { "nan"u8.CopyTo(dest); return 3; }
+        // %.17g: integers print without a decimal point, others with up to 17 significant digits.
+        value.TryFormat(dest, out int n, "R", System.Globalization.CultureInfo.InvariantCulture);
+        return n;
+    }
+
+    private static readonly byte[][] SmallIntegers = BuildSmallIntegers();
+
+    private static byte[][] BuildSmallIntegers()
+    {
+        var table = new byte[128][];
+        for (int i = 0; i < table.Length; i++) table[i] = Encoding.ASCII.GetBytes($":{i}\r\n");
+        return table;
+    }
+}
+
+/// <summary>Keeps error-code strings for errorstats without allocating per error.</summary>
+internal static class ErrorPrefixes
+{
+    private static readonly string[] Known =
+        ["ERR", "WRONGTYPE", "NOAUTH", "WRONGPASS", "NOPROTO", "NOPERM", "EXECABORT", "BUSYKEY",
+         "NOSCRIPT", "OOM", "LOADING", "READONLY", "MISCONF", "NOTBUSY", "UNBLOCKED", "NOREPLICAS",
+         "BUSY", "CROSSSLOT", "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "NOGROUP", "BUSYGROUP"];
+
+    public static string Intern(ReadOnlySpan<byte> prefix)
+    {
+        foreach (var k in Known)
+        {
+            if (prefix.Length == k.Length && Ascii.Equals(prefix, k)) return k;
+        }
+        return prefix.Length > 64 ? Encoding.UTF8.GetString(prefix[..64]) : Encoding.UTF8.GetString(prefix);
+    }
+}

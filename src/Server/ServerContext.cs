@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using NativeKv.Server.Commands;
+using NativeKv.Server.Config;
+using NativeKv.Server.Network;
+
+namespace NativeKv.Server;
+
+/// <summary>Process-wide state shared by all reactors: config, clients, stats, lifecycle.</summary>
+public sealed class ServerContext
+{
+    private readonly ManualResetEventSlim _shutdownRequested = new(false);
+
+    public ServerContext(ServerConfig config, Log log)
+    {
+        Config = config;
+        Log = log;
+        Executor = new CommandExecutor(this);
+        StartTimestamp = Stopwatch.GetTimestamp();
+        StartUnixSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        RunId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+    }
+
+    public static string Version => "7.2.4";
+    public static string NativeKvVersion => typeof(ServerContext).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    public ServerConfig Config { get; }
+    public Log Log { get; }
+    public CommandExecutor Executor { get; }
+    public ClientRegistry Clients { get; } = new();
+    public ServerStats Stats { get; } = new();
+    public Reactor[] Reactors { get; set; } = [];
+    public Listener[] Listeners { get; set; } = [];
+    public long StartTimestamp { get; }
+    public long StartUnixSeconds { get; }
+    public string RunId { get; }
+    public string IoBackend { get; set; } = "epoll";
+
+    public bool ShutdownSave { get; private set; }
+    public int ExitCode { get; private set; }
+    public bool ShuttingDown => _shutdownRequested.IsSet;
+
+    /// <summary>Starts the orderly stop (signal, SHUTDOWN, fatal reactor error).</summary>
+    public void RequestShutdown(bool save, int exitCode = 0)
+    {
+        lock (_shutdownRequested)
+        {
+            if (_shutdownRequested.IsSet) return;
+            ShutdownSave = save;
+            ExitCode = exitCode;
+            _shutdownRequested.Set();
+        }
+    }
+
+    public void WaitForShutdown() => _shutdownRequested.Wait();
+
+    public long UptimeSeconds => (long)Stopwatch.GetElapsedTime(StartTimestamp).TotalSeconds;
+}
+
+/// <summary>Counters touched rarely or from the acceptor; hot counters live per reactor.</summary>
+public sealed class ServerStats
+{
+    public long ConnectionsReceived;
+    public long RejectedConnections;
+}

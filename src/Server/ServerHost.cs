@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using NativeKv.Interop;
+using NativeKv.Server.Config;
+using NativeKv.Server.Network;
+
+namespace NativeKv.Server;
+
+/// <summary>Builds the running server from a config: listeners, pinned reactors, the acceptor.</summary>
+public sealed class ServerHost : IDisposable
+{
+    private Acceptor? _acceptor;
+
+    public ServerHost(ServerConfig config, Log log)
+    {
+        Context = new ServerContext(config, log);
+    }
+
+    public ServerContext Context { get; }
+
+    public void Start()
+    {
+        var config = Context.Config;
+        var log = Context.Log;
+        var listeners = new List<Listener>();
+        foreach (var raw in config.Bind)
+        {
+            bool optional = raw.StartsWith('-');
+            var address = optional ? raw[1..] : raw;
+            try
+            {
+                listeners.Add(Listener.Open(address, config.Port, config.TcpBacklog));
+            }
+            catch (NativeException e) when (optional)
+            {
+                log.Verbose($"Skipping optional bind address {address}: {e.Message}");
+            }
+        }
+        if (listeners.Count == 0) throw new NativeException("Failed listening on port " + config.Port + " (tcp), aborting.", 0);
+        Context.Listeners = listeners.ToArray();
+
+        var cpus = ReactorCpus(config);
+        int count = config.IoThreads > 0 ? config.IoThreads : Math.Max(1, cpus.allowed.Length);
+        var reactors = new Reactor[count];
+        for (int i = 0; i < count; i++)
+        {
+            int cpu = cpus.pinned.Length > 0 ? cpus.pinned[i % cpus.pinned.Length] : -1;
+            reactors[i] = new Reactor(Context, i, cpu);
+        }
+        Context.Reactors = reactors;
+        foreach (var r in reactors) r.Start();
+
+        _acceptor = new Acceptor(Context, Context.Listeners);
+        _acceptor.Start();
+        var pinning = cpus.pinned.Length > 0 ? $" pinned to CPUs {string.Join(',', reactors.Select(r => r.Cpu))}" : "";
+        log.Notice($"{count} reactor thread(s) ({Context.IoBackend}){pinning}");
+        foreach (var l in Context.Listeners) log.Notice($"Listening on {l.Address}:{l.Port}");
+        log.Notice("Ready to accept connections tcp");
+    }
+
+    /// <summary>
+    /// Reactor CPUs: --cpu-list pins reactor i to the i-th listed CPU; otherwise, when the process
+    /// may run on fewer CPUs than the machine has (taskset), reactors are pinned to those CPUs.
+    /// </summary>
+    private static (int[] allowed, int[] pinned) ReactorCpus(ServerConfig config)
+    {
+        int[] allowed;
+        try { allowed = CpuAffinity.GetAllowedCpus(); }
+        catch (NativeException) { allowed = Enumerable.Range(0, Environment.ProcessorCount).ToArray(); }
+        if (config.CpuList.Length > 0) return (allowed, config.CpuList);
+        bool restricted = allowed.Length < Environment.ProcessorCount || allowed.Length < GetOnlineCpuCount();
+        return (allowed, restricted ? allowed : []);
+    }
+
+    private static int GetOnlineCpuCount()
+    {
+        try
+        {
+            var text = File.ReadAllText("/sys/devices/system/cpu/online").Trim();
+            return ConfigValues.ParseCpuList(text, out var cpus) is null ? cpus.Length : Environment.ProcessorCount;
+        }
+        catch (IOException) { return Environment.ProcessorCount; }
+    }
+
+    /// <summary>Stops accepting, lets reactors flush and close their clients.</summary>
+    public void Stop()
+    {
+        _acceptor?.Stop();
+        foreach (var l in Context.Listeners) l.Dispose();
+        foreach (var r in Context.Reactors) r.Stop();
+        foreach (var r in Context.Reactors) r.Join();
+    }
+
+    public void Dispose()
+    {
+        _acceptor?.Dispose();
+        foreach (var r in Context.Reactors) r.Dispose();
+    }
+}

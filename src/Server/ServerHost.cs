@@ -22,13 +22,17 @@ public sealed class ServerHost : IDisposable
         var config = Context.Config;
         var log = Context.Log;
         var listeners = new List<Listener>();
+        int port = config.Port;
         foreach (var raw in config.Bind)
         {
             bool optional = raw.StartsWith('-');
             var address = optional ? raw[1..] : raw;
             try
             {
-                listeners.Add(Listener.Open(address, config.Port, config.TcpBacklog));
+                var listener = Listener.Open(address, port, config.TcpBacklog);
+                listeners.Add(listener);
+                // Port 0: every address listens on the port the kernel picked for the first one.
+                port = listener.Port;
             }
             catch (NativeException e) when (optional)
             {

@@ -18,6 +18,7 @@ public sealed class ServerContext
         StartTimestamp = Stopwatch.GetTimestamp();
         StartUnixSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         RunId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+        Metrics = new InstantaneousMetrics(this);
     }
 
     public static string Version => "7.2.4";
@@ -34,6 +35,8 @@ public sealed class ServerContext
     public long StartUnixSeconds { get; }
     public string RunId { get; }
     public string IoBackend { get; set; } = "epoll";
+    /// <summary>Sampled per-second rates for INFO (instantaneous_ops_per_sec, ...).</summary>
+    public InstantaneousMetrics Metrics { get; }
 
     public bool ShutdownSave { get; private set; }
     public int ExitCode { get; private set; }

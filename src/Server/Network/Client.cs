@@ -94,6 +94,7 @@ public sealed unsafe class Client
                 _inputEnd += (int)n;
                 TotalNetInput += n;
                 Reactor.Stats.NetInputBytes += n;
+                Reactor.Stats.ReadsProcessed++;
                 LastInteraction = Environment.TickCount64;
                 ProcessInput();
                 if (Closed || CloseAfterReply) break;
@@ -206,6 +207,7 @@ public sealed unsafe class Client
                 _outputSent += (int)n;
                 TotalNetOutput += n;
                 Reactor.Stats.NetOutputBytes += n;
+                Reactor.Stats.WritesProcessed++;
                 continue;
             }
             int e = Errno.Last;

@@ -22,6 +22,9 @@ public sealed class ReactorStats
     public long NetOutputBytes;
     public long UnexpectedErrorReplies;
     public long TotalErrorReplies;
+    /// <summary>Socket reads and writes that moved data (INFO total_reads/writes_processed).</summary>
+    public long ReadsProcessed;
+    public long WritesProcessed;
     public readonly long[] Calls;
     public readonly long[] Microseconds;
     public readonly long[] RejectedCalls;
@@ -46,7 +49,7 @@ public sealed class ReactorStats
 
     public void Reset()
     {
-        CommandsProcessed = NetInputBytes = NetOutputBytes = UnexpectedErrorReplies = TotalErrorReplies = 0;
+        CommandsProcessed = NetInputBytes = NetOutputBytes = UnexpectedErrorReplies = TotalErrorReplies = ReadsProcessed = WritesProcessed = 0;
         Array.Clear(Calls);
         Array.Clear(Microseconds);
         Array.Clear(RejectedCalls);

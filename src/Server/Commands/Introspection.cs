@@ -1,0 +1,489 @@
+using System.Text;
+using NativeKv.Server.Protocol;
+
+namespace NativeKv.Server.Commands;
+
+/// <summary>
+/// COMMAND and its subcommands, driven entirely by the generated <see cref="CommandTable"/>
+/// (Redis 7.2 server.c commandCommand / addReplyCommandInfo / addReplyCommandDocs).
+/// </summary>
+internal static class IntrospectionCommands
+{
+    private const CommandFlags Common = CommandFlags.Loading | CommandFlags.Stale;
+
+    [RespCommand("COMMAND", Arity = -1, Flags = Common, Group = CommandGroup.Server,
+        Summary = "Returns detailed information about all commands.", Since = "2.8.13",
+        Complexity = "O(N) where N is the total number of Redis commands")]
+    public static void Command(ref CommandContext ctx) => WriteAllInfo(ctx.Reply);
+
+    [RespCommand("COMMAND|COUNT", Arity = 2, Flags = Common, Group = CommandGroup.Server,
+        Summary = "Returns a count of commands.", Since = "2.8.13", Complexity = "O(1)")]
+    public static void Count(ref CommandContext ctx) => ctx.Reply.Integer(TopLevelCount());
+
+    [RespCommand("COMMAND|INFO", Arity = -2, Flags = Common, Group = CommandGroup.Server,
+        Summary = "Returns information about one, multiple or all commands.", Since = "2.8.13",
+        Complexity = "O(N) where N is the number of commands to look up")]
+    public static void Info(ref CommandContext ctx)
+    {
+        if (ctx.Count == 2)
+        {
+            WriteAllInfo(ctx.Reply);
+            return;
+        }
+        ctx.Reply.ArrayHeader(ctx.Count - 2);
+        for (int i = 2; i < ctx.Count; i++)
+        {
+            int index = LookupByFullName(ctx[i]);
+            if (index < 0) ctx.Reply.NullArray();
+            else WriteInfo(ctx.Reply, CommandTable.Commands[index]);
+        }
+    }
+
+    [RespCommand("COMMAND|DOCS", Arity = -2, Flags = Common, Group = CommandGroup.Server,
+        Summary = "Returns documentary information about one, multiple or all commands.", Since = "7.0.0",
+        Complexity = "O(N) where N is the number of commands to look up")]
+    public static void Docs(ref CommandContext ctx)
+    {
+        var r = ctx.Reply;
+        if (ctx.Count == 2)
+        {
+            r.MapHeader(TopLevelCount());
+            foreach (var spec in CommandTable.Commands)
+            {
+                if (spec.IsSubcommand) continue;
+                r.Bulk(spec.Name);
+                WriteDocs(r, spec);
+            }
+            return;
+        }
+        var found = new List<CommandSpec>();
+        for (int i = 2; i < ctx.Count; i++)
+        {
+            int index = LookupByFullName(ctx[i]);
+            if (index >= 0) found.Add(CommandTable.Commands[index]);
+        }
+        r.MapHeader(found.Count);
+        foreach (var spec in found)
+        {
+            r.Bulk(spec.Name);
+            WriteDocs(r, spec);
+        }
+    }
+
+    [RespCommand("COMMAND|LIST", Arity = -2, Flags = Common, Group = CommandGroup.Server,
+        Summary = "Returns a list of command names.", Since = "7.0.0",
+        Complexity = "O(N) where N is the total number of Redis commands")]
+    public static void List(ref CommandContext ctx)
+    {
+        int filter = 0; // 0 none, 1 module, 2 aclcat, 3 pattern
+        byte[] arg = [];
+        for (int i = 2; i < ctx.Count; i++)
+        {
+            int more = ctx.Count - 1 - i;
+            if (ctx.ArgIs(i, "FILTERBY"u8) && more == 2)
+            {
+                if (ctx.ArgIs(i + 1, "MODULE"u8)) filter = 1;
+                else if (ctx.ArgIs(i + 1, "ACLCAT"u8)) filter = 2;
+                else if (ctx.ArgIs(i + 1, "PATTERN"u8)) filter = 3;
+                else
+                {
+                    ctx.Reply.Error("ERR syntax error");
+                    return;
+                }
+                arg = ctx[i + 2].ToArray();
+                i += 2;
+            }
+            else
+            {
+                ctx.Reply.Error("ERR syntax error");
+                return;
+            }
+        }
+
+        var names = new List<string>();
+        string? category = filter == 2 ? "@" + Encoding.UTF8.GetString(arg) : null;
+        foreach (var spec in InRedisOrder())
+        {
+            bool include = filter switch
+            {
+                0 => true,
+                1 => false, // no modules
+                2 => Array.Exists(spec.AclCategories, c => string.Equals(c, category, StringComparison.OrdinalIgnoreCase)),
+                _ => CommandGlob.Match(arg, Encoding.UTF8.GetBytes(spec.Name), ignoreCase: true),
+            };
+            if (include) names.Add(spec.Name);
+        }
+        ctx.Reply.ArrayHeader(names.Count);
+        foreach (var n in names) ctx.Reply.Bulk(n);
+    }
+
+    [RespCommand("COMMAND|GETKEYS", Arity = -3, Flags = Common, Group = CommandGroup.Server,
+        Summary = "Extracts the key names from an arbitrary command.", Since = "2.8.13",
+        Complexity = "O(N) where N is the number of arguments to the command")]
+    public static void GetKeys(ref CommandContext ctx) => GetKeysImpl(ref ctx, withFlags: false);
+
+    [RespCommand("COMMAND|GETKEYSANDFLAGS", Arity = -3, Flags = Common, Group = CommandGroup.Server,
+        Summary = "Extracts the key names and access flags for an arbitrary command.", Since = "7.0.0",
+        Complexity = "O(N) where N is the number of arguments to the command")]
+    public static void GetKeysAndFlags(ref CommandContext ctx) => GetKeysImpl(ref ctx, withFlags: true);
+
+    [RespCommand("COMMAND|HELP", Arity = 2, Flags = Common, Group = CommandGroup.Server,
+        Summary = "Returns helpful text about the different subcommands.", Since = "5.0.0", Complexity = "O(1)")]
+    public static void Help(ref CommandContext ctx) => ClientCommands.WriteHelp(ref ctx,
+    [
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
+    ]);
+
+    // ------------------------------------------------------------------ table access
+
+    internal static int TopLevelCount()
+    {
+        int n = 0;
+        foreach (var spec in CommandTable.Commands)
+        {
+            if (!spec.IsSubcommand) n++;
+        }
+        return n;
+    }
+
+    /// <summary>Each top-level command followed by its subcommands (Redis's COMMAND LIST walk).</summary>
+    internal static IEnumerable<CommandSpec> InRedisOrder()
+    {
+        foreach (var spec in CommandTable.Commands)
+        {
+            if (spec.IsSubcommand) continue;
+            yield return spec;
+            foreach (int sub in spec.Subcommands) yield return CommandTable.Commands[sub];
+        }
+    }
+
+    /// <summary>Redis's lookupCommandBySds: "get" or "client|list"; a container name alone is the container.</summary>
+    internal static int LookupByFullName(ReadOnlySpan<byte> name)
+    {
+        int bar = name.IndexOf((byte)'|');
+        if (bar < 0) return CommandTable.Lookup(name);
+        var rest = name[(bar + 1)..];
+        if (rest.IndexOf((byte)'|') >= 0) return -1;
+        int parent = CommandTable.Lookup(name[..bar]);
+        if (parent < 0 || !CommandTable.Commands[parent].IsContainer) return -1;
+        return CommandTable.LookupSubcommand(parent, rest);
+    }
+
+    private static void WriteAllInfo(RespWriter r)
+    {
+        r.ArrayHeader(TopLevelCount());
+        foreach (var spec in CommandTable.Commands)
+        {
+            if (!spec.IsSubcommand) WriteInfo(r, spec);
+        }
+    }
+
+    /// <summary>[name, arity, flags, first, last, step, acl categories, tips, key specs, subcommands].</summary>
+    internal static void WriteInfo(RespWriter r, CommandSpec spec)
+    {
+        r.ArrayHeader(10);
+        r.Bulk(spec.Name);
+        r.Integer(spec.Arity);
+        WriteFlags(r, spec.Flags);
+        r.Integer(spec.FirstKey);
+        r.Integer(spec.LastKey);
+        r.Integer(spec.Step);
+        r.SetHeader(spec.AclCategories.Length);
+        foreach (var c in spec.AclCategories) r.SimpleString(c);
+        r.SetHeader(0); // tips
+        WriteKeySpecs(r, spec);
+        if (spec.Subcommands.Length == 0)
+        {
+            r.SetHeader(0);
+        }
+        else
+        {
+            r.ArrayHeader(spec.Subcommands.Length);
+            foreach (int sub in spec.Subcommands) WriteInfo(r, CommandTable.Commands[sub]);
+        }
+    }
+
+    /// <summary>Redis's reply order of command flags (addReplyFlagsForCommand); hidden ones omitted.</summary>
+    private static readonly (CommandFlags Flag, string Name)[] FlagNames =
+    [
+        (CommandFlags.Write, "write"),
+        (CommandFlags.ReadOnly, "readonly"),
+        (CommandFlags.DenyOom, "denyoom"),
+        (CommandFlags.Admin, "admin"),
+        (CommandFlags.PubSub, "pubsub"),
+        (CommandFlags.NoScript, "noscript"),
+        (CommandFlags.Blocking, "blocking"),
+        (CommandFlags.Loading, "loading"),
+        (CommandFlags.Stale, "stale"),
+        (CommandFlags.SkipMonitor, "skip_monitor"),
+        (CommandFlags.SkipSlowlog, "skip_slowlog"),
+        (CommandFlags.Fast, "fast"),
+        (CommandFlags.NoAuth, "no_auth"),
+        (CommandFlags.NoMandatoryKeys, "no_mandatory_keys"),
+        (CommandFlags.NoAsyncLoading, "no_async_loading"),
+        (CommandFlags.NoMulti, "no_multi"),
+        (CommandFlags.MovableKeys, "movablekeys"),
+        (CommandFlags.AllowBusy, "allow_busy"),
+    ];
+
+    private static void WriteFlags(RespWriter r, CommandFlags flags)
+    {
+        int n = 0;
+        foreach (var (flag, _) in FlagNames)
+        {
+            if ((flags & flag) != 0) n++;
+        }
+        r.SetHeader(n);
+        foreach (var (flag, name) in FlagNames)
+        {
+            if ((flags & flag) != 0) r.SimpleString(name);
+        }
+    }
+
+    /// <summary>
+    /// One range key spec derived from FirstKey/LastKey/Step (the table has no richer key data):
+    /// begin_search index FirstKey, find_keys range with lastkey relative to it.
+    /// </summary>
+    private static void WriteKeySpecs(RespWriter r, CommandSpec spec)
+    {
+        if (spec.FirstKey <= 0)
+        {
+            r.SetHeader(0);
+            return;
+        }
+        r.SetHeader(1);
+        r.MapHeader(3);
+        r.Bulk("flags"u8);
+        var keyFlags = KeyFlags(spec);
+        r.SetHeader(keyFlags.Length);
+        foreach (var f in keyFlags) r.SimpleString(f);
+        r.Bulk("begin_search"u8);
+        r.MapHeader(2);
+        r.Bulk("type"u8); r.Bulk("index"u8);
+        r.Bulk("spec"u8);
+        r.MapHeader(1);
+        r.Bulk("index"u8); r.Integer(spec.FirstKey);
+        r.Bulk("find_keys"u8);
+        r.MapHeader(2);
+        r.Bulk("type"u8); r.Bulk("range"u8);
+        r.Bulk("spec"u8);
+        r.MapHeader(3);
+        r.Bulk("lastkey"u8); r.Integer(spec.LastKey >= 0 ? spec.LastKey - spec.FirstKey : spec.LastKey);
+        r.Bulk("keystep"u8); r.Integer(spec.Step);
+        r.Bulk("limit"u8); r.Integer(0);
+    }
+
+    private static string[] KeyFlags(CommandSpec spec)
+    {
+        if ((spec.Flags & CommandFlags.Write) != 0) return ["RW", "access", "update"];
+        return ["RO", "access"];
+    }
+
+    private static string GroupName(CommandGroup g) => g switch
+    {
+        CommandGroup.Generic => "generic",
+        CommandGroup.String => "string",
+        CommandGroup.List => "list",
+        CommandGroup.Set => "set",
+        CommandGroup.SortedSet => "sorted-set",
+        CommandGroup.Hash => "hash",
+        CommandGroup.PubSub => "pubsub",
+        CommandGroup.Transactions => "transactions",
+        CommandGroup.Connection => "connection",
+        CommandGroup.Server => "server",
+        CommandGroup.Scripting => "scripting",
+        CommandGroup.HyperLogLog => "hyperloglog",
+        CommandGroup.Cluster => "cluster",
+        CommandGroup.Geo => "geo",
+        CommandGroup.Stream => "stream",
+        CommandGroup.Bitmap => "bitmap",
+        _ => "module",
+    };
+
+    /// <summary>Map of summary, since, group, complexity and (for containers) subcommands.</summary>
+    internal static void WriteDocs(RespWriter r, CommandSpec spec)
+    {
+        int len = 1;
+        if (spec.Summary.Length > 0) len++;
+        if (spec.Since.Length > 0) len++;
+        if (spec.Complexity.Length > 0) len++;
+        if (spec.IsContainer) len++;
+        r.MapHeader(len);
+        if (spec.Summary.Length > 0) { r.Bulk("summary"u8); r.Bulk(spec.Summary); }
+        if (spec.Since.Length > 0) { r.Bulk("since"u8); r.Bulk(spec.Since); }
+        r.Bulk("group"u8); r.Bulk(GroupName(spec.Group));
+        if (spec.Complexity.Length > 0) { r.Bulk("complexity"u8); r.Bulk(spec.Complexity); }
+        if (spec.IsContainer)
+        {
+            r.Bulk("subcommands"u8);
+            r.MapHeader(spec.Subcommands.Length);
+            foreach (int sub in spec.Subcommands)
+            {
+                var s = CommandTable.Commands[sub];
+                r.Bulk(s.Name);
+                WriteDocs(r, s);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ GETKEYS
+
+    private static void GetKeysImpl(ref CommandContext ctx, bool withFlags)
+    {
+        int argc = ctx.Count - 2;
+        int index = CommandTable.Lookup(ctx[2]);
+        if (index >= 0 && argc >= 2 && CommandTable.Commands[index].IsContainer)
+            index = CommandTable.LookupSubcommand(index, ctx[3]);
+        if (index < 0)
+        {
+            ctx.Reply.Error("ERR Invalid command specified");
+            return;
+        }
+        var spec = CommandTable.Commands[index];
+        if (spec.FirstKey <= 0)
+        {
+            ctx.Reply.Error("ERR The command has no key arguments");
+            return;
+        }
+        if ((spec.Arity > 0 && spec.Arity != argc) || argc < -spec.Arity)
+        {
+            ctx.Reply.Error("ERR Invalid number of arguments specified for command");
+            return;
+        }
+
+        int first = spec.FirstKey;
+        int last = spec.LastKey >= 0 ? spec.LastKey : argc + spec.LastKey;
+        int step = spec.Step;
+        if (last >= argc || last < first || first >= argc)
+        {
+            if ((spec.Flags & CommandFlags.NoMandatoryKeys) != 0) ctx.Reply.EmptyArray();
+            else ctx.Reply.Error("ERR Invalid arguments specified for command");
+            return;
+        }
+        int count = 0;
+        for (int i = first; i <= last; i += step) count++;
+        var r = ctx.Reply;
+        r.ArrayHeader(count);
+        var keyFlags = KeyFlags(spec);
+        for (int i = first; i <= last; i += step)
+        {
+            if (!withFlags)
+            {
+                r.Bulk(ctx[i + 2]);
+                continue;
+            }
+            r.ArrayHeader(2);
+            r.Bulk(ctx[i + 2]);
+            r.SetHeader(keyFlags.Length);
+            foreach (var f in keyFlags) r.SimpleString(f);
+        }
+    }
+}
+
+/// <summary>Redis's stringmatchlen glob: *, ?, [set], [^set], [a-z], backslash escapes.</summary>
+internal static class CommandGlob
+{
+    public static bool Match(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text, bool ignoreCase)
+        => MatchImpl(pattern, text, ignoreCase, 0);
+
+    private static byte Fold(byte b, bool ignoreCase) => ignoreCase && b >= 'A' && b <= 'Z' ? (byte)(b + 32) : b;
+
+    private static bool MatchImpl(ReadOnlySpan<byte> p, ReadOnlySpan<byte> s, bool nocase, int depth)
+    {
+        if (depth > 1000) return false;
+        while (p.Length > 0 && s.Length > 0)
+        {
+            switch (p[0])
+            {
+                case (byte)'*':
+                    while (p.Length > 1 && p[1] == '*') p = p[1..];
+                    if (p.Length == 1) return true;
+                    for (int i = 0; i <= s.Length; i++)
+                    {
+                        if (MatchImpl(p[1..], s[i..], nocase, depth + 1)) return true;
+                    }
+                    return false;
+                case (byte)'?':
+                    s = s[1..];
+                    break;
+                case (byte)'[':
+                {
+                    p = p[1..];
+                    bool not = p.Length > 0 && p[0] == '^';
+                    if (not) p = p[1..];
+                    bool match = false;
+                    while (true)
+                    {
+                        if (p.Length == 0) break;
+                        if (p[0] == '\\' && p.Length >= 2)
+                        {
+                            p = p[1..];
+                            if (p[0] == s[0]) match = true;
+                        }
+                        else if (p[0] == ']')
+                        {
+                            break;
+                        }
+                        else if (p.Length >= 3 && p[1] == '-')
+                        {
+                            int start = Fold(p[0], nocase), end = Fold(p[2], nocase), c = Fold(s[0], nocase);
+                            if (start > end) (start, end) = (end, start);
+                            p = p[2..];
+                            if (c >= start && c <= end) match = true;
+                        }
+                        else if (Fold(p[0], nocase) == Fold(s[0], nocase))
+                        {
+                            match = true;
+                        }
+                        p = p[1..];
+                    }
+                    if (p.Length == 0)
+                    {
+                        // Unterminated set: Redis treats the end of pattern as the end of the set.
+                        if (not) match = !match;
+                        if (!match) return false;
+                        s = s[1..];
+                        return s.Length == 0;
+                    }
+                    if (not) match = !match;
+                    if (!match) return false;
+                    s = s[1..];
+                    break;
+                }
+                case (byte)'\\':
+                    if (p.Length >= 2) p = p[1..];
+                    if (Fold(p[0], nocase) != Fold(s[0], nocase)) return false;
+                    s = s[1..];
+                    break;
+                default:
+                    if (Fold(p[0], nocase) != Fold(s[0], nocase)) return false;
+                    s = s[1..];
+                    break;
+            }
+            p = p[1..];
+            if (s.Length == 0)
+            {
+                while (p.Length > 0 && p[0] == '*') p = p[1..];
+                break;
+            }
+        }
+        return p.Length == 0 && s.Length == 0;
+    }
+}

@@ -109,7 +109,7 @@ internal static class IntrospectionCommands
                 0 => true,
                 1 => false, // no modules
                 2 => Array.Exists(spec.AclCategories, c => string.Equals(c, category, StringComparison.OrdinalIgnoreCase)),
-                _ => CommandGlob.Match(arg, Encoding.UTF8.GetBytes(spec.Name), ignoreCase: true),
+                _ => GlobMatcher.MatchNoCase(arg, Encoding.UTF8.GetBytes(spec.Name)),
             };
             if (include) names.Add(spec.Name);
         }
@@ -394,96 +394,5 @@ internal static class IntrospectionCommands
             r.SetHeader(keyFlags.Length);
             foreach (var f in keyFlags) r.SimpleString(f);
         }
-    }
-}
-
-/// <summary>Redis's stringmatchlen glob: *, ?, [set], [^set], [a-z], backslash escapes.</summary>
-internal static class CommandGlob
-{
-    public static bool Match(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text, bool ignoreCase)
-        => MatchImpl(pattern, text, ignoreCase, 0);
-
-    private static byte Fold(byte b, bool ignoreCase) => ignoreCase && b >= 'A' && b <= 'Z' ? (byte)(b + 32) : b;
-
-    private static bool MatchImpl(ReadOnlySpan<byte> p, ReadOnlySpan<byte> s, bool nocase, int depth)
-    {
-        if (depth > 1000) return false;
-        while (p.Length > 0 && s.Length > 0)
-        {
-            switch (p[0])
-            {
-                case (byte)'*':
-                    while (p.Length > 1 && p[1] == '*') p = p[1..];
-                    if (p.Length == 1) return true;
-                    for (int i = 0; i <= s.Length; i++)
-                    {
-                        if (MatchImpl(p[1..], s[i..], nocase, depth + 1)) return true;
-                    }
-                    return false;
-                case (byte)'?':
-                    s = s[1..];
-                    break;
-                case (byte)'[':
-                {
-                    p = p[1..];
-                    bool not = p.Length > 0 && p[0] == '^';
-                    if (not) p = p[1..];
-                    bool match = false;
-                    while (true)
-                    {
-                        if (p.Length == 0) break;
-                        if (p[0] == '\\' && p.Length >= 2)
-                        {
-                            p = p[1..];
-                            if (p[0] == s[0]) match = true;
-                        }
-                        else if (p[0] == ']')
-                        {
-                            break;
-                        }
-                        else if (p.Length >= 3 && p[1] == '-')
-                        {
-                            int start = Fold(p[0], nocase), end = Fold(p[2], nocase), c = Fold(s[0], nocase);
-                            if (start > end) (start, end) = (end, start);
-                            p = p[2..];
-                            if (c >= start && c <= end) match = true;
-                        }
-                        else if (Fold(p[0], nocase) == Fold(s[0], nocase))
-                        {
-                            match = true;
-                        }
-                        p = p[1..];
-                    }
-                    if (p.Length == 0)
-                    {
-                        // Unterminated set: Redis treats the end of pattern as the end of the set.
-                        if (not) match = !match;
-                        if (!match) return false;
-                        s = s[1..];
-                        return s.Length == 0;
-                    }
-                    if (not) match = !match;
-                    if (!match) return false;
-                    s = s[1..];
-                    break;
-                }
-                case (byte)'\\':
-                    if (p.Length >= 2) p = p[1..];
-                    if (Fold(p[0], nocase) != Fold(s[0], nocase)) return false;
-                    s = s[1..];
-                    break;
-                default:
-                    if (Fold(p[0], nocase) != Fold(s[0], nocase)) return false;
-                    s = s[1..];
-                    break;
-            }
-            p = p[1..];
-            if (s.Length == 0)
-            {
-                while (p.Length > 0 && p[0] == '*') p = p[1..];
-                break;
-            }
-        }
-        return p.Length == 0 && s.Length == 0;
     }
 }

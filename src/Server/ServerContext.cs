@@ -35,6 +35,10 @@ public sealed class ServerContext
     public long StartUnixSeconds { get; }
     public string RunId { get; }
     public string IoBackend { get; set; } = "epoll";
+    /// <summary>The key/value store (created by the host before the reactors start).</summary>
+    public Storage.Store Store { get; set; } = null!;
+    /// <summary>Where mutations are logged for durability; null while persistence is off.</summary>
+    public Storage.IWriteLog? WriteLog { get; set; }
     /// <summary>Sampled per-second rates for INFO (instantaneous_ops_per_sec, ...).</summary>
     public InstantaneousMetrics Metrics { get; }
 

@@ -42,6 +42,9 @@ public sealed class ServerHost : IDisposable
         if (listeners.Count == 0) throw new NativeException("Failed listening on port " + config.Port + " (tcp), aborting.", 0);
         Context.Listeners = listeners.ToArray();
 
+        Context.Store = new Storage.Store(config, log);
+        Context.Store.Start();
+
         var cpus = ReactorCpus(config);
         int count = config.IoThreads > 0 ? config.IoThreads : Math.Max(1, cpus.allowed.Length);
         var reactors = new Reactor[count];
@@ -92,6 +95,7 @@ public sealed class ServerHost : IDisposable
         foreach (var l in Context.Listeners) l.Dispose();
         foreach (var r in Context.Reactors) r.Stop();
         foreach (var r in Context.Reactors) r.Join();
+        Context.Store?.Dispose();
     }
 
     public void Dispose()

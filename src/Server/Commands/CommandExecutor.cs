@@ -13,7 +13,11 @@ public sealed class CommandExecutor(ServerContext server)
 {
     private readonly ServerContext _server = server;
 
-    public void Execute(Client client, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
+    /// <summary>
+    /// Runs one command. False when it waits on disk: nothing was replied or consumed, and the
+    /// caller runs it again (same input, same args) once the client's store operations complete.
+    /// </summary>
+    public bool Execute(Client client, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
     {
         var output = client.Output;
         var stats = client.Reactor.Stats;
@@ -29,7 +33,7 @@ public sealed class CommandExecutor(ServerContext server)
         {
             RejectUnknown(client, input, args, stats);
             FinishReplyMode(client, skipThis);
-            return;
+            return true;
         }
         var spec = CommandTable.Commands[index];
         if (spec.IsContainer && (args.Length >= 2 || !spec.HasHandler))
@@ -38,7 +42,7 @@ public sealed class CommandExecutor(ServerContext server)
             {
                 Reject(client, spec, stats, $"ERR wrong number of arguments for '{spec.Name}' command");
                 FinishReplyMode(client, skipThis);
-                return;
+                return true;
             }
             var subName = input.Slice(args[1].Offset, args[1].Length);
             int sub = CommandTable.LookupSubcommand(index, subName);
@@ -46,7 +50,7 @@ public sealed class CommandExecutor(ServerContext server)
             {
                 Reject(client, spec, stats, $"ERR unknown subcommand '{Truncate(subName, 128)}'. Try {spec.Name.ToUpperInvariant()} HELP.");
                 FinishReplyMode(client, skipThis);
-                return;
+                return true;
             }
             spec = CommandTable.Commands[sub];
         }
@@ -56,20 +60,33 @@ public sealed class CommandExecutor(ServerContext server)
         {
             Reject(client, spec, stats, $"ERR wrong number of arguments for '{spec.Name}' command");
             FinishReplyMode(client, skipThis);
-            return;
+            return true;
         }
         if (!client.Authenticated && (spec.Flags & CommandFlags.NoAuth) == 0)
         {
             Reject(client, spec, stats, "NOAUTH Authentication required.");
             FinishReplyMode(client, skipThis);
-            return;
+            return true;
         }
 
         long errorsBefore = output.ErrorCount;
         long start = Stopwatch.GetTimestamp();
         var ctx = new CommandContext(input, args, client, spec);
+        var store = client.Reactor.Store;
+        int mark = output.Mark;
+        int db = client.Database;
+        store.BeginCommand(client.StoreState);
         CommandTable.Invoke(spec.Index, ref ctx);
+        if (store.EndCommand())
+        {
+            // Waits on disk: drop the partial reply; the same request runs again later.
+            output.Truncate(mark);
+            if (skipThis) client.ReplyMode = ReplyMode.Skip;
+            output.Enabled = true;
+            return false;
+        }
         long elapsed = Stopwatch.GetTimestamp() - start;
+        if (store.Dirty > 0 && _server.WriteLog is { } writeLog) writeLog.Append(db, input, args, client);
 
         stats.CommandsProcessed++;
         stats.Calls[spec.Index]++;
@@ -81,6 +98,7 @@ public sealed class CommandExecutor(ServerContext server)
         }
         client.LastCommand = spec.Name;
         FinishReplyMode(client, skipThis);
+        return true;
     }
 
     private static void FinishReplyMode(Client client, bool skipped)

@@ -22,6 +22,7 @@ public sealed unsafe class Client
     private int _inputEnd;    // end of received data
     private int _outputSent;  // bytes of Output already sent
     private bool _writeArmed;
+    private int _waitConsumed; // bytes of the command that waits on the store
 
     public Client(ServerContext server, int fd, long id, string address, string localAddress)
     {
@@ -48,6 +49,8 @@ public sealed unsafe class Client
 
     public RespWriter Output { get; } = new();
     public RequestParser Parser { get; } = new();
+    /// <summary>The store operations of the command in progress (kept while it waits on disk).</summary>
+    internal Storage.PendingState StoreState { get; } = new();
 
     // --- state that commands change ---
     public string Name { get; set; } = "";
@@ -80,7 +83,8 @@ public sealed unsafe class Client
     /// <summary>Edge-triggered readable: read until the socket is drained, executing as we go.</summary>
     internal void OnReadable()
     {
-        while (!Closed)
+        // While a command waits on the store the input buffer must stay put: read nothing.
+        while (!Closed && !StoreState.Waiting)
         {
             EnsureReadSpace();
             int free = _input.Length - _inputEnd;
@@ -97,7 +101,7 @@ public sealed unsafe class Client
                 Reactor.Stats.ReadsProcessed++;
                 LastInteraction = Environment.TickCount64;
                 ProcessInput();
-                if (Closed || CloseAfterReply) break;
+                if (Closed || CloseAfterReply || StoreState.Waiting) break;
                 if (n < free) break; // drained: a later arrival raises a new edge
             }
             else if (n == 0)
@@ -154,14 +158,20 @@ public sealed unsafe class Client
     private void ProcessInput()
     {
         int commands = 0;
-        while (!CloseAfterReply && !Closed)
+        while (!CloseAfterReply && !Closed && !StoreState.Waiting)
         {
             var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
             var result = Parser.Parse(span, out int consumed);
             if (result == ParseResult.Command)
             {
                 commands++;
-                Server.Executor.Execute(this, span, Parser.Args);
+                if (!Server.Executor.Execute(this, span, Parser.Args))
+                {
+                    // Waits on disk: not consumed; the reactor runs it again when its reads are in.
+                    _waitConsumed = consumed;
+                    Reactor.AddWaiting(this);
+                    break;
+                }
                 _inputStart += consumed;
             }
             else if (result == ParseResult.Empty)
@@ -190,6 +200,24 @@ public sealed unsafe class Client
             Server.Log.Warning($"Closing client that reached max query buffer length: id={Id} addr={Address} qbuf={_inputEnd - _inputStart}");
             Close();
         }
+    }
+
+    /// <summary>Runs the command that waited on the store again, then carries on with the input.</summary>
+    internal void ResumeAfterStore()
+    {
+        if (Closed) return;
+        StoreState.Waiting = false;
+        var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
+        if (!Server.Executor.Execute(this, span, Parser.Args))
+        {
+            Reactor.AddWaiting(this);
+            return;
+        }
+        _inputStart += _waitConsumed;
+        ProcessInput();
+        if (Closed) return;
+        if (!StoreState.Waiting && !CloseAfterReply) OnReadable(); // drains what arrived meanwhile, flushes
+        else Flush();
     }
 
     /// <summary>Sends pending output; arms EPOLLOUT only while the socket cannot take it all.</summary>
@@ -239,6 +267,7 @@ public sealed unsafe class Client
     {
         if (Closed) return;
         Closed = true;
+        if (StoreState.Waiting || StoreState.Slots.Count > 0) Reactor.Store?.Abandon(StoreState);
         LibC.Close(Fd);
         Reactor.OnClosed(this);
         Server.Clients.Unregister(this);

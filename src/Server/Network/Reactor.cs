@@ -25,6 +25,9 @@ public sealed unsafe class Reactor : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopping;
     private long _nextCron;
+    private readonly List<Client> _waiting = new();
+    private readonly List<Client> _resuming = new();
+    private int _idleSpins;
 
     public Reactor(ServerContext server, int index, int cpu)
     {
@@ -43,6 +46,11 @@ public sealed unsafe class Reactor : IDisposable
     public ReactorStats Stats { get; }
     public int ClientCount => _clients.Count;
     public bool IsCurrentThread => Thread.CurrentThread == _thread;
+    /// <summary>This reactor's store session (own FASTER session, created on the reactor thread).</summary>
+    public Storage.StoreSession Store { get; private set; } = null!;
+
+    /// <summary>A client whose command waits on disk; resumed when its operations complete.</summary>
+    internal void AddWaiting(Client client) => _waiting.Add(client);
 
     public void Start() => _thread.Start();
 
@@ -91,12 +99,18 @@ public sealed unsafe class Reactor : IDisposable
             catch (NativeException e) { _server.Log.Warning($"reactor {Index}: {e.Message}"); }
         }
         var events = (EpollEvent*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(EpollEvent)));
+        Store = _server.Store.NewSession($"reactor-{Index}");
         try
         {
             while (!_stopping)
             {
                 DrainMailbox();
                 int timeout = TimeUntilCron();
+                if (_waiting.Count > 0 || Store.HasPending)
+                {
+                    // Disk reads in flight: poll, spinning briefly before sleeping a millisecond at a time.
+                    timeout = _idleSpins < 64 ? 0 : Math.Min(timeout, 1);
+                }
                 bool sleeping = timeout > 0 && Mailbox.PrepareToSleep();
                 int n = _epoll.Wait(events, MaxEvents, sleeping ? timeout : 0);
                 bool rang = false;
@@ -111,10 +125,12 @@ public sealed unsafe class Reactor : IDisposable
                 }
                 if (sleeping) Mailbox.Woke(rang);
                 else if (rang) Mailbox.Woke(true);
+                if (_waiting.Count > 0 || Store.HasPending) ServiceStore(n);
                 if (Environment.TickCount64 >= _nextCron) Cron();
             }
             DrainMailbox();
             Shutdown();
+            Store.Dispose();
         }
         catch (Exception e)
         {
@@ -125,6 +141,29 @@ public sealed unsafe class Reactor : IDisposable
         {
             NativeMemory.Free(events);
         }
+    }
+
+    /// <summary>Completes FASTER's pending operations and re-runs the commands that were waiting on them.</summary>
+    private void ServiceStore(int events)
+    {
+        int before = Store.Outstanding;
+        Store.CompletePending();
+        bool progressed = Store.Outstanding != before || events > 0;
+        _resuming.Clear();
+        for (int i = _waiting.Count - 1; i >= 0; i--)
+        {
+            var c = _waiting[i];
+            if (c.Closed) { _waiting.RemoveAt(i); continue; }
+            if (c.StoreState.Outstanding == 0)
+            {
+                _resuming.Add(c);
+                _waiting.RemoveAt(i);
+            }
+        }
+        // Oldest first.
+        for (int i = _resuming.Count - 1; i >= 0; i--) _resuming[i].ResumeAfterStore();
+        if (_resuming.Count > 0) progressed = true;
+        _idleSpins = progressed ? 0 : _idleSpins + 1;
     }
 
     private void DrainMailbox()

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using FASTER.core;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>
+/// The store's background thread: active expiry (walks the log, deleting records whose expiry
+/// passed, through its own session) and log compaction (copies live records off the oldest part
+/// of the log, then truncates it), so disk stays a small multiple of the live data.
+/// </summary>
+public sealed class Maintenance
+{
+    private readonly Store _store;
+    private Thread? _thread;
+    private volatile bool _stopping;
+    private readonly ManualResetEventSlim _wake = new(false);
+    private long _expiryCursor;
+    private byte[] _batch = new byte[64 * 1024];
+
+    public Maintenance(Store store)
+    {
+        _store = store;
+    }
+
+    /// <summary>Average remaining TTL (ms) of volatile keys seen by the last expiry pass.</summary>
+    public long AverageTtl { get; private set; }
+    public long Compactions { get; private set; }
+    public long ExpiryPasses { get; private set; }
+
+    public void Start()
+    {
+        _thread = new Thread(Run) { Name = "store-maintenance", IsBackground = true };
+        _thread.Start();
+    }
+
+    public void Stop()
+    {
+        _stopping = true;
+        _wake.Set();
+        _thread?.Join();
+    }
+
+    /// <summary>Asks for a compaction check now (FLUSHALL, tests).</summary>
+    public void Poke() => _wake.Set();
+
+    private void Run()
+    {
+        using var session = _store.NewSession("maintenance", ReadCopyOptions.None);
+        long nextCompactionCheck = 0;
+        while (!_stopping)
+        {
+            try
+            {
+                bool more = false;
+                if (_store.TotalExpires() > 0) more = ExpireCycle(session);
+                long now = Environment.TickCount64;
+                if (now >= nextCompactionCheck)
+                {
+                    nextCompactionCheck = now + 1000;
+                    MaybeCompact(session);
+                }
+                if (!more)
+                {
+                    _wake.Wait(100);
+                    _wake.Reset();
+                }
+            }
+            catch (Exception e) when (!_stopping)
+            {
+                _store.Log.Warning($"store maintenance: {e.Message}");
+                Thread.Sleep(1000);
+            }
+        }
+    }
+
+    /// <summary>One slice (about 25 ms) of the expiry walk; true when it stopped on its budget.</summary>
+    private bool ExpireCycle(StoreSession session)
+    {
+        var log = _store.Kv.Log;
+        long begin = log.BeginAddress;
+        long tail = log.TailAddress;
+        if (_expiryCursor < begin || _expiryCursor >= tail) _expiryCursor = begin;
+        long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 40;
+        long now = StoreSession.NowMs();
+        long ttlSum = 0, ttlCount = 0;
+        bool budgetHit = false;
+        while (!_stopping)
+        {
+            int used = 0, count = 0;
+            long next;
+            using (var iter = log.Scan(_expiryCursor, tail))
+            {
+                while (true)
+                {
+                    if (!iter.GetNext(out var info))
+                    {
+                        next = tail;
+                        break;
+                    }
+                    next = iter.NextAddress;
+                    if (info.Tombstone || info.Invalid) continue;
+                    ref var key = ref iter.GetKey();
+                    ref var value = ref iter.GetValue();
+                    if (value.Length < ValueLayout.Header) continue;
+                    long exp = ValueLayout.ExpiryOf(ref value);
+                    if (exp == 0) continue;
+                    if (exp > now)
+                    {
+                        ttlSum += exp - now;
+                        ttlCount++;
+                        continue;
+                    }
+                    int need = 4 + key.Length;
+                    if (used + need > _batch.Length) { next = iter.CurrentAddress; break; }
+                    BitConverter.TryWriteBytes(_batch.AsSpan(used), key.Length);
+                    key.AsReadOnlySpan().CopyTo(_batch.AsSpan(used + 4));
+                    used += need;
+                    if (++count >= 1024) break;
+                }
+            }
+            _expiryCursor = next;
+            for (int off = 0; off < used;)
+            {
+                int len = BitConverter.ToInt32(_batch, off);
+                var full = _batch.AsSpan(off + 4, len);
+                off += 4 + len;
+                int ns = BitConverter.ToInt32(full);
+                if (_store.IsDeadNamespace(ns)) continue;
+                var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = now };
+                session.RmwNamespace(ns, full[ValueLayout.KeyPrefix..], ref input, out _);
+            }
+            if (next >= tail)
+            {
+                _expiryCursor = log.BeginAddress;
+                ExpiryPasses++;
+                break;
+            }
+            if (Stopwatch.GetTimestamp() > deadline) { budgetHit = true; break; }
+        }
+        if (ttlCount > 0) AverageTtl = ttlSum / ttlCount;
+        else if (_store.TotalExpires() == 0) AverageTtl = 0;
+        return budgetHit;
+    }
+
+    /// <summary>
+    /// Compacts when the log holds much more than the live data: everything below the read-only
+    /// address that is still the latest version moves to the tail, the rest is dropped.
+    /// </summary>
+    private void MaybeCompact(StoreSession session)
+    {
+        var log = _store.Kv.Log;
+        long span = log.TailAddress - log.BeginAddress;
+        long live = Math.Max(0, _store.LiveBytes());
+        long threshold = 2 * live + (32L << 20);
+        if (span <= threshold) return;
+        long until = log.SafeReadOnlyAddress;
+        if (until - log.BeginAddress < (8L << 20)) return;
+        var sw = Stopwatch.StartNew();
+        var functions = new StoreFunctions(_store, session.Stats);
+        var cf = new DeadNamespaceFilter(_store);
+        var input = default(StoreInput);
+        var output = new StoreOutput { Slot = new OpSlot() };
+        long before = log.BeginAddress;
+        long compacted = log.Compact<StoreInput, StoreOutput, Empty, StoreFunctions, DeadNamespaceFilter>(
+            functions, cf, ref input, ref output, until, CompactionType.Lookup,
+            new SessionVariableLengthStructSettings<SpanByte, StoreInput> { valueLength = _store.ValueLength });
+        if (_store.TruncateAfterCompaction) log.Truncate();
+        Compactions++;
+        _store.Log.Verbose($"store: compacted {(compacted - before) >> 20} MB of log in {sw.ElapsedMilliseconds} ms");
+    }
+
+    private readonly struct DeadNamespaceFilter(Store store) : ICompactionFunctions<SpanByte, SpanByte>
+    {
+        public bool IsDeleted(ref SpanByte key, ref SpanByte value) => store.IsDeadNamespace(ValueLayout.NamespaceOf(ref key));
+    }
+}

@@ -1,0 +1,101 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using NativeKv.Server.Protocol;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>Integer and float text as Redis's string commands read and write it.</summary>
+public static class NumberFormat
+{
+    /// <summary>Redis string2ld-like: no spaces, no trailing garbage; "inf" forms parse as infinity.</summary>
+    public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
+    {
+        value = 0;
+        if (s.Length == 0 || s.Length > 5000) return false;
+        byte first = s[0], last = s[^1];
+        if (IsSpace(first) || IsSpace(last)) return false;
+        var body = s;
+        bool neg = false;
+        if (body[0] == (byte)'-' || body[0] == (byte)'+')
+        {
+            neg = body[0] == (byte)'-';
+            body = body[1..];
+        }
+        if (Ascii.EqualsIgnoreCase(body, "inf"u8) || Ascii.EqualsIgnoreCase(body, "infinity"u8))
+        {
+            value = neg ? double.NegativeInfinity : double.PositiveInfinity;
+            return true;
+        }
+        if (body.Length == 0) return false;
+        foreach (byte b in body)
+        {
+            if (!((b >= '0' && b <= '9') || b == '.' || b == 'e' || b == 'E' || b == '-' || b == '+')) return false;
+        }
+        if (!Utf8Parser.TryParse(s, out double d, out int consumed) || consumed != s.Length)
+        {
+            Span<char> tmp = s.Length <= 256 ? stackalloc char[s.Length] : new char[s.Length];
+            for (int i = 0; i < s.Length; i++) tmp[i] = (char)s[i];
+            if (!double.TryParse(tmp, NumberStyles.Float, CultureInfo.InvariantCulture, out d)) return false;
+        }
+        if (double.IsNaN(d)) return false;
+        value = d;
+        return true;
+    }
+
+    private static bool IsSpace(byte c) => c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+
+    /// <summary>
+    /// Redis's "human" long double text (INCRBYFLOAT): no exponent, shortest digits that read back
+    /// as the same double, no trailing zeros. Returns the byte count (dest needs 400 bytes).
+    /// </summary>
+    public static int FormatHuman(double value, Span<byte> dest)
+    {
+        if (value == 0) { dest[0] = (byte)'0'; return 1; }
+        Span<char> r = stackalloc char[40];
+        value.TryFormat(r, out int n, "R", CultureInfo.InvariantCulture);
+        r = r[..n];
+        int e = r.IndexOf('E');
+        if (e < 0)
+        {
+            for (int i = 0; i < n; i++) dest[i] = (byte)r[i];
+            return n;
+        }
+        // Expand d.dddE±x into plain decimal.
+        int p = 0;
+        var mant = r[..e];
+        int exp = int.Parse(r[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        if (mant[0] == '-') { dest[p++] = (byte)'-'; mant = mant[1..]; }
+        Span<char> digits = stackalloc char[24];
+        int nd = 0, intDigits = 0;
+        bool seenDot = false;
+        foreach (char c in mant)
+        {
+            if (c == '.') { seenDot = true; continue; }
+            digits[nd++] = c;
+            if (!seenDot) intDigits++;
+        }
+        int point = intDigits + exp; // digits before the decimal point
+        if (point <= 0)
+        {
+            dest[p++] = (byte)'0';
+            dest[p++] = (byte)'.';
+            for (int i = 0; i < -point; i++) dest[p++] = (byte)'0';
+            for (int i = 0; i < nd; i++) dest[p++] = (byte)digits[i];
+        }
+        else if (point >= nd)
+        {
+            for (int i = 0; i < nd; i++) dest[p++] = (byte)digits[i];
+            for (int i = nd; i < point; i++) dest[p++] = (byte)'0';
+        }
+        else
+        {
+            for (int i = 0; i < point; i++) dest[p++] = (byte)digits[i];
+            dest[p++] = (byte)'.';
+            for (int i = point; i < nd; i++) dest[p++] = (byte)digits[i];
+        }
+        return p;
+    }
+
+    public static int FormatLong(long v, Span<byte> dest) => RespNumber.Format(v, dest);
+}

@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>
+/// The result of one store operation of one command. A command's slots are kept while the command
+/// waits on disk, so that its re-execution replays finished operations instead of repeating them
+/// (an RMW is applied exactly once). Slots are pooled per reactor; steady state allocates nothing.
+/// </summary>
+public sealed class OpSlot
+{
+    private byte[] _buffer = new byte[128];
+
+    /// <summary>The key exists (and has not expired). For writes: the old value existed.</summary>
+    public bool Found;
+    public KeyType Type;
+    /// <summary>Absolute unix ms, 0 = no expiry.</summary>
+    public long Expiry;
+    public OpResult Result;
+    /// <summary>Integer result: INCR value, new length (APPEND/SETRANGE), payload length for header reads.</summary>
+    public long Number;
+    /// <summary>The operation changed the dataset (for propagation / dirty counting).</summary>
+    public bool Changed;
+    public int Length;
+
+    // Counter changes staged by CopyUpdater/InitialUpdater; applied once the record is in (Post*).
+    internal int StagedKeys;
+    internal int StagedExpires;
+    internal long StagedBytes;
+    internal bool StagedExpired;
+
+    // Bookkeeping of the session.
+    internal ulong Tag;
+    internal bool Done;
+    internal PendingState? Owner;
+    internal StoreSession? Session;
+    internal long Address;
+
+    public ReadOnlySpan<byte> Value => _buffer.AsSpan(0, Length);
+
+    /// <summary>Copies <paramref name="src"/> into the slot's buffer, growing it when needed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SetValue(ReadOnlySpan<byte> src)
+    {
+        if (src.Length > _buffer.Length) Grow(src.Length);
+        src.CopyTo(_buffer);
+        Length = src.Length;
+    }
+
+    /// <summary>A writable buffer of <paramref name="size"/> bytes (contents undefined); sets Length.</summary>
+    public Span<byte> Prepare(int size)
+    {
+        if (size > _buffer.Length) Grow(size);
+        Length = size;
+        return _buffer.AsSpan(0, size);
+    }
+
+    private void Grow(int size)
+    {
+        int n = Math.Max(size, Math.Min(_buffer.Length * 2, Array.MaxLength));
+        _buffer = new byte[n];
+    }
+
+    internal void Reset(ulong tag)
+    {
+        Found = false;
+        Type = KeyType.None;
+        Expiry = 0;
+        Result = OpResult.Ok;
+        Number = 0;
+        Changed = false;
+        Length = 0;
+        StagedKeys = 0;
+        StagedExpires = 0;
+        StagedBytes = 0;
+        StagedExpired = false;
+        Tag = tag;
+        Done = false;
+        Owner = null;
+        Session = null;
+        Address = 0;
+        if (_buffer.Length > 64 * 1024) _buffer = new byte[128];
+    }
+
+    internal void Complete(long address)
+    {
+        Address = address;
+        Done = true;
+        if (Owner is { } owner) owner.Outstanding--;
+        if (Session is { } session) session.Outstanding--;
+    }
+}
+
+/// <summary>Per-client state of the command that waits on the store.</summary>
+public sealed class PendingState
+{
+    internal readonly List<OpSlot> Slots = new();
+    /// <summary>Operations of this client still in flight in FASTER.</summary>
+    internal int Outstanding;
+    internal StoreSession Session = null!;
+    /// <summary>True while the client's current command waits for its operations to finish.</summary>
+    public bool Waiting;
+}

@@ -1,0 +1,287 @@
+using FASTER.core;
+using NativeKv.Server.Config;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>Exact per-namespace counts, kept by the store functions as records come and go.</summary>
+public sealed class NamespaceCounters
+{
+    public long Keys;
+    public long Expires;
+    /// <summary>Approximate bytes of this namespace's live records (compaction yardstick).</summary>
+    public long Bytes;
+    /// <summary>The namespace was flushed: its records are garbage for compaction.</summary>
+    public volatile bool Dead;
+}
+
+/// <summary>Per-session statistics (each touched by one thread; INFO sums them).</summary>
+public sealed class StoreStats
+{
+    public long KeyspaceHits;
+    public long KeyspaceMisses;
+    public long ExpiredKeys;
+}
+
+/// <summary>
+/// Where mutations go to become durable. The executor calls it once for every command that
+/// changed the dataset, with the command's RESP arguments and the client's database; null when
+/// persistence is off.
+/// </summary>
+public interface IWriteLog
+{
+    void Append(int database, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> args, Network.Client client);
+}
+
+/// <summary>
+/// The string/key store: one FasterKV&lt;SpanByte, SpanByte&gt; under <c>dir/store</c>, its logical
+/// databases (db index -> namespace id, so FLUSHDB and SWAPDB are O(1)), the exact counts, and the
+/// background maintenance (active expiry, compaction).
+/// </summary>
+public sealed class Store : IDisposable
+{
+    public const int DefaultIndexBuckets = 1 << 20;
+
+    private readonly object _nsLock = new();
+    private NamespaceCounters[] _counters = new NamespaceCounters[64];
+    private int[] _dbNs;
+    private int _nextNs;
+    private readonly List<StoreStats> _allStats = new();
+    private readonly IDevice _device;
+    private readonly Maintenance _maintenance;
+
+
+    public Store(ServerConfig config, Log log)
+    {
+        Config = config;
+        Log = log;
+        Directory = Path.Combine(Path.GetFullPath(config.Dir), "store");
+        // No recovery yet: the store starts empty (durability replays into it).
+        if (System.IO.Directory.Exists(Directory))
+        {
+            foreach (var f in System.IO.Directory.GetFiles(Directory)) File.Delete(f);
+        }
+        System.IO.Directory.CreateDirectory(Directory);
+
+        int databases = config.Databases;
+        _dbNs = new int[databases];
+        for (int i = 0; i < databases; i++) _dbNs[i] = NewNamespace();
+
+        var (memoryBits, pageBits) = LogSizing(config.Maxmemory);
+        MemoryBits = memoryBits;
+        PageBits = pageBits;
+        _device = Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, disableFileBuffering: false);
+        var logSettings = new LogSettings
+        {
+            LogDevice = _device,
+            PageSizeBits = pageBits,
+            MemorySizeBits = memoryBits,
+            SegmentSizeBits = 25,
+            MutableFraction = 0.9,
+            ReadCopyOptions = new ReadCopyOptions(ReadCopyFrom.Device, ReadCopyTo.MainLog),
+        };
+        Kv = new FasterKV<SpanByte, SpanByte>(DefaultIndexBuckets, logSettings, checkpointSettings: null,
+            serializerSettings: null, comparer: new SpanByteComparer(),
+            variableLengthStructSettings: new VariableLengthStructSettings<SpanByte, SpanByte>
+            {
+                keyLength = new SpanByteVarLenStruct(),
+                valueLength = new SpanByteVarLenStruct(),
+            });
+        ValueLength = new StoreValueLength();
+        _maintenance = new Maintenance(this);
+    }
+
+    public ServerConfig Config { get; }
+    public Log Log { get; }
+    public string Directory { get; }
+    public FasterKV<SpanByte, SpanByte> Kv { get; }
+    public StoreValueLength ValueLength { get; }
+    public int MemoryBits { get; }
+    public long MemoryBudget => 1L << MemoryBits;
+    public int PageBits { get; private set; }
+    /// <summary>Largest value payload a record can hold (a record never spans a log page).</summary>
+    public long MaxValueLength => (1L << PageBits) - 4096;
+
+    /// <summary>When the durability layer owns log truncation (checkpoints), compaction leaves the files.</summary>
+    public bool TruncateAfterCompaction { get; set; } = true;
+
+    public Maintenance Maintenance => _maintenance;
+
+    /// <summary>Log memory from maxmemory: the largest power of two within it (FASTER's unit), at least 16 MB.</summary>
+    public static (int memoryBits, int pageBits) LogSizing(long maxmemory)
+    {
+        int memoryBits = 31; // 2 GB when unlimited
+        if (maxmemory > 0)
+        {
+            memoryBits = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)maxmemory);
+            memoryBits = Math.Clamp(memoryBits, 24, 40);
+        }
+        int pageBits = Math.Clamp(memoryBits - 3, 22, 25); // at least 8 pages in memory
+        return (memoryBits, pageBits);
+    }
+
+    public void Start() => _maintenance.Start();
+
+    public StoreSession NewSession(string name, ReadCopyOptions? copy = null)
+    {
+        var stats = new StoreStats();
+        lock (_allStats) _allStats.Add(stats);
+        return new StoreSession(this, stats, copy);
+    }
+
+    internal ClientSession<SpanByte, SpanByte, StoreInput, StoreOutput, Empty, StoreFunctions> NewFasterSession(StoreStats stats, ReadCopyOptions copy)
+        => Kv.For(new StoreFunctions(this, stats)).NewSession<StoreFunctions>(
+            new StoreFunctions(this, stats),
+            sessionVariableLengthStructSettings: new SessionVariableLengthStructSettings<SpanByte, StoreInput> { valueLength = ValueLength },
+            readCopyOptions: copy);
+
+    // ------------------------------------------------------------ namespaces
+
+    public int Databases => _dbNs.Length;
+
+    public int Namespace(int db) => Volatile.Read(ref _dbNs)[db];
+
+    public NamespaceCounters Counters(int ns)
+    {
+        var arr = Volatile.Read(ref _counters);
+        if ((uint)ns < (uint)arr.Length && arr[ns] is { } c) return c;
+        return CountersSlow(ns);
+    }
+
+    private NamespaceCounters CountersSlow(int ns)
+    {
+        lock (_nsLock)
+        {
+            var arr = _counters;
+            if (ns >= arr.Length)
+            {
+                Array.Resize(ref arr, Math.Max(ns + 1, arr.Length * 2));
+                Volatile.Write(ref _counters, arr);
+            }
+            return arr[ns] ??= new NamespaceCounters { Dead = ns >= _nextNs };
+        }
+    }
+
+    private int NewNamespace()
+    {
+        lock (_nsLock)
+        {
+            int ns = _nextNs++;
+            var arr = _counters;
+            if (ns >= arr.Length)
+            {
+                Array.Resize(ref arr, arr.Length * 2);
+                Volatile.Write(ref _counters, arr);
+            }
+            arr[ns] = new NamespaceCounters();
+            return ns;
+        }
+    }
+
+    public bool IsDeadNamespace(int ns) => Counters(ns).Dead;
+
+    public long KeyCount(int db) => Math.Max(0, Volatile.Read(ref Counters(Namespace(db)).Keys));
+    public long ExpiresCount(int db) => Math.Max(0, Volatile.Read(ref Counters(Namespace(db)).Expires));
+
+    /// <summary>Total keys with an expiry across live namespaces (active expiry runs only when > 0).</summary>
+    public long TotalExpires()
+    {
+        long n = 0;
+        var map = Volatile.Read(ref _dbNs);
+        foreach (var ns in map) n += Volatile.Read(ref Counters(ns).Expires);
+        return n;
+    }
+
+    /// <summary>FLUSHDB: the database gets a fresh namespace; the old one's records die in compaction.</summary>
+    public void FlushDb(int db)
+    {
+        lock (_nsLock)
+        {
+            int old = _dbNs[db];
+            var map = (int[])_dbNs.Clone();
+            map[db] = NewNamespace();
+            Volatile.Write(ref _dbNs, map);
+            Retire(old);
+        }
+    }
+
+    public void FlushAll()
+    {
+        lock (_nsLock)
+        {
+            var map = (int[])_dbNs.Clone();
+            for (int i = 0; i < map.Length; i++)
+            {
+                Retire(map[i]);
+                map[i] = NewNamespace();
+            }
+            Volatile.Write(ref _dbNs, map);
+        }
+    }
+
+    private void Retire(int ns)
+    {
+        Counters(ns).Dead = true;
+    }
+
+    public void SwapDb(int a, int b)
+    {
+        lock (_nsLock)
+        {
+            var map = (int[])_dbNs.Clone();
+            (map[a], map[b]) = (map[b], map[a]);
+            Volatile.Write(ref _dbNs, map);
+        }
+    }
+
+    /// <summary>Approximate bytes of live records (latest versions) in all databases.</summary>
+    public long LiveBytes()
+    {
+        long n = 0;
+        foreach (var ns in Volatile.Read(ref _dbNs)) n += Volatile.Read(ref Counters(ns).Bytes);
+        return n;
+    }
+
+    /// <summary>Snapshot of db -> namespace (for checkpoints / recovery).</summary>
+    public int[] NamespaceMap() => (int[])Volatile.Read(ref _dbNs).Clone();
+
+    // ------------------------------------------------------------ stats
+
+    public StoreStats TotalStats()
+    {
+        var total = new StoreStats();
+        lock (_allStats)
+        {
+            foreach (var s in _allStats)
+            {
+                total.KeyspaceHits += Volatile.Read(ref s.KeyspaceHits);
+                total.KeyspaceMisses += Volatile.Read(ref s.KeyspaceMisses);
+                total.ExpiredKeys += Volatile.Read(ref s.ExpiredKeys);
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Bytes of log currently in memory plus the hash index.</summary>
+    public long MemoryInUse => Kv.Log.MemorySizeBytes + Kv.IndexSize * 64L;
+
+    public long DiskBytes
+    {
+        get
+        {
+            long n = 0;
+            try
+            {
+                foreach (var f in System.IO.Directory.GetFiles(Directory)) n += new FileInfo(f).Length;
+            }
+            catch (IOException) { }
+            return n;
+        }
+    }
+
+    public void Dispose()
+    {
+        _maintenance.Stop();
+        Kv.Dispose();
+        _device.Dispose();
+    }
+}

@@ -1,0 +1,500 @@
+using System.Runtime.CompilerServices;
+using FASTER.core;
+using NativeKv.Server.Protocol;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>
+/// FASTER callbacks for the main store. All semantics that must be atomic per key (conditions,
+/// type checks, expiry, counters) are decided here, inside FASTER's record-level protection, so
+/// reactors never take a lock of their own.
+/// </summary>
+public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, StoreInput, StoreOutput, Empty>
+{
+    private readonly Store _store;
+    private readonly StoreStats _stats;
+
+    public StoreFunctions(Store store, StoreStats stats)
+    {
+        _store = store;
+        _stats = stats;
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    public bool SingleReader(ref SpanByte key, ref StoreInput input, ref SpanByte value, ref StoreOutput dst, ref ReadInfo readInfo)
+        => Read(ref input, ref value, dst.Slot);
+
+    public bool ConcurrentReader(ref SpanByte key, ref StoreInput input, ref SpanByte value, ref StoreOutput dst, ref ReadInfo readInfo)
+        => Read(ref input, ref value, dst.Slot);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Read(ref StoreInput input, ref SpanByte value, OpSlot slot)
+    {
+        long exp = ValueLayout.ExpiryOf(ref value);
+        if (ValueLayout.IsExpired(exp, input.Now))
+        {
+            slot.Found = false;
+            return false;
+        }
+        slot.Found = true;
+        slot.Type = ValueLayout.TypeOf(ref value);
+        slot.Expiry = exp;
+        var payload = ValueLayout.PayloadOf(ref value);
+        slot.Number = payload.Length;
+        if (input.Has(OpFlags.HeaderOnly) || (input.Has(OpFlags.StringOnly) && slot.Type != KeyType.String)) slot.Length = 0;
+        else slot.SetValue(payload);
+        return true;
+    }
+
+    public void ReadCompletionCallback(ref SpanByte key, ref StoreInput input, ref StoreOutput output, Empty ctx, Status status, RecordMetadata recordMetadata)
+    {
+        var slot = output.Slot;
+        if (slot is null) return;
+        if (status.Found) _stats.KeyspaceHits++;
+        else _stats.KeyspaceMisses++;
+        if (!status.Found) slot.Found = false;
+        slot.Complete(recordMetadata.Address);
+    }
+
+    // ---------------------------------------------------------------- upserts (copies to tail, compaction)
+
+    public bool SingleWriter(ref SpanByte key, ref StoreInput input, ref SpanByte src, ref SpanByte dst, ref StoreOutput output, ref UpsertInfo upsertInfo, WriteReason reason)
+    {
+        src.CopyTo(ref dst);
+        return true;
+    }
+
+    public void PostSingleWriter(ref SpanByte key, ref StoreInput input, ref SpanByte src, ref SpanByte dst, ref StoreOutput output, ref UpsertInfo upsertInfo, WriteReason reason) { }
+
+    public bool ConcurrentWriter(ref SpanByte key, ref StoreInput input, ref SpanByte src, ref SpanByte dst, ref StoreOutput output, ref UpsertInfo upsertInfo)
+    {
+        if (dst.Length < src.Length) return false;
+        dst.ShrinkSerializedLength(src.Length);
+        src.CopyTo(ref dst);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- RMW: no record yet
+
+    public bool NeedInitialUpdate(ref SpanByte key, ref StoreInput input, ref StoreOutput output, ref RMWInfo rmwInfo)
+    {
+        var slot = output.Slot;
+        slot.Found = false;
+        switch (input.Op)
+        {
+            case StoreOp.Set:
+                if (input.Has(OpFlags.XX)) { slot.Result = OpResult.NotApplied; return false; }
+                if (input.Expiry != 0 && input.Expiry <= input.Now) { slot.Changed = false; return false; }
+                return true;
+            case StoreOp.IncrBy:
+            case StoreOp.IncrByFloat:
+            case StoreOp.Append:
+                return true;
+            case StoreOp.SetRange:
+                if (input.DataLength == 0) { slot.Number = 0; return false; }
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    public bool InitialUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte value, ref StoreOutput output, ref RMWInfo rmwInfo)
+    {
+        var slot = output.Slot;
+        int len = NewPayloadLength(ref input, default, live: false, slot);
+        value.ShrinkSerializedLength(ValueLayout.Header + len);
+        long exp = input.Op == StoreOp.Set ? input.Expiry : 0;
+        KeyType type = input.Op == StoreOp.Set ? input.Type : KeyType.String;
+        ValueLayout.WriteHeader(ref value, type, exp);
+        WritePayload(ref input, default, live: false, ValueLayout.MutablePayloadOf(ref value), slot);
+        slot.Changed = true;
+        slot.StagedKeys = 1;
+        slot.StagedExpires = exp != 0 ? 1 : 0;
+        slot.StagedBytes = ValueLayout.RecordBytes(key.Length, value.Length);
+        slot.StagedExpired = false;
+        return true;
+    }
+
+    public void PostInitialUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte value, ref StoreOutput output, ref RMWInfo rmwInfo)
+        => ApplyStaged(ref key, output.Slot);
+
+    // ---------------------------------------------------------------- RMW: record exists, copy to a new one
+
+    public bool NeedCopyUpdate(ref SpanByte key, ref StoreInput input, ref SpanByte oldValue, ref StoreOutput output, ref RMWInfo rmwInfo)
+        => Decide(ref input, ref oldValue, output.Slot) != Decision.Skip;
+
+    public bool CopyUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte oldValue, ref SpanByte newValue, ref StoreOutput output, ref RMWInfo rmwInfo)
+    {
+        var slot = output.Slot;
+        var decision = Decide(ref input, ref oldValue, slot);
+        long oldExp = ValueLayout.ExpiryOf(ref oldValue);
+        bool live = !ValueLayout.IsExpired(oldExp, input.Now);
+        long oldBytes = ValueLayout.RecordBytes(key.Length, oldValue.Length);
+        slot.StagedExpired = !live;
+        if (decision == Decision.Delete)
+        {
+            newValue.ShrinkSerializedLength(ValueLayout.Header);
+            ValueLayout.WriteHeader(ref newValue, KeyType.None, 0);
+            slot.StagedKeys = -1;
+            slot.StagedExpires = oldExp != 0 ? -1 : 0;
+            slot.StagedBytes = -oldBytes;
+            slot.Changed = live;
+            rmwInfo.Action = RMWAction.ExpireAndStop;
+            return false;
+        }
+        var oldPayload = ValueLayout.PayloadOf(ref oldValue);
+        int len = NewPayloadLength(ref input, oldPayload, live, slot);
+        newValue.ShrinkSerializedLength(ValueLayout.Header + len);
+        long newExp = NewExpiry(ref input, oldExp, live);
+        KeyType type = input.Op == StoreOp.Set ? input.Type : (live ? ValueLayout.TypeOf(ref oldValue) : KeyType.String);
+        ValueLayout.WriteHeader(ref newValue, type, newExp);
+        WritePayload(ref input, oldPayload, live, ValueLayout.MutablePayloadOf(ref newValue), slot);
+        slot.Changed = true;
+        slot.StagedKeys = 0;
+        slot.StagedExpires = (newExp != 0 ? 1 : 0) - (oldExp != 0 ? 1 : 0);
+        slot.StagedBytes = ValueLayout.RecordBytes(key.Length, newValue.Length) - oldBytes;
+        return true;
+    }
+
+    public void PostCopyUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte oldValue, ref SpanByte newValue, ref StoreOutput output, ref RMWInfo rmwInfo)
+        => ApplyStaged(ref key, output.Slot);
+
+    // ---------------------------------------------------------------- RMW: record in the mutable region
+
+    public bool InPlaceUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte value, ref StoreOutput output, ref RMWInfo rmwInfo)
+    {
+        var slot = output.Slot;
+        var decision = Decide(ref input, ref value, slot);
+        if (decision == Decision.Skip) return true; // nothing to change: done
+        long oldExp = ValueLayout.ExpiryOf(ref value);
+        bool live = !ValueLayout.IsExpired(oldExp, input.Now);
+        var ns = _store.Counters(ValueLayout.NamespaceOf(ref key));
+        if (decision == Decision.Delete)
+        {
+            Interlocked.Decrement(ref ns.Keys);
+            if (oldExp != 0) Interlocked.Decrement(ref ns.Expires);
+            Interlocked.Add(ref ns.Bytes, -ValueLayout.RecordBytes(key.Length, value.Length));
+            if (!live) _stats.ExpiredKeys++;
+            slot.Changed = live;
+            rmwInfo.Action = RMWAction.ExpireAndStop;
+            return false;
+        }
+        var oldPayload = ValueLayout.PayloadOf(ref value);
+        int len = NewPayloadLength(ref input, oldPayload, live, slot);
+        if (ValueLayout.Header + len > value.Length || !CanUpdateInPlace(ref input, live)) return false;
+
+        long newExp = NewExpiry(ref input, oldExp, live);
+        long oldBytes = ValueLayout.RecordBytes(key.Length, value.Length);
+        KeyType type = input.Op == StoreOp.Set ? input.Type : (live ? ValueLayout.TypeOf(ref value) : KeyType.String);
+        if (input.Op is StoreOp.Expire or StoreOp.Persist or StoreOp.GetEx)
+        {
+            ValueLayout.SetExpiry(ref value, newExp);
+        }
+        else if (input.Op == StoreOp.SetRange && live)
+        {
+            // Grows never reach here (length check above); patch the bytes in place.
+            input.DataSpan.CopyTo(ValueLayout.MutablePayloadOf(ref value)[(int)input.Arg..]);
+            slot.Number = oldPayload.Length;
+        }
+        else
+        {
+            Span<byte> tmp = stackalloc byte[400];
+            // Payload derived from the old one (INCR) is computed before overwriting.
+            int n = 0;
+            bool derived = input.Op is StoreOp.IncrBy or StoreOp.IncrByFloat;
+            if (derived)
+            {
+                n = ComputeNumber(ref input, oldPayload, live, tmp, slot);
+            }
+            value.ShrinkSerializedLength(ValueLayout.Header + len);
+            ValueLayout.WriteHeader(ref value, type, newExp);
+            if (derived) tmp[..n].CopyTo(ValueLayout.MutablePayloadOf(ref value));
+            else WritePayload(ref input, default, live: false, ValueLayout.MutablePayloadOf(ref value), slot);
+        }
+        slot.Changed = true;
+        int dExp = (newExp != 0 ? 1 : 0) - (oldExp != 0 ? 1 : 0);
+        if (dExp != 0) Interlocked.Add(ref ns.Expires, dExp);
+        long dBytes = ValueLayout.RecordBytes(key.Length, value.Length) - oldBytes;
+        if (dBytes != 0) Interlocked.Add(ref ns.Bytes, dBytes);
+        if (!live) _stats.ExpiredKeys++;
+        return true;
+    }
+
+    /// <summary>In place only when the new value does not depend on bytes it overwrites.</summary>
+    private static bool CanUpdateInPlace(ref StoreInput input, bool live) => input.Op switch
+    {
+        StoreOp.Set or StoreOp.IncrBy or StoreOp.IncrByFloat or StoreOp.Expire or StoreOp.Persist or StoreOp.GetEx => true,
+        StoreOp.SetRange => live,
+        StoreOp.Append => !live,
+        _ => false,
+    };
+
+    public void RMWCompletionCallback(ref SpanByte key, ref StoreInput input, ref StoreOutput output, Empty ctx, Status status, RecordMetadata recordMetadata)
+        => output.Slot?.Complete(recordMetadata.Address);
+
+    // ---------------------------------------------------------------- deletes (not used by commands: deletes are RMWs)
+
+    public bool SingleDeleter(ref SpanByte key, ref SpanByte value, ref DeleteInfo deleteInfo) => true;
+    public void PostSingleDeleter(ref SpanByte key, ref DeleteInfo deleteInfo) { }
+    public bool ConcurrentDeleter(ref SpanByte key, ref SpanByte value, ref DeleteInfo deleteInfo) => true;
+
+    public void DisposeSingleWriter(ref SpanByte key, ref StoreInput input, ref SpanByte src, ref SpanByte dst, ref StoreOutput output, ref UpsertInfo upsertInfo, WriteReason reason) { }
+    public void DisposeCopyUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte oldValue, ref SpanByte newValue, ref StoreOutput output, ref RMWInfo rmwInfo) { }
+    public void DisposeInitialUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte value, ref StoreOutput output, ref RMWInfo rmwInfo) { }
+    public void DisposeSingleDeleter(ref SpanByte key, ref SpanByte value, ref DeleteInfo deleteInfo) { }
+    public void DisposeDeserializedFromDisk(ref SpanByte key, ref SpanByte value) { }
+    public void CheckpointCompletionCallback(int sessionID, string sessionName, CommitPoint commitPoint) { }
+
+    // ---------------------------------------------------------------- semantics
+
+    private enum Decision { Skip, Write, Delete }
+
+    /// <summary>
+    /// Decides what an RMW does to an existing record, and fills the slot's reply fields (old value,
+    /// result). Pure: it may run more than once for one operation.
+    /// </summary>
+    private static Decision Decide(ref StoreInput input, ref SpanByte old, OpSlot slot)
+    {
+        long oldExp = ValueLayout.ExpiryOf(ref old);
+        bool live = !ValueLayout.IsExpired(oldExp, input.Now);
+        KeyType type = ValueLayout.TypeOf(ref old);
+        slot.Found = live;
+        slot.Type = live ? type : KeyType.None;
+        slot.Expiry = live ? oldExp : 0;
+        slot.Result = OpResult.Ok;
+        var payload = ValueLayout.PayloadOf(ref old);
+        switch (input.Op)
+        {
+            case StoreOp.Set:
+                if (input.Has(OpFlags.GetOld) && live)
+                {
+                    if (type != KeyType.String) { slot.Result = OpResult.WrongType; return Decision.Skip; }
+                    slot.SetValue(payload);
+                }
+                if (input.Has(OpFlags.NX) && live) { slot.Result = OpResult.NotApplied; return Decision.Skip; }
+                if (input.Has(OpFlags.XX) && !live) { slot.Result = OpResult.NotApplied; return Decision.Skip; }
+                if (input.Expiry != 0 && input.Expiry <= input.Now && !input.Has(OpFlags.KeepTtl)) return Decision.Delete;
+                return Decision.Write;
+
+            case StoreOp.Delete:
+                if (input.Has(OpFlags.IfExpired)) return live ? Decision.Skip : Decision.Delete;
+                if (input.Has(OpFlags.GetOld) && live)
+                {
+                    if (type != KeyType.String) { slot.Result = OpResult.WrongType; return Decision.Skip; }
+                    slot.SetValue(payload);
+                }
+                return Decision.Delete;
+
+            case StoreOp.IncrBy:
+            case StoreOp.IncrByFloat:
+            {
+                if (live && type != KeyType.String) { slot.Result = OpResult.WrongType; return Decision.Skip; }
+                Span<byte> tmp = stackalloc byte[400];
+                if (ComputeNumber(ref input, payload, live, tmp, slot) < 0) return Decision.Skip;
+                return Decision.Write;
+            }
+
+            case StoreOp.Append:
+                if (live && type != KeyType.String) { slot.Result = OpResult.WrongType; return Decision.Skip; }
+                slot.Number = (live ? payload.Length : 0) + input.DataLength;
+                return Decision.Write;
+
+            case StoreOp.SetRange:
+                if (live && type != KeyType.String) { slot.Result = OpResult.WrongType; return Decision.Skip; }
+                if (input.DataLength == 0)
+                {
+                    slot.Number = live ? payload.Length : 0;
+                    return live ? Decision.Skip : Decision.Delete;
+                }
+                slot.Number = Math.Max(live ? payload.Length : 0, input.Arg + input.DataLength);
+                return Decision.Write;
+
+            case StoreOp.Expire:
+                if (!live) return Decision.Delete;
+                if (input.Has(OpFlags.NX) && oldExp != 0) { slot.Result = OpResult.NotApplied; return Decision.Skip; }
+                if (input.Has(OpFlags.XX) && oldExp == 0) { slot.Result = OpResult.NotApplied; return Decision.Skip; }
+                if (input.Has(OpFlags.GT) && (oldExp == 0 || input.Expiry <= oldExp)) { slot.Result = OpResult.NotApplied; return Decision.Skip; }
+                if (input.Has(OpFlags.LT) && oldExp != 0 && input.Expiry >= oldExp) { slot.Result = OpResult.NotApplied; return Decision.Skip; }
+                if (input.Expiry <= input.Now) return Decision.Delete;
+                return Decision.Write;
+
+            case StoreOp.Persist:
+                if (!live) return Decision.Delete;
+                if (oldExp == 0) { slot.Result = OpResult.NotApplied; return Decision.Skip; }
+                return Decision.Write;
+
+            case StoreOp.GetEx:
+                if (!live) return Decision.Delete;
+                if (type != KeyType.String) { slot.Result = OpResult.WrongType; return Decision.Skip; }
+                slot.SetValue(payload);
+                if (!input.Has(OpFlags.SetExpiry)) return Decision.Skip;
+                if (input.Expiry != 0 && input.Expiry <= input.Now) return Decision.Delete;
+                if (input.Expiry == 0 && oldExp == 0) return Decision.Skip;
+                return Decision.Write;
+
+            default:
+                return Decision.Skip;
+        }
+    }
+
+    private static long NewExpiry(ref StoreInput input, long oldExp, bool live) => input.Op switch
+    {
+        StoreOp.Set => input.Has(OpFlags.KeepTtl) ? (live ? oldExp : 0) : input.Expiry,
+        StoreOp.Expire or StoreOp.GetEx => input.Expiry,
+        StoreOp.Persist => 0,
+        _ => live ? oldExp : 0,
+    };
+
+    /// <summary>INCRBY / INCRBYFLOAT result text into <paramref name="dest"/>; -1 and slot.Result on error.</summary>
+    private static int ComputeNumber(ref StoreInput input, ReadOnlySpan<byte> old, bool live, Span<byte> dest, OpSlot slot)
+    {
+        if (input.Op == StoreOp.IncrBy)
+        {
+            long v = 0;
+            if (live && !RespNumber.TryParseInt64(old, out v)) { slot.Result = OpResult.NotInteger; return -1; }
+            long incr = input.Arg;
+            if ((incr < 0 && v < 0 && incr < long.MinValue - v) || (incr > 0 && v > 0 && incr > long.MaxValue - v))
+            {
+                slot.Result = OpResult.Overflow;
+                return -1;
+            }
+            v += incr;
+            slot.Number = v;
+            return NumberFormat.FormatLong(v, dest);
+        }
+        else
+        {
+            double v = 0;
+            if (live && !NumberFormat.TryParseDouble(old, out v)) { slot.Result = OpResult.NotFloat; return -1; }
+            v += input.Double;
+            if (double.IsNaN(v) || double.IsInfinity(v)) { slot.Result = OpResult.NanOrInfinity; return -1; }
+            int n = NumberFormat.FormatHuman(v, dest);
+            slot.SetValue(dest[..n]);
+            return n;
+        }
+    }
+
+    private static int NewPayloadLength(ref StoreInput input, ReadOnlySpan<byte> old, bool live, OpSlot slot)
+    {
+        switch (input.Op)
+        {
+            case StoreOp.Set: return input.DataLength;
+            case StoreOp.IncrBy:
+            case StoreOp.IncrByFloat:
+            {
+                Span<byte> tmp = stackalloc byte[400];
+                int n = ComputeNumber(ref input, old, live, tmp, slot);
+                return n < 0 ? 0 : n;
+            }
+            case StoreOp.Append: return (live ? old.Length : 0) + input.DataLength;
+            case StoreOp.SetRange: return (int)Math.Max(live ? old.Length : 0, input.Arg + input.DataLength);
+            default: return old.Length;
+        }
+    }
+
+    /// <summary>Writes the new payload (dest is a new record, or an in-place one for Set).</summary>
+    private static void WritePayload(ref StoreInput input, ReadOnlySpan<byte> old, bool live, Span<byte> dest, OpSlot slot)
+    {
+        switch (input.Op)
+        {
+            case StoreOp.Set:
+                input.DataSpan.CopyTo(dest);
+                break;
+            case StoreOp.IncrBy:
+            case StoreOp.IncrByFloat:
+            {
+                Span<byte> tmp = stackalloc byte[400];
+                int n = ComputeNumber(ref input, old, live, tmp, slot);
+                tmp[..n].CopyTo(dest);
+                break;
+            }
+            case StoreOp.Append:
+                if (live) old.CopyTo(dest);
+                input.DataSpan.CopyTo(dest[(live ? old.Length : 0)..]);
+                slot.Number = dest.Length;
+                break;
+            case StoreOp.SetRange:
+            {
+                int keep = live ? old.Length : 0;
+                if (live) old.CopyTo(dest);
+                int off = (int)input.Arg;
+                if (off > keep) dest[keep..off].Clear();
+                input.DataSpan.CopyTo(dest[off..]);
+                slot.Number = dest.Length;
+                break;
+            }
+            default:
+                old.CopyTo(dest);
+                break;
+        }
+    }
+
+    private void ApplyStaged(ref SpanByte key, OpSlot slot)
+    {
+        var ns = _store.Counters(ValueLayout.NamespaceOf(ref key));
+        if (slot.StagedKeys != 0) Interlocked.Add(ref ns.Keys, slot.StagedKeys);
+        if (slot.StagedExpires != 0) Interlocked.Add(ref ns.Expires, slot.StagedExpires);
+        if (slot.StagedBytes != 0) Interlocked.Add(ref ns.Bytes, slot.StagedBytes);
+        if (slot.StagedExpired) _stats.ExpiredKeys++;
+        slot.StagedKeys = 0;
+        slot.StagedExpires = 0;
+        slot.StagedBytes = 0;
+        slot.StagedExpired = false;
+    }
+}
+
+/// <summary>Value sizes for RMW: what InitialUpdater and CopyUpdater will write.</summary>
+public sealed class StoreValueLength : IVariableLengthStruct<SpanByte, StoreInput>
+{
+    public int GetInitialLength(ref StoreInput input)
+    {
+        int payload = input.Op switch
+        {
+            StoreOp.Set or StoreOp.Append => input.DataLength,
+            StoreOp.SetRange => (int)(input.Arg + input.DataLength),
+            StoreOp.IncrBy => RespNumber.DigitCount(input.Arg),
+            StoreOp.IncrByFloat => FloatLength(input.Double),
+            _ => 0,
+        };
+        return sizeof(int) + ValueLayout.Header + payload;
+    }
+
+    public unsafe int GetLength(ref SpanByte t, ref StoreInput input)
+    {
+        long oldExp = ValueLayout.ExpiryOf(ref t);
+        bool live = !ValueLayout.IsExpired(oldExp, input.Now);
+        int oldLen = t.Length - ValueLayout.Header;
+        int payload;
+        switch (input.Op)
+        {
+            case StoreOp.Set: payload = input.DataLength; break;
+            case StoreOp.Append: payload = (live ? oldLen : 0) + input.DataLength; break;
+            case StoreOp.SetRange: payload = (int)Math.Max(live ? oldLen : 0, input.Arg + input.DataLength); break;
+            case StoreOp.IncrBy:
+            {
+                long v = 0;
+                if (live) RespNumber.TryParseInt64(ValueLayout.PayloadOf(ref t), out v);
+                payload = RespNumber.DigitCount(unchecked(v + input.Arg));
+                break;
+            }
+            case StoreOp.IncrByFloat:
+            {
+                double v = 0;
+                if (live) NumberFormat.TryParseDouble(ValueLayout.PayloadOf(ref t), out v);
+                payload = FloatLength(v + input.Double);
+                break;
+            }
+            case StoreOp.Delete: payload = 0; break;
+            default: payload = oldLen; break;
+        }
+        return sizeof(int) + ValueLayout.Header + payload;
+    }
+
+    private static int FloatLength(double d)
+    {
+        if (double.IsNaN(d) || double.IsInfinity(d)) return 0;
+        Span<byte> tmp = stackalloc byte[400];
+        return NumberFormat.FormatHuman(d, tmp);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>What a store operation does. Every mutation is an RMW so FASTER decides atomically.</summary>
+public enum StoreOp : byte
+{
+    Read,
+    Set,
+    Delete,
+    IncrBy,
+    IncrByFloat,
+    Append,
+    SetRange,
+    Expire,
+    Persist,
+    GetEx,
+}
+
+[Flags]
+public enum OpFlags : ushort
+{
+    None = 0,
+    /// <summary>SET NX / EXPIRE NX.</summary>
+    NX = 1,
+    /// <summary>SET XX / EXPIRE XX.</summary>
+    XX = 2,
+    GT = 4,
+    LT = 8,
+    /// <summary>SET KEEPTTL: an existing key keeps its expiry.</summary>
+    KeepTtl = 16,
+    /// <summary>Return the old value (SET GET, GETDEL); the old value must be a string.</summary>
+    GetOld = 32,
+    /// <summary>Reads: only type and expiry, no payload copy.</summary>
+    HeaderOnly = 64,
+    /// <summary>Delete: only when the current value has expired (active expiry).</summary>
+    IfExpired = 128,
+    /// <summary>GETEX: change the expiry to <see cref="StoreInput.Expiry"/> (0 = PERSIST).</summary>
+    SetExpiry = 256,
+    /// <summary>Reads of a value that must be a string (GET and friends).</summary>
+    StringOnly = 512,
+}
+
+/// <summary>Outcome of an operation besides found / not found, set by the store functions.</summary>
+public enum OpResult : byte
+{
+    Ok,
+    /// <summary>A condition (NX, XX, GT, LT, ...) kept the operation from applying.</summary>
+    NotApplied,
+    WrongType,
+    NotInteger,
+    Overflow,
+    NotFloat,
+    NanOrInfinity,
+}
+
+/// <summary>
+/// The RMW/Read input. <see cref="Data"/> points into the client's input buffer, which stays put
+/// while an operation of that client is pending.
+/// </summary>
+public unsafe struct StoreInput
+{
+    public StoreOp Op;
+    public OpFlags Flags;
+    public KeyType Type;
+    /// <summary>Unix ms at the start of the operation; expiry decisions use it.</summary>
+    public long Now;
+    /// <summary>Absolute unix ms (0 = none) for SET / EXPIRE / GETEX.</summary>
+    public long Expiry;
+    /// <summary>INCRBY delta, SETRANGE offset.</summary>
+    public long Arg;
+    public double Double;
+    public byte* Data;
+    public int DataLength;
+
+    public readonly ReadOnlySpan<byte> DataSpan
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(Data, DataLength);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool Has(OpFlags f) => (Flags & f) != 0;
+}
+
+/// <summary>FASTER's Output: a reference to the slot that receives the result.</summary>
+public struct StoreOutput
+{
+    public OpSlot Slot;
+}

@@ -1,0 +1,251 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using FASTER.core;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>How a store operation ended for the command that issued it.</summary>
+public enum OpStatus : byte
+{
+    /// <summary>The key does not exist (or has expired).</summary>
+    NotFound,
+    /// <summary>The key exists; the slot holds what the operation reported.</summary>
+    Found,
+    /// <summary>The operation waits on disk: the handler returns at once and runs again later.</summary>
+    Pending,
+}
+
+/// <summary>
+/// One reactor's door to the store: its own FASTER session (created and used on the reactor
+/// thread only), key buffers and result slots.
+///
+/// Pending design ("replay"): a command runs inside <see cref="BeginCommand"/>/<see cref="EndCommand"/>.
+/// Each store operation of the command gets a slot in order. When an operation goes to disk, the
+/// handler stops (its reply is discarded), the client stops reading, and the reactor keeps serving
+/// others while it completes FASTER's pending operations each loop turn. When all of the client's
+/// operations are done the command runs again from its unconsumed input: operations that already
+/// finished are answered from their slots (so an RMW is never applied twice) and the rest are issued.
+/// Outside a command (benchmarks, maintenance) a pending operation is completed synchronously.
+/// </summary>
+public sealed unsafe class StoreSession : IDisposable
+{
+    private readonly Store _store;
+    private readonly ClientSession<SpanByte, SpanByte, StoreInput, StoreOutput, Empty, StoreFunctions> _session;
+    private byte[] _keyBuffer = GC.AllocateUninitializedArray<byte>(1024, pinned: true);
+    private readonly Stack<OpSlot> _pool = new();
+    private readonly OpSlot _syncSlot = new();
+    private PendingState? _command;
+    private int _cursor;
+    private bool _attemptPending;
+    private int _dirty;
+
+    /// <summary>FASTER operations of this session still in flight.</summary>
+    internal int Outstanding;
+
+    internal StoreSession(Store store, StoreStats stats, ReadCopyOptions? copy)
+    {
+        _store = store;
+        Stats = stats;
+        _session = store.NewFasterSession(stats, copy ?? default);
+    }
+
+    public Store Store => _store;
+    public StoreStats Stats { get; }
+    public bool HasPending => Outstanding > 0;
+    /// <summary>True once an operation of the running command went pending.</summary>
+    public bool AttemptPending => _attemptPending;
+    /// <summary>Mutations made by the running command (0: nothing to propagate).</summary>
+    public int Dirty => _dirty;
+    public void MarkDirty() => _dirty++;
+
+    internal ClientSession<SpanByte, SpanByte, StoreInput, StoreOutput, Empty, StoreFunctions> FasterSession => _session;
+
+    // ------------------------------------------------------------ command frame
+
+    public void BeginCommand(PendingState state)
+    {
+        state.Session = this;
+        _command = state;
+        _cursor = 0;
+        _attemptPending = false;
+        _dirty = 0;
+    }
+
+    /// <summary>Ends the attempt; true when it must be run again once its operations finish.</summary>
+    public bool EndCommand()
+    {
+        var state = _command!;
+        _command = null;
+        if (_attemptPending)
+        {
+            state.Waiting = true;
+            return true;
+        }
+        state.Waiting = false;
+        ReleaseSlots(state);
+        return false;
+    }
+
+    /// <summary>Drops a client's slots (client closed while waiting: in-flight ones are left to the GC).</summary>
+    public void Abandon(PendingState state)
+    {
+        foreach (var s in state.Slots)
+        {
+            if (s.Done) _pool.Push(s);
+            else s.Owner = null;
+        }
+        state.Slots.Clear();
+        state.Outstanding = 0;
+        state.Waiting = false;
+    }
+
+    private void ReleaseSlots(PendingState state)
+    {
+        var slots = state.Slots;
+        for (int i = 0; i < slots.Count; i++) _pool.Push(slots[i]);
+        slots.Clear();
+    }
+
+    /// <summary>Runs FASTER's completions (disk reads that arrived). Never blocks.</summary>
+    public void CompletePending(bool wait = false)
+    {
+        if (Outstanding > 0) _session.CompletePending(wait);
+    }
+
+    // ------------------------------------------------------------ operations
+
+    public static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>Reads <paramref name="key"/> of database <paramref name="db"/>.</summary>
+    public OpStatus Read(int db, ReadOnlySpan<byte> key, out OpSlot slot, OpFlags flags = OpFlags.None)
+    {
+        int ns = _store.Namespace(db);
+        var input = new StoreInput { Op = StoreOp.Read, Flags = flags, Now = NowMs() };
+        return Issue(ns, key, ref input, out slot, write: false);
+    }
+
+    /// <summary>Read-modify-write of <paramref name="key"/> with <paramref name="input"/> (Now is filled in).</summary>
+    public OpStatus Rmw(int db, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot)
+    {
+        int ns = _store.Namespace(db);
+        return RmwNamespace(ns, key, ref input, out slot);
+    }
+
+    public OpStatus RmwNamespace(int ns, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot)
+    {
+        if (input.Now == 0) input.Now = NowMs();
+        return Issue(ns, key, ref input, out slot, write: true);
+    }
+
+    public OpStatus ReadNamespace(int ns, ReadOnlySpan<byte> key, out OpSlot slot, OpFlags flags = OpFlags.None)
+    {
+        var input = new StoreInput { Op = StoreOp.Read, Flags = flags, Now = NowMs() };
+        return Issue(ns, key, ref input, out slot, write: false);
+    }
+
+    private OpStatus Issue(int ns, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot, bool write)
+    {
+        var state = _command;
+        if (state is null) return IssueSync(ns, key, ref input, out slot, write);
+
+        ulong tag = Tag(input.Op, ns, key);
+        var slots = state.Slots;
+        if (_cursor < slots.Count)
+        {
+            var cached = slots[_cursor];
+            if (cached.Tag == tag && cached.Done)
+            {
+                _cursor++;
+                slot = cached;
+                if (write && cached.Changed) _dirty++;
+                return cached.Found ? OpStatus.Found : OpStatus.NotFound;
+            }
+            // The command took another path than last time: forget the rest.
+            for (int i = slots.Count - 1; i >= _cursor; i--)
+            {
+                if (slots[i].Done) _pool.Push(slots[i]);
+                else slots[i].Owner = null;
+                slots.RemoveAt(i);
+            }
+        }
+        if (write && _attemptPending)
+        {
+            // A write never runs after something pending in the same attempt.
+            slot = _syncSlot;
+            return OpStatus.Pending;
+        }
+        slot = _pool.Count > 0 ? _pool.Pop() : new OpSlot();
+        slot.Reset(tag);
+        slots.Add(slot);
+        _cursor++;
+        var status = Execute(ns, key, ref input, slot, write);
+        if (status.IsPending)
+        {
+            slot.Owner = state;
+            slot.Session = this;
+            state.Outstanding++;
+            Outstanding++;
+            _attemptPending = true;
+            return OpStatus.Pending;
+        }
+        Finish(slot, status, write);
+        if (write && slot.Changed) _dirty++;
+        return slot.Found ? OpStatus.Found : OpStatus.NotFound;
+    }
+
+    private OpStatus IssueSync(int ns, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot, bool write)
+    {
+        slot = _syncSlot;
+        slot.Reset(0);
+        var status = Execute(ns, key, ref input, slot, write);
+        if (status.IsPending)
+        {
+            Outstanding++;
+            slot.Owner = null;
+            while (!slot.Done) _session.CompletePending(wait: true);
+            Outstanding--;
+        }
+        else
+        {
+            Finish(slot, status, write);
+        }
+        return slot.Found ? OpStatus.Found : OpStatus.NotFound;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Finish(OpSlot slot, Status status, bool write)
+    {
+        if (!write)
+        {
+            if (status.Found) Stats.KeyspaceHits++;
+            else Stats.KeyspaceMisses++;
+        }
+        if (!status.Found && !write) slot.Found = false;
+        slot.Done = true;
+    }
+
+    private Status Execute(int ns, ReadOnlySpan<byte> key, ref StoreInput input, OpSlot slot, bool write)
+    {
+        int len = ValueLayout.KeyPrefix + key.Length;
+        if (len > _keyBuffer.Length) _keyBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(len, _keyBuffer.Length * 2), pinned: true);
+        BinaryPrimitives.WriteInt32LittleEndian(_keyBuffer, ns);
+        key.CopyTo(_keyBuffer.AsSpan(ValueLayout.KeyPrefix));
+        fixed (byte* p = _keyBuffer)
+        {
+            var k = SpanByte.FromPointer(p, len);
+            var output = new StoreOutput { Slot = slot };
+            return write
+                ? _session.RMW(ref k, ref input, ref output)
+                : _session.Read(ref k, ref input, ref output);
+        }
+    }
+
+    private static ulong Tag(StoreOp op, int ns, ReadOnlySpan<byte> key)
+    {
+        var h = new HashCode();
+        h.AddBytes(key);
+        return ((ulong)op << 56) ^ ((ulong)(uint)ns << 24) ^ (uint)h.ToHashCode() ^ ((ulong)key.Length << 40);
+    }
+
+    public void Dispose() => _session.Dispose();
+}

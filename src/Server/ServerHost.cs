@@ -44,6 +44,7 @@ public sealed class ServerHost : IDisposable
 
         Context.Store = new Storage.Store(config, log);
         Context.Store.Start();
+        Storage.StoreInfo.Register();
 
         var cpus = ReactorCpus(config);
         int count = config.IoThreads > 0 ? config.IoThreads : Math.Max(1, cpus.allowed.Length);

@@ -1,3 +1,4 @@
+using System.Text;
 using NativeKv.Server.Storage;
 
 namespace NativeKv.Server.Commands;
@@ -135,5 +136,539 @@ internal static class KeyCommands
             if (slot.Found) deleted++;
         }
         ctx.Reply.Integer(deleted);
+    }
+}
+
+/// <summary>Generic keyspace commands (part 2): existence, type, expiry, renames, enumeration, databases.</summary>
+internal static unsafe class KeyspaceCommands
+{
+    [RespCommand("EXISTS", Arity = -2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = -1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Determines whether one or more keys exist.",
+        Complexity = "O(N) where N is the number of keys to check.")]
+    public static void Exists(ref CommandContext ctx) => CountExisting(ref ctx);
+
+    [RespCommand("TOUCH", Arity = -2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = -1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Returns the number of existing keys out of those specified after updating the time they were last accessed.", Since = "3.2.1",
+        Complexity = "O(N) where N is the number of keys that will be touched.")]
+    public static void Touch(ref CommandContext ctx) => CountExisting(ref ctx);
+
+    private static void CountExisting(ref CommandContext ctx)
+    {
+        var store = Db.Store(ref ctx);
+        int db = ctx.Client.Database;
+        long n = 0;
+        for (int i = 1; i < ctx.Count; i++)
+        {
+            if (store.Read(db, ctx[i], out _, OpFlags.HeaderOnly) == OpStatus.Found) n++;
+        }
+        if (store.AttemptPending) return;
+        ctx.Reply.Integer(n);
+    }
+
+    [RespCommand("TYPE", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Determines the type of value stored at a key.", Complexity = "O(1)")]
+    public static void Type(ref CommandContext ctx)
+    {
+        var st = Db.Read(ref ctx, ctx[1], KeyType.None, out var slot, OpFlags.HeaderOnly);
+        if (st == Lookup.Pending) return;
+        ctx.Reply.SimpleString(st == Lookup.Found ? ValueLayout.TypeName(slot.Type) : "none");
+    }
+
+    // ------------------------------------------------------------ expiry
+
+    [RespCommand("EXPIRE", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key in seconds.", Complexity = "O(1)")]
+    public static void Expire(ref CommandContext ctx) => ExpireGeneric(ref ctx, StoreSession.NowMs(), seconds: true, "expire");
+
+    [RespCommand("PEXPIRE", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key in milliseconds.", Since = "2.6.0", Complexity = "O(1)")]
+    public static void PExpire(ref CommandContext ctx) => ExpireGeneric(ref ctx, StoreSession.NowMs(), seconds: false, "pexpire");
+
+    [RespCommand("EXPIREAT", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key to a Unix timestamp.", Since = "1.2.0", Complexity = "O(1)")]
+    public static void ExpireAt(ref CommandContext ctx) => ExpireGeneric(ref ctx, 0, seconds: true, "expireat");
+
+    [RespCommand("PEXPIREAT", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key to a Unix milliseconds timestamp.", Since = "2.6.0", Complexity = "O(1)")]
+    public static void PExpireAt(ref CommandContext ctx) => ExpireGeneric(ref ctx, 0, seconds: false, "pexpireat");
+
+    private static void ExpireGeneric(ref CommandContext ctx, long basetime, bool seconds, string name)
+    {
+        var flags = OpFlags.None;
+        for (int j = 3; j < ctx.Count; j++)
+        {
+            if (ctx.ArgIs(j, "NX"u8)) flags |= OpFlags.NX;
+            else if (ctx.ArgIs(j, "XX"u8)) flags |= OpFlags.XX;
+            else if (ctx.ArgIs(j, "GT"u8)) flags |= OpFlags.GT;
+            else if (ctx.ArgIs(j, "LT"u8)) flags |= OpFlags.LT;
+            else
+            {
+                ctx.Reply.Error($"ERR Unsupported option {ctx.ArgString(j)}");
+                return;
+            }
+        }
+        if ((flags & OpFlags.NX) != 0 && (flags & (OpFlags.XX | OpFlags.GT | OpFlags.LT)) != 0)
+        {
+            ctx.Reply.Error("ERR NX and XX, GT or LT options at the same time are not compatible");
+            return;
+        }
+        if ((flags & OpFlags.GT) != 0 && (flags & OpFlags.LT) != 0)
+        {
+            ctx.Reply.Error("ERR GT and LT options at the same time are not compatible");
+            return;
+        }
+        if (!ctx.TryGetLong(2, out long when))
+        {
+            ctx.Reply.Error("ERR value is not an integer or out of range");
+            return;
+        }
+        if (seconds)
+        {
+            if (when > long.MaxValue / 1000 || when < long.MinValue / 1000)
+            {
+                ctx.Reply.Error($"ERR invalid expire time in '{name}' command");
+                return;
+            }
+            when *= 1000;
+        }
+        if (when > long.MaxValue - basetime)
+        {
+            ctx.Reply.Error($"ERR invalid expire time in '{name}' command");
+            return;
+        }
+        when += basetime;
+        var input = new StoreInput { Op = StoreOp.Expire, Flags = flags, Expiry = when };
+        if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out var slot) == OpStatus.Pending) return;
+        ctx.Reply.Integer(slot.Found && slot.Result == OpResult.Ok ? 1 : 0);
+    }
+
+    [RespCommand("TTL", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Returns the expiration time in seconds of a key.", Complexity = "O(1)")]
+    public static void Ttl(ref CommandContext ctx) => TtlGeneric(ref ctx, ms: false, absolute: false);
+
+    [RespCommand("PTTL", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Returns the expiration time in milliseconds of a key.", Since = "2.6.0", Complexity = "O(1)")]
+    public static void PTtl(ref CommandContext ctx) => TtlGeneric(ref ctx, ms: true, absolute: false);
+
+    [RespCommand("EXPIRETIME", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Returns the expiration time of a key as a Unix timestamp.", Since = "7.0.0", Complexity = "O(1)")]
+    public static void ExpireTime(ref CommandContext ctx) => TtlGeneric(ref ctx, ms: false, absolute: true);
+
+    [RespCommand("PEXPIRETIME", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Returns the expiration time of a key as a Unix milliseconds timestamp.", Since = "7.0.0", Complexity = "O(1)")]
+    public static void PExpireTime(ref CommandContext ctx) => TtlGeneric(ref ctx, ms: true, absolute: true);
+
+    private static void TtlGeneric(ref CommandContext ctx, bool ms, bool absolute)
+    {
+        var st = Db.Read(ref ctx, ctx[1], KeyType.None, out var slot, OpFlags.HeaderOnly);
+        if (st == Lookup.Pending) return;
+        if (st != Lookup.Found) { ctx.Reply.Integer(-2); return; }
+        if (slot.Expiry == 0) { ctx.Reply.Integer(-1); return; }
+        if (absolute)
+        {
+            ctx.Reply.Integer(ms ? slot.Expiry : slot.Expiry / 1000);
+            return;
+        }
+        long ttl = slot.Expiry - StoreSession.NowMs();
+        if (ttl < 0) ttl = 0;
+        ctx.Reply.Integer(ms ? ttl : (ttl + 500) / 1000);
+    }
+
+    [RespCommand("PERSIST", Arity = 2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Removes the expiration time of a key.", Since = "2.2.0", Complexity = "O(1)")]
+    public static void Persist(ref CommandContext ctx)
+    {
+        var input = new StoreInput { Op = StoreOp.Persist };
+        if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out var slot) == OpStatus.Pending) return;
+        ctx.Reply.Integer(slot.Found && slot.Result == OpResult.Ok ? 1 : 0);
+    }
+
+    // ------------------------------------------------------------ rename / copy / move
+
+    [RespCommand("RENAME", Arity = 3, Flags = CommandFlags.Write, FirstKey = 1, LastKey = 2, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Renames a key and overwrites the destination.", Complexity = "O(1)")]
+    public static void Rename(ref CommandContext ctx) => RenameGeneric(ref ctx, nx: false);
+
+    [RespCommand("RENAMENX", Arity = 3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 2, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Renames a key only when the target key name doesn't exist.", Complexity = "O(1)")]
+    public static void RenameNx(ref CommandContext ctx) => RenameGeneric(ref ctx, nx: true);
+
+    private static void RenameGeneric(ref CommandContext ctx, bool nx)
+    {
+        var store = Db.Store(ref ctx);
+        int db = ctx.Client.Database;
+        var st = store.Read(db, ctx[1], out var src);
+        if (st == OpStatus.Pending) return;
+        if (st == OpStatus.NotFound)
+        {
+            ctx.Reply.Error("ERR no such key");
+            return;
+        }
+        if (ctx[1].SequenceEqual(ctx[2]))
+        {
+            if (nx) ctx.Reply.Integer(0);
+            else ctx.Reply.Ok();
+            return;
+        }
+        var r = CopyValue(store, src, store.Store.Namespace(db), ctx[2], nx);
+        if (r == OpStatus.Pending) return;
+        if (nx && r == OpStatus.NotFound)
+        {
+            ctx.Reply.Integer(0);
+            return;
+        }
+        var del = new StoreInput { Op = StoreOp.Delete };
+        if (store.Rmw(db, ctx[1], ref del, out _) == OpStatus.Pending) return;
+        if (nx) ctx.Reply.Integer(1);
+        else ctx.Reply.Ok();
+    }
+
+    /// <summary>Writes a read value (type, expiry, payload) to <paramref name="dst"/>; NotFound when NX kept it out.</summary>
+    private static OpStatus CopyValue(StoreSession store, OpSlot src, int ns, ReadOnlySpan<byte> dst, bool nx)
+    {
+        var value = src.Value;
+        fixed (byte* p = value)
+        {
+            var input = new StoreInput
+            {
+                Op = StoreOp.Set, Flags = nx ? OpFlags.NX : OpFlags.None, Type = src.Type, Expiry = src.Expiry,
+                Data = p, DataLength = value.Length,
+            };
+            var st = store.RmwNamespace(ns, dst, ref input, out var slot);
+            if (st == OpStatus.Pending) return st;
+            return slot.Result == OpResult.NotApplied ? OpStatus.NotFound : OpStatus.Found;
+        }
+    }
+
+    [RespCommand("COPY", Arity = -3, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 2, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Copies the value of a key to a new key.", Since = "6.2.0",
+        Complexity = "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.")]
+    public static void Copy(ref CommandContext ctx)
+    {
+        int srcDb = ctx.Client.Database, dstDb = srcDb;
+        bool replace = false;
+        for (int j = 3; j < ctx.Count; j++)
+        {
+            if (ctx.ArgIs(j, "REPLACE"u8)) replace = true;
+            else if (ctx.ArgIs(j, "DB"u8) && j < ctx.Count - 1)
+            {
+                if (!ctx.TryGetLong(j + 1, out long d) || d < int.MinValue || d > int.MaxValue)
+                {
+                    ctx.Reply.Error("ERR value is not an integer or out of range");
+                    return;
+                }
+                if (d < 0 || d >= ctx.Server.Store.Databases)
+                {
+                    ctx.Reply.Error("ERR DB index is out of range");
+                    return;
+                }
+                dstDb = (int)d;
+                j++;
+            }
+            else
+            {
+                ctx.Reply.Error("ERR syntax error");
+                return;
+            }
+        }
+        if (srcDb == dstDb && ctx[1].SequenceEqual(ctx[2]))
+        {
+            ctx.Reply.Error("ERR source and destination objects are the same");
+            return;
+        }
+        var store = Db.Store(ref ctx);
+        var st = store.Read(srcDb, ctx[1], out var src);
+        if (st == OpStatus.Pending) return;
+        if (st == OpStatus.NotFound)
+        {
+            ctx.Reply.Integer(0);
+            return;
+        }
+        var r = CopyValue(store, src, store.Store.Namespace(dstDb), ctx[2], nx: !replace);
+        if (r == OpStatus.Pending) return;
+        ctx.Reply.Integer(r == OpStatus.Found ? 1 : 0);
+    }
+
+    [RespCommand("MOVE", Arity = 3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Generic, Summary = "Moves a key to another database.", Complexity = "O(1)")]
+    public static void Move(ref CommandContext ctx)
+    {
+        if (!ctx.TryGetLong(2, out long d) || d < int.MinValue || d > int.MaxValue)
+        {
+            ctx.Reply.Error("ERR value is not an integer or out of range");
+            return;
+        }
+        if (d < 0 || d >= ctx.Server.Store.Databases)
+        {
+            ctx.Reply.Error("ERR DB index is out of range");
+            return;
+        }
+        int srcDb = ctx.Client.Database;
+        if (d == srcDb)
+        {
+            ctx.Reply.Error("ERR source and destination objects are the same");
+            return;
+        }
+        var store = Db.Store(ref ctx);
+        var st = store.Read(srcDb, ctx[1], out var src);
+        if (st == OpStatus.Pending) return;
+        if (st == OpStatus.NotFound)
+        {
+            ctx.Reply.Integer(0);
+            return;
+        }
+        var r = CopyValue(store, src, store.Store.Namespace((int)d), ctx[1], nx: true);
+        if (r == OpStatus.Pending) return;
+        if (r == OpStatus.NotFound)
+        {
+            ctx.Reply.Integer(0);
+            return;
+        }
+        var del = new StoreInput { Op = StoreOp.Delete };
+        if (store.Rmw(srcDb, ctx[1], ref del, out _) == OpStatus.Pending) return;
+        ctx.Reply.Integer(1);
+    }
+
+    // ------------------------------------------------------------ enumeration
+
+    /// <summary>
+    /// Walks log records from <paramref name="from"/>, collecting the current version of keys of
+    /// namespace <paramref name="ns"/>; returns the next address (tail when done).
+    /// </summary>
+    private static long Walk(StoreSession session, int ns, long from, long skipBelow, long until, long maxRecords, long maxKeys,
+        ReadOnlySpan<byte> pattern, KeyType typeFilter, List<byte[]> keys)
+    {
+        var store = session.Store;
+        var log = store.Kv.Log;
+        long examined = 0;
+        long next = until;
+        var candidates = new List<(byte[] key, long address)>();
+        using (var iter = log.Scan(from, until))
+        {
+            while (iter.GetNext(out var info))
+            {
+                next = iter.NextAddress;
+                if (iter.CurrentAddress < skipBelow) continue;
+                examined++;
+                if (!info.Tombstone && !info.Invalid)
+                {
+                    ref var key = ref iter.GetKey();
+                    if (key.Length >= ValueLayout.KeyPrefix && ValueLayout.NamespaceOf(ref key) == ns)
+                    {
+                        var user = ValueLayout.UserKeyOf(ref key);
+                        ref var value = ref iter.GetValue();
+                        bool typeOk = typeFilter == KeyType.None || (value.Length >= ValueLayout.Header && ValueLayout.TypeOf(ref value) == typeFilter);
+                        if (typeOk && (pattern.IsEmpty || GlobMatcher.Match(pattern, user)))
+                            candidates.Add((key.AsReadOnlySpan().ToArray(), iter.CurrentAddress));
+                    }
+                }
+                if (examined >= maxRecords || candidates.Count >= maxKeys) break;
+            }
+        }
+        foreach (var (key, address) in candidates)
+        {
+            if (session.IsLatest(key, address, out _)) keys.Add(key[ValueLayout.KeyPrefix..]);
+        }
+        return next;
+    }
+
+    private static bool TryParseType(ReadOnlySpan<byte> s, out KeyType t)
+    {
+        t = KeyType.None;
+        if (Ascii.EqualsIgnoreCase(s, "string"u8)) t = KeyType.String;
+        else if (Ascii.EqualsIgnoreCase(s, "list"u8)) t = KeyType.List;
+        else if (Ascii.EqualsIgnoreCase(s, "set"u8)) t = KeyType.Set;
+        else if (Ascii.EqualsIgnoreCase(s, "zset"u8)) t = KeyType.ZSet;
+        else if (Ascii.EqualsIgnoreCase(s, "hash"u8)) t = KeyType.Hash;
+        else if (Ascii.EqualsIgnoreCase(s, "stream"u8)) t = KeyType.Stream;
+        else return false;
+        return true;
+    }
+
+    [RespCommand("KEYS", Arity = 2, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic,
+        Summary = "Returns all key names that match a pattern.",
+        Complexity = "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.")]
+    public static void Keys(ref CommandContext ctx)
+    {
+        var session = Db.Store(ref ctx);
+        var store = session.Store;
+        int ns = store.Namespace(ctx.Client.Database);
+        var keys = new List<byte[]>();
+        var pattern = ctx[1];
+        bool all = pattern.Length == 1 && pattern[0] == (byte)'*';
+        long tail = store.Kv.Log.TailAddress;
+        long from = store.Kv.Log.BeginAddress;
+        while (from < tail)
+            from = Walk(session, ns, from, 0, tail, 100_000, 100_000, all ? default : pattern, KeyType.None, keys);
+        var seen = new HashSet<string>(keys.Count);
+        int unique = 0;
+        var distinct = new List<byte[]>(keys.Count);
+        foreach (var k in keys)
+        {
+            if (seen.Add(System.Text.Encoding.Latin1.GetString(k))) { distinct.Add(k); unique++; }
+        }
+        ctx.Reply.ArrayHeader(unique);
+        foreach (var k in distinct) ctx.Reply.Bulk(k);
+    }
+
+    [RespCommand("SCAN", Arity = -2, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic, Since = "2.8.0",
+        Summary = "Iterates over the key names in the database.",
+        Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.")]
+    public static void Scan(ref CommandContext ctx)
+    {
+        if (!ulong.TryParse(ctx[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong cursor))
+        {
+            ctx.Reply.Error("ERR invalid cursor");
+            return;
+        }
+        long count = 10;
+        ReadOnlySpan<byte> pattern = default;
+        var type = KeyType.None;
+        bool typeGiven = false;
+        for (int j = 2; j < ctx.Count; j++)
+        {
+            bool hasNext = j < ctx.Count - 1;
+            if (ctx.ArgIs(j, "COUNT"u8) && hasNext)
+            {
+                if (!ctx.TryGetLong(j + 1, out count))
+                {
+                    ctx.Reply.Error("ERR value is not an integer or out of range");
+                    return;
+                }
+                if (count < 1)
+                {
+                    ctx.Reply.Error("ERR syntax error");
+                    return;
+                }
+                j++;
+            }
+            else if (ctx.ArgIs(j, "MATCH"u8) && hasNext)
+            {
+                pattern = ctx[++j];
+                if (pattern.Length == 1 && pattern[0] == (byte)'*') pattern = default;
+            }
+            else if (ctx.ArgIs(j, "TYPE"u8) && hasNext)
+            {
+                typeGiven = true;
+                TryParseType(ctx[++j], out type);
+            }
+            else
+            {
+                ctx.Reply.Error("ERR syntax error");
+                return;
+            }
+        }
+        var session = Db.Store(ref ctx);
+        var store = session.Store;
+        int ns = store.Namespace(ctx.Client.Database);
+        var keys = new List<byte[]>();
+        long next = 0;
+        if (!(typeGiven && type == KeyType.None))
+        {
+            long tail = store.Kv.Log.TailAddress;
+            long from = store.ResumeAddress((long)Math.Min(cursor, long.MaxValue), out long skipBelow);
+            if (from < tail)
+            {
+                long maxRecords = Math.Max(count * 10, 100);
+                next = Walk(session, ns, from, skipBelow, tail, maxRecords, count, pattern, type, keys);
+                if (next >= tail) next = 0;
+                else store.IssueCursor(next);
+            }
+        }
+        ctx.Reply.ArrayHeader(2);
+        ctx.Reply.Bulk(next);
+        ctx.Reply.ArrayHeader(keys.Count);
+        foreach (var k in keys) ctx.Reply.Bulk(k);
+    }
+
+    [RespCommand("RANDOMKEY", Arity = 1, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic,
+        Summary = "Returns a random key name from the database.", Complexity = "O(1)")]
+    public static void RandomKey(ref CommandContext ctx)
+    {
+        var session = Db.Store(ref ctx);
+        var store = session.Store;
+        int db = ctx.Client.Database;
+        if (store.KeyCount(db) == 0)
+        {
+            ctx.Reply.NullBulk();
+            return;
+        }
+        int ns = store.Namespace(db);
+        var log = store.Kv.Log;
+        long begin = log.BeginAddress, tail = log.TailAddress;
+        var keys = new List<byte[]>();
+        // A few random pages first, then the whole log from a random point.
+        for (int attempt = 0; attempt < 4 && keys.Count == 0; attempt++)
+        {
+            long at = begin + (long)(Random.Shared.NextDouble() * (tail - begin));
+            long from = Math.Max(begin, at & ~((1L << store.PageBits) - 1));
+            Walk(session, ns, from, 0, tail, 2000, 16, default, KeyType.None, keys);
+        }
+        long pos = begin;
+        while (keys.Count == 0 && pos < tail)
+            pos = Walk(session, ns, pos, 0, tail, 100_000, 16, default, KeyType.None, keys);
+        if (keys.Count == 0) ctx.Reply.NullBulk();
+        else ctx.Reply.Bulk(keys[Random.Shared.Next(keys.Count)]);
+    }
+
+    // ------------------------------------------------------------ databases
+
+    [RespCommand("DBSIZE", Arity = 1, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, Group = CommandGroup.Server,
+        Summary = "Returns the number of keys in the database.", Complexity = "O(1)")]
+    public static void DbSize(ref CommandContext ctx) => ctx.Reply.Integer(ctx.Server.Store.KeyCount(ctx.Client.Database));
+
+    [RespCommand("FLUSHDB", Arity = -1, Flags = CommandFlags.Write, Group = CommandGroup.Server,
+        Summary = "Remove all keys from the current database.", Complexity = "O(N) where N is the number of keys in the selected database")]
+    public static void FlushDb(ref CommandContext ctx)
+    {
+        if (!FlushMode(ref ctx)) return;
+        ctx.Server.Store.FlushDb(ctx.Client.Database);
+        Db.Store(ref ctx).MarkDirty();
+        ctx.Reply.Ok();
+    }
+
+    [RespCommand("FLUSHALL", Arity = -1, Flags = CommandFlags.Write, Group = CommandGroup.Server,
+        Summary = "Removes all keys from all databases.", Complexity = "O(N) where N is the total number of keys in all databases")]
+    public static void FlushAll(ref CommandContext ctx)
+    {
+        if (!FlushMode(ref ctx)) return;
+        ctx.Server.Store.FlushAll();
+        Db.Store(ref ctx).MarkDirty();
+        ctx.Reply.Ok();
+    }
+
+    private static bool FlushMode(ref CommandContext ctx)
+    {
+        if (ctx.Count > 2 || (ctx.Count == 2 && !ctx.ArgIs(1, "ASYNC"u8) && !ctx.ArgIs(1, "SYNC"u8)))
+        {
+            ctx.Reply.Error("ERR syntax error");
+            return false;
+        }
+        return true;
+    }
+
+    [RespCommand("SWAPDB", Arity = 3, Flags = CommandFlags.Write | CommandFlags.Fast, Group = CommandGroup.Server, Since = "4.0.0",
+        Summary = "Swaps two Redis databases.", Complexity = "O(N) where N is the count of clients watching or blocking on keys from both databases.")]
+    public static void SwapDb(ref CommandContext ctx)
+    {
+        if (!ctx.TryGetLong(1, out long a) || a < int.MinValue || a > int.MaxValue)
+        {
+            ctx.Reply.Error("ERR invalid first DB index");
+            return;
+        }
+        if (!ctx.TryGetLong(2, out long b) || b < int.MinValue || b > int.MaxValue)
+        {
+            ctx.Reply.Error("ERR invalid second DB index");
+            return;
+        }
+        var store = ctx.Server.Store;
+        if (a < 0 || a >= store.Databases || b < 0 || b >= store.Databases)
+        {
+            ctx.Reply.Error("ERR DB index is out of range");
+            return;
+        }
+        if (a != b) store.SwapDb((int)a, (int)b);
+        Db.Store(ref ctx).MarkDirty();
+        ctx.Reply.Ok();
     }
 }

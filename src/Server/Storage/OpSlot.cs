@@ -9,7 +9,7 @@ namespace NativeKv.Server.Storage;
 /// </summary>
 public sealed class OpSlot
 {
-    private byte[] _buffer = new byte[128];
+    private byte[] _buffer = GC.AllocateUninitializedArray<byte>(128, pinned: true);
 
     /// <summary>The key exists (and has not expired). For writes: the old value existed.</summary>
     public bool Found;
@@ -36,6 +36,7 @@ public sealed class OpSlot
     internal StoreSession? Session;
     internal long Address;
 
+    /// <summary>The value bytes. The buffer is pinned, so a pending RMW may point into it.</summary>
     public ReadOnlySpan<byte> Value => _buffer.AsSpan(0, Length);
 
     /// <summary>Copies <paramref name="src"/> into the slot's buffer, growing it when needed.</summary>
@@ -58,7 +59,7 @@ public sealed class OpSlot
     private void Grow(int size)
     {
         int n = Math.Max(size, Math.Min(_buffer.Length * 2, Array.MaxLength));
-        _buffer = new byte[n];
+        _buffer = GC.AllocateUninitializedArray<byte>(n, pinned: true);
     }
 
     internal void Reset(ulong tag)
@@ -79,7 +80,7 @@ public sealed class OpSlot
         Owner = null;
         Session = null;
         Address = 0;
-        if (_buffer.Length > 64 * 1024) _buffer = new byte[128];
+        if (_buffer.Length > 64 * 1024) _buffer = GC.AllocateUninitializedArray<byte>(128, pinned: true);
     }
 
     internal void Complete(long address)

@@ -241,6 +241,40 @@ public sealed class Store : IDisposable
         return n;
     }
 
+    // ------------------------------------------------------------ SCAN cursors
+
+    private readonly HashSet<long> _cursorSet = new();
+    private readonly Queue<long> _cursorOrder = new();
+
+    /// <summary>Remembers a cursor handed to a client (a record boundary in the log).</summary>
+    public void IssueCursor(long address)
+    {
+        lock (_cursorSet)
+        {
+            if (!_cursorSet.Add(address)) return;
+            _cursorOrder.Enqueue(address);
+            if (_cursorOrder.Count > 8192) _cursorSet.Remove(_cursorOrder.Dequeue());
+        }
+    }
+
+    /// <summary>
+    /// Where a SCAN with <paramref name="cursor"/> starts: the cursor itself when we issued it,
+    /// else the start of its page (a record boundary), so a made-up cursor cannot misparse the log.
+    /// </summary>
+    public long ResumeAddress(long cursor, out long skipBelow)
+    {
+        long begin = Kv.Log.BeginAddress;
+        skipBelow = 0;
+        if (cursor <= begin) return begin;
+        lock (_cursorSet)
+        {
+            if (_cursorSet.Contains(cursor)) return cursor;
+        }
+        skipBelow = cursor;
+        long page = cursor & ~((1L << PageBits) - 1);
+        return Math.Max(page, begin);
+    }
+
     /// <summary>Snapshot of db -> namespace (for checkpoints / recovery).</summary>
     public int[] NamespaceMap() => (int[])Volatile.Read(ref _dbNs).Clone();
 

@@ -247,5 +247,46 @@ public sealed unsafe class StoreSession : IDisposable
         return ((ulong)op << 56) ^ ((ulong)(uint)ns << 24) ^ (uint)h.ToHashCode() ^ ((ulong)key.Length << 40);
     }
 
-    public void Dispose() => _session.Dispose();
+    // ------------------------------------------------------------ enumeration support
+
+    private ClientSession<SpanByte, SpanByte, StoreInput, StoreOutput, Empty, StoreFunctions>? _probe;
+    private readonly OpSlot _probeSlot = new();
+
+    /// <summary>
+    /// Whether the record at <paramref name="address"/> is the key's current, unexpired version
+    /// (SCAN/KEYS/RANDOMKEY report each key once, from its latest record). Uses a session that
+    /// does not copy disk reads to the tail, and waits for a disk read when it needs one.
+    /// </summary>
+    public bool IsLatest(ReadOnlySpan<byte> fullKey, long address, out KeyType type)
+    {
+        _probe ??= _store.NewFasterSession(new StoreStats(), ReadCopyOptions.None);
+        var slot = _probeSlot;
+        slot.Reset(0);
+        var input = new StoreInput { Op = StoreOp.Read, Flags = OpFlags.HeaderOnly, Now = NowMs() };
+        long found;
+        fixed (byte* p = fullKey)
+        {
+            var k = SpanByte.FromPointer(p, fullKey.Length);
+            var output = new StoreOutput { Slot = slot };
+            var ro = default(ReadOptions);
+            var st = _probe.Read(ref k, ref input, ref output, ref ro, out var meta);
+            if (st.IsPending)
+            {
+                while (!slot.Done) _probe.CompletePending(wait: true);
+                found = slot.Found ? slot.Address : -1;
+            }
+            else
+            {
+                found = st.Found && slot.Found ? meta.Address : -1;
+            }
+        }
+        type = slot.Type;
+        return found == address;
+    }
+
+    public void Dispose()
+    {
+        _probe?.Dispose();
+        _session.Dispose();
+    }
 }

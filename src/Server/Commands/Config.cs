@@ -132,6 +132,8 @@ internal static class ConfigCommands
             }
             foreach (var apply in applies) apply?.Invoke();
         }
+        // Side effects Redis applies right away (its apply functions) that live outside the config.
+        ctx.Server.Log.Level = Log.ParseLevel(ctx.Server.Config.LogLevel);
         ctx.Reply.Ok();
     }
 

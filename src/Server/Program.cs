@@ -42,6 +42,11 @@ internal static class NativeKvMain
             log.Warning(e.Message);
             return 1;
         }
+        catch (NativeKv.Server.Storage.PersistenceException e)
+        {
+            log.Warning(e.Message);
+            return 1;
+        }
 
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; host.Context.RequestShutdown(save: true); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; host.Context.RequestShutdown(save: true); });

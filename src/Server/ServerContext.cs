@@ -39,6 +39,8 @@ public sealed class ServerContext
     public Storage.Store Store { get; set; } = null!;
     /// <summary>Where mutations are logged for durability; null while persistence is off.</summary>
     public Storage.IWriteLog? WriteLog { get; set; }
+    /// <summary>AOF, checkpoints, recovery (set by the host with the store).</summary>
+    public Storage.Persistence? Persistence { get; set; }
     /// <summary>Sampled per-second rates for INFO (instantaneous_ops_per_sec, ...).</summary>
     public InstantaneousMetrics Metrics { get; }
 

@@ -42,7 +42,8 @@ public sealed class ServerHost : IDisposable
         if (listeners.Count == 0) throw new NativeException("Failed listening on port " + config.Port + " (tcp), aborting.", 0);
         Context.Listeners = listeners.ToArray();
 
-        Context.Store = new Storage.Store(config, log);
+        // Creates the store and loads it (checkpoint + AOF); sets Context.Store and Context.WriteLog.
+        Context.Persistence = Storage.Persistence.Open(Context);
         Context.Store.Start();
         Storage.StoreInfo.Register();
 
@@ -56,6 +57,7 @@ public sealed class ServerHost : IDisposable
         }
         Context.Reactors = reactors;
         foreach (var r in reactors) r.Start();
+        Context.Persistence.Start();
 
         _acceptor = new Acceptor(Context, Context.Listeners);
         _acceptor.Start();
@@ -96,6 +98,7 @@ public sealed class ServerHost : IDisposable
         foreach (var l in Context.Listeners) l.Dispose();
         foreach (var r in Context.Reactors) r.Stop();
         foreach (var r in Context.Reactors) r.Join();
+        Context.Persistence?.Shutdown(Context.ShutdownSave);
         Context.Store?.Dispose();
     }
 

@@ -223,6 +223,7 @@ public sealed unsafe class Client
     /// <summary>Sends pending output; arms EPOLLOUT only while the socket cannot take it all.</summary>
     internal void Flush()
     {
+        if (HoldForCommit()) return; // appendfsync always: replies wait for the AOF commit (Persistence)
         while (_outputSent < Output.Length)
         {
             nint n;
@@ -292,4 +293,17 @@ public sealed unsafe class Client
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool HasPendingOutput() => Output.Length > _outputSent;
+
+    /// <summary>
+    /// appendfsync always: true while this client's replies must wait for the AOF commit covering its
+    /// writes (the client is then parked in its reactor's commit gate and flushed when the commit is done).
+    /// Every backend's Flush starts with this check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool HoldForCommit() => CommitWait != 0 && Server.Persistence!.HoldReply(this);
+
+    /// <summary>AOF address this client's pending replies wait for (appendfsync always); 0 = none.</summary>
+    internal long CommitWait;
+    /// <summary>The client is parked in its reactor's commit gate (Persistence).</summary>
+    internal bool CommitHeld;
 }

@@ -126,6 +126,7 @@ public sealed unsafe class Reactor : IDisposable
                 if (sleeping) Mailbox.Woke(rang);
                 else if (rang) Mailbox.Woke(true);
                 if (_waiting.Count > 0 || Store.HasPending) ServiceStore(n);
+                _server.Persistence?.EndTurn(this); // appendfsync always: one AOF commit for the turn's held replies
                 if (Environment.TickCount64 >= _nextCron) Cron();
             }
             DrainMailbox();

@@ -37,7 +37,7 @@ public interface IWriteLog
 /// databases (db index -> namespace id, so FLUSHDB and SWAPDB are O(1)), the exact counts, and the
 /// background maintenance (active expiry, compaction).
 /// </summary>
-public sealed class Store : IDisposable
+public sealed partial class Store : IDisposable
 {
     public const int DefaultIndexBuckets = 1 << 20;
 
@@ -50,15 +50,18 @@ public sealed class Store : IDisposable
     private readonly Maintenance _maintenance;
 
 
-    public Store(ServerConfig config, Log log)
+    /// <param name="keepFiles">Recovering from a checkpoint (Persistence): keep the log and checkpoint files.</param>
+    public Store(ServerConfig config, Log log, bool keepFiles = false)
     {
         Config = config;
         Log = log;
         Directory = Path.Combine(Path.GetFullPath(config.Dir), "store");
-        // No recovery yet: the store starts empty (durability replays into it).
-        if (System.IO.Directory.Exists(Directory))
+        // A fresh store starts empty; a recovering one (Persistence.Open) keeps its files.
+        if (!keepFiles && System.IO.Directory.Exists(Directory))
         {
             foreach (var f in System.IO.Directory.GetFiles(Directory)) File.Delete(f);
+            var checkpoints = Path.Combine(Directory, "checkpoints");
+            if (System.IO.Directory.Exists(checkpoints)) System.IO.Directory.Delete(checkpoints, recursive: true);
         }
         System.IO.Directory.CreateDirectory(Directory);
 
@@ -69,7 +72,7 @@ public sealed class Store : IDisposable
         var (memoryBits, pageBits) = LogSizing(config.Maxmemory);
         MemoryBits = memoryBits;
         PageBits = pageBits;
-        _device = Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, disableFileBuffering: false);
+        _device = Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, recoverDevice: keepFiles, disableFileBuffering: false);
         var logSettings = new LogSettings
         {
             LogDevice = _device,
@@ -79,7 +82,8 @@ public sealed class Store : IDisposable
             MutableFraction = 0.9,
             ReadCopyOptions = new ReadCopyOptions(ReadCopyFrom.Device, ReadCopyTo.MainLog),
         };
-        Kv = new FasterKV<SpanByte, SpanByte>(DefaultIndexBuckets, logSettings, checkpointSettings: null,
+        Kv = new FasterKV<SpanByte, SpanByte>(DefaultIndexBuckets, logSettings,
+            checkpointSettings: new CheckpointSettings { CheckpointDir = Path.Combine(Directory, "checkpoints"), RemoveOutdated = false },
             serializerSettings: null, comparer: new SpanByteComparer(),
             variableLengthStructSettings: new VariableLengthStructSettings<SpanByte, SpanByte>
             {
@@ -201,6 +205,7 @@ public sealed class Store : IDisposable
             map[db] = NewNamespace();
             Volatile.Write(ref _dbNs, map);
             Retire(old);
+            LogNamespaces();
         }
     }
 
@@ -215,6 +220,7 @@ public sealed class Store : IDisposable
                 map[i] = NewNamespace();
             }
             Volatile.Write(ref _dbNs, map);
+            LogNamespaces();
         }
     }
 
@@ -230,6 +236,7 @@ public sealed class Store : IDisposable
             var map = (int[])_dbNs.Clone();
             (map[a], map[b]) = (map[b], map[a]);
             Volatile.Write(ref _dbNs, map);
+            LogNamespaces();
         }
     }
 

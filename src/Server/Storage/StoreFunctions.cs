@@ -117,7 +117,10 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     }
 
     public void PostInitialUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte value, ref StoreOutput output, ref RMWInfo rmwInfo)
-        => ApplyStaged(ref key, output.Slot);
+    {
+        ApplyStaged(ref key, output.Slot);
+        _store.Aof?.AppendWrite(ref key, ref value); // durability: the record's image, under the record lock
+    }
 
     // ---------------------------------------------------------------- RMW: record exists, copy to a new one
 
@@ -158,7 +161,15 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     }
 
     public void PostCopyUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte oldValue, ref SpanByte newValue, ref StoreOutput output, ref RMWInfo rmwInfo)
-        => ApplyStaged(ref key, output.Slot);
+    {
+        ApplyStaged(ref key, output.Slot);
+        if (_store.Aof is { } aof)
+        {
+            // durability: a delete leaves a tombstone whose header type is None
+            if (ValueLayout.TypeOf(ref newValue) == KeyType.None) aof.AppendDelete(ref key);
+            else aof.AppendWrite(ref key, ref newValue);
+        }
+    }
 
     // ---------------------------------------------------------------- RMW: record in the mutable region
 
@@ -178,6 +189,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             if (!live) _stats.ExpiredKeys++;
             slot.Changed = live;
             rmwInfo.Action = RMWAction.ExpireAndStop;
+            _store.Aof?.AppendDelete(ref key); // durability
             return false;
         }
         var oldPayload = ValueLayout.PayloadOf(ref value);
@@ -218,6 +230,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         long dBytes = ValueLayout.RecordBytes(key.Length, value.Length) - oldBytes;
         if (dBytes != 0) Interlocked.Add(ref ns.Bytes, dBytes);
         if (!live) _stats.ExpiredKeys++;
+        _store.Aof?.AppendWrite(ref key, ref value); // durability: the record's image, under the record lock
         return true;
     }
 

@@ -1,0 +1,345 @@
+using System.Buffers.Binary;
+using FASTER.core;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>What one AOF entry records (its first byte).</summary>
+public enum AofEntryKind : byte
+{
+    /// <summary>A record's new image: [key SpanByte (namespace + user key)][value SpanByte (type, expiry, payload)].</summary>
+    Write = 1,
+    /// <summary>A record was deleted: [key SpanByte].</summary>
+    Delete = 2,
+    /// <summary>The db -> namespace map changed (FLUSHDB, FLUSHALL, SWAPDB): [nextNs int32][count int32][ns int32 ...].</summary>
+    Namespaces = 3,
+}
+
+/// <summary>The entry's first byte (FasterLog's typed-header enqueue copies the SpanBytes after it).</summary>
+internal struct AofHeader
+{
+    public AofEntryKind Kind;
+}
+
+/// <summary>How the bytes after the last commit looked at start-up.</summary>
+public enum AofTailState
+{
+    /// <summary>Nothing (zeros) after the last commit.</summary>
+    Clean,
+    /// <summary>Complete, checksummed entries that were never committed (a crash between write and commit): dropped.</summary>
+    Uncommitted,
+    /// <summary>A partial entry, a bad checksum or a cut file: the tail is damaged.</summary>
+    Torn,
+}
+
+/// <summary>
+/// The append-only file: a FASTER <see cref="FasterLog"/> under <c>dir/appendonlydir</c> (segment files
+/// <c>appendonly.aof.N</c>), entries checksummed (<see cref="LogChecksumType.PerEntry"/>) and committed in
+/// fast-commit mode (a commit is one synchronous write of the log tail; the commit record lives in the log).
+/// Entries are store-level after-images appended by the store functions under FASTER's record lock, so
+/// the log order of two writes to one key is the order they were applied, whatever reactor made them.
+/// </summary>
+public sealed unsafe class AppendOnlyFile : IDisposable
+{
+    public const int SectorSize = 512;
+
+    private readonly IDevice _device;
+    private readonly Log _log;
+
+    private AppendOnlyFile(string directory, string fileName, int pageBits, Log log)
+    {
+        Directory = directory;
+        DevicePath = Path.Combine(directory, fileName);
+        PageBits = pageBits;
+        SegmentBits = Math.Max(pageBits, 28);
+        _log = log;
+        _device = Devices.CreateLogDevice(DevicePath, preallocateFile: false, deleteOnClose: false, recoverDevice: true, disableFileBuffering: false);
+        var settings = new FasterLogSettings
+        {
+            LogDevice = _device,
+            PageSizeBits = pageBits,
+            MemorySizeBits = pageBits + 2,
+            SegmentSizeBits = SegmentBits,
+            LogChecksum = LogChecksumType.PerEntry,
+            FastCommitMode = true,
+            LogCommitDir = directory,
+            TryRecoverLatest = true,
+        };
+        FasterLog = new FasterLog(settings);
+    }
+
+    public string Directory { get; }
+    /// <summary>Base path of the segment files (<c>.../appendonly.aof</c>; segments append <c>.N</c>).</summary>
+    public string DevicePath { get; }
+    public int PageBits { get; }
+    public int SegmentBits { get; }
+    public FasterLog FasterLog { get; }
+
+    public long BeginAddress => FasterLog.BeginAddress;
+    public long TailAddress => FasterLog.TailAddress;
+    public long CommittedUntilAddress => FasterLog.CommittedUntilAddress;
+    /// <summary>Largest entry the log takes (an entry never spans a page).</summary>
+    public long MaxEntryLength => (1L << PageBits) - 256;
+
+    /// <summary>
+    /// Opens (recovering to the last commit) the AOF in <paramref name="directory"/>; checks the bytes after
+    /// the last commit and, when they are not clean, reports them in <paramref name="tail"/> and wipes them
+    /// (only when <paramref name="dropDamagedTail"/> allows it for a torn tail).
+    /// </summary>
+    public static AppendOnlyFile Open(string directory, string fileName, int pageBits, Log log, bool dropDamagedTail,
+        out AofTailState tail, out string tailDetail)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        var aof = new AppendOnlyFile(directory, fileName, pageBits, log);
+        tail = aof.CheckTail(out tailDetail, out long wipeFrom);
+        if (tail == AofTailState.Clean || (tail == AofTailState.Torn && !dropDamagedTail)) return aof;
+        // Wipe everything after the last commit, then open again so the tail page is read back clean.
+        aof.Dispose();
+        WipeAfter(Path.Combine(directory, fileName), wipeFrom, aof.SegmentBits);
+        return new AppendOnlyFile(directory, fileName, pageBits, log);
+    }
+
+    /// <summary>Deletes every file of the AOF in <paramref name="directory"/> (a fresh log follows).</summary>
+    public static void DeleteFiles(string directory, string fileName)
+    {
+        if (!System.IO.Directory.Exists(directory)) return;
+        foreach (var f in System.IO.Directory.GetFiles(directory, fileName + ".*")) File.Delete(f);
+        var commits = Path.Combine(directory, "log-commits");
+        if (System.IO.Directory.Exists(commits)) System.IO.Directory.Delete(commits, recursive: true);
+    }
+
+    // ------------------------------------------------------------ appending (any thread)
+
+    public long AppendWrite(ref SpanByte key, ref SpanByte value)
+    {
+        FasterLog.Enqueue(new AofHeader { Kind = AofEntryKind.Write }, ref key, ref value, out long address);
+        return address;
+    }
+
+    public long AppendDelete(ref SpanByte key)
+    {
+        FasterLog.Enqueue(new AofHeader { Kind = AofEntryKind.Delete }, ref key, out long address);
+        return address;
+    }
+
+    public long AppendNamespaces(int[] map, int nextNs)
+    {
+        var buf = new byte[1 + 8 + 4 * map.Length];
+        buf[0] = (byte)AofEntryKind.Namespaces;
+        BinaryPrimitives.WriteInt32LittleEndian(buf.AsSpan(1), nextNs);
+        BinaryPrimitives.WriteInt32LittleEndian(buf.AsSpan(5), map.Length);
+        for (int i = 0; i < map.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(buf.AsSpan(9 + 4 * i), map[i]);
+        return FasterLog.Enqueue(buf);
+    }
+
+    /// <summary>Commits everything appended so far and waits until it is on disk.</summary>
+    public void CommitAndWait()
+    {
+        long tail = FasterLog.TailAddress;
+        if (FasterLog.CommittedUntilAddress >= tail) return;
+        FasterLog.Commit(spinWait: false);
+        FasterLog.WaitForCommitAsync(tail).AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Drops the log before <paramref name="address"/> (takes effect with the next commit).</summary>
+    public void TruncateUntil(long address)
+    {
+        if (address > FasterLog.BeginAddress) FasterLog.TruncateUntil(address);
+    }
+
+    /// <summary>Bytes of log between begin and tail (aof_current_size).</summary>
+    public long Size => Math.Max(0, FasterLog.TailAddress - FasterLog.BeginAddress);
+
+    // ------------------------------------------------------------ reading back
+
+    /// <summary>
+    /// Calls <paramref name="apply"/> for each committed entry from <paramref name="from"/>. Returns the number
+    /// of entries; <paramref name="damagedAt"/> is the address of an unreadable entry (-1 when none).
+    /// </summary>
+    public long Replay(long from, Action<ReadOnlySpan<byte>> apply, out long damagedAt, out string? damage)
+    {
+        damagedAt = -1;
+        damage = null;
+        long count = 0;
+        long until = FasterLog.CommittedUntilAddress;
+        from = Math.Max(from, FasterLog.BeginAddress);
+        if (from >= until) return 0;
+        using var iter = FasterLog.Scan(from, until);
+        long current = from;
+        try
+        {
+            while (iter.GetNext(out byte[] entry, out int length, out current, out _))
+            {
+                apply(entry.AsSpan(0, length));
+                count++;
+            }
+        }
+        catch (FasterException e)
+        {
+            damagedAt = iter.NextAddress;
+            damage = e.Message;
+        }
+        return count;
+    }
+
+    // ------------------------------------------------------------ torn tail detection
+
+    private string SegmentPath(long segment) => DevicePath + "." + segment.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Looks at the raw bytes after the last commit: FasterLog writes whole sectors, entries are
+    /// [checksum u64][length i32][payload, 4-aligned] within a page, a zero length pads to the page end.
+    /// </summary>
+    private AofTailState CheckTail(out string detail, out long wipeFrom)
+    {
+        long committed = FasterLog.CommittedUntilAddress;
+        wipeFrom = committed;
+        detail = "";
+        long segMask = (1L << SegmentBits) - 1;
+        long segment = committed >> SegmentBits;
+        long offset = committed & segMask;
+        var path = SegmentPath(segment);
+        var state = AofTailState.Clean;
+        int uncommitted = 0;
+        if (!File.Exists(path))
+        {
+            if (offset > SectorSize && committed > FasterLog.BeginAddress)
+            {
+                detail = $"segment {Path.GetFileName(path)} holding committed data is missing";
+                return AofTailState.Torn;
+            }
+            return AofTailState.Clean;
+        }
+        long length = new FileInfo(path).Length;
+        if (length < offset && committed > FasterLog.BeginAddress)
+        {
+            detail = $"{Path.GetFileName(path)} is {length} bytes but its committed entries reach byte {offset}";
+            return AofTailState.Torn;
+        }
+        if (length % SectorSize != 0)
+        {
+            state = AofTailState.Torn;
+            detail = $"{Path.GetFileName(path)} length {length} is not a whole number of sectors (cut)";
+        }
+        if (length > offset)
+        {
+            if (committed <= FasterLog.BeginAddress && offset < 64) offset = 64; // the first page's reserved header
+            var bytes = new byte[length - offset];
+            using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            {
+                fs.Position = offset;
+                fs.ReadExactly(bytes);
+            }
+            var s = ScanRaw(bytes, committed, ref uncommitted, out string? why);
+            if (s == AofTailState.Torn)
+            {
+                state = AofTailState.Torn;
+                detail = why!;
+            }
+            else if (s == AofTailState.Uncommitted && state == AofTailState.Clean)
+            {
+                state = AofTailState.Uncommitted;
+            }
+        }
+        // Segments past the committed one hold only uncommitted bytes.
+        for (long next = segment + 1; File.Exists(SegmentPath(next)); next++)
+        {
+            if (state == AofTailState.Clean) state = AofTailState.Uncommitted;
+        }
+        if (state == AofTailState.Uncommitted) detail = $"{uncommitted} uncommitted entries after the last commit";
+        return state;
+    }
+
+    private AofTailState ScanRaw(byte[] bytes, long startAddress, ref int entries, out string? why)
+    {
+        why = null;
+        long pageSize = 1L << PageBits;
+        long pageMask = pageSize - 1;
+        long pos = 0;
+        bool any = false;
+        while (pos < bytes.Length)
+        {
+            long address = startAddress + pos;
+            long pageLeft = pageSize - (address & pageMask);
+            if (pageLeft < 12)
+            {
+                if (!AllZero(bytes, pos, Math.Min(pageLeft, bytes.Length - pos))) { why = $"garbage at the end of a page at address {address}"; return AofTailState.Torn; }
+                pos += pageLeft;
+                continue;
+            }
+            if (pos + 12 > bytes.Length)
+            {
+                if (AllZero(bytes, pos, bytes.Length - pos)) break;
+                why = $"partial entry header at address {address}";
+                return AofTailState.Torn;
+            }
+            int len = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan((int)pos + 8));
+            if (len == 0)
+            {
+                // Page padding: the rest of the page must be empty.
+                long end = Math.Min(bytes.Length, pos + pageLeft);
+                if (!AllZero(bytes, pos, end - pos)) { why = $"unreadable bytes at address {address}"; return AofTailState.Torn; }
+                pos = end;
+                continue;
+            }
+            int body = len < 0 ? -len : len;
+            long size = 12 + ((body + 3) & ~3);
+            if (len == int.MinValue || size > pageLeft)
+            {
+                why = $"invalid entry length {len} at address {address}";
+                return AofTailState.Torn;
+            }
+            if (pos + size > bytes.Length)
+            {
+                why = $"entry at address {address} is cut short ({bytes.Length - pos} of {size} bytes)";
+                return AofTailState.Torn;
+            }
+            fixed (byte* p = &bytes[pos])
+            {
+                if (Utility.XorBytes(p + 8, body + 4) != *(ulong*)p)
+                {
+                    why = $"bad checksum of the entry at address {address}";
+                    return AofTailState.Torn;
+                }
+            }
+            any = true;
+            entries++;
+            pos += size;
+        }
+        return any ? AofTailState.Uncommitted : AofTailState.Clean;
+    }
+
+    private static bool AllZero(byte[] bytes, long from, long count) => bytes.AsSpan((int)from, (int)count).IndexOfAnyExcept((byte)0) < 0;
+
+    /// <summary>Zeroes the segment holding <paramref name="address"/> from there on, and deletes later segments.</summary>
+    private static void WipeAfter(string devicePath, long address, int segmentBits)
+    {
+        long segment = address >> segmentBits;
+        long offset = address & ((1L << segmentBits) - 1);
+        var path = devicePath + "." + segment.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (File.Exists(path))
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            long keep = (offset + SectorSize - 1) / SectorSize * SectorSize;
+            if (fs.Length > offset)
+            {
+                fs.Position = offset;
+                long zeros = Math.Min(fs.Length, keep) - offset;
+                if (zeros > 0) fs.Write(new byte[zeros]);
+                fs.SetLength(Math.Max(keep, offset));
+            }
+            fs.Flush(flushToDisk: true);
+        }
+        for (long next = segment + 1; ; next++)
+        {
+            var p = devicePath + "." + next.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (!File.Exists(p)) break;
+            File.Delete(p);
+        }
+    }
+
+    public void Dispose()
+    {
+        FasterLog.Dispose();
+        _device.Dispose();
+    }
+}

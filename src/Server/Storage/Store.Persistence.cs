@@ -1,0 +1,135 @@
+using FASTER.core;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>The store's side of durability: the AOF hook, namespace snapshots, restore after recovery.</summary>
+public sealed partial class Store
+{
+    private volatile AppendOnlyFile? _aof;
+
+    /// <summary>
+    /// The AOF mutations are appended to (null while appendonly is off or during replay). The store
+    /// functions append each record's new image under FASTER's record lock.
+    /// </summary>
+    public AppendOnlyFile? Aof
+    {
+        get => _aof;
+        set => _aof = value;
+    }
+
+    /// <summary>Called under <c>_nsLock</c> after the db -> namespace map changed.</summary>
+    private void LogNamespaces()
+    {
+        _aof?.AppendNamespaces(_dbNs, _nextNs);
+    }
+
+    /// <summary>The namespace map and the AOF tail read together, so replay from that tail rebuilds the map.</summary>
+    internal (int[] map, int nextNs, long aofTail) SnapshotForCheckpoint(AppendOnlyFile? aof)
+    {
+        lock (_nsLock)
+        {
+            return ((int[])_dbNs.Clone(), _nextNs, aof?.TailAddress ?? -1);
+        }
+    }
+
+    /// <summary>Installs a recovered (or replayed) namespace map; namespaces left out of it are dead.</summary>
+    internal void RestoreNamespaces(int[] map, int nextNs)
+    {
+        lock (_nsLock)
+        {
+            if (map.Length != _dbNs.Length)
+            {
+                // The databases setting changed since: keep what fits, fresh namespaces for the rest.
+                var fixedMap = new int[_dbNs.Length];
+                for (int i = 0; i < fixedMap.Length; i++) fixedMap[i] = i < map.Length ? map[i] : -1;
+                map = fixedMap;
+            }
+            if (nextNs > _nextNs) _nextNs = nextNs;
+            for (int i = 0; i < map.Length; i++)
+            {
+                if (map[i] < 0) map[i] = NewNamespace();
+            }
+            var live = new HashSet<int>(map);
+            for (int ns = 0; ns < _nextNs; ns++) Counters(ns).Dead = !live.Contains(ns);
+            Volatile.Write(ref _dbNs, map);
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the exact per-namespace counts from the recovered log: every record that is its key's
+    /// latest version (expired or not, as the live counters count them) and not a deletion.
+    /// </summary>
+    internal unsafe long Recount()
+    {
+        lock (_nsLock)
+        {
+            foreach (var c in _counters)
+            {
+                if (c is null) continue;
+                c.Keys = 0;
+                c.Expires = 0;
+                c.Bytes = 0;
+            }
+        }
+        using var probe = NewFasterSession(new StoreStats(), ReadCopyOptions.None);
+        var slot = new OpSlot();
+        long total = 0;
+        var log = Kv.Log;
+        using var iter = log.Scan(log.BeginAddress, log.TailAddress);
+        while (iter.GetNext(out var info))
+        {
+            if (info.Tombstone || info.Invalid) continue;
+            ref var key = ref iter.GetKey();
+            ref var value = ref iter.GetValue();
+            if (key.Length < ValueLayout.KeyPrefix || value.Length < ValueLayout.Header) continue;
+            int ns = ValueLayout.NamespaceOf(ref key);
+            if (IsDeadNamespace(ns)) continue;
+            long address = iter.CurrentAddress;
+            // Latest version? Now = 0 so an expired record still answers (the counters include it until reaped).
+            slot.Reset(0);
+            var input = new StoreInput { Op = StoreOp.Read, Flags = OpFlags.HeaderOnly, Now = 0 };
+            var output = new StoreOutput { Slot = slot };
+            var ro = default(ReadOptions);
+            long found;
+            var st = probe.Read(ref key, ref input, ref output, ref ro, out var meta);
+            if (st.IsPending)
+            {
+                while (!slot.Done) probe.CompletePending(wait: true);
+                found = slot.Found ? slot.Address : -1;
+            }
+            else
+            {
+                found = st.Found && slot.Found ? meta.Address : -1;
+            }
+            if (found != address) continue;
+            var c = Counters(ns);
+            c.Keys++;
+            if (ValueLayout.ExpiryOf(ref value) != 0) c.Expires++;
+            c.Bytes += ValueLayout.RecordBytes(key.Length, value.Length);
+            total++;
+        }
+        return total;
+    }
+
+    /// <summary>Directory of FASTER's checkpoints (index-checkpoints/, cpr-checkpoints/).</summary>
+    public string CheckpointDirectory => Path.Combine(Directory, "checkpoints");
+
+    /// <summary>Deletes every checkpoint but <paramref name="keep"/>.</summary>
+    internal void PurgeCheckpointsExcept(Guid keep)
+    {
+        var name = keep.ToString();
+        foreach (var sub in new[] { "index-checkpoints", "cpr-checkpoints" })
+        {
+            var d = Path.Combine(CheckpointDirectory, sub);
+            if (!System.IO.Directory.Exists(d)) continue;
+            foreach (var dir in System.IO.Directory.GetDirectories(d))
+            {
+                if (!string.Equals(Path.GetFileName(dir), name, StringComparison.OrdinalIgnoreCase))
+                {
+                    try { System.IO.Directory.Delete(dir, recursive: true); }
+                    catch (IOException e) { Log.Warning($"could not delete old checkpoint {dir}: {e.Message}"); }
+                }
+            }
+        }
+    }
+}

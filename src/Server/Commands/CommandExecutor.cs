@@ -75,9 +75,9 @@ public sealed class CommandExecutor(ServerContext server)
         var store = client.Reactor.Store;
         int mark = output.Mark;
         int db = client.Database;
-        store.BeginCommand(client.StoreState);
+        store?.BeginCommand(client.StoreState);
         CommandTable.Invoke(spec.Index, ref ctx);
-        if (store.EndCommand())
+        if (store is not null && store.EndCommand())
         {
             // Waits on disk: drop the partial reply; the same request runs again later.
             output.Truncate(mark);
@@ -86,7 +86,7 @@ public sealed class CommandExecutor(ServerContext server)
             return false;
         }
         long elapsed = Stopwatch.GetTimestamp() - start;
-        if (store.Dirty > 0 && _server.WriteLog is { } writeLog) writeLog.Append(db, input, args, client);
+        if (store is not null && store.Dirty > 0 && _server.WriteLog is { } writeLog) writeLog.Append(db, input, args, client);
 
         stats.CommandsProcessed++;
         stats.Calls[spec.Index]++;

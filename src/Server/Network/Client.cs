@@ -23,6 +23,7 @@ public sealed unsafe class Client
     private int _outputSent;  // bytes of Output already sent
     private bool _writeArmed;
     private int _waitConsumed; // bytes of the command that waits on the store
+    private int _prefetchedAhead; // input bytes past _inputStart whose keys were prefetched
 
     public Client(ServerContext server, int fd, long id, string address, string localAddress)
     {
@@ -170,9 +171,11 @@ public sealed unsafe class Client
                     // Waits on disk: not consumed; the reactor runs it again when its reads are in.
                     _waitConsumed = consumed;
                     Reactor.AddWaiting(this);
+                    PrefetchBehind(consumed);
                     break;
                 }
                 _inputStart += consumed;
+                if (_prefetchedAhead > 0) _prefetchedAhead = Math.Max(0, _prefetchedAhead - consumed);
             }
             else if (result == ParseResult.Empty)
             {
@@ -202,6 +205,19 @@ public sealed unsafe class Client
         }
     }
 
+    /// <summary>
+    /// The current command waits on disk: start reading the keys of the commands pipelined behind
+    /// it, so their disk reads overlap instead of queueing one by one.
+    /// </summary>
+    private void PrefetchBehind(int currentLength)
+    {
+        int from = Math.Max(currentLength, _prefetchedAhead);
+        int available = _inputEnd - _inputStart;
+        if (from >= available) return;
+        int looked = Reactor.Store.Prefetch(_input.AsSpan(_inputStart + from, available - from), Database);
+        _prefetchedAhead = from + looked;
+    }
+
     /// <summary>Runs the command that waited on the store again, then carries on with the input.</summary>
     internal void ResumeAfterStore()
     {
@@ -211,9 +227,11 @@ public sealed unsafe class Client
         if (!Server.Executor.Execute(this, span, Parser.Args))
         {
             Reactor.AddWaiting(this);
+            PrefetchBehind(_waitConsumed);
             return;
         }
         _inputStart += _waitConsumed;
+        _prefetchedAhead = Math.Max(0, _prefetchedAhead - _waitConsumed);
         ProcessInput();
         if (Closed) return;
         if (!StoreState.Waiting && !CloseAfterReply) OnReadable(); // drains what arrived meanwhile, flushes

@@ -47,7 +47,7 @@ public sealed unsafe class Reactor : IDisposable
     public int ClientCount => _clients.Count;
     public bool IsCurrentThread => Thread.CurrentThread == _thread;
     /// <summary>This reactor's store session (own FASTER session, created on the reactor thread).</summary>
-    public Storage.StoreSession Store { get; private set; } = null!;
+    public Storage.StoreSession Store { get; internal set; } = null!;
 
     /// <summary>A client whose command waits on disk; resumed when its operations complete.</summary>
     internal void AddWaiting(Client client) => _waiting.Add(client);

@@ -34,6 +34,7 @@ public sealed class OpSlot
     internal bool Done;
     internal PendingState? Owner;
     internal StoreSession? Session;
+    internal bool Prefetch;
     internal long Address;
 
     /// <summary>The value bytes. The buffer is pinned, so a pending RMW may point into it.</summary>
@@ -79,6 +80,7 @@ public sealed class OpSlot
         Done = false;
         Owner = null;
         Session = null;
+        Prefetch = false;
         Address = 0;
         if (_buffer.Length > 64 * 1024) _buffer = GC.AllocateUninitializedArray<byte>(128, pinned: true);
     }
@@ -88,7 +90,11 @@ public sealed class OpSlot
         Address = address;
         Done = true;
         if (Owner is { } owner) owner.Outstanding--;
-        if (Session is { } session) session.Outstanding--;
+        if (Session is { } session)
+        {
+            session.Outstanding--;
+            if (Prefetch) session.PrefetchDone(this);
+        }
     }
 }
 

@@ -51,6 +51,11 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     {
         var slot = output.Slot;
         if (slot is null) return;
+        if (slot.Prefetch)
+        {
+            slot.Complete(recordMetadata.Address);
+            return;
+        }
         if (status.Found) _stats.KeyspaceHits++;
         else _stats.KeyspaceMisses++;
         if (!status.Found) slot.Found = false;

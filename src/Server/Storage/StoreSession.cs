@@ -247,6 +247,71 @@ public sealed unsafe class StoreSession : IDisposable
         return ((ulong)op << 56) ^ ((ulong)(uint)ns << 24) ^ (uint)h.ToHashCode() ^ ((ulong)key.Length << 40);
     }
 
+    // ------------------------------------------------------------ prefetch
+
+    private readonly Protocol.RequestParser _lookahead = new();
+    private int _prefetching;
+    private const int MaxPrefetch = 512;
+
+    /// <summary>
+    /// A command of the client waits on disk: look at the commands pipelined behind it and start
+    /// reading their keys now (disk reads are copied to the log tail, so those commands find their
+    /// records in memory when their turn comes). Returns how many bytes of input were looked at.
+    /// </summary>
+    public int Prefetch(ReadOnlySpan<byte> input, int db)
+    {
+        int offset = 0;
+        _lookahead.Reset();
+        while (_prefetching < MaxPrefetch && offset < input.Length && input[offset] == (byte)'*')
+        {
+            var span = input[offset..];
+            // The parser works in place only for inline commands; multibulk input is left untouched.
+            var result = _lookahead.Parse(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
+                ref System.Runtime.InteropServices.MemoryMarshal.GetReference(span), span.Length), out int consumed);
+            if (result != Protocol.ParseResult.Command) break;
+            var args = _lookahead.Args;
+            int index = Commands.CommandTable.Lookup(span.Slice(args[0].Offset, args[0].Length));
+            if (index >= 0)
+            {
+                var spec = Commands.CommandTable.Commands[index];
+                if (spec.FirstKey > 0 && spec.Step > 0 && (spec.Arity <= 0 || spec.Arity == args.Length))
+                {
+                    int last = spec.LastKey < 0 ? args.Length + spec.LastKey : spec.LastKey;
+                    for (int k = spec.FirstKey; k <= last && k < args.Length && _prefetching < MaxPrefetch; k += spec.Step)
+                        PrefetchKey(db, span.Slice(args[k].Offset, args[k].Length));
+                }
+            }
+            offset += consumed;
+        }
+        _lookahead.Reset();
+        return offset;
+    }
+
+    private void PrefetchKey(int db, ReadOnlySpan<byte> key)
+    {
+        var slot = _pool.Count > 0 ? _pool.Pop() : new OpSlot();
+        slot.Reset(0);
+        var input = new StoreInput { Op = StoreOp.Read, Flags = OpFlags.HeaderOnly, Now = NowMs() };
+        var status = Execute(_store.Namespace(db), key, ref input, slot, write: false);
+        if (status.IsPending)
+        {
+            slot.Session = this;
+            slot.Prefetch = true;
+            Outstanding++;
+            _prefetching++;
+        }
+        else
+        {
+            _pool.Push(slot);
+        }
+    }
+
+    internal void PrefetchDone(OpSlot slot)
+    {
+        _prefetching--;
+        _pool.Push(slot);
+    }
+
     // ------------------------------------------------------------ enumeration support
 
     private ClientSession<SpanByte, SpanByte, StoreInput, StoreOutput, Empty, StoreFunctions>? _probe;

@@ -10,7 +10,7 @@ public class StoreScaleTests
         Directory.Exists(dir) ? new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
 
     [Test]
-    [Timeout(600_000)]
+    [Timeout(900_000)]
     public async Task Five_million_keys_with_maxmemory_64mb_are_all_readable(CancellationToken ct)
     {
         await using var server = await ServerProcess.StartAsync("--maxmemory", "64mb");
@@ -22,9 +22,9 @@ public class StoreScaleTests
         {
             await Assert.That(c.Call("DBSIZE").Integer).IsEqualTo(total);
         }
-        // Verify from 4 connections at once so disk reads overlap.
+        // Verify from 8 connections at once so disk reads overlap.
         sw.Restart();
-        const int parts = 4;
+        const int parts = 8;
         var tasks = Enumerable.Range(0, parts).Select(p => Task.Run(() =>
         {
             using var v = new BulkLoader(server.Port);

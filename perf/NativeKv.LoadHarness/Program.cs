@@ -1,1 +1,124 @@
-return 0;
+using NativeKv.LoadHarness;
+using NativeKv.LoadHarness.Infrastructure;
+using NativeKv.LoadHarness.Servers;
+
+HarnessOptions options;
+try
+{
+    options = HarnessOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}\n\n{HarnessOptions.Usage}");
+    return 2;
+}
+if (options.Help)
+{
+    Console.WriteLine(HarnessOptions.Usage);
+    return 0;
+}
+
+// Paths in the options are relative to the repository root (perf/bench.sh runs from there).
+if (FindRepoRoot() is { } root) Directory.SetCurrentDirectory(root);
+
+IReadOnlyList<Scenario> scenarios;
+try
+{
+    scenarios = Scenarios.Select(options.ScenarioFilter);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+
+foreach (var tool in new[] { "taskset", "redis-benchmark", "redis-cli" })
+{
+    if (ExternalCommand.Which(tool) is null)
+    {
+        Console.Error.WriteLine($"error: '{tool}' not found on PATH (perf/bench.sh installs redis-tools through apt)");
+        return 2;
+    }
+}
+int cpus = Environment.ProcessorCount;
+if (options.ServerCpu >= cpus || options.ClientCpu >= cpus)
+{
+    Console.Error.WriteLine($"error: this process may use {cpus} CPUs (0-{cpus - 1}); --server-cpu {options.ServerCpu} / --client-cpu {options.ClientCpu} do not exist");
+    return 2;
+}
+
+ChildProcesses.InstallExitHandlers();
+var started = DateTime.UtcNow;
+var stamp = started.ToString("yyyyMMdd-HHmmss");
+var resultsFolder = Path.GetFullPath(Path.Combine(options.OutputFolder, stamp));
+var scratch = Path.Combine(Path.GetTempPath(), $"nativekv-bench-{stamp}-{Environment.ProcessId}");
+Directory.CreateDirectory(scratch);
+ChildProcesses.TrackScratchFolder(scratch);
+
+var machine = MachineInfo.Read();
+var command = Environment.GetEnvironmentVariable("NKV_BENCH_COMMAND")
+              ?? "dotnet run -c Release --project perf/NativeKv.LoadHarness --" + string.Concat(args.Select(a => " " + ShellQuote(a)));
+Console.Error.WriteLine($"NativeKv load harness: {command}");
+Console.Error.WriteLine($"machine: {machine.CpuModel}, {machine.LogicalCpus} CPUs, Linux {machine.Kernel}, load {machine.LoadAverage}");
+Console.Error.WriteLine($"servers on CPU {options.ServerCpu}, clients on CPU {options.ClientCpu}; scratch {scratch}");
+
+var servers = options.Servers.Select(ServerSpec (name) => name switch
+{
+    "nativekv" => new NativeKvServer(Path.GetFullPath(options.NativeKvBinary)),
+    "redis" => new RedisServer(),
+    _ => new GarnetServer(Path.GetFullPath(options.GarnetFolder)),
+}).ToList();
+
+var dataset = new DatasetLoader(options, Path.GetFullPath(Path.Combine("perf", ".tools", "datasets")));
+try
+{
+    if (scenarios.Any(s => s.Kind == ScenarioKind.Memory))
+    {
+        Console.Error.WriteLine($"data set: {dataset.FilePath}");
+        dataset.EnsureFile();
+    }
+
+    var results = new Harness(options, servers, scenarios, dataset, scratch).Run();
+
+    var info = new RunInfo(command, started, DateTime.UtcNow - started, machine, MachineInfo.GitRevision(),
+                           BenchmarkVersion(), options, servers, scenarios);
+    var report = new Report(info, results);
+    report.WriteTo(resultsFolder);
+    CopyServerLogs(scratch, Path.Combine(resultsFolder, "logs"));
+    Console.WriteLine(report.Markdown());
+    Console.Error.WriteLine($"written to {Path.GetRelativePath(Directory.GetCurrentDirectory(), resultsFolder)}/ " +
+                            "(report.md, throughput.csv, memory.csv, samples.csv, memory-samples.csv, logs/)");
+    return 0;
+}
+finally
+{
+    ChildProcesses.TearDown();
+}
+
+static string? FindRepoRoot()
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "NativeKv.sln"))) return dir.FullName;
+    }
+    return null;
+}
+
+static string BenchmarkVersion()
+{
+    // "redis-benchmark 7.0.15"
+    var text = ExternalCommand.Capture("redis-benchmark", "--version");
+    return text is null ? "redis-benchmark" : string.Join(' ', text.Split(' ').Take(2));
+}
+
+static void CopyServerLogs(string scratch, string target)
+{
+    var logs = Directory.Exists(scratch) ? Directory.GetFiles(scratch, "*.log") : [];
+    if (logs.Length == 0) return;
+    Directory.CreateDirectory(target);
+    foreach (var log in logs) File.Copy(log, Path.Combine(target, Path.GetFileName(log)), overwrite: true);
+}
+
+static string ShellQuote(string s) =>
+    s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_=.,/:".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";

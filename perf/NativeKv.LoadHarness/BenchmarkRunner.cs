@@ -1,0 +1,89 @@
+using System.Globalization;
+using NativeKv.LoadHarness.Infrastructure;
+
+namespace NativeKv.LoadHarness;
+
+/// <summary>
+/// Drives a server with redis-benchmark pinned to the client CPU, and measures the server's CPU
+/// time (utime+stime from /proc/PID/stat) over the same interval.
+/// Every measured run follows an unmeasured warm-up of the same test on the same server (JIT tiers,
+/// connection buffers, page faults). For the AOF scenarios the warm-up also sizes the run: fsync-bound
+/// servers differ by orders of magnitude, so the run gets about <see cref="DurabilitySeconds"/> of requests.
+/// </summary>
+sealed class BenchmarkRunner(HarnessOptions options)
+{
+    const double DurabilitySeconds = 3;
+    const int DurabilityWarmup = 200;
+    const int MinimumRequests = 500;
+
+    public Outcome<ThroughputSample> Run(ServerUnderTest server, Scenario scenario, int round)
+    {
+        int requests = scenario.Requests(options.Requests);
+        bool sizeByWarmup = scenario.Kind == ScenarioKind.Durability;
+        int warmupRequests = sizeByWarmup ? DurabilityWarmup : Math.Max(MinimumRequests, requests / 10);
+
+        var warmup = Measure(server, scenario, round, warmupRequests);
+        if (warmup.Value is null) return warmup;
+        if (sizeByWarmup)
+            requests = (int)Math.Clamp(warmup.Value.Rps * DurabilitySeconds, MinimumRequests, Math.Max(MinimumRequests, requests));
+        return Measure(server, scenario, round, requests);
+    }
+
+    Outcome<ThroughputSample> Measure(ServerUnderTest server, Scenario scenario, int round, int requests)
+    {
+        string[] args =
+        [
+            "-h", "127.0.0.1", "-p", server.Port.ToString(),
+            "-c", options.Clients.ToString(), "-n", requests.ToString(),
+            "-d", options.DataSize.ToString(), "-r", options.Keys.ToString(),
+            "-P", scenario.Pipeline.ToString(), "-t", scenario.Test, "--csv",
+        ];
+        // Generous: at 200 requests/s this still finishes; a hung server costs at most 10 minutes.
+        var timeout = TimeSpan.FromSeconds(Math.Clamp(requests / 200.0, 60, 600));
+
+        var before = server.CpuTicks();
+        var result = ExternalCommand.Run("redis-benchmark", args, timeout, cpu: options.ClientCpu);
+        var after = server.CpuTicks();
+
+        if (!server.IsAlive || before is null || after is null)
+            return Outcome<ThroughputSample>.Fail($"server exited during the run: {server.LogTail(3)}");
+        if (!result.Succeeded)
+            return Outcome<ThroughputSample>.Fail($"redis-benchmark {result.FailureSummary()}");
+
+        var row = ParseCsv(result.Stdout, scenario.CsvTestName);
+        if (row is null)
+            return Outcome<ThroughputSample>.Fail($"no '{scenario.CsvTestName}' row in redis-benchmark output: {result.Stdout.Trim()}");
+
+        double rps = row["rps"];
+        double cpuUs = ProcStat.TicksToMicroseconds(after.Value - before.Value);
+        return Outcome<ThroughputSample>.Ok(new ThroughputSample(
+            round, scenario.Name, server.Spec.Name, requests, rps > 0 ? requests / rps : 0,
+            rps, row["avg_latency_ms"], row["min_latency_ms"], row["p50_latency_ms"],
+            row["p95_latency_ms"], row["p99_latency_ms"], row["max_latency_ms"],
+            cpuUs / requests));
+    }
+
+    /// <summary>
+    /// redis-benchmark --csv prints a header
+    /// <c>"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"</c>
+    /// and one quoted row per test. Returns the named row keyed by column name, or null.
+    /// </summary>
+    public static Dictionary<string, double>? ParseCsv(string output, string testName)
+    {
+        string[]? header = null;
+        foreach (var rawLine in output.Split('\n'))
+        {
+            var cells = rawLine.Trim().Split(',').Select(c => c.Trim().Trim('"')).ToArray();
+            if (cells.Length < 2) continue;
+            if (cells[0] == "test") { header = cells; continue; }
+            if (header is null || cells[0] != testName || cells.Length != header.Length) continue;
+            var row = new Dictionary<string, double>();
+            for (int i = 1; i < cells.Length; i++)
+                if (double.TryParse(cells[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+                    row[header[i]] = v;
+            string[] needed = ["rps", "avg_latency_ms", "min_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "max_latency_ms"];
+            return needed.All(row.ContainsKey) ? row : null;
+        }
+        return null;
+    }
+}

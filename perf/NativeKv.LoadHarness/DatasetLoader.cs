@@ -1,0 +1,79 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using NativeKv.LoadHarness.Infrastructure;
+
+namespace NativeKv.LoadHarness;
+
+/// <summary>
+/// The 1-million-key data set: a RESP file of <c>SET key:NNNNNNNNNNNN xxxx...</c> commands, generated
+/// once and cached, fed to a server with <c>redis-cli --pipe</c> pinned to the client CPU.
+/// Keys use redis-benchmark's own -r format (<c>key:</c> + 12 digits), so GET and SET in the
+/// throughput scenarios hit exactly these keys.
+/// </summary>
+sealed partial class DatasetLoader(HarnessOptions options, string cacheFolder)
+{
+    public string FilePath => Path.Combine(cacheFolder, $"set-{options.Keys}x{options.DataSize}.resp");
+
+    /// <summary>Writes the RESP file unless a complete one is already cached.</summary>
+    public void EnsureFile()
+    {
+        if (File.Exists(FilePath) && new FileInfo(FilePath).Length == ExpectedLength()) return;
+        Directory.CreateDirectory(cacheFolder);
+        var partial = FilePath + ".partial";
+        using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            var value = Encoding.ASCII.GetBytes(new string('x', options.DataSize));
+            var head = Encoding.ASCII.GetBytes("*3\r\n$3\r\nSET\r\n$16\r\nkey:");
+            var valueHeader = Encoding.ASCII.GetBytes($"\r\n${options.DataSize}\r\n");
+            Span<byte> digits = stackalloc byte[12];
+            for (int i = 0; i < options.Keys; i++)
+            {
+                stream.Write(head);
+                int n = i;
+                for (int d = 11; d >= 0; d--, n /= 10) digits[d] = (byte)('0' + n % 10);
+                stream.Write(digits);
+                stream.Write(valueHeader);
+                stream.Write(value);
+                stream.Write("\r\n"u8);
+            }
+        }
+        File.Move(partial, FilePath, overwrite: true);
+    }
+
+    long ExpectedLength() =>
+        (long)options.Keys * ("*3\r\n$3\r\nSET\r\n$16\r\nkey:".Length + 12 + $"\r\n${options.DataSize}\r\n".Length + options.DataSize + 2);
+
+    /// <summary>Pipes the data set into the server; returns the seconds it took, or why it failed.</summary>
+    public (double? Seconds, string? Failure) Load(ServerUnderTest server)
+    {
+        // One SET first: a server that does not have SET yet fails here, not a million times.
+        var probe = ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "SET", "key:probe", "x"],
+                                        TimeSpan.FromSeconds(30), cpu: options.ClientCpu);
+        if (probe.Stdout.Trim() != "OK")
+            return (null, $"SET answered '{FirstLine(probe.Stdout + probe.Stderr)}'");
+        ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "DEL", "key:probe"],
+                            TimeSpan.FromSeconds(30), cpu: options.ClientCpu);
+
+        var result = ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "--pipe"],
+                                         TimeSpan.FromMinutes(5), cpu: options.ClientCpu, stdinFile: FilePath);
+        if (!server.IsAlive) return (null, $"server exited while loading: {server.LogTail(3)}");
+        // "errors: 0, replies: 1000000"
+        var match = RepliesLine().Match(result.Stdout);
+        if (!match.Success) return (null, $"redis-cli --pipe {result.FailureSummary()}");
+        long errors = long.Parse(match.Groups[1].Value), replies = long.Parse(match.Groups[2].Value);
+        if (errors > 0) return (null, $"{errors} of {replies} SETs answered with an error: {FirstLine(result.Stderr + result.Stdout)}");
+        if (replies != options.Keys) return (null, $"{replies} replies for {options.Keys} SETs");
+        return (result.Elapsed.TotalSeconds, null);
+    }
+
+    static string FirstLine(string output)
+    {
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var line = lines.FirstOrDefault(l => l.StartsWith("ERR", StringComparison.Ordinal) || l.StartsWith('-'))
+                   ?? lines.FirstOrDefault() ?? "(nothing)";
+        return line.Length <= 120 ? line : line[..120] + "...";
+    }
+
+    [GeneratedRegex(@"errors:\s*(\d+),\s*replies:\s*(\d+)")]
+    private static partial Regex RepliesLine();
+}

@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Globalization;
+using NativeKv.LoadHarness.Servers;
+
+namespace NativeKv.LoadHarness;
+
+/// <summary>
+/// The run itself. Per round: start every server fresh (start-up time, fresh RSS), load the data set
+/// into each (loaded RSS), then for each throughput scenario run redis-benchmark against each server in
+/// turn (A B C, A B C, ...), then stop them all. Durability scenarios follow, one fresh server per run,
+/// interleaved the same way.
+/// </summary>
+sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, IReadOnlyList<Scenario> scenarios,
+                     DatasetLoader dataset, string scratchRoot)
+{
+    readonly Results _results = new();
+    readonly BenchmarkRunner _runner = new(options);
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    List<ServerSpec> _active = [];
+
+    public Results Run()
+    {
+        Prepare();
+        var throughput = scenarios.Where(s => s.Kind == ScenarioKind.Throughput).ToList();
+        var memory = scenarios.FirstOrDefault(s => s.Kind == ScenarioKind.Memory);
+        for (int round = 1; round <= options.Rounds; round++)
+            MainRound(round, memory, throughput);
+
+        foreach (var scenario in scenarios.Where(s => s.Kind == ScenarioKind.Durability))
+            for (int round = 1; round <= options.Rounds; round++)
+                DurabilityRound(round, scenario);
+        return _results;
+    }
+
+    /// <summary>Drops servers that are not installed and lets each find out which options its build accepts.</summary>
+    void Prepare()
+    {
+        foreach (var spec in servers)
+        {
+            if (spec.Executable is null)
+            {
+                foreach (var s in scenarios) _results.Fail(s.Name, spec.Name, $"{spec.Name} is not installed");
+                Log($"{spec.Name}: not installed, skipped");
+                continue;
+            }
+            spec.Prepare(extra =>
+            {
+                try
+                {
+                    using var probe = ServerUnderTest.Start(spec, Persistence.Off, options.ServerCpu, scratchRoot, "probe", extra);
+                    return null;
+                }
+                catch (ServerStartException e)
+                {
+                    return e.Message;
+                }
+            }, _results.Notes);
+            _active.Add(spec);
+        }
+    }
+
+    void MainRound(int round, Scenario? memory, List<Scenario> throughput)
+    {
+        var running = new List<ServerUnderTest>();
+        try
+        {
+            foreach (var spec in _active)
+            {
+                try
+                {
+                    var server = ServerUnderTest.Start(spec, Persistence.Off, options.ServerCpu, scratchRoot, $"r{round}");
+                    running.Add(server);
+                    Log($"round {round}/{options.Rounds}  start-up   {spec.Name,-9} {server.StartupTime.TotalMilliseconds,8:F1} ms   RSS {Mb(server.FreshRssBytes)} MB   pid {server.Pid}");
+                }
+                catch (ServerStartException e)
+                {
+                    foreach (var s in scenarios.Where(s => s.Kind != ScenarioKind.Durability))
+                        _results.Fail(s.Name, spec.Name, spec.ExplainStartFailure(Persistence.Off, e.Message));
+                    Log($"round {round}/{options.Rounds}  start-up   {spec.Name,-9} FAILED: {e.Message}");
+                }
+            }
+
+            foreach (var server in running)
+                MeasureMemory(round, memory, server);
+
+            foreach (var scenario in throughput)
+                foreach (var server in running)
+                    RunBenchmark(round, scenario, server);
+        }
+        finally
+        {
+            foreach (var server in running) server.Dispose();
+        }
+    }
+
+    void MeasureMemory(int round, Scenario? memory, ServerUnderTest server)
+    {
+        var name = server.Spec.Name;
+        long? loaded = null;
+        double? seconds = null;
+        if (memory is not null && !_results.HasFailed(memory.Name, name))
+        {
+            var (took, failure) = dataset.Load(server);
+            if (failure is null)
+            {
+                Thread.Sleep(200);
+                loaded = server.RssBytes();
+                seconds = took;
+                Log($"round {round}/{options.Rounds}  memory     {name,-9} {options.Keys:N0} keys in {took:F1} s   RSS {Mb(loaded ?? 0)} MB   " +
+                    $"{((loaded ?? 0) - server.FreshRssBytes) / (double)options.Keys:F1} B/key");
+            }
+            else
+            {
+                _results.Fail(memory.Name, name, failure);
+                Log($"round {round}/{options.Rounds}  memory     {name,-9} FAILED: {failure}");
+            }
+        }
+        _results.Memory.Add(new MemorySample(round, name, server.StartupTime.TotalMilliseconds, server.FreshRssBytes,
+                                             loaded, options.Keys, seconds));
+    }
+
+    void RunBenchmark(int round, Scenario scenario, ServerUnderTest server)
+    {
+        var name = server.Spec.Name;
+        if (_results.HasFailed(scenario.Name, name)) return; // failed in an earlier round: do not retry
+        if (!server.IsAlive)
+        {
+            _results.Fail(scenario.Name, name, $"server had exited before the run (round {round}): {server.LogTail(3)}");
+            return;
+        }
+        var outcome = _runner.Run(server, scenario, round);
+        if (outcome.Value is { } sample)
+        {
+            _results.Throughput.Add(sample);
+            Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} {sample.Rps,10:N0} rps   p50 {sample.P50Ms:F3}   p99 {sample.P99Ms:F3} ms   {sample.CpuUsPerRequest:F2} µs/req");
+        }
+        else
+        {
+            _results.Fail(scenario.Name, name, outcome.Failure!);
+            Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} FAILED: {outcome.Failure}");
+        }
+    }
+
+    void DurabilityRound(int round, Scenario scenario)
+    {
+        foreach (var spec in _active)
+        {
+            if (_results.HasFailed(scenario.Name, spec.Name)) continue;
+            ServerUnderTest server;
+            try
+            {
+                server = ServerUnderTest.Start(spec, scenario.Persistence, options.ServerCpu, scratchRoot, $"r{round}-{scenario.Name}");
+            }
+            catch (ServerStartException e)
+            {
+                var why = spec.ExplainStartFailure(scenario.Persistence, e.Message);
+                _results.Fail(scenario.Name, spec.Name, why);
+                Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {spec.Name,-9} n/a: {why}");
+                continue;
+            }
+            using (server)
+            {
+                int before = _results.Throughput.Count;
+                RunBenchmark(round, scenario, server);
+                if (_results.Throughput.Count > before && server.DataDirBytes() == 0)
+                {
+                    // The options were accepted but nothing reached the data folder: not an AOF run.
+                    _results.Throughput.RemoveAt(_results.Throughput.Count - 1);
+                    _results.Fail(scenario.Name, spec.Name, "accepted the AOF options but wrote nothing to its data folder");
+                }
+            }
+        }
+    }
+
+    void Log(string message) =>
+        Console.Error.WriteLine($"[{_clock.Elapsed:mm\\:ss}] {message}");
+
+    static string Mb(long bytes) => (bytes / 1e6).ToString("F1", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,101 @@
+namespace NativeKv.LoadHarness;
+
+/// <summary>The harness's command line.</summary>
+sealed class HarnessOptions
+{
+    public const string Usage = """
+        Usage: ./build.sh bench [options]      (= perf/bench.sh [options])
+
+        Starts nativekv, redis-server and garnet-server pinned to one CPU, drives each with
+        redis-benchmark pinned to another, interleaving the servers round by round, and reports
+        medians over the rounds (Markdown on stdout; Markdown + CSV in perf/results/<timestamp>/).
+
+        Options:
+          --quick                 one short round (about 2 minutes) instead of the full run (about 10)
+          --rounds N              rounds per scenario (default 3; --quick: 1)
+          --requests N            requests per pipeline-1 run (default 50000; --quick: 10000);
+                                  pipeline-16 runs use 5 x N, appendfsync-always runs N / 5
+          --server-cpu N          CPU the servers are pinned to (default 0)
+          --client-cpu N          CPU redis-benchmark / redis-cli are pinned to (default 1)
+          --servers LIST          comma-separated subset of nativekv,redis,garnet (default all three)
+          --scenarios LIST        comma-separated names or name parts (default all):
+                                  memory, set-p1, get-p16, ..., aof-always, aof-everysec;
+                                  "set" = set-p1,set-p16; "p16" = every pipelined run; "aof" = both AOF runs
+          --clients N             redis-benchmark -c (default 50)
+          --data-size N           value size in bytes, redis-benchmark -d (default 100)
+          --keys N                keys loaded for the memory scenario and redis-benchmark -r (default 1000000)
+          --out DIR               results folder (default perf/results)
+          --nativekv PATH         NativeKv binary (default artifacts/nativekv)
+          --garnet-dir DIR        garnet-server tool folder (default perf/.tools/garnet)
+          -h, --help              this text
+        """;
+
+    public bool Quick { get; private set; }
+    public bool Help { get; private set; }
+    public int Rounds { get; private set; }
+    public int Requests { get; private set; }
+    public int ServerCpu { get; private set; }
+    public int ClientCpu { get; private set; } = 1;
+    public IReadOnlyList<string> Servers { get; private set; } = ["nativekv", "redis", "garnet"];
+    public string? ScenarioFilter { get; private set; }
+    public int Clients { get; private set; } = 50;
+    public int DataSize { get; private set; } = 100;
+    public int Keys { get; private set; } = 1_000_000;
+    public string OutputFolder { get; private set; } = Path.Combine("perf", "results");
+    public string NativeKvBinary { get; private set; } = Path.Combine("artifacts", "nativekv");
+    public string GarnetFolder { get; private set; } = Path.Combine("perf", ".tools", "garnet");
+
+    /// <summary>The arguments as given, for the report's "command" line.</summary>
+    public IReadOnlyList<string> RawArguments { get; private set; } = [];
+
+    public static HarnessOptions Parse(string[] args)
+    {
+        var o = new HarnessOptions { RawArguments = args };
+        int? rounds = null, requests = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string? inline = null;
+            int eq = arg.IndexOf('=');
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0) (arg, inline) = (arg[..eq], arg[(eq + 1)..]);
+
+            string Value() => inline ?? (i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{arg} needs a value"));
+            int Int(int min) => int.TryParse(Value(), out var v) && v >= min ? v : throw new ArgumentException($"{arg} needs an integer >= {min}");
+
+            switch (arg)
+            {
+                case "--quick": o.Quick = true; break;
+                case "-h" or "--help": o.Help = true; break;
+                case "--rounds": rounds = Int(1); break;
+                case "--requests": requests = Int(1000); break;
+                case "--server-cpu": o.ServerCpu = Int(0); break;
+                case "--client-cpu": o.ClientCpu = Int(0); break;
+                case "--servers": o.Servers = ParseServers(Value()); break;
+                case "--scenarios": o.ScenarioFilter = Value(); break;
+                case "--clients": o.Clients = Int(1); break;
+                case "--data-size": o.DataSize = Int(1); break;
+                case "--keys": o.Keys = Int(1); break;
+                case "--out": o.OutputFolder = Value(); break;
+                case "--nativekv": o.NativeKvBinary = Value(); break;
+                case "--garnet-dir": o.GarnetFolder = Value(); break;
+                default: throw new ArgumentException($"unknown option '{args[i]}'");
+            }
+        }
+        o.Rounds = rounds ?? (o.Quick ? 1 : 3);
+        o.Requests = requests ?? (o.Quick ? 10_000 : 50_000);
+        if (o.ServerCpu == o.ClientCpu)
+            throw new ArgumentException("--server-cpu and --client-cpu must differ");
+        return o;
+    }
+
+    static string[] ParseServers(string list)
+    {
+        string[] known = ["nativekv", "redis", "garnet"];
+        var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(n => n.ToLowerInvariant()).Distinct().ToArray();
+        var unknown = names.Except(known).ToArray();
+        if (unknown.Length > 0) throw new ArgumentException($"--servers: unknown '{string.Join("', '", unknown)}' (known: {string.Join(", ", known)})");
+        if (names.Length == 0) throw new ArgumentException("--servers: empty list");
+        return [.. known.Where(names.Contains)]; // report order is always nativekv, redis, garnet
+    }
+}

@@ -1,0 +1,60 @@
+namespace NativeKv.LoadHarness;
+
+/// <summary>One redis-benchmark run against one server in one round.</summary>
+sealed record ThroughputSample(
+    int Round, string Scenario, string Server, int Requests, double Seconds,
+    double Rps, double AvgMs, double MinMs, double P50Ms, double P95Ms, double P99Ms, double MaxMs,
+    double CpuUsPerRequest);
+
+/// <summary>Start-up and memory of one fresh server in one round (RSS figures null when loading failed).</summary>
+sealed record MemorySample(
+    int Round, string Server, double StartupMs, long FreshRssBytes, long? LoadedRssBytes, int Keys, double? LoadSeconds)
+{
+    public double? BytesPerKey => LoadedRssBytes is long loaded ? (loaded - FreshRssBytes) / (double)Keys : null;
+}
+
+/// <summary>Either a measurement or the reason there is none.</summary>
+readonly record struct Outcome<T>(T? Value, string? Failure) where T : class
+{
+    public static Outcome<T> Ok(T value) => new(value, null);
+    public static Outcome<T> Fail(string why) => new(null, why);
+}
+
+/// <summary>Everything measured in a run, plus why cells are empty.</summary>
+sealed class Results
+{
+    public List<ThroughputSample> Throughput { get; } = [];
+    public List<MemorySample> Memory { get; } = [];
+
+    /// <summary>(scenario, server) -> why it has no numbers (first failure wins).</summary>
+    public Dictionary<(string Scenario, string Server), string> Failures { get; } = [];
+
+    /// <summary>Free-form remarks for the report (options a build refused, crashes, ...).</summary>
+    public List<string> Notes { get; } = [];
+
+    public void Fail(string scenario, string server, string why) => Failures.TryAdd((scenario, server), why);
+
+    public bool HasFailed(string scenario, string server) => Failures.ContainsKey((scenario, server));
+
+    public string? FailureOf(string scenario, string server) => Failures.GetValueOrDefault((scenario, server));
+
+    public IEnumerable<ThroughputSample> For(string scenario, string server) =>
+        Throughput.Where(s => s.Scenario == scenario && s.Server == server);
+
+    public IEnumerable<MemorySample> MemoryFor(string server) => Memory.Where(s => s.Server == server);
+}
+
+static class Stats
+{
+    /// <summary>Median (mean of the middle two for an even count); null for no values.</summary>
+    public static double? Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0) return null;
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    public static double? Median<T>(IEnumerable<T> samples, Func<T, double?> select) =>
+        Median(samples.Select(select).Where(v => v.HasValue).Select(v => v!.Value));
+}

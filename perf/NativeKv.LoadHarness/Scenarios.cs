@@ -1,0 +1,70 @@
+using NativeKv.LoadHarness.Servers;
+
+namespace NativeKv.LoadHarness;
+
+enum ScenarioKind
+{
+    /// <summary>redis-benchmark against a server that runs the whole round (data loaded, persistence off).</summary>
+    Throughput,
+    /// <summary>Fresh server: RSS, then 1M keys through redis-cli --pipe, then RSS again.</summary>
+    Memory,
+    /// <summary>redis-benchmark SET against a fresh server started with an AOF.</summary>
+    Durability,
+}
+
+/// <summary>
+/// One row of the report. <paramref name="Test"/> is redis-benchmark's -t name;
+/// <paramref name="RequestScale"/> multiplies --requests (pipelined runs are faster, fsync-always slower).
+/// </summary>
+sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline, Persistence Persistence, double RequestScale)
+{
+    /// <summary>What redis-benchmark calls the test in its CSV output (-t mset reports "MSET (10 keys)").</summary>
+    public string CsvTestName => Test == "mset" ? "MSET (10 keys)" : Test.ToUpperInvariant();
+
+    public string Title => Kind switch
+    {
+        ScenarioKind.Memory => "memory",
+        ScenarioKind.Durability => $"SET, appendfsync {(Persistence == Persistence.AofAlways ? "always" : "everysec")}",
+        _ => $"{CsvTestName} P{Pipeline}",
+    };
+
+    public int Requests(int baseRequests) => Math.Max(1000, (int)(baseRequests * RequestScale));
+}
+
+/// <summary>The scenario catalogue and the --scenarios filter.</summary>
+static class Scenarios
+{
+    static readonly string[] Tests = ["set", "get", "incr", "mset", "ping_mbulk"];
+    static readonly int[] Pipelines = [1, 16];
+
+    public static IReadOnlyList<Scenario> All { get; } = Build();
+
+    static List<Scenario> Build()
+    {
+        var list = new List<Scenario> { new("memory", ScenarioKind.Memory, "", 0, Persistence.Off, 0) };
+        foreach (var pipeline in Pipelines)
+            foreach (var test in Tests)
+                list.Add(new($"{test}-p{pipeline}", ScenarioKind.Throughput, test, pipeline, Persistence.Off, pipeline == 1 ? 1 : 5));
+        list.Add(new("aof-always", ScenarioKind.Durability, "set", 1, Persistence.AofAlways, 0.2));
+        list.Add(new("aof-everysec", ScenarioKind.Durability, "set", 1, Persistence.AofEverysec, 1));
+        return list;
+    }
+
+    /// <summary>
+    /// Comma-separated tokens; a scenario is selected when a token equals its name or one of the
+    /// '-'-separated parts of its name: "set" = set-p1,set-p16; "p16" = every pipelined run;
+    /// "aof" = both durability runs; "memory". Null or empty selects everything.
+    /// </summary>
+    public static IReadOnlyList<Scenario> Select(string? filter)
+    {
+        if (string.IsNullOrWhiteSpace(filter)) return All;
+        var tokens = filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                           .Select(t => t.ToLowerInvariant()).ToArray();
+        var unknown = tokens.Where(t => !All.Any(s => Matches(s, t))).ToArray();
+        if (unknown.Length > 0)
+            throw new ArgumentException($"--scenarios: nothing matches '{string.Join("', '", unknown)}' (scenarios: {string.Join(", ", All.Select(s => s.Name))})");
+        return All.Where(s => tokens.Any(t => Matches(s, t))).ToList();
+    }
+
+    static bool Matches(Scenario s, string token) => s.Name == token || s.Name.Split('-').Contains(token);
+}

@@ -1,0 +1,50 @@
+using NativeKv.LoadHarness.Infrastructure;
+
+namespace NativeKv.LoadHarness.Servers;
+
+/// <summary>The Native AOT binary built by <c>./build.sh publish</c> (artifacts/nativekv).</summary>
+sealed class NativeKvServer(string binary) : ServerSpec
+{
+    /// <summary>"Persistence off" options, each passed only if this build accepts it.</summary>
+    static readonly string[][] OffOptions = [["--appendonly", "no"], ["--save", ""]];
+
+    readonly List<string> _offArgs = [];
+
+    public override string Name => "nativekv";
+    public override string DisplayName => "NativeKv";
+    public override string? Executable => File.Exists(binary) ? binary : null;
+    public override string ProcessName => "nativekv";
+    public override string SizeWhat => "binary";
+    public override long SizeBytes => FileSize(Executable);
+
+    public override string Version =>
+        Executable is null ? "not built" : ExternalCommand.Capture(Executable, "--version")?.Split('\n')[0] ?? "?";
+
+    public override IReadOnlyList<string> Arguments(int port, string dataDir, Persistence persistence)
+    {
+        List<string> args = ["--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dataDir];
+        args.AddRange(persistence switch
+        {
+            Persistence.AofAlways => ["--appendonly", "yes", "--appendfsync", "always"],
+            Persistence.AofEverysec => ["--appendonly", "yes", "--appendfsync", "everysec"],
+            _ => _offArgs,
+        });
+        return args;
+    }
+
+    public override void Prepare(Func<IReadOnlyList<string>, string?> accepts, List<string> notes)
+    {
+        foreach (var option in OffOptions)
+        {
+            var shown = string.Join(' ', option.Select(a => a.Length == 0 ? "\"\"" : a));
+            var refusal = accepts(option);
+            if (refusal is null) _offArgs.AddRange(option);
+            else notes.Add($"NativeKv: this build refuses `{shown}` (so it has nothing to turn off); started without it.");
+        }
+    }
+
+    /// <summary>The AOF is being built while this harness is: a build that refuses the options has none yet.</summary>
+    public override string ExplainStartFailure(Persistence persistence, string reason) =>
+        persistence == Persistence.Off ? base.ExplainStartFailure(persistence, reason)
+                                       : $"not supported by this build (refused `--appendonly yes --appendfsync ...`: {reason})";
+}

@@ -49,7 +49,7 @@ public class StoreScaleTests
         using var cold = new BulkLoader(server.Port);
         using var ping = new RespClient(server.Port);
         // Cold reads (oldest keys, evicted) in one big pipeline on one connection...
-        var coldTask = Task.Run(() => cold.Verify(0, 200_000, round: 1, batch: 200_000));
+        var coldTask = Task.Run(() => cold.Verify(0, 200_000, round: 1, batch: 50_000));
         // ...while the other connection keeps getting answers.
         int pongs = 0;
         var sw = Stopwatch.StartNew();

@@ -7,25 +7,40 @@ namespace NativeKv.LoadHarness;
 /// Drives a server with redis-benchmark pinned to the client CPU, and measures the server's CPU
 /// time (utime+stime from /proc/PID/stat) over the same interval.
 /// Every measured run follows an unmeasured warm-up of the same test on the same server (JIT tiers,
-/// connection buffers, page faults). For the AOF scenarios the warm-up also sizes the run: fsync-bound
-/// servers differ by orders of magnitude, so the run gets about <see cref="DurabilitySeconds"/> of requests.
+/// connection buffers, page faults). AOF runs are sized by time instead: fsync-bound servers differ by
+/// orders of magnitude, so after the warm-up a calibration run measures the rate and the measured run
+/// gets about <see cref="DurabilitySeconds"/> worth of requests (at most --requests).
 /// </summary>
 sealed class BenchmarkRunner(HarnessOptions options)
 {
     const double DurabilitySeconds = 3;
     const int DurabilityWarmup = 200;
-    const int MinimumRequests = 500;
+    const int CalibrationRequests = 1000;
+    const int MinimumRequests = 1000;
+
+    /// <summary>Wall-clock seconds of the last warm-up (and calibration), for the progress log.</summary>
+    public double WarmupSeconds { get; private set; }
 
     public Outcome<ThroughputSample> Run(ServerUnderTest server, Scenario scenario, int round)
     {
         int requests = scenario.Requests(options.Requests);
-        bool sizeByWarmup = scenario.Kind == ScenarioKind.Durability;
-        int warmupRequests = sizeByWarmup ? DurabilityWarmup : Math.Max(MinimumRequests, requests / 10);
-
-        var warmup = Measure(server, scenario, round, warmupRequests);
-        if (warmup.Value is null) return warmup;
-        if (sizeByWarmup)
-            requests = (int)Math.Clamp(warmup.Value.Rps * DurabilitySeconds, MinimumRequests, Math.Max(MinimumRequests, requests));
+        bool sizeByTime = scenario.Kind == ScenarioKind.Durability;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            var warmup = Measure(server, scenario, round, sizeByTime ? DurabilityWarmup : Math.Max(MinimumRequests, requests / 10));
+            if (warmup.Value is null) return warmup;
+            if (sizeByTime)
+            {
+                var calibration = Measure(server, scenario, round, CalibrationRequests);
+                if (calibration.Value is null) return calibration;
+                requests = (int)Math.Clamp(calibration.Value.Rps * DurabilitySeconds, MinimumRequests, Math.Max(MinimumRequests, requests));
+            }
+        }
+        finally
+        {
+            WarmupSeconds = clock.Elapsed.TotalSeconds;
+        }
         return Measure(server, scenario, round, requests);
     }
 

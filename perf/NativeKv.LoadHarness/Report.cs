@@ -49,7 +49,7 @@ sealed class Report(RunInfo info, Results results)
                       $"each pinned to CPU {o.ServerCpu} (`taskset -c {o.ServerCpu}`), loopback, persistence off except in the AOF rows");
         md.AppendLine($"- Load: {info.BenchmarkVersion} pinned to CPU {o.ClientCpu}, {o.Clients} clients, {o.DataSize}-byte values, " +
                       $"keyspace {o.Keys:N0} (`-r`); {o.Requests:N0} requests per P1 run, {5 * o.Requests:N0} per P16 run, each after " +
-                      "an unmeasured 10% warm-up; AOF runs sized to about 3 s by a 200-request warm-up; " +
+                      "an unmeasured 10% warm-up; AOF runs (servers kept across rounds) sized to about 3 s after a warm-up and a calibration run; " +
                       $"median of {o.Rounds} round{(o.Rounds == 1 ? "" : "s")}, servers interleaved round by round");
         md.AppendLine("- CPU/request = server utime+stime (from /proc/PID/stat) over the run / requests; ratios are NativeKv ÷ other " +
                       "(rps: higher is better; CPU/request: lower is better)");

@@ -7,35 +7,44 @@ namespace NativeKv.LoadHarness;
 /// Drives a server with redis-benchmark pinned to the client CPU, and measures the server's CPU
 /// time (utime+stime from /proc/PID/stat) over the same interval.
 /// Every measured run follows an unmeasured warm-up of the same test on the same server (JIT tiers,
-/// connection buffers, page faults). AOF runs are sized by time instead: fsync-bound servers differ by
-/// orders of magnitude, so after the warm-up a calibration run measures the rate and the measured run
-/// gets about <see cref="DurabilitySeconds"/> worth of requests (at most --requests).
+/// connection buffers, page faults), and is sized from the warm-up's rate to last about --seconds, so
+/// that a fast quiet machine and a slow busy one both get runs long enough for the 10 ms CPU tick and
+/// short enough for the time budget. AOF runs add a calibration run after the warm-up (their first
+/// fsyncs are not representative) and take the slower of the two rates: a server that stalls on
+/// commits gets a shorter run. --requests N replaces the sizing with fixed counts.
 /// </summary>
 sealed class BenchmarkRunner(HarnessOptions options)
 {
-    const double DurabilitySeconds = 3;
+    const int WarmupRequests = 5000;       // x RequestScale (P16: 25,000)
     const int DurabilityWarmup = 200;
     const int CalibrationRequests = 1000;
     const int MinimumRequests = 1000;
+    const int MaximumRequests = 50_000_000;
 
     /// <summary>Wall-clock seconds of the last warm-up (and calibration), for the progress log.</summary>
     public double WarmupSeconds { get; private set; }
 
     public Outcome<ThroughputSample> Run(ServerUnderTest server, Scenario scenario, int round)
     {
-        int requests = scenario.Requests(options.Requests);
-        bool sizeByTime = scenario.Kind == ScenarioKind.Durability;
+        bool durability = scenario.Kind == ScenarioKind.Durability;
+        int? fixedRequests = options.Requests is int n ? scenario.Requests(n) : null;
+        int warmupRequests = durability ? DurabilityWarmup
+                           : fixedRequests is int f ? Math.Max(MinimumRequests, f / 10)
+                           : (int)(WarmupRequests * scenario.RequestScale);
+        int requests;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            var warmup = Measure(server, scenario, round, sizeByTime ? DurabilityWarmup : Math.Max(MinimumRequests, requests / 10));
+            var warmup = Measure(server, scenario, round, warmupRequests);
             if (warmup.Value is null) return warmup;
-            if (sizeByTime)
+            double rate = warmup.Value.Rps;
+            if (durability && fixedRequests is null)
             {
                 var calibration = Measure(server, scenario, round, CalibrationRequests);
                 if (calibration.Value is null) return calibration;
-                requests = (int)Math.Clamp(calibration.Value.Rps * DurabilitySeconds, MinimumRequests, Math.Max(MinimumRequests, requests));
+                rate = Math.Min(rate, calibration.Value.Rps); // a stall in either shortens the run
             }
+            requests = fixedRequests ?? (int)Math.Clamp(rate * options.Seconds, MinimumRequests, MaximumRequests);
         }
         finally
         {

@@ -13,8 +13,10 @@ sealed class HarnessOptions
         Options:
           --quick                 one short round (about 2 minutes) instead of the full run (about 10)
           --rounds N              rounds per scenario (default 3; --quick: 1)
-          --requests N            requests per pipeline-1 run (default 50000; --quick: 10000);
-                                  pipeline-16 runs use 5 x N, appendfsync-always runs N / 5
+          --seconds S             length of each measured run (default 2; --quick: 1): its request
+                                  count comes from the rate of the warm-up run before it
+          --requests N            fixed request counts instead: N per pipeline-1 run, 5 x N per
+                                  pipeline-16 run (AOF runs: N)
           --server-cpu N          CPU the servers are pinned to (default 0)
           --client-cpu N          CPU redis-benchmark / redis-cli are pinned to (default 1)
           --servers LIST          comma-separated subset of nativekv,redis,garnet (default all three)
@@ -33,7 +35,9 @@ sealed class HarnessOptions
     public bool Quick { get; private set; }
     public bool Help { get; private set; }
     public int Rounds { get; private set; }
-    public int Requests { get; private set; }
+    /// <summary>Fixed requests per P1 run, or null: runs are sized to last <see cref="Seconds"/>.</summary>
+    public int? Requests { get; private set; }
+    public double Seconds { get; private set; }
     public int ServerCpu { get; private set; }
     public int ClientCpu { get; private set; } = 1;
     public IReadOnlyList<string> Servers { get; private set; } = ["nativekv", "redis", "garnet"];
@@ -51,7 +55,8 @@ sealed class HarnessOptions
     public static HarnessOptions Parse(string[] args)
     {
         var o = new HarnessOptions { RawArguments = args };
-        int? rounds = null, requests = null;
+        int? rounds = null;
+        double? seconds = null;
         for (int i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -67,7 +72,12 @@ sealed class HarnessOptions
                 case "--quick": o.Quick = true; break;
                 case "-h" or "--help": o.Help = true; break;
                 case "--rounds": rounds = Int(1); break;
-                case "--requests": requests = Int(1000); break;
+                case "--requests": o.Requests = Int(1000); break;
+                case "--seconds":
+                    seconds = double.TryParse(Value(), System.Globalization.NumberStyles.Float,
+                                              System.Globalization.CultureInfo.InvariantCulture, out var sec) && sec >= 0.1
+                        ? sec : throw new ArgumentException("--seconds needs a number >= 0.1");
+                    break;
                 case "--server-cpu": o.ServerCpu = Int(0); break;
                 case "--client-cpu": o.ClientCpu = Int(0); break;
                 case "--servers": o.Servers = ParseServers(Value()); break;
@@ -82,7 +92,7 @@ sealed class HarnessOptions
             }
         }
         o.Rounds = rounds ?? (o.Quick ? 1 : 3);
-        o.Requests = requests ?? (o.Quick ? 10_000 : 50_000);
+        o.Seconds = seconds ?? (o.Quick ? 1 : 2);
         if (o.ServerCpu == o.ClientCpu)
             throw new ArgumentException("--server-cpu and --client-cpu must differ");
         return o;

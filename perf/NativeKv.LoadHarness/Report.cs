@@ -47,10 +47,17 @@ sealed class Report(RunInfo info, Results results)
                       $"Linux {m.Kernel} ({m.Os}); load average at start {m.LoadAverage}");
         md.AppendLine($"- Servers: {string.Join(", ", Servers.Select(s => $"{s.DisplayName} ({s.Version})"))}; " +
                       $"each pinned to CPU {o.ServerCpu} (`taskset -c {o.ServerCpu}`), loopback, persistence off except in the AOF rows");
+        var sizing = o.Requests is int n
+            ? $"{n:N0} requests per P1 run, {5 * n:N0} per P16 run, {n:N0} per AOF run"
+            : $"each run sized from its warm-up's rate to last about {o.Seconds.ToString("0.#", Inv)} s";
         md.AppendLine($"- Load: {info.BenchmarkVersion} pinned to CPU {o.ClientCpu}, {o.Clients} clients, {o.DataSize}-byte values, " +
-                      $"keyspace {o.Keys:N0} (`-r`); {o.Requests:N0} requests per P1 run, {5 * o.Requests:N0} per P16 run, each after " +
-                      "an unmeasured 10% warm-up; AOF runs (servers kept across rounds) sized to about 3 s after a warm-up and a calibration run; " +
-                      $"median of {o.Rounds} round{(o.Rounds == 1 ? "" : "s")}, servers interleaved round by round");
+                      $"keyspace {o.Keys:N0} (`-r`); {sizing}, after an unmeasured warm-up; median of {o.Rounds} " +
+                      $"round{(o.Rounds == 1 ? "" : "s")}, servers interleaved round by round");
+        if (info.Scenarios.Any(s => s.Kind == ScenarioKind.Durability))
+        {
+            md.AppendLine("- AOF rows (one server per mode, kept for all its rounds): " + string.Join("; ", Servers.Select(s =>
+                $"{s.DisplayName} `{s.DescribePersistence(Persistence.AofAlways)}` / `{s.DescribePersistence(Persistence.AofEverysec)}`")));
+        }
         md.AppendLine("- CPU/request = server utime+stime (from /proc/PID/stat) over the run / requests; ratios are NativeKv ÷ other " +
                       "(rps: higher is better; CPU/request: lower is better)");
         md.AppendLine();

@@ -14,8 +14,7 @@ enum ScenarioKind
 
 /// <summary>
 /// One row of the report. <paramref name="Test"/> is redis-benchmark's -t name;
-/// <paramref name="RequestScale"/> multiplies --requests (pipelined runs are faster); AOF runs are sized
-/// by time, with --requests as the ceiling.
+/// <paramref name="RequestScale"/> multiplies the warm-up and a fixed --requests (pipelined runs are faster).
 /// </summary>
 sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline, Persistence Persistence, double RequestScale)
 {

@@ -30,22 +30,17 @@ sealed class GarnetServer(string toolFolder) : ServerSpec
         notes.Add("Garnet runs with `--device-type RandomAccess`: its default Linux storage device needs glibc 2.38 and " +
                   "liburing (Debian 12 has glibc 2.36), without which its AOF crashes on the first flush.");
 
-    public override IReadOnlyList<string> Arguments(int port, string dataDir, Persistence persistence)
+    // Garnet keeps checkpoints and the AOF under --checkpointdir (--logdir is only for tiered storage).
+    // Its default Linux device (Native) loads a library that needs glibc 2.38 and liburing: not on
+    // Debian 12, where the AOF then dies on its first flush. RandomAccess is its portable .NET device.
+    protected override IReadOnlyList<string> BaseArguments(int port, string dataDir) =>
+        ["--port", port.ToString(), "--bind", "127.0.0.1", "--checkpointdir", dataDir, "--device-type", "RandomAccess"];
+
+    public override IReadOnlyList<string> PersistenceArguments(Persistence persistence) => persistence switch
     {
-        // Garnet keeps checkpoints and the AOF under --checkpointdir (--logdir is only for tiered storage).
-        // Its default Linux device (Native) loads a library that needs glibc 2.38 and liburing: not on
-        // Debian 12, where the AOF then dies on its first flush. RandomAccess is its portable .NET device.
-        List<string> args =
-        [
-            "--port", port.ToString(), "--bind", "127.0.0.1", "--checkpointdir", dataDir, "--device-type", "RandomAccess",
-        ];
-        args.AddRange(persistence switch
-        {
-            // commit-freq 0 = issue a commit per operation; commit-wait = reply only once it is durable.
-            Persistence.AofAlways => ["--aof", "--aof-commit-freq", "0", "--aof-commit-wait"],
-            Persistence.AofEverysec => ["--aof", "--aof-commit-freq", "1000"],
-            _ => [],
-        });
-        return args;
-    }
+        // commit-freq 0 = issue a commit per operation; commit-wait = reply only once it is durable.
+        Persistence.AofAlways => ["--aof", "--aof-commit-freq", "0", "--aof-commit-wait"],
+        Persistence.AofEverysec => ["--aof", "--aof-commit-freq", "1000"],
+        _ => [],
+    };
 }

@@ -20,17 +20,15 @@ sealed class NativeKvServer(string binary) : ServerSpec
     public override string Version =>
         Executable is null ? "not built" : ExternalCommand.Capture(Executable, "--version")?.Split('\n')[0] ?? "?";
 
-    public override IReadOnlyList<string> Arguments(int port, string dataDir, Persistence persistence)
+    protected override IReadOnlyList<string> BaseArguments(int port, string dataDir) =>
+        ["--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dataDir];
+
+    public override IReadOnlyList<string> PersistenceArguments(Persistence persistence) => persistence switch
     {
-        List<string> args = ["--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dataDir];
-        args.AddRange(persistence switch
-        {
-            Persistence.AofAlways => ["--appendonly", "yes", "--appendfsync", "always"],
-            Persistence.AofEverysec => ["--appendonly", "yes", "--appendfsync", "everysec"],
-            _ => _offArgs,
-        });
-        return args;
-    }
+        Persistence.AofAlways => ["--appendonly", "yes", "--appendfsync", "always"],
+        Persistence.AofEverysec => ["--appendonly", "yes", "--appendfsync", "everysec"],
+        _ => _offArgs,
+    };
 
     public override void Prepare(Func<IReadOnlyList<string>, string?> accepts, List<string> notes)
     {

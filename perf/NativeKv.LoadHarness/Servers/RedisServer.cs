@@ -23,19 +23,13 @@ sealed class RedisServer : ServerSpec
         }
     }
 
-    public override IReadOnlyList<string> Arguments(int port, string dataDir, Persistence persistence)
+    protected override IReadOnlyList<string> BaseArguments(int port, string dataDir) =>
+        ["--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dataDir, "--daemonize", "no", "--logfile", ""];
+
+    public override IReadOnlyList<string> PersistenceArguments(Persistence persistence) => persistence switch
     {
-        List<string> args =
-        [
-            "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dataDir,
-            "--daemonize", "no", "--logfile", "", "--save", "",
-        ];
-        args.AddRange(persistence switch
-        {
-            Persistence.AofAlways => ["--appendonly", "yes", "--appendfsync", "always"],
-            Persistence.AofEverysec => ["--appendonly", "yes", "--appendfsync", "everysec"],
-            _ => ["--appendonly", "no"],
-        });
-        return args;
-    }
+        Persistence.AofAlways => ["--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+        Persistence.AofEverysec => ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"],
+        _ => ["--save", "", "--appendonly", "no"],
+    };
 }

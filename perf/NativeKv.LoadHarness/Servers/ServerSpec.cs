@@ -36,7 +36,18 @@ abstract class ServerSpec
     public abstract long SizeBytes { get; }
 
     /// <summary>Command-line arguments for a server on 127.0.0.1:<paramref name="port"/> with its data in <paramref name="dataDir"/>.</summary>
-    public abstract IReadOnlyList<string> Arguments(int port, string dataDir, Persistence persistence);
+    public IReadOnlyList<string> Arguments(int port, string dataDir, Persistence persistence) =>
+        [.. BaseArguments(port, dataDir), .. PersistenceArguments(persistence)];
+
+    /// <summary>Port, bind address, data folder and anything else every run gets.</summary>
+    protected abstract IReadOnlyList<string> BaseArguments(int port, string dataDir);
+
+    /// <summary>The options that select a persistence mode.</summary>
+    public abstract IReadOnlyList<string> PersistenceArguments(Persistence persistence);
+
+    /// <summary>The persistence options as the report shows them.</summary>
+    public string DescribePersistence(Persistence persistence) =>
+        string.Join(' ', PersistenceArguments(persistence).Select(a => a.Length == 0 ? "\"\"" : a));
 
     /// <summary>
     /// Called once before the first round: a chance to find out which options this build accepts.

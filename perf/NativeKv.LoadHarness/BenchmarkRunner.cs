@@ -11,7 +11,8 @@ namespace NativeKv.LoadHarness;
 /// that a fast quiet machine and a slow busy one both get runs long enough for the 10 ms CPU tick and
 /// short enough for the time budget. AOF runs add a calibration run after the warm-up (their first
 /// fsyncs are not representative) and take the slower of the two rates: a server that stalls on
-/// commits gets a shorter run. --requests N replaces the sizing with fixed counts.
+/// commits gets a shorter run. A run that still comes out shorter than half of --seconds is repeated
+/// at its own rate. --requests N replaces the sizing with fixed counts.
 /// </summary>
 sealed class BenchmarkRunner(HarnessOptions options)
 {
@@ -50,7 +51,17 @@ sealed class BenchmarkRunner(HarnessOptions options)
         {
             WarmupSeconds = clock.Elapsed.TotalSeconds;
         }
-        return Measure(server, scenario, round, requests);
+        var sample = Measure(server, scenario, round, requests);
+        // Warm-ups can be slower than the steady state (or catch a stall): a run that came out far too
+        // short for the CPU tick is repeated at the rate it measured, and the short one discarded.
+        for (int retry = 0; retry < 2 && fixedRequests is null; retry++)
+        {
+            if (sample.Value is not { } v || v.Seconds >= options.Seconds / 2) break;
+            int resized = (int)Math.Clamp(v.Rps * options.Seconds, MinimumRequests, MaximumRequests);
+            if (resized <= v.Requests) break;
+            sample = Measure(server, scenario, round, resized);
+        }
+        return sample;
     }
 
     Outcome<ThroughputSample> Measure(ServerUnderTest server, Scenario scenario, int round, int requests)

@@ -12,7 +12,7 @@ sealed class HarnessOptions
 
         Options:
           --quick                 one short round (about 2 minutes) instead of the full run (about 10)
-          --rounds N              rounds per scenario (default 3; --quick: 1)
+          --rounds N              rounds per scenario (default 5; --quick: 1)
           --seconds S             length of each measured run (default 2; --quick: 1): its request
                                   count comes from the rate of the warm-up run before it
           --requests N            fixed request counts instead: N per pipeline-1 run, 5 x N per
@@ -91,7 +91,7 @@ sealed class HarnessOptions
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        o.Rounds = rounds ?? (o.Quick ? 1 : 3);
+        o.Rounds = rounds ?? (o.Quick ? 1 : 5);
         o.Seconds = seconds ?? (o.Quick ? 1 : 2);
         if (o.ServerCpu == o.ClientCpu)
             throw new ArgumentException("--server-cpu and --client-cpu must differ");

@@ -90,6 +90,11 @@ try
                             "(report.md, throughput.csv, memory.csv, samples.csv, memory-samples.csv, logs/)");
     return 0;
 }
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("interrupted");
+    return 130;
+}
 finally
 {
     ChildProcesses.TearDown();

@@ -9,14 +9,12 @@ sealed class ServerStartException(string message) : Exception(message);
 
 /// <summary>
 /// One running server process, pinned to one CPU, listening on a loopback port, with a fresh data folder.
-/// Started as <c>setpriv --pdeathsig KILL taskset -c CPU server args</c> through <c>sh -c 'exec ...'</c>:
+/// Started as <c>sh -c 'exec ... &gt;log'</c> around <see cref="CommandLine.Wrap"/> (setpriv, taskset):
 /// every step execs, so the pid we hold is the server's own (checked against /proc/PID/comm).
 /// </summary>
 sealed class ServerUnderTest : IDisposable
 {
     static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-    static readonly bool HaveSetpriv = ExternalCommand.Which("setpriv") is not null
-                                       && (ExternalCommand.Capture("setpriv", "--help") ?? "").Contains("--pdeathsig");
 
     readonly Process _process;
 
@@ -58,16 +56,12 @@ sealed class ServerUnderTest : IDisposable
 
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = dataDir };
         List<string> argv = ["-c", "log=$1; shift; exec \"$@\" >\"$log\" 2>&1 </dev/null", "sh", logPath];
-        if (HaveSetpriv) argv.AddRange(["setpriv", "--pdeathsig", "KILL", "--"]);
-        argv.AddRange(["taskset", "-c", cpu.ToString(), executable]);
-        argv.AddRange(spec.Arguments(port, dataDir, persistence));
-        if (extraArgs is not null) argv.AddRange(extraArgs);
+        argv.AddRange(CommandLine.Wrap(executable, [.. spec.Arguments(port, dataDir, persistence), .. extraArgs ?? []], cpu));
         foreach (var a in argv) psi.ArgumentList.Add(a);
 
         var process = new Process { StartInfo = psi };
         var clock = Stopwatch.StartNew();
-        process.Start();
-        ChildProcesses.Track(process);
+        ChildProcesses.Start(process);
         var server = new ServerUnderTest(spec, process, port, dataDir, logPath);
         try
         {

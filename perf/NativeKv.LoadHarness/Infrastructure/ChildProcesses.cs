@@ -17,9 +17,17 @@ static class ChildProcesses
     static readonly List<string> ScratchFolders = [];
     static readonly List<PosixSignalRegistration> Registrations = [];
 
-    public static void Track(Process process)
+    static bool _stopping;
+
+    /// <summary>Starts and registers a process; refuses (and kills it at once) once tear-down has begun.</summary>
+    public static void Start(Process process)
     {
-        lock (Gate) Live.Add(process);
+        lock (Gate)
+        {
+            if (_stopping) throw new OperationCanceledException("the harness is stopping");
+            process.Start();
+            Live.Add(process);
+        }
     }
 
     public static void Forget(Process process)
@@ -52,6 +60,7 @@ static class ChildProcesses
         string[] folders;
         lock (Gate)
         {
+            _stopping = true;
             processes = [.. Live];
             folders = [.. ScratchFolders];
             Live.Clear();

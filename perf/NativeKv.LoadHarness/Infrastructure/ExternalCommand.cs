@@ -30,10 +30,7 @@ static class ExternalCommand
     public static CommandResult Run(string file, IEnumerable<string> args, TimeSpan timeout,
                                     int? cpu = null, string? stdinFile = null)
     {
-        var argv = new List<string>();
-        if (cpu is int c) argv.AddRange(["taskset", "-c", c.ToString()]);
-        argv.Add(file);
-        argv.AddRange(args);
+        var argv = CommandLine.Wrap(file, args, cpu);
 
         ProcessStartInfo psi;
         if (stdinFile is null)
@@ -55,8 +52,7 @@ static class ExternalCommand
 
         var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = psi };
-        process.Start();
-        ChildProcesses.Track(process);
+        ChildProcesses.Start(process);
         try
         {
             if (stdinFile is null) process.StandardInput.Close();
@@ -89,13 +85,23 @@ static class ExternalCommand
 
     const int OutputCap = 64 * 1024;
 
-    /// <summary>Runs a command and returns its trimmed stdout, or null if it could not run or failed.</summary>
+    /// <summary>
+    /// Runs a quick query (version, getconf, git) directly, without the wrappers, and returns its
+    /// trimmed stdout, or null if it could not run or failed.
+    /// </summary>
     public static string? Capture(string file, params string[] args)
     {
         try
         {
-            var result = Run(file, args, TimeSpan.FromSeconds(30));
-            return result.Succeeded ? result.Stdout.Trim() : null;
+            var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            using var process = Process.Start(psi)!;
+            var stdout = ReadCappedAsync(process.StandardOutput);
+            var stderr = ReadCappedAsync(process.StandardError);
+            if (!process.WaitForExit(TimeSpan.FromSeconds(30))) { ChildProcesses.KillTree(process); return null; }
+            process.WaitForExit();
+            _ = stderr.Result;
+            return process.ExitCode == 0 ? stdout.Result.Trim() : null;
         }
         catch (System.ComponentModel.Win32Exception)
         {

@@ -61,7 +61,10 @@ public sealed unsafe class AppendOnlyFile : IDisposable
             SegmentSizeBits = SegmentBits,
             LogChecksum = LogChecksumType.PerEntry,
             FastCommitMode = true,
-            LogCommitDir = directory,
+            // Fast commit keeps commit records in the log; the metadata file is only rewritten when the
+            // begin address moves (forced by FasterLog) or every 1000th commit, not for every group commit.
+            LogCommitManager = new DeviceLogCommitCheckpointManager(new LocalStorageNamedDeviceFactory(),
+                new DefaultCheckpointNamingScheme(directory), removeOutdated: true, fastCommitThrottleFreq: 1000),
             TryRecoverLatest = true,
         };
         FasterLog = new FasterLog(settings);
@@ -139,6 +142,14 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         FasterLog.Commit(spinWait: false);
         FasterLog.WaitForCommitAsync(tail).AsTask().GetAwaiter().GetResult();
     }
+
+    /// <summary>
+    /// Starts a commit of everything appended so far without waiting; <paramref name="committed"/> runs
+    /// (on FASTER's commit thread) once it is durable.
+    /// </summary>
+    /// <returns>False when there was nothing new to commit (no callback then).</returns>
+    public bool CommitAsyncWithCallback(Action committed, out long commitTail)
+        => FasterLog.CommitStrongly(out commitTail, out _, spinWait: false, cookie: null, proposedCommitNum: -1, callback: committed);
 
     /// <summary>Drops the log before <paramref name="address"/> (takes effect with the next commit).</summary>
     public void TruncateUntil(long address)

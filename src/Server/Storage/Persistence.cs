@@ -102,6 +102,10 @@ public sealed class Persistence : IWriteLog
 
         var store = new Store(config, log, keepFiles: manifest.Token is not null);
         server.Store = store;
+        // FASTER's device writes block a thread-pool thread for the whole fsync'd write (~2 ms here): with
+        // several commits in flight the pool must not wait for its hill climbing to add threads.
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        if (workers < 32) ThreadPool.SetMinThreads(32, Math.Max(io, 32));
         var p = new Persistence(server, store, manifest);
         server.WriteLog = p;
         // Log files below a checkpoint are truncated by the checkpointer, never by compaction.
@@ -265,7 +269,7 @@ public sealed class Persistence : IWriteLog
     {
         int reactors = _server.Reactors.Length;
         _gates = new Gate[reactors];
-        for (int i = 0; i < reactors; i++) _gates[i] = new Gate(this);
+        for (int i = 0; i < reactors; i++) _gates[i] = new Gate(this, _server.Reactors[i]);
         _wake = new int[reactors];
         _thread = new Thread(Background) { Name = "persistence", IsBackground = true };
         _thread.Start();
@@ -326,9 +330,104 @@ public sealed class Persistence : IWriteLog
         }
         if (gate.MaxWait > gate.Requested)
         {
+            // Issue the commit here (it only starts the write; several may be in flight, so a turn never
+            // waits for the previous turn's fsync) and let the committer thread wake us when it is done.
             gate.Requested = gate.MaxWait;
             Volatile.Write(ref _wake[reactor.Index], 1);
-            _commitSignal.Set();
+            InterlockedMax(ref _requested, gate.MaxWait);
+            IssueCommits(aof);
+            // A commit may have finished between the check above and the flag: never miss its wake-up.
+            if (aof.CommittedUntilAddress >= gate.MaxWait) WakeCovered();
+        }
+    }
+
+    /// <summary>Commits allowed in flight at once: the requests that arrive meanwhile share the next one.</summary>
+    private const int MaxCommitsInFlight = 2;
+    private int _inFlight;
+    private long _issuedTail;
+
+    /// <summary>Starts a commit when one is needed (requested beyond what issued commits cover) and allowed.</summary>
+    private void IssueCommits(AppendOnlyFile aof)
+    {
+        while (Volatile.Read(ref _requested) > Volatile.Read(ref _issuedTail))
+        {
+            if (Interlocked.Increment(ref _inFlight) > MaxCommitsInFlight)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                return; // a finishing commit issues the next one
+            }
+            long tail = aof.TailAddress;
+            try
+            {
+                if (aof.CommitAsyncWithCallback(_onCommitted ??= () => OnCommitted(), out long commitTail))
+                {
+                    InterlockedMax(ref _issuedTail, commitTail);
+                }
+                else
+                {
+                    // Nothing new: earlier commits cover the tail. Wake whoever they already cover.
+                    Interlocked.Decrement(ref _inFlight);
+                    InterlockedMax(ref _issuedTail, tail);
+                    WakeCovered();
+                }
+            }
+            catch (Exception e)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                _aofWriteOk = false;
+                _log.Warning($"AOF commit failed: {e.Message}");
+                _commitSignal.Set(); // the committer thread retries and wakes the reactors
+                return;
+            }
+        }
+    }
+
+    private Action? _onCommitted;
+
+    /// <summary>On FASTER's commit thread: wake the reactors waiting, start the next commit if one is due.</summary>
+    private void OnCommitted()
+    {
+        Interlocked.Decrement(ref _inFlight);
+        WakeCovered();
+        if (_aof is { } aof) IssueCommits(aof);
+    }
+
+    /// <summary>Posts a release to every reactor whose requested commit is durable.</summary>
+    private void WakeCovered()
+    {
+        var wake = _wake;
+        long committed = _aof?.CommittedUntilAddress ?? long.MaxValue;
+        for (int i = 0; i < wake.Length; i++)
+        {
+            // Only reactors whose request this commit covers; the others wait for a later one.
+            if (Volatile.Read(ref wake[i]) != 0 && Volatile.Read(ref _gates[i].Requested) <= committed
+                && Interlocked.Exchange(ref wake[i], 0) != 0)
+                _server.Reactors[i].Mailbox.Post(_gates[i]);
+        }
+    }
+
+    private long _requested;
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        long current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            long seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current) return;
+            current = seen;
+        }
+    }
+
+    /// <summary>Committer thread: waits until the commits the reactors issued cover what they asked for.</summary>
+    private void AwaitRequestedCommits(AppendOnlyFile aof)
+    {
+        while (!_stopping)
+        {
+            long target = Volatile.Read(ref _requested);
+            if (aof.CommittedUntilAddress >= target) return;
+            try { aof.FasterLog.WaitForCommitAsync(target).AsTask().Wait(100); }
+            catch (AggregateException) { _aofWriteOk = false; return; }
         }
     }
 
@@ -360,14 +459,25 @@ public sealed class Persistence : IWriteLog
         }
         gate.MaxWait = maxWait;
         gate.Requested = Math.Min(gate.Requested, committed);
+        if (held.Count > 0) EndTurn(reactor); // still waiting: make sure a commit and a wake-up are on their way
     }
 
-    private sealed class Gate(Persistence owner) : IReactorWork
+    private sealed class Gate : IReactorWork
     {
+        private readonly Persistence _owner;
+
+        public Gate(Persistence owner, Reactor reactor)
+        {
+            _owner = owner;
+            // Runs on FASTER's commit thread when a commit this reactor issued is durable.
+            Committed = () => reactor.Mailbox.Post(this);
+        }
+
         public readonly List<Client> Held = new();
         public long MaxWait;
         public long Requested;
-        public void Run(Reactor reactor) => owner.Release(reactor);
+        public readonly Action Committed;
+        public void Run(Reactor reactor) => _owner.Release(reactor);
     }
 
     // ================================================================ committer + cron thread
@@ -385,7 +495,11 @@ public sealed class Persistence : IWriteLog
             {
                 var aof = _aof;
                 long now = Environment.TickCount64;
-                if (aof is not null && (_always || now - lastCommit >= 1000))
+                if (aof is not null && _always)
+                {
+                    AwaitRequestedCommits(aof);
+                }
+                else if (aof is not null && now - lastCommit >= 1000)
                 {
                     if (aof.TailAddress > aof.CommittedUntilAddress) aof.CommitAndWait();
                     lastCommit = now;

@@ -131,7 +131,12 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
         if (outcome.Value is { } sample)
         {
             _results.Throughput.Add(sample);
-            Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} {sample.Rps,10:N0} rps   p50 {sample.P50Ms:F3}   p99 {sample.P99Ms:F3} ms   {sample.CpuUsPerRequest:F2} µs/req   ({sample.Requests:N0} in {sample.Seconds:F1} s, warm-up {_runner.WarmupSeconds:F1} s)");
+            Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} {sample.Rps,10:N0} rps   p50 {sample.P50Ms:F3}   p99 {sample.P99Ms:F3} ms   {sample.CpuUsPerRequest:F2} µs/req   ({sample.Requests:N0} in {sample.Seconds:F1} s, warm-up {_runner.LastWarmupSeconds:F1} s)");
+        }
+        else if (outcome.Transient)
+        {
+            _results.Miss(scenario.Name, name, outcome.Failure!);
+            Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} missed this round: {outcome.Failure}");
         }
         else
         {

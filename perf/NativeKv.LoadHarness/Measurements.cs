@@ -13,11 +13,14 @@ sealed record MemorySample(
     public double? BytesPerKey => LoadedRssBytes is long loaded ? (loaded - FreshRssBytes) / (double)Keys : null;
 }
 
-/// <summary>Either a measurement or the reason there is none.</summary>
-readonly record struct Outcome<T>(T? Value, string? Failure) where T : class
+/// <summary>
+/// Either a measurement or the reason there is none. A transient failure (a timeout) costs only that
+/// round; any other failure stops the scenario on that server for the rest of the run.
+/// </summary>
+readonly record struct Outcome<T>(T? Value, string? Failure, bool Transient = false) where T : class
 {
     public static Outcome<T> Ok(T value) => new(value, null);
-    public static Outcome<T> Fail(string why) => new(null, why);
+    public static Outcome<T> Fail(string why, bool transient = false) => new(null, why, transient);
 }
 
 /// <summary>Everything measured in a run, plus why cells are empty.</summary>
@@ -32,11 +35,19 @@ sealed class Results
     /// <summary>Free-form remarks for the report (options a build refused, crashes, ...).</summary>
     public List<string> Notes { get; } = [];
 
+    /// <summary>(scenario, server) -> rounds lost to transient failures, with the first reason.</summary>
+    public Dictionary<(string Scenario, string Server), (int Rounds, string Why)> Misses { get; } = [];
+
     public void Fail(string scenario, string server, string why) => Failures.TryAdd((scenario, server), why);
+
+    public void Miss(string scenario, string server, string why) =>
+        Misses[(scenario, server)] = Misses.TryGetValue((scenario, server), out var m) ? (m.Rounds + 1, m.Why) : (1, why);
 
     public bool HasFailed(string scenario, string server) => Failures.ContainsKey((scenario, server));
 
-    public string? FailureOf(string scenario, string server) => Failures.GetValueOrDefault((scenario, server));
+    public string? FailureOf(string scenario, string server) =>
+        Failures.GetValueOrDefault((scenario, server))
+        ?? (Misses.TryGetValue((scenario, server), out var m) ? $"{m.Why} (every round)" : null);
 
     public IEnumerable<ThroughputSample> For(string scenario, string server) =>
         Throughput.Where(s => s.Scenario == scenario && s.Server == server);

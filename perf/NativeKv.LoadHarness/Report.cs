@@ -76,6 +76,12 @@ sealed class Report(RunInfo info, Results results)
         MemoryTable(md);
 
         var notes = results.Notes.ToList();
+        foreach (var ((scenario, server), (rounds, why)) in results.Misses)
+        {
+            var title = info.Scenarios.FirstOrDefault(s => s.Name == scenario)?.Title ?? scenario;
+            if (results.For(scenario, server).Any())
+                notes.Add($"{Find(server)?.DisplayName ?? server}, {title}: {rounds} round{(rounds == 1 ? "" : "s")} left out of the median ({why}).");
+        }
         if (_footnotes.Count + notes.Count > 0)
         {
             md.AppendLine("## Notes").AppendLine();

@@ -79,6 +79,8 @@ try
     }
 
     var results = new Harness(options, servers, scenarios, dataset, scratch).Run();
+    if (Environment.GetEnvironmentVariable("NKV_BENCH_STALE_BINARY") == "1")
+        results.Notes.Insert(0, "`./build.sh publish` failed, so artifacts/nativekv may be older than src/ (the binary measured is the previous build).");
 
     var info = new RunInfo(command, started, DateTime.UtcNow - started, machine, MachineInfo.GitRevision(),
                            BenchmarkVersion(), options, servers, scenarios);

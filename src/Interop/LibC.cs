@@ -36,6 +36,11 @@ public static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 
+    public const int AF_UNIX = 1;
+
+    [LibraryImport(Lib, EntryPoint = "socketpair", SetLastError = true)]
+    public static partial int SocketPair(int domain, int type, int protocol, int* fds);
+
     [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)]
     public static partial int Bind(int fd, void* addr, int addrLen);
 

@@ -47,6 +47,7 @@ public sealed class ServerHost : IDisposable
         Context.Store.Start();
         Storage.StoreInfo.Register();
 
+        Context.IoBackend = ChooseBackend(config.IoBackend, log);
         var cpus = ReactorCpus(config);
         int count = config.IoThreads > 0 ? config.IoThreads : Math.Max(1, cpus.allowed.Length);
         var reactors = new Reactor[count];
@@ -65,6 +66,20 @@ public sealed class ServerHost : IDisposable
         log.Notice($"{count} reactor thread(s) ({Context.IoBackend}){pinning}");
         foreach (var l in Context.Listeners) log.Notice($"Listening on {l.Address}:{l.Port}");
         log.Notice("Ready to accept connections tcp");
+    }
+
+    /// <summary>
+    /// io-backend: "auto" takes io_uring when the kernel offers what the backend needs (probed
+    /// once here) and otherwise falls back to epoll, saying why; "io_uring" insists on it.
+    /// </summary>
+    private static string ChooseBackend(string wanted, Log log)
+    {
+        if (wanted == "epoll") return "epoll";
+        var reason = UringBackend.Probe();
+        if (reason is null) return "io_uring";
+        if (wanted == "io_uring") throw new NativeException($"io-backend io_uring is not available: {reason}", 0);
+        log.Notice($"io_uring unavailable ({reason}); using epoll");
+        return "epoll";
     }
 
     /// <summary>

@@ -40,6 +40,8 @@ public sealed class ServerConfig
     public string CpuListText { get; set; } = "";
     /// <summary>io-backend: auto, io_uring or epoll (NativeKv-specific, start-up only).</summary>
     public string IoBackend { get; set; } = "auto";
+    /// <summary>io-uring-buffers: provided receive buffers (16 KB each) per io_uring reactor; a power of two.</summary>
+    public int IoUringBuffers { get; set; } = 256;
 
     // --- general ---
     public int Databases { get; set; } = 16;

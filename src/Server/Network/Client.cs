@@ -21,7 +21,6 @@ public sealed unsafe class Client
     private int _inputStart;  // first unconsumed byte (start of the current command)
     private int _inputEnd;    // end of received data
     private int _outputSent;  // bytes of Output already sent
-    private bool _writeArmed;
     private int _waitConsumed; // bytes of the command that waits on the store
     private int _prefetchedAhead; // input bytes past _inputStart whose keys were prefetched
 
@@ -81,51 +80,119 @@ public sealed unsafe class Client
     public long TotalNetInput;
     public long TotalNetOutput;
 
-    /// <summary>Edge-triggered readable: read until the socket is drained, executing as we go.</summary>
-    internal void OnReadable()
+    // --- transport state, touched only by the reactor's backend ---
+    /// <summary>epoll: EPOLLOUT is armed because a send would block.</summary>
+    internal bool WriteArmed;
+    /// <summary>io_uring: the multishot receive is active.</summary>
+    internal bool RecvArmed;
+    /// <summary>io_uring: a send is queued for the turn's submission / in flight in the kernel.</summary>
+    internal bool SendQueued, SendInFlight;
+    /// <summary>io_uring: the output array a send in flight points into (kept alive until it completes).</summary>
+    internal byte[]? InflightBuffer;
+    private byte[]? _stash;   // io_uring: input that arrived while a command waited on the store
+    private int _stashLength;
+
+    /// <summary>True while input may be parsed: not closing and not waiting on the store.</summary>
+    internal bool CanReceive => !Closed && !CloseAfterReply && !StoreState.Waiting;
+
+    /// <summary>Free space at the end of the input buffer (pinned), at least 16 KB or what the pending bulk needs.</summary>
+    internal Span<byte> ReceiveSpace()
     {
-        // While a command waits on the store the input buffer must stay put: read nothing.
-        while (!Closed && !StoreState.Waiting)
-        {
-            EnsureReadSpace();
-            int free = _input.Length - _inputEnd;
-            nint n;
-            fixed (byte* p = &_input[_inputEnd])
-            {
-                n = LibC.Recv(Fd, p, free, 0);
-            }
-            if (n > 0)
-            {
-                _inputEnd += (int)n;
-                TotalNetInput += n;
-                Reactor.Stats.NetInputBytes += n;
-                Reactor.Stats.ReadsProcessed++;
-                LastInteraction = Environment.TickCount64;
-                ProcessInput();
-                if (Closed || CloseAfterReply || StoreState.Waiting) break;
-                if (n < free) break; // drained: a later arrival raises a new edge
-            }
-            else if (n == 0)
-            {
-                Close();
-                return;
-            }
-            else
-            {
-                int e = Errno.Last;
-                if (e == LibC.EAGAIN) break;
-                if (e == LibC.EINTR) continue;
-                Close();
-                return;
-            }
-        }
-        if (!Closed) Flush();
+        EnsureReadSpace();
+        return _input.AsSpan(_inputEnd);
     }
 
-    internal void OnWritable()
+    /// <summary><paramref name="count"/> bytes were received into <see cref="ReceiveSpace"/>: execute what is complete.</summary>
+    internal void Received(int count)
     {
-        if (!Closed) Flush();
+        _inputEnd += count;
+        TotalNetInput += count;
+        Reactor.Stats.NetInputBytes += count;
+        Reactor.Stats.ReadsProcessed++;
+        LastInteraction = Environment.TickCount64;
+        ProcessInput();
     }
+
+    /// <summary>Bytes received elsewhere (an io_uring provided buffer): copy in and execute.</summary>
+    internal void ReceiveCopy(ReadOnlySpan<byte> data)
+    {
+        while (data.Length > 0 && !Closed)
+        {
+            if (!CanReceive)
+            {
+                if (!CloseAfterReply) Stash(data);
+                return;
+            }
+            var space = ReceiveSpace();
+            int take = Math.Min(space.Length, data.Length);
+            data[..take].CopyTo(space);
+            data = data[take..];
+            Received(take);
+        }
+    }
+
+    private void Stash(ReadOnlySpan<byte> data)
+    {
+        if (_stash is null || _stash.Length - _stashLength < data.Length)
+        {
+            var next = new byte[Math.Max(_stashLength + data.Length, (_stash?.Length ?? 0) * 2)];
+            if (_stash is not null) System.Buffer.BlockCopy(_stash, 0, next, 0, _stashLength);
+            _stash = next;
+        }
+        data.CopyTo(_stash.AsSpan(_stashLength));
+        _stashLength += data.Length;
+    }
+
+    /// <summary>io_uring: feeds input stashed while waiting on the store.</summary>
+    internal void DrainStash()
+    {
+        if (_stashLength == 0) return;
+        var stash = _stash!;
+        int length = _stashLength;
+        _stash = null;
+        _stashLength = 0;
+        ReceiveCopy(stash.AsSpan(0, length));
+    }
+
+    /// <summary>Replies not yet sent.</summary>
+    internal ReadOnlySpan<byte> Unsent => Output.Written[_outputSent..];
+    internal byte[] OutputArray => Output.Buffer;
+    internal int OutputSent => _outputSent;
+
+    internal void Sent(int count)
+    {
+        _outputSent += count;
+        TotalNetOutput += count;
+        Reactor.Stats.NetOutputBytes += count;
+        Reactor.Stats.WritesProcessed++;
+    }
+
+    /// <summary>Everything was sent: reset the output buffer; a closing client closes now.</summary>
+    internal void OutputDrained()
+    {
+        Output.Clear();
+        _outputSent = 0;
+        if (CloseAfterReply) Close();
+    }
+
+    /// <summary>Hands pending replies to the backend (sent now or with the loop turn's batch).</summary>
+    internal void Flush()
+    {
+        if (!Closed) Reactor.Backend.Flush(this);
+    }
+
+    /// <summary>
+    /// appendfsync always: true while this client's replies must wait for the AOF commit covering its
+    /// writes (the client is then parked in its reactor's commit gate and flushed when the commit is done).
+    /// Every backend's Flush starts with this check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool HoldForCommit() => CommitWait != 0 && Server.Persistence!.HoldReply(this);
+
+    /// <summary>AOF address this client's pending replies wait for (appendfsync always); 0 = none.</summary>
+    internal long CommitWait;
+    /// <summary>The client is parked in its reactor's commit gate (Persistence).</summary>
+    internal bool CommitHeld;
 
     private void EnsureReadSpace()
     {
@@ -234,51 +301,8 @@ public sealed unsafe class Client
         _prefetchedAhead = Math.Max(0, _prefetchedAhead - _waitConsumed);
         ProcessInput();
         if (Closed) return;
-        if (!StoreState.Waiting && !CloseAfterReply) OnReadable(); // drains what arrived meanwhile, flushes
+        if (!StoreState.Waiting && !CloseAfterReply) Reactor.Backend.Resume(this); // input that arrived meanwhile
         else Flush();
-    }
-
-    /// <summary>Sends pending output; arms EPOLLOUT only while the socket cannot take it all.</summary>
-    internal void Flush()
-    {
-        if (HoldForCommit()) return; // appendfsync always: replies wait for the AOF commit (Persistence)
-        while (_outputSent < Output.Length)
-        {
-            nint n;
-            fixed (byte* p = &Output.Buffer[_outputSent])
-            {
-                n = LibC.Send(Fd, p, Output.Length - _outputSent, LibC.MSG_NOSIGNAL);
-            }
-            if (n > 0)
-            {
-                _outputSent += (int)n;
-                TotalNetOutput += n;
-                Reactor.Stats.NetOutputBytes += n;
-                Reactor.Stats.WritesProcessed++;
-                continue;
-            }
-            int e = Errno.Last;
-            if (n < 0 && e == LibC.EINTR) continue;
-            if (n < 0 && e == LibC.EAGAIN)
-            {
-                if (!_writeArmed)
-                {
-                    _writeArmed = true;
-                    Reactor.SetWriteInterest(this, true);
-                }
-                return;
-            }
-            Close();
-            return;
-        }
-        Output.Clear();
-        _outputSent = 0;
-        if (_writeArmed)
-        {
-            _writeArmed = false;
-            Reactor.SetWriteInterest(this, false);
-        }
-        if (CloseAfterReply) Close();
     }
 
     /// <summary>Releases the socket now; pending output is dropped.</summary>
@@ -287,7 +311,7 @@ public sealed unsafe class Client
         if (Closed) return;
         Closed = true;
         if (StoreState.Waiting || StoreState.Slots.Count > 0) Reactor.Store?.Abandon(StoreState);
-        LibC.Close(Fd);
+        Reactor.Backend.Release(this);
         Reactor.OnClosed(this);
         Server.Clients.Unregister(this);
     }
@@ -306,22 +330,9 @@ public sealed unsafe class Client
             _input = GC.AllocateUninitializedArray<byte>(InitialInput, pinned: true);
             _inputStart = _inputEnd = 0;
         }
-        if (_outputSent == 0) Output.TrimIfIdle(16 * 1024);
+        if (_outputSent == 0 && !SendInFlight) Output.TrimIfIdle(16 * 1024);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool HasPendingOutput() => Output.Length > _outputSent;
-
-    /// <summary>
-    /// appendfsync always: true while this client's replies must wait for the AOF commit covering its
-    /// writes (the client is then parked in its reactor's commit gate and flushed when the commit is done).
-    /// Every backend's Flush starts with this check.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool HoldForCommit() => CommitWait != 0 && Server.Persistence!.HoldReply(this);
-
-    /// <summary>AOF address this client's pending replies wait for (appendfsync always); 0 = none.</summary>
-    internal long CommitWait;
-    /// <summary>The client is parked in its reactor's commit gate (Persistence).</summary>
-    internal bool CommitHeld;
 }

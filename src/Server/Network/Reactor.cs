@@ -10,18 +10,14 @@ public interface IReactorWork
 }
 
 /// <summary>
-/// One event loop on one (optionally pinned) thread. It owns its clients end to end: epoll
-/// (edge-triggered, each fd registered once), reading, parsing, executing and replying. Other
-/// threads reach it only through <see cref="Mailbox"/>.
+/// One event loop on one (optionally pinned) thread. It owns its clients end to end: reading,
+/// parsing, executing and replying, through its backend (epoll or io_uring). Other threads reach
+/// it only through <see cref="Mailbox"/>.
 /// </summary>
 public sealed unsafe class Reactor : IDisposable
 {
-    private const ulong DoorbellToken = ulong.MaxValue;
-    private const int MaxEvents = 512;
-
     private readonly ServerContext _server;
-    private readonly Epoll _epoll = new();
-    private readonly Dictionary<int, Client> _clients = new();
+    private readonly Dictionary<long, Client> _clients = new();
     private readonly Thread _thread;
     private volatile bool _stopping;
     private long _nextCron;
@@ -35,7 +31,6 @@ public sealed unsafe class Reactor : IDisposable
         Index = index;
         Cpu = cpu;
         Stats = new ReactorStats(server);
-        _epoll.Add(Mailbox.DoorbellFd, LibC.EPOLLIN, DoorbellToken);
         _thread = new Thread(Run) { Name = $"reactor-{index}", IsBackground = true };
     }
 
@@ -44,6 +39,8 @@ public sealed unsafe class Reactor : IDisposable
     public int Cpu { get; }
     public Mailbox<IReactorWork> Mailbox { get; } = new();
     public ReactorStats Stats { get; }
+    /// <summary>The OS-facing half (epoll or io_uring), created on the reactor thread.</summary>
+    public ReactorBackend Backend { get; private set; } = null!;
     public int ClientCount => _clients.Count;
     public bool IsCurrentThread => Thread.CurrentThread == _thread;
     /// <summary>This reactor's store session (own FASTER session, created on the reactor thread).</summary>
@@ -72,23 +69,22 @@ public sealed unsafe class Reactor : IDisposable
             client.Close();
             return;
         }
-        _clients[client.Fd] = client;
-        _epoll.Add(client.Fd, LibC.EPOLLIN | LibC.EPOLLRDHUP | LibC.EPOLLET, (ulong)client.Fd);
-        // Data may have arrived before registration; an edge-triggered fd would not report it.
-        client.OnReadable();
+        _clients[client.Id] = client;
+        Backend.Attach(client);
     }
 
-    internal void SetWriteInterest(Client client, bool on)
-    {
-        uint ev = LibC.EPOLLIN | LibC.EPOLLRDHUP | LibC.EPOLLET;
-        if (on) ev |= LibC.EPOLLOUT;
-        _epoll.Modify(client.Fd, ev, (ulong)client.Fd);
-    }
+    internal void OnClosed(Client client) => _clients.Remove(client.Id);
 
-    internal void OnClosed(Client client)
+    /// <summary>The backend the server chose (see ServerHost), or epoll if io_uring fails here.</summary>
+    private ReactorBackend CreateBackend()
     {
-        // close(2) already removed the fd from the epoll set.
-        _clients.Remove(client.Fd);
+        if (_server.IoBackend == "io_uring")
+        {
+            var uring = UringBackend.TryCreate(Mailbox.DoorbellFd, (ushort)_server.Config.IoUringBuffers, 16 * 1024, out var reason);
+            if (uring is not null) return uring;
+            _server.Log.Warning($"reactor {Index}: io_uring unavailable ({reason}); using epoll");
+        }
+        return new EpollBackend(Mailbox.DoorbellFd, _clients);
     }
 
     private void Run()
@@ -98,7 +94,7 @@ public sealed unsafe class Reactor : IDisposable
             try { CpuAffinity.PinCurrentThread(Cpu); }
             catch (NativeException e) { _server.Log.Warning($"reactor {Index}: {e.Message}"); }
         }
-        var events = (EpollEvent*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(EpollEvent)));
+        Backend = CreateBackend();
         Store = _server.Store.NewSession($"reactor-{Index}");
         try
         {
@@ -112,17 +108,7 @@ public sealed unsafe class Reactor : IDisposable
                     timeout = _idleSpins < 64 ? 0 : Math.Min(timeout, 1);
                 }
                 bool sleeping = timeout > 0 && Mailbox.PrepareToSleep();
-                int n = _epoll.Wait(events, MaxEvents, sleeping ? timeout : 0);
-                bool rang = false;
-                for (int i = 0; i < n; i++)
-                {
-                    ulong token = events[i].Data;
-                    if (token == DoorbellToken) { rang = true; continue; }
-                    if (!_clients.TryGetValue((int)token, out var client)) continue;
-                    uint ev = events[i].Events;
-                    if ((ev & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0) client.OnReadable();
-                    if ((ev & LibC.EPOLLOUT) != 0 && !client.Closed) client.OnWritable();
-                }
+                int n = Backend.WaitAndDispatch(timeout, sleeping, out bool rang);
                 if (sleeping) Mailbox.Woke(rang);
                 else if (rang) Mailbox.Woke(true);
                 if (_waiting.Count > 0 || Store.HasPending) ServiceStore(n);
@@ -140,7 +126,7 @@ public sealed unsafe class Reactor : IDisposable
         }
         finally
         {
-            NativeMemory.Free(events);
+            Backend?.Dispose();
         }
     }
 
@@ -195,22 +181,18 @@ public sealed unsafe class Reactor : IDisposable
     private void Shutdown()
     {
         long deadline = Environment.TickCount64 + 2000;
-        foreach (var client in _clients.Values.ToArray())
+        var clients = _clients.Values.ToArray();
+        foreach (var client in clients) client.Flush();
+        while (Environment.TickCount64 < deadline && clients.Any(c => !c.Closed && c.HasPendingOutput()))
         {
-            while (!client.Closed && client.HasPendingOutput() && Environment.TickCount64 < deadline)
-            {
-                client.Flush();
-                if (client.HasPendingOutput()) Thread.Sleep(1);
-            }
-            client.Close();
+            Backend.WaitAndDispatch(1, sleeping: true, out _);
         }
+        foreach (var client in clients) client.Close();
+        // Let the backend see its last completions (io_uring: receives ended by the closes).
+        Backend.WaitAndDispatch(0, sleeping: false, out _);
     }
 
-    public void Dispose()
-    {
-        _epoll.Dispose();
-        Mailbox.Dispose();
-    }
+    public void Dispose() => Mailbox.Dispose();
 
     private sealed class WakeUp : IReactorWork
     {

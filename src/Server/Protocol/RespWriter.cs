@@ -7,6 +7,7 @@ namespace NativeKv.Server.Protocol;
 /// <summary>
 /// Writes RESP2/RESP3 replies straight into a connection's output buffer. One per connection;
 /// RESP3-only types degrade to their RESP2 forms as Redis does when <see cref="Protocol"/> is 2.
+/// The buffer is pinned: io_uring sends read it in place while the kernel owns the operation.
 /// </summary>
 public sealed class RespWriter
 {
@@ -15,7 +16,7 @@ public sealed class RespWriter
 
     public RespWriter(int initialCapacity = 16 * 1024)
     {
-        _buffer = GC.AllocateUninitializedArray<byte>(initialCapacity);
+        _buffer = GC.AllocateUninitializedArray<byte>(initialCapacity, pinned: true);
     }
 
     /// <summary>2 or 3, switched by HELLO.</summary>
@@ -49,7 +50,7 @@ public sealed class RespWriter
     public void TrimIfIdle(int keep)
     {
         if (_length == 0 && _buffer.Length > keep * 4)
-            _buffer = GC.AllocateUninitializedArray<byte>(keep);
+            _buffer = GC.AllocateUninitializedArray<byte>(keep, pinned: true);
     }
 
     /// <summary>Current write position, used to roll back a reply (CLIENT REPLY SKIP).</summary>
@@ -68,7 +69,7 @@ public sealed class RespWriter
     {
         long want = Math.Max((long)_buffer.Length * 2, (long)_length + size);
         if (want > Array.MaxLength) want = Array.MaxLength;
-        var next = GC.AllocateUninitializedArray<byte>((int)want);
+        var next = GC.AllocateUninitializedArray<byte>((int)want, pinned: true);
         System.Buffer.BlockCopy(_buffer, 0, next, 0, _length);
         _buffer = next;
     }

@@ -42,6 +42,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
         Directory.CreateDirectory(dataDir);
         var psi = BuildStartInfo();
         var args = new List<string> { "--port", "0", "--bind", "127.0.0.1", "--dir", dataDir };
+        // CI runs the integration suite once per backend (NATIVEKV_IO_BACKEND=epoll|io_uring).
+        var backend = Environment.GetEnvironmentVariable("NATIVEKV_IO_BACKEND");
+        if (!string.IsNullOrEmpty(backend) && !options.Contains("--io-backend")) args.AddRange(["--io-backend", backend]);
         args.AddRange(options);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };

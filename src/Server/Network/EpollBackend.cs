@@ -1,0 +1,142 @@
+using System.Runtime.InteropServices;
+using NativeKv.Interop;
+
+namespace NativeKv.Server.Network;
+
+/// <summary>
+/// Edge-triggered epoll: each fd registered once; reads drain the socket into the client's input
+/// buffer; replies are sent right after the read that produced them; EPOLLOUT is armed only while
+/// a send would block.
+/// </summary>
+public sealed unsafe class EpollBackend : ReactorBackend
+{
+    private const ulong DoorbellToken = ulong.MaxValue;
+    private const int MaxEvents = 512;
+    private const uint ReadEvents = LibC.EPOLLIN | LibC.EPOLLRDHUP | LibC.EPOLLET;
+
+    private readonly Epoll _epoll = new();
+    private readonly Dictionary<long, Client> _clients;
+    private readonly EpollEvent* _events;
+
+    public EpollBackend(int doorbellFd, Dictionary<long, Client> clients)
+    {
+        _clients = clients;
+        _epoll.Add(doorbellFd, LibC.EPOLLIN, DoorbellToken);
+        _events = (EpollEvent*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(EpollEvent)));
+    }
+
+    public override string Name => "epoll";
+
+    public override void Attach(Client client)
+    {
+        _epoll.Add(client.Fd, ReadEvents, (ulong)client.Id);
+        // Data may have arrived before registration; an edge-triggered fd would not report it.
+        Read(client, hangup: true);
+    }
+
+    /// <summary>
+    /// Reads until the socket is drained (or the client must pause), executing as we go. A short
+    /// read normally means drained (a later arrival raises a new edge); when the peer has hung up
+    /// that edge was the last one, so we read on until recv reports the end.
+    /// </summary>
+    private void Read(Client client, bool hangup)
+    {
+        while (client.CanReceive)
+        {
+            var space = client.ReceiveSpace();
+            nint n;
+            fixed (byte* p = space)
+            {
+                n = LibC.Recv(client.Fd, p, space.Length, 0);
+            }
+            if (n > 0)
+            {
+                client.Received((int)n);
+                if (n < space.Length && !hangup) break;
+            }
+            else if (n == 0)
+            {
+                client.Close();
+                return;
+            }
+            else
+            {
+                int e = Errno.Last;
+                if (e == LibC.EAGAIN) break;
+                if (e == LibC.EINTR) continue;
+                client.Close();
+                return;
+            }
+        }
+        if (!client.Closed) Flush(client);
+    }
+
+    public override void Flush(Client client)
+    {
+        if (client.HoldForCommit()) return; // appendfsync always: replies wait for the AOF commit (Persistence)
+        while (client.HasPendingOutput())
+        {
+            var unsent = client.Unsent;
+            nint n;
+            fixed (byte* p = unsent)
+            {
+                n = LibC.Send(client.Fd, p, unsent.Length, LibC.MSG_NOSIGNAL);
+            }
+            if (n > 0)
+            {
+                client.Sent((int)n);
+                continue;
+            }
+            int e = Errno.Last;
+            if (n < 0 && e == LibC.EINTR) continue;
+            if (n < 0 && e == LibC.EAGAIN)
+            {
+                if (!client.WriteArmed)
+                {
+                    client.WriteArmed = true;
+                    _epoll.Modify(client.Fd, ReadEvents | LibC.EPOLLOUT, (ulong)client.Id);
+                }
+                return;
+            }
+            client.Close();
+            return;
+        }
+        if (client.WriteArmed)
+        {
+            client.WriteArmed = false;
+            _epoll.Modify(client.Fd, ReadEvents, (ulong)client.Id);
+        }
+        client.OutputDrained();
+    }
+
+    public override void Resume(Client client) => Read(client, hangup: true);
+
+    public override void Release(Client client)
+    {
+        // close(2) also removes the fd from the epoll set.
+        LibC.Close(client.Fd);
+    }
+
+    public override int WaitAndDispatch(int timeoutMs, bool sleeping, out bool rang)
+    {
+        int n = _epoll.Wait(_events, MaxEvents, sleeping ? timeoutMs : 0);
+        rang = false;
+        for (int i = 0; i < n; i++)
+        {
+            ulong token = _events[i].Data;
+            if (token == DoorbellToken) { rang = true; continue; }
+            if (!_clients.TryGetValue((long)token, out var client)) continue;
+            uint ev = _events[i].Events;
+            if ((ev & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0)
+                Read(client, hangup: (ev & (LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0);
+            if ((ev & LibC.EPOLLOUT) != 0 && !client.Closed) Flush(client);
+        }
+        return n;
+    }
+
+    public override void Dispose()
+    {
+        _epoll.Dispose();
+        NativeMemory.Free(_events);
+    }
+}

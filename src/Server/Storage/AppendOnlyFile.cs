@@ -57,7 +57,7 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         {
             LogDevice = _device,
             PageSizeBits = pageBits,
-            MemorySizeBits = pageBits + 2,
+            MemorySizeBits = pageBits + 1, // two pages: one filling, one flushing
             SegmentSizeBits = SegmentBits,
             LogChecksum = LogChecksumType.PerEntry,
             FastCommitMode = true,
@@ -280,8 +280,9 @@ public sealed unsafe class AppendOnlyFile : IDisposable
             if (pos + 12 > bytes.Length)
             {
                 if (AllZero(bytes, pos, bytes.Length - pos)) break;
-                why = $"partial entry header at address {address}";
-                return AofTailState.Torn;
+                // The (sector-aligned) file ends inside an uncommitted entry's header: an interrupted flush.
+                entries++;
+                return AofTailState.Uncommitted;
             }
             int len = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan((int)pos + 8));
             if (len == 0)
@@ -301,8 +302,10 @@ public sealed unsafe class AppendOnlyFile : IDisposable
             }
             if (pos + size > bytes.Length)
             {
-                why = $"entry at address {address} is cut short ({bytes.Length - pos} of {size} bytes)";
-                return AofTailState.Torn;
+                // The file ends (on a sector boundary: a cut file was caught by the length check) inside an
+                // uncommitted entry: a flush the crash interrupted. Nothing acknowledged as durable is lost.
+                entries++;
+                return AofTailState.Uncommitted;
             }
             fixed (byte* p = &bytes[pos])
             {

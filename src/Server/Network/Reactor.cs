@@ -109,8 +109,8 @@ public sealed unsafe class Reactor : IDisposable
                 }
                 bool sleeping = timeout > 0 && Mailbox.PrepareToSleep();
                 int n = Backend.WaitAndDispatch(timeout, sleeping, out bool rang);
-                if (sleeping) Mailbox.Woke(rang);
-                else if (rang) Mailbox.Woke(true);
+                bool drain = rang && !Backend.ConsumesDoorbell;
+                if (sleeping || drain) Mailbox.Woke(drain);
                 if (_waiting.Count > 0 || Store.HasPending) ServiceStore(n);
                 _server.Persistence?.EndTurn(this); // appendfsync always: one AOF commit for the turn's held replies
                 if (Environment.TickCount64 >= _nextCron) Cron();

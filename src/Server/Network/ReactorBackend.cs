@@ -10,6 +10,9 @@ public abstract class ReactorBackend : IDisposable
     /// <summary>"epoll" or "io_uring", as INFO's multiplexing_api reports it.</summary>
     public abstract string Name { get; }
 
+    /// <summary>True when the backend reads the doorbell eventfd itself (io_uring), so the loop need not.</summary>
+    public virtual bool ConsumesDoorbell => false;
+
     /// <summary>Starts serving a newly adopted client (it may already have data waiting).</summary>
     public abstract void Attach(Client client);
 

@@ -37,6 +37,7 @@ public sealed unsafe class UringBackend : ReactorBackend
     }
 
     public override string Name => "io_uring";
+    public override bool ConsumesDoorbell => true;
 
     public const uint SetupFlags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL;
 

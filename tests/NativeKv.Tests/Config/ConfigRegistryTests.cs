@@ -76,9 +76,11 @@ public class ConfigRegistryTests
     public async Task Table_size_and_nativekv_extras()
     {
         var c = new ServerConfig();
-        // 183 redis parameters plus io-backend.
-        await Assert.That(c.Registry.All.Count).IsEqualTo(184);
-        await Assert.That(c.Registry.Names.Count).IsEqualTo(205); // 202 + io-backend + server-cpulist + cpu-list
+        // 183 redis parameters plus io-backend and io-uring-buffers.
+        await Assert.That(c.Registry.All.Count).IsEqualTo(185);
+        await Assert.That(c.Registry.Names.Count).IsEqualTo(206); // 202 + io-backend + io-uring-buffers + server-cpulist + cpu-list
+        await Assert.That(Get(c, "io-uring-buffers")).IsEqualTo("256");
+        await Assert.That(Set(c, "io-uring-buffers", "100")).IsEqualTo("argument must be a power of two");
         await Assert.That(Get(c, "io-backend")).IsEqualTo("auto");
         await Assert.That(Set(c, "io-backend", "EPOLL")).IsNull();
         await Assert.That(c.IoBackend).IsEqualTo("epoll");

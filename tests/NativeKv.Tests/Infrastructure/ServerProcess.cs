@@ -110,8 +110,15 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
+        // A server that died on its own is the interesting part of a failure: show its log.
+        if (_process.HasExited && _process.ExitCode != 0)
+            Console.Error.WriteLine($"nativekv (pid {_process.Id}) exited with code {_process.ExitCode}:\n{LogText}");
         try
         {
             if (!_process.HasExited)

@@ -12,11 +12,27 @@ public class RedisCliTests
         psi.ArgumentList.Add("-p");
         psi.ArgumentList.Add(port.ToString());
         foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = await p.StandardOutput.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await p.WaitForExitAsync(cts.Token);
+        var (_, output) = await RunAsync(psi, TimeSpan.FromSeconds(30));
         return output.TrimEnd('\n');
+    }
+
+    /// <summary>Runs a tool to completion, reading both pipes; killed (and reported) past the timeout.</summary>
+    private static async Task<(int code, string stdout)> RunAsync(ProcessStartInfo psi, TimeSpan timeout)
+    {
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{psi.FileName} did not finish in {timeout}: {await stdout} {await stderr}");
+        }
+        return (p.ExitCode, await stdout);
     }
 
     [Test]
@@ -35,11 +51,8 @@ public class RedisCliTests
         await using var server = await ServerProcess.StartAsync();
         var psi = new ProcessStartInfo("redis-benchmark") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "-p", server.Port.ToString(), "-t", "ping_inline,ping_mbulk", "-n", "20000", "-c", "20", "-P", "16", "-q" }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = await p.StandardOutput.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await p.WaitForExitAsync(cts.Token);
-        await Assert.That(p.ExitCode).IsEqualTo(0);
+        var (code, output) = await RunAsync(psi, TimeSpan.FromSeconds(120));
+        await Assert.That(code).IsEqualTo(0);
         await Assert.That(output).Contains("PING_INLINE: ");
         await Assert.That(output).Contains("PING_MBULK: ");
     }

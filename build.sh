@@ -27,7 +27,8 @@ publish() {
   command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need_apt clang clang
   dotnet publish src/Server/NativeKv.Server.csproj -c Release -r linux-x64 -o artifacts/publish -nologo -v quiet
   mkdir -p artifacts
-  cp artifacts/publish/nativekv artifacts/nativekv
+  # Replace by rename: a running copy of the old binary keeps working.
+  cp artifacts/publish/nativekv artifacts/nativekv.tmp && mv -f artifacts/nativekv.tmp artifacts/nativekv
   echo "==> artifacts/nativekv ($(du -h artifacts/nativekv | cut -f1))"
 }
 

@@ -48,11 +48,10 @@ internal static class NativeKvMain
             return 1;
         }
 
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; host.Context.RequestShutdown(save: true); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; host.Context.RequestShutdown(save: true); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; log.Warning("Received SIGTERM scheduling shutdown..."); host.Context.RequestShutdown(save: true); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; log.Warning("Received SIGINT scheduling shutdown..."); host.Context.RequestShutdown(save: true); });
 
         host.Context.WaitForShutdown();
-        log.Notice("User requested shutdown...");
         host.Stop();
         log.Notice("NativeKv is now ready to exit, bye bye...");
         return host.Context.ExitCode;

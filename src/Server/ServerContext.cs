@@ -45,16 +45,19 @@ public sealed class ServerContext
     public InstantaneousMetrics Metrics { get; }
 
     public bool ShutdownSave { get; private set; }
+    public bool ShutdownForceSave { get; private set; }
     public int ExitCode { get; private set; }
     public bool ShuttingDown => _shutdownRequested.IsSet;
 
     /// <summary>Starts the orderly stop (signal, SHUTDOWN, fatal reactor error).</summary>
-    public void RequestShutdown(bool save, int exitCode = 0)
+    /// <param name="forceSave">SHUTDOWN SAVE: checkpoint even when no save rule asks for it.</param>
+    public void RequestShutdown(bool save, int exitCode = 0, bool forceSave = false)
     {
         lock (_shutdownRequested)
         {
             if (_shutdownRequested.IsSet) return;
             ShutdownSave = save;
+            ShutdownForceSave = forceSave;
             ExitCode = exitCode;
             _shutdownRequested.Set();
         }

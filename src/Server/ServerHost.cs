@@ -113,7 +113,7 @@ public sealed class ServerHost : IDisposable
         foreach (var l in Context.Listeners) l.Dispose();
         foreach (var r in Context.Reactors) r.Stop();
         foreach (var r in Context.Reactors) r.Join();
-        Context.Persistence?.Shutdown(Context.ShutdownSave);
+        Context.Persistence?.Shutdown(Context.ShutdownSave, Context.ShutdownForceSave);
         Context.Store?.Dispose();
     }
 

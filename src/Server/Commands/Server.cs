@@ -63,7 +63,7 @@ internal static class ServerCommands
         }
         ctx.Server.Log.Warning($"User requested shutdown... (client id={ctx.Client.Id} addr={ctx.Client.Address})");
         // No reply: the connection closes as the server stops, as with redis-server.
-        ctx.Server.RequestShutdown(save: !nosave);
+        ctx.Server.RequestShutdown(save: !nosave, forceSave: save);
     }
 
     // ------------------------------------------------------------------ FUNCTION

@@ -268,9 +268,11 @@ public sealed class Persistence : IWriteLog
     public void Start()
     {
         int reactors = _server.Reactors.Length;
-        _gates = new Gate[reactors];
-        for (int i = 0; i < reactors; i++) _gates[i] = new Gate(this, _server.Reactors[i]);
+        // Reactors are already running: publish the gates last, once everything they use exists.
         _wake = new int[reactors];
+        var gates = new Gate[reactors];
+        for (int i = 0; i < reactors; i++) gates[i] = new Gate(this, _server.Reactors[i]);
+        Volatile.Write(ref _gates, gates);
         _thread = new Thread(Background) { Name = "persistence", IsBackground = true };
         _thread.Start();
     }

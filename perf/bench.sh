@@ -4,7 +4,9 @@
 # Makes sure everything is there, then runs perf/NativeKv.LoadHarness:
 #   - artifacts/nativekv: published with ./build.sh publish when missing or older than src/
 #   - redis-server, redis-benchmark, redis-cli: Debian packages, through apt (as root or with sudo)
-#   - garnet-server: .NET tool installed into perf/.tools/garnet (gitignored)
+#   - garnet-server: .NET tool installed into perf/.tools/garnet (gitignored); not for --backends
+#   - with --backends (NativeKv's epoll vs io_uring reactor backends): perf (linux-perf) and strace,
+#     through apt, to count the server's system calls
 # Results: Markdown on stdout; Markdown + CSV in perf/results/<timestamp>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +15,12 @@ GARNET_VERSION=2.2.8
 GARNET_DIR=perf/.tools/garnet
 HARNESS=perf/NativeKv.LoadHarness
 
+BACKENDS=""
 for a in "$@"; do
-  case "$a" in -h|--help) exec dotnet run -c Release --project "$HARNESS" -- --help ;; esac
+  case "$a" in
+    -h|--help) exec dotnet run -c Release --project "$HARNESS" -- --help ;;
+    --backends) BACKENDS=1 ;;
+  esac
 done
 
 apt_get() {
@@ -44,12 +50,17 @@ if [ ! -x artifacts/nativekv ] || [ -n "$(find src Directory.Build.props -newer 
 fi
 
 # 2. Redis server and tools (redis-benchmark, redis-cli); taskset and setpriv come with util-linux.
-apt_install redis-server redis-server
+[ -n "$BACKENDS" ] || apt_install redis-server redis-server
 apt_install redis-benchmark redis-tools
 apt_install taskset util-linux
 
-# 3. Garnet, as a local .NET tool.
-if [ ! -x "$GARNET_DIR/garnet-server" ]; then
+# 3. --backends: system-call counters (perf stat on the raw_syscalls tracepoint; strace when perf
+#    cannot count it here). Garnet is not needed. A failed install only costs the syscall column.
+if [ -n "$BACKENDS" ]; then
+  apt_install perf linux-perf || echo "==> could not install linux-perf" >&2
+  apt_install strace strace || echo "==> could not install strace" >&2
+# Otherwise Garnet, as a local .NET tool.
+elif [ ! -x "$GARNET_DIR/garnet-server" ]; then
   echo "==> installing garnet-server $GARNET_VERSION into $GARNET_DIR" >&2
   dotnet tool install garnet-server --version "$GARNET_VERSION" --tool-path "$GARNET_DIR" >&2
 fi

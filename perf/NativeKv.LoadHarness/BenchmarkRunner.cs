@@ -69,15 +69,18 @@ sealed class BenchmarkRunner(HarnessOptions options)
         return sample;
     }
 
+    /// <summary>redis-benchmark's arguments for <paramref name="requests"/> requests of the scenario against the server.</summary>
+    public string[] BenchmarkArguments(ServerUnderTest server, Scenario scenario, int requests) =>
+    [
+        "-h", "127.0.0.1", "-p", server.Port.ToString(),
+        "-c", (scenario.Clients ?? options.Clients).ToString(), "-n", requests.ToString(),
+        "-d", options.DataSize.ToString(), "-r", options.Keys.ToString(),
+        "-P", scenario.Pipeline.ToString(), "-t", scenario.Test, "--csv",
+    ];
+
     Outcome<ThroughputSample> Measure(ServerUnderTest server, Scenario scenario, int round, int requests)
     {
-        string[] args =
-        [
-            "-h", "127.0.0.1", "-p", server.Port.ToString(),
-            "-c", options.Clients.ToString(), "-n", requests.ToString(),
-            "-d", options.DataSize.ToString(), "-r", options.Keys.ToString(),
-            "-P", scenario.Pipeline.ToString(), "-t", scenario.Test, "--csv",
-        ];
+        var args = BenchmarkArguments(server, scenario, requests);
         // Generous: at 200 requests/s this still finishes; a hung server costs at most 10 minutes.
         var timeout = TimeSpan.FromSeconds(Math.Clamp(requests / 200.0, 60, 600));
 

@@ -30,6 +30,18 @@ sealed class HarnessOptions
           --nativekv PATH         NativeKv binary (default artifacts/nativekv)
           --garnet-dir DIR        garnet-server tool folder (default perf/.tools/garnet)
           -h, --help              this text
+
+        Backend comparison (./build.sh bench --backends [--quick]):
+          --backends              (3 rounds of 2 s; --quick: 1 round of 1 s) instead of the above: NativeKv twice, --io-backend epoll and
+                                  --io-backend io_uring (--io-threads 1, persistence off), both loaded
+                                  with the key set, interleaved round by round (order alternates);
+                                  GET and SET at pipeline 1 and 16 for each client count; reports
+                                  requests/s, p50/p99, server CPU per request and system calls per
+                                  request (separate counting run), with io_uring/epoll ratios
+          --clients LIST          with --backends: client counts (default 50,500)
+          --io-threads N          with --backends: NativeKv reactors (default 1)
+          --syscalls HOW          with --backends: auto (default: perf if it can count the
+                                  raw_syscalls:sys_enter tracepoint, else strace), perf, strace, none
         """;
 
     public bool Quick { get; private set; }
@@ -49,6 +61,14 @@ sealed class HarnessOptions
     public string NativeKvBinary { get; private set; } = Path.Combine("artifacts", "nativekv");
     public string GarnetFolder { get; private set; } = Path.Combine("perf", ".tools", "garnet");
 
+    /// <summary>--backends: NativeKv's epoll backend against its io_uring backend.</summary>
+    public bool Backends { get; private set; }
+    /// <summary>--backends: the client counts (--clients as a list; default 50 and 500).</summary>
+    public IReadOnlyList<int> ClientCounts { get; private set; } = [50, 500];
+    public int IoThreads { get; private set; } = 1;
+    /// <summary>--backends: auto, perf, strace or none.</summary>
+    public string SyscallCounter { get; private set; } = "auto";
+
     /// <summary>The arguments as given, for the report's "command" line.</summary>
     public IReadOnlyList<string> RawArguments { get; private set; } = [];
 
@@ -57,6 +77,7 @@ sealed class HarnessOptions
         var o = new HarnessOptions { RawArguments = args };
         int? rounds = null;
         double? seconds = null;
+        int[]? clients = null;
         for (int i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -82,7 +103,19 @@ sealed class HarnessOptions
                 case "--client-cpu": o.ClientCpu = Int(0); break;
                 case "--servers": o.Servers = ParseServers(Value()); break;
                 case "--scenarios": o.ScenarioFilter = Value(); break;
-                case "--clients": o.Clients = Int(1); break;
+                case "--clients":
+                    clients = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                                     .Select(c => int.TryParse(c, out var v) && v >= 1 ? v : throw new ArgumentException("--clients needs integers >= 1"))
+                                     .Distinct().ToArray();
+                    if (clients.Length == 0) throw new ArgumentException("--clients needs a value");
+                    break;
+                case "--backends": o.Backends = true; break;
+                case "--io-threads": o.IoThreads = Int(1); break;
+                case "--syscalls":
+                    o.SyscallCounter = Value().ToLowerInvariant();
+                    if (o.SyscallCounter is not ("auto" or "perf" or "strace" or "none"))
+                        throw new ArgumentException("--syscalls: one of auto, perf, strace, none");
+                    break;
                 case "--data-size": o.DataSize = Int(1); break;
                 case "--keys": o.Keys = Int(1); break;
                 case "--out": o.OutputFolder = Value(); break;
@@ -91,8 +124,14 @@ sealed class HarnessOptions
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        o.Rounds = rounds ?? (o.Quick ? 1 : 5);
+        o.Rounds = rounds ?? (o.Quick ? 1 : o.Backends ? 3 : 5);
         o.Seconds = seconds ?? (o.Quick ? 1 : 2);
+        if (clients is not null)
+        {
+            if (clients.Length > 1 && !o.Backends) throw new ArgumentException("--clients takes one number (a list only with --backends)");
+            o.Clients = clients[0];
+            o.ClientCounts = clients;
+        }
         if (o.ServerCpu == o.ClientCpu)
             throw new ArgumentException("--server-cpu and --client-cpu must differ");
         return o;

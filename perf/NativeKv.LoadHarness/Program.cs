@@ -24,7 +24,8 @@ if (FindRepoRoot() is { } root) Directory.SetCurrentDirectory(root);
 IReadOnlyList<Scenario> scenarios;
 try
 {
-    scenarios = Scenarios.Select(options.ScenarioFilter);
+    scenarios = options.Backends ? Scenarios.SelectBackends(options.ScenarioFilter, options.ClientCounts)
+                                 : Scenarios.Select(options.ScenarioFilter);
 }
 catch (ArgumentException e)
 {
@@ -61,6 +62,9 @@ var command = Environment.GetEnvironmentVariable("NKV_BENCH_COMMAND")
 Console.Error.WriteLine($"NativeKv load harness: {command}");
 Console.Error.WriteLine($"machine: {machine.CpuModel}, {machine.LogicalCpus} CPUs, Linux {machine.Kernel}, load {machine.LoadAverage}");
 Console.Error.WriteLine($"servers on CPU {options.ServerCpu}, clients on CPU {options.ClientCpu}; scratch {scratch}");
+
+if (options.Backends)
+    return RunBackends(options, scenarios, command, started, machine, resultsFolder, scratch);
 
 var servers = options.Servers.Select(ServerSpec (name) => name switch
 {
@@ -100,6 +104,49 @@ catch (OperationCanceledException)
 finally
 {
     ChildProcesses.TearDown();
+}
+
+// --backends: NativeKv's epoll reactor backend against its io_uring one.
+static int RunBackends(HarnessOptions options, IReadOnlyList<Scenario> scenarios, string command, DateTime started,
+                       MachineInfo machine, string resultsFolder, string scratch)
+{
+    var binary = Path.GetFullPath(options.NativeKvBinary);
+    List<NativeKvServer> servers = [new(binary, "epoll", options.IoThreads), new(binary, "io_uring", options.IoThreads)];
+    var counter = SyscallCounter.Choose(options.SyscallCounter, out var counterMissing);
+    Console.Error.WriteLine(counter is null ? $"system calls: not counted: {counterMissing}" : $"system calls: counted with {counter.Name}");
+
+    bool needKeys = scenarios.Any(s => s.Test == "get");
+    var dataset = needKeys ? new DatasetLoader(options, Path.GetFullPath(Path.Combine("perf", ".tools", "datasets"))) : null;
+    try
+    {
+        if (dataset is not null)
+        {
+            Console.Error.WriteLine($"data set: {dataset.FilePath}");
+            dataset.EnsureFile();
+        }
+        var results = new BackendHarness(options, servers, scenarios, dataset, counter, counterMissing, scratch).Run();
+        if (Environment.GetEnvironmentVariable("NKV_BENCH_STALE_BINARY") == "1")
+            results.Runs.Notes.Insert(0, "`./build.sh publish` failed, so artifacts/nativekv may be older than src/ (the binary measured is the previous build).");
+
+        var info = new RunInfo(command, started, DateTime.UtcNow - started, machine, MachineInfo.GitRevision(),
+                               BenchmarkVersion(), options, servers, scenarios);
+        var report = new BackendReport(info, results, counter, counterMissing);
+        report.WriteTo(resultsFolder);
+        CopyServerLogs(scratch, Path.Combine(resultsFolder, "logs"));
+        Console.WriteLine(report.Markdown());
+        Console.Error.WriteLine($"written to {Path.GetRelativePath(Directory.GetCurrentDirectory(), resultsFolder)}/ " +
+                                "(report.md, backends.csv, backend-samples.csv, logs/)");
+        return 0;
+    }
+    catch (OperationCanceledException)
+    {
+        Console.Error.WriteLine("interrupted");
+        return 130;
+    }
+    finally
+    {
+        ChildProcesses.TearDown();
+    }
 }
 
 static string? FindRepoRoot()

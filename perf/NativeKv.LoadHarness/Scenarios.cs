@@ -14,9 +14,11 @@ enum ScenarioKind
 
 /// <summary>
 /// One row of the report. <paramref name="Test"/> is redis-benchmark's -t name;
-/// <paramref name="RequestScale"/> multiplies the warm-up and a fixed --requests (pipelined runs are faster).
+/// <paramref name="RequestScale"/> multiplies the warm-up and a fixed --requests (pipelined runs are faster);
+/// <paramref name="Clients"/> overrides --clients (the --backends runs have 50 and 500).
 /// </summary>
-sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline, Persistence Persistence, double RequestScale)
+sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline, Persistence Persistence, double RequestScale,
+                       int? Clients = null)
 {
     /// <summary>What redis-benchmark calls the test in its CSV output (-t mset reports "MSET (10 keys)").</summary>
     public string CsvTestName => Test == "mset" ? "MSET (10 keys)" : Test.ToUpperInvariant();
@@ -25,7 +27,7 @@ sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline
     {
         ScenarioKind.Memory => "memory",
         ScenarioKind.Durability => $"SET, appendfsync {(Persistence == Persistence.AofAlways ? "always" : "everysec")}",
-        _ => $"{CsvTestName} P{Pipeline}",
+        _ => Clients is int c ? $"{CsvTestName} P{Pipeline}, {c} clients" : $"{CsvTestName} P{Pipeline}",
     };
 
     public int Requests(int baseRequests) => Math.Max(1000, (int)(baseRequests * RequestScale));
@@ -64,6 +66,27 @@ static class Scenarios
         if (unknown.Length > 0)
             throw new ArgumentException($"--scenarios: nothing matches '{string.Join("', '", unknown)}' (scenarios: {string.Join(", ", All.Select(s => s.Name))})");
         return All.Where(s => tokens.Any(t => Matches(s, t))).ToList();
+    }
+
+    /// <summary>
+    /// The --backends catalogue: GET and SET at pipeline 1 and 16 for each client count, named
+    /// get-p1-c50, set-p16-c500, ...; the filter works as for <see cref="Select"/> ("get", "p1", "c500").
+    /// </summary>
+    public static IReadOnlyList<Scenario> SelectBackends(string? filter, IReadOnlyList<int> clientCounts)
+    {
+        var all = new List<Scenario>();
+        foreach (var pipeline in Pipelines)
+            foreach (var clients in clientCounts)
+                foreach (var test in (string[])["get", "set"])
+                    all.Add(new($"{test}-p{pipeline}-c{clients}", ScenarioKind.Throughput, test, pipeline, Persistence.Off,
+                                pipeline == 1 ? 1 : 5, clients));
+        if (string.IsNullOrWhiteSpace(filter)) return all;
+        var tokens = filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                           .Select(t => t.ToLowerInvariant()).ToArray();
+        var unknown = tokens.Where(t => !all.Any(s => Matches(s, t))).ToArray();
+        if (unknown.Length > 0)
+            throw new ArgumentException($"--scenarios: nothing matches '{string.Join("', '", unknown)}' (scenarios: {string.Join(", ", all.Select(s => s.Name))})");
+        return all.Where(s => tokens.Any(t => Matches(s, t))).ToList();
     }
 
     static bool Matches(Scenario s, string token) => s.Name == token || s.Name.Split('-').Contains(token);

@@ -2,16 +2,23 @@ using NativeKv.LoadHarness.Infrastructure;
 
 namespace NativeKv.LoadHarness.Servers;
 
-/// <summary>The Native AOT binary built by <c>./build.sh publish</c> (artifacts/nativekv).</summary>
-sealed class NativeKvServer(string binary) : ServerSpec
+/// <summary>
+/// The Native AOT binary built by <c>./build.sh publish</c> (artifacts/nativekv). With
+/// <paramref name="ioBackend"/> (the --backends comparison) it is started with <c>--io-backend</c> and
+/// <c>--io-threads</c>, and named after its backend ("epoll", "io_uring").
+/// </summary>
+sealed class NativeKvServer(string binary, string? ioBackend = null, int? ioThreads = null) : ServerSpec
 {
     /// <summary>"Persistence off" options, each passed only if this build accepts it.</summary>
     static readonly string[][] OffOptions = [["--appendonly", "no"], ["--save", ""]];
 
     readonly List<string> _offArgs = [];
 
-    public override string Name => "nativekv";
-    public override string DisplayName => "NativeKv";
+    public override string Name => ioBackend ?? "nativekv";
+    public override string DisplayName => ioBackend ?? "NativeKv";
+
+    /// <summary>The --io-backend it is started with, or null for the server's default.</summary>
+    public string? IoBackend => ioBackend;
     public override string? Executable => File.Exists(binary) ? binary : null;
     public override string ProcessName => "nativekv";
     public override string SizeWhat => "binary";
@@ -21,7 +28,11 @@ sealed class NativeKvServer(string binary) : ServerSpec
         Executable is null ? "not built" : ExternalCommand.Capture(Executable, "--version")?.Split('\n')[0] ?? "?";
 
     protected override IReadOnlyList<string> BaseArguments(int port, string dataDir) =>
-        ["--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dataDir];
+    [
+        "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dataDir,
+        .. ioBackend is null ? [] : (string[])["--io-backend", ioBackend],
+        .. ioThreads is int n ? (string[])["--io-threads", n.ToString()] : [],
+    ];
 
     public override IReadOnlyList<string> PersistenceArguments(Persistence persistence) => persistence switch
     {

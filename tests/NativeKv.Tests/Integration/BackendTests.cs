@@ -92,6 +92,15 @@ public class BackendTests
     }
 
     [Test]
+    public async Task Auto_backend_is_epoll_and_says_why()
+    {
+        await using var server = await ServerProcess.StartAsync("--io-backend", "auto");
+        await Assert.That(server.LogText).Contains("io-backend auto: epoll");
+        using var c = new RespClient(server.Port);
+        await Assert.That(c.Call("INFO", "server").Text!).Contains("multiplexing_api:epoll");
+    }
+
+    [Test]
     public async Task Forcing_io_uring_where_unavailable_would_be_an_error_not_a_silent_fallback()
     {
         // On this kernel io_uring works, so a forced io_uring server starts and says so.

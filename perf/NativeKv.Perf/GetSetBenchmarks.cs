@@ -3,7 +3,6 @@ using BenchmarkDotNet.Attributes;
 using NativeKv.Server;
 using NativeKv.Server.Config;
 using NativeKv.Server.Network;
-using NativeKv.Server.Protocol;
 using NativeKv.Server.Storage;
 
 namespace NativeKv.Perf;
@@ -48,20 +47,7 @@ public class GetSetBenchmarks
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    private int Run(byte[] input)
-    {
-        var parser = _client.Parser;
-        var span = input.AsSpan();
-        int n = 0;
-        while (span.Length > 0 && parser.Parse(span, out int consumed) == ParseResult.Command)
-        {
-            _client.Server.Executor.Execute(_client, span, parser.Args);
-            span = span[consumed..];
-            n++;
-        }
-        _client.Output.Clear();
-        return n;
-    }
+    private int Run(byte[] input) => InProcessRequests.Run(_client, input);
 
     [Benchmark]
     public int Get() => Run(_get);

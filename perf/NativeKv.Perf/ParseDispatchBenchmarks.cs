@@ -4,7 +4,6 @@ using NativeKv.Server;
 using NativeKv.Server.Commands;
 using NativeKv.Server.Config;
 using NativeKv.Server.Network;
-using NativeKv.Server.Protocol;
 
 namespace NativeKv.Perf;
 
@@ -36,20 +35,7 @@ public class ParseDispatchBenchmarks
     [GlobalCleanup]
     public void Cleanup() => _reactor.Dispose();
 
-    private int Run(byte[] input)
-    {
-        var parser = _client.Parser;
-        var span = input.AsSpan();
-        int n = 0;
-        while (span.Length > 0 && parser.Parse(span, out int consumed) == ParseResult.Command)
-        {
-            _client.Server.Executor.Execute(_client, span, parser.Args);
-            span = span[consumed..];
-            n++;
-        }
-        _client.Output.Clear();
-        return n;
-    }
+    private int Run(byte[] input) => InProcessRequests.Run(_client, input);
 
     [Benchmark]
     public int Ping() => Run(_ping);

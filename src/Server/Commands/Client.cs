@@ -245,13 +245,8 @@ internal static class ClientCommands
         Summary = "Sets the client eviction mode of the connection.", Since = "7.0.0", Complexity = "O(1)")]
     public static void NoEvict(ref CommandContext ctx)
     {
-        if (ctx.ArgIs(2, "ON"u8)) ctx.Client.NoEvict = true;
-        else if (ctx.ArgIs(2, "OFF"u8)) ctx.Client.NoEvict = false;
-        else
-        {
-            ctx.Reply.Error("ERR syntax error");
-            return;
-        }
+        if (!TryOnOff(ref ctx, out bool on)) return;
+        ctx.Client.NoEvict = on;
         ctx.Reply.Ok();
     }
 
@@ -259,14 +254,18 @@ internal static class ClientCommands
         Summary = "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", Since = "7.2.0", Complexity = "O(1)")]
     public static void NoTouch(ref CommandContext ctx)
     {
-        if (ctx.ArgIs(2, "ON"u8)) ctx.Client.NoTouch = true;
-        else if (ctx.ArgIs(2, "OFF"u8)) ctx.Client.NoTouch = false;
-        else
-        {
-            ctx.Reply.Error("ERR syntax error");
-            return;
-        }
+        if (!TryOnOff(ref ctx, out bool on)) return;
+        ctx.Client.NoTouch = on;
         ctx.Reply.Ok();
+    }
+
+    /// <summary>Argument 2 as ON/OFF; anything else gets Redis's syntax error.</summary>
+    private static bool TryOnOff(ref CommandContext ctx, out bool on)
+    {
+        on = ctx.ArgIs(2, "ON"u8);
+        if (on || ctx.ArgIs(2, "OFF"u8)) return true;
+        ctx.Reply.Error("ERR syntax error");
+        return false;
     }
 
     [RespCommand("CLIENT|REPLY", Arity = 3, Flags = Common, Group = CommandGroup.Connection,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using NativeKv.Server.Protocol;
 
 namespace NativeKv.Server.Config;
 
@@ -188,118 +189,16 @@ public static class ConfigLoader
     private static string FileError(int lineNumber, string line, string reason) =>
         $"\n*** FATAL CONFIG FILE ERROR (Redis {ServerContext.Version}) ***\nReading the configuration file, at line {lineNumber}\n>>> '{line}'\n{reason}";
 
-    /// <summary>
-    /// Splits a line with Redis's sdssplitargs rules: spaces separate, "double quotes" take \n \r \t
-    /// \b \a \xHH and \c escapes, 'single quotes' take \' only, and a closing quote must be followed
-    /// by a space or the end. Returns null on unbalanced quotes.
-    /// </summary>
+    /// <summary>Splits a line with Redis's sdssplitargs rules; null on unbalanced quotes.</summary>
     public static List<string>? SplitArgs(string line)
     {
         var bytes = Encoding.UTF8.GetBytes(line);
-        int p = 0;
-        var result = new List<string>();
-        var current = new List<byte>();
-        byte At(int i) => i < bytes.Length ? bytes[i] : (byte)0;
-        while (true)
-        {
-            while (p < bytes.Length && IsSpace(bytes[p])) p++;
-            if (p >= bytes.Length) return result;
-            bool inq = false, insq = false, done = false;
-            current.Clear();
-            while (!done)
-            {
-                byte ch = At(p);
-                if (inq)
-                {
-                    if (ch == '\\' && At(p + 1) == 'x' && IsHex(At(p + 2)) && IsHex(At(p + 3)))
-                    {
-                        current.Add((byte)(HexValue(At(p + 2)) * 16 + HexValue(At(p + 3))));
-                        p += 3;
-                    }
-                    else if (ch == '\\' && p + 1 < bytes.Length)
-                    {
-                        p++;
-                        current.Add(bytes[p] switch
-                        {
-                            (byte)'n' => (byte)'\n',
-                            (byte)'r' => (byte)'\r',
-                            (byte)'t' => (byte)'\t',
-                            (byte)'b' => (byte)'\b',
-                            (byte)'a' => (byte)'\a',
-                            var other => other,
-                        });
-                    }
-                    else if (ch == '"')
-                    {
-                        if (p + 1 < bytes.Length && !IsSpace(bytes[p + 1])) return null;
-                        done = true;
-                    }
-                    else if (p >= bytes.Length)
-                    {
-                        return null;
-                    }
-                    else
-                    {
-                        current.Add(ch);
-                    }
-                }
-                else if (insq)
-                {
-                    if (ch == '\\' && At(p + 1) == '\'')
-                    {
-                        p++;
-                        current.Add((byte)'\'');
-                    }
-                    else if (ch == '\'')
-                    {
-                        if (p + 1 < bytes.Length && !IsSpace(bytes[p + 1])) return null;
-                        done = true;
-                    }
-                    else if (p >= bytes.Length)
-                    {
-                        return null;
-                    }
-                    else
-                    {
-                        current.Add(ch);
-                    }
-                }
-                else if (p >= bytes.Length)
-                {
-                    done = true;
-                }
-                else
-                {
-                    switch (ch)
-                    {
-                        case (byte)' ':
-                        case (byte)'\n':
-                        case (byte)'\r':
-                        case (byte)'\t':
-                        case 0:
-                            done = true;
-                            break;
-                        case (byte)'"':
-                            inq = true;
-                            break;
-                        case (byte)'\'':
-                            insq = true;
-                            break;
-                        default:
-                            current.Add(ch);
-                            break;
-                    }
-                }
-                if (p < bytes.Length) p++;
-            }
-            result.Add(Encoding.UTF8.GetString(current.ToArray()));
-        }
+        var ranges = new ArgRange[8];
+        if (!SdsSplitArgs.Split(bytes, ref ranges, out int count)) return null;
+        var result = new List<string>(count);
+        for (int i = 0; i < count; i++) result.Add(Encoding.UTF8.GetString(bytes, ranges[i].Offset, ranges[i].Length));
+        return result;
     }
-
-    // C's isspace in the "C" locale.
-    private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
-    private static bool IsHex(byte b) => b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F';
-    private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
 
     // ------------------------------------------------------------------ CONFIG REWRITE
 

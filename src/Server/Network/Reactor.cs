@@ -23,6 +23,7 @@ public sealed unsafe class Reactor : IDisposable
     private long _nextCron;
     private readonly List<Client> _waiting = new();
     private readonly List<Client> _resuming = new();
+    private readonly List<Client> _cronScratch = new();
     private int _idleSpins;
 
     public Reactor(ServerContext server, int index, int cpu)
@@ -170,11 +171,15 @@ public sealed unsafe class Reactor : IDisposable
         _nextCron = now + 1000 / Math.Max(1, _server.Config.Hz);
         if (_clients.Count == 0) return;
         int timeout = _server.Config.Timeout;
-        foreach (var client in _clients.Values.ToArray())
+        // Clients may close during the walk: iterate a reused copy, not the dictionary.
+        _cronScratch.Clear();
+        _cronScratch.AddRange(_clients.Values);
+        foreach (var client in _cronScratch)
         {
             if (client.KillRequested) { client.Close(); continue; }
             client.Cron(now, timeout);
         }
+        _cronScratch.Clear();
     }
 
     /// <summary>Graceful stop: give each client a last chance to take its pending replies.</summary>

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace NativeKv.Server.Protocol;
 
 /// <summary>Where one argument sits, relative to the start of its command in the input buffer.</summary>
@@ -152,8 +150,7 @@ public sealed class RequestParser
         }
         int lineEnd = nl;
         if (lineEnd > 0 && input[lineEnd - 1] == (byte)'\r') lineEnd--;
-        _argc = 0;
-        if (!SplitArgs(input[..lineEnd]))
+        if (!SdsSplitArgs.Split(input[..lineEnd], ref _args, out _argc))
             return Fail("ERR Protocol error: unbalanced quotes in request");
         consumed = nl + 1;
         if (_argc == 0)
@@ -163,97 +160,6 @@ public sealed class RequestParser
         }
         _position = 0;
         return ParseResult.Command;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsSpace(byte c) => c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-
-    private static int HexValue(byte c) => c switch
-    {
-        >= (byte)'0' and <= (byte)'9' => c - '0',
-        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
-        >= (byte)'A' and <= (byte)'F' => c - 'A' + 10,
-        _ => -1,
-    };
-
-    /// <summary>sdssplitargs semantics; decoded bytes are written back over the line (never longer).</summary>
-    private bool SplitArgs(Span<byte> line)
-    {
-        int p = 0;
-        while (true)
-        {
-            while (p < line.Length && IsSpace(line[p])) p++;
-            if (p >= line.Length) return true;
-            int start = p, w = p;
-            bool inDq = false, inSq = false, done = false;
-            while (!done)
-            {
-                if (inDq)
-                {
-                    if (p >= line.Length) return false;
-                    byte c = line[p];
-                    if (c == '\\' && p + 3 < line.Length && line[p + 1] == 'x' && HexValue(line[p + 2]) >= 0 && HexValue(line[p + 3]) >= 0)
-                    {
-                        line[w++] = (byte)(HexValue(line[p + 2]) * 16 + HexValue(line[p + 3]));
-                        p += 3;
-                    }
-                    else if (c == '\\' && p + 1 < line.Length)
-                    {
-                        p++;
-                        line[w++] = line[p] switch
-                        {
-                            (byte)'n' => (byte)'\n',
-                            (byte)'r' => (byte)'\r',
-                            (byte)'t' => (byte)'\t',
-                            (byte)'b' => (byte)'\b',
-                            (byte)'a' => (byte)'\a',
-                            var other => other,
-                        };
-                    }
-                    else if (c == '"')
-                    {
-                        // The closing quote must be followed by a space or the end.
-                        if (p + 1 < line.Length && !IsSpace(line[p + 1])) return false;
-                        done = true;
-                    }
-                    else
-                    {
-                        line[w++] = c;
-                    }
-                }
-                else if (inSq)
-                {
-                    if (p >= line.Length) return false;
-                    byte c = line[p];
-                    if (c == '\\' && p + 1 < line.Length && line[p + 1] == '\'')
-                    {
-                        p++;
-                        line[w++] = (byte)'\'';
-                    }
-                    else if (c == '\'')
-                    {
-                        if (p + 1 < line.Length && !IsSpace(line[p + 1])) return false;
-                        done = true;
-                    }
-                    else
-                    {
-                        line[w++] = c;
-                    }
-                }
-                else
-                {
-                    if (p >= line.Length) { done = true; break; }
-                    byte c = line[p];
-                    if (IsSpace(c)) done = true;
-                    else if (c == '"') inDq = true;
-                    else if (c == '\'') inSq = true;
-                    else line[w++] = c;
-                }
-                if (p < line.Length) p++;
-            }
-            if (_argc == _args.Length) Array.Resize(ref _args, _args.Length * 2);
-            _args[_argc++] = new ArgRange(start, w - start);
-        }
     }
 
     private ParseResult Fail(string message)

@@ -17,7 +17,7 @@ public sealed class ServerContext
         Executor = new CommandExecutor(this);
         StartTimestamp = Stopwatch.GetTimestamp();
         StartUnixSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        RunId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+        RunId = RandomHex.Id40();
         Metrics = new InstantaneousMetrics(this);
     }
 

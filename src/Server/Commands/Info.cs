@@ -104,7 +104,7 @@ internal static class InfoCommand
     private static readonly string[] DefaultSections =
         ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "module_list", "errorstats", "cluster", "keyspace"];
 
-    private static readonly string ReplId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+    private static readonly string ReplId = RandomHex.Id40();
     private static string? _uname;
 
     [RespCommand("INFO", Arity = -1, Flags = CommandFlags.Loading | CommandFlags.Stale, Group = CommandGroup.Server,
@@ -304,6 +304,14 @@ internal static class InfoCommand
         Line(sb, "active_defrag_running", 0);
         Line(sb, "lazyfree_pending_objects", 0);
         Line(sb, "lazyfreed_objects", 0);
+        if (server.Store is { } store)
+        {
+            // NativeKv's own: the FASTER hash index (64 bytes a bucket, doubles as keys arrive) and log pages.
+            Line(sb, "store_index_buckets", store.Kv.IndexSize);
+            Line(sb, "store_index_growths", store.IndexGrowths);
+            Line(sb, "store_log_page_size", 1L << store.PageBits);
+            Line(sb, "store_log_memory", store.Kv.Log.MemorySizeBytes);
+        }
     }
 
     private static void PersistenceSection(ServerContext server, StringBuilder sb)

@@ -52,6 +52,7 @@ public sealed class Maintenance
             try
             {
                 bool more = false;
+                _store.GrowIndexIfNeeded();
                 if (_store.TotalExpires() > 0) more = ExpireCycle(session);
                 long now = Environment.TickCount64;
                 if (now >= nextCompactionCheck)

@@ -100,7 +100,7 @@ public sealed class Persistence : IWriteLog
         var sw = Stopwatch.StartNew();
         var manifest = Manifest.Load(Path.Combine(dir, ManifestName), log);
 
-        var store = new Store(config, log, keepFiles: manifest.Token is not null);
+        var store = new Store(config, log, keepFiles: manifest.Token is not null, pageBits: manifest.PageBits);
         server.Store = store;
         // FASTER's device writes block a thread-pool thread for the whole fsync'd write (~2 ms here): with
         // several commits in flight the pool must not wait for its hill climbing to add threads.
@@ -158,7 +158,7 @@ public sealed class Persistence : IWriteLog
             // The last checkpoint was taken with appendonly off: an old AOF is not a continuation of it.
             AppendOnlyFile.DeleteFiles(AofDirectory, config.AppendFilename);
         }
-        var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, _store.PageBits, _log, config.AofLoadTruncated,
+        var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, Store.LogPageBits, _log, config.AofLoadTruncated,
             out var tail, out var detail);
         var file = Path.GetFileName(aof.DevicePath);
         if (tail == AofTailState.Torn)
@@ -207,7 +207,7 @@ public sealed class Persistence : IWriteLog
         {
             // From now on the loaded state = the checkpoint (if any) + this AOF replayed from its beginning.
             var (map, next, _) = _store.SnapshotForCheckpoint(aof);
-            _manifest = _manifest with { Exists = true, AofStart = aof.BeginAddress, Namespaces = map, NextNamespace = next };
+            _manifest = _manifest with { Exists = true, AofStart = aof.BeginAddress, Namespaces = map, NextNamespace = next, PageBits = _store.PageBits };
             _manifest.Save(Path.Combine(DataDirectory, ManifestName));
         }
         if (repair)
@@ -569,7 +569,7 @@ public sealed class Persistence : IWriteLog
             _detached?.Dispose();
             _detached = null;
             AppendOnlyFile.DeleteFiles(AofDirectory, config.AppendFilename);
-            var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, _store.PageBits, _log, true, out _, out _);
+            var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, Store.LogPageBits, _log, true, out _, out _);
             _aof = aof;
             _store.Aof = aof;
             _log.Notice("Background append only file rewriting started (appendonly turned on)");
@@ -711,10 +711,13 @@ public sealed class Persistence : IWriteLog
             var aof = _aof;
             var (map, next, aofStart) = _store.SnapshotForCheckpoint(aof);
             long beginBefore = _store.Kv.Log.BeginAddress;
-            var (ok, token) = _store.Kv.TakeFullCheckpointAsync(CheckpointType.Snapshot).AsTask().GetAwaiter().GetResult();
+            bool ok;
+            Guid token;
+            lock (_store.StateMachineLock) // an index resize in progress finishes first
+                (ok, token) = _store.Kv.TakeFullCheckpointAsync(CheckpointType.Snapshot).AsTask().GetAwaiter().GetResult();
             if (!ok) throw new InvalidOperationException("FASTER refused the checkpoint (another one is running)");
             long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now);
+            var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now, _store.PageBits);
             manifest.Save(Path.Combine(DataDirectory, ManifestName));
             _manifest = manifest;
             if (aof is not null)
@@ -858,14 +861,15 @@ public sealed class Persistence : IWriteLog
     /// <c>dir/checkpoint.manifest</c>: which checkpoint to recover, the AOF address to replay from (-1:
     /// the AOF is not part of this state), and the db -> namespace map at that address.
     /// </summary>
-    private sealed record Manifest(bool Exists, Guid? Token, long AofStart, int[] Namespaces, int NextNamespace, long SavedUnix)
+    private sealed record Manifest(bool Exists, Guid? Token, long AofStart, int[] Namespaces, int NextNamespace, long SavedUnix, int? PageBits)
     {
         public static Manifest Load(string path, Log log)
         {
-            if (!File.Exists(path)) return new Manifest(false, null, -1, [], 0, 0);
+            if (!File.Exists(path)) return new Manifest(false, null, -1, [], 0, 0, null);
             Guid? token = null;
             long aof = -1, saved = 0;
             int next = 0;
+            int? pageBits = null;
             int[] map = [];
             bool header = false;
             foreach (var raw in File.ReadAllLines(path))
@@ -883,10 +887,12 @@ public sealed class Persistence : IWriteLog
                     case "nextns": next = int.Parse(v, CultureInfo.InvariantCulture); break;
                     case "ns": map = v.Length == 0 ? [] : v.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(); break;
                     case "saved": saved = long.Parse(v, CultureInfo.InvariantCulture); break;
+                    case "pagebits": pageBits = int.Parse(v, CultureInfo.InvariantCulture); break;
                 }
             }
             if (!header) throw new PersistenceException($"{path} is not a NativeKv checkpoint manifest");
-            return new Manifest(true, token, aof, map, next, saved);
+            if (pageBits is < 12 or > 30) throw new PersistenceException($"{path}: pagebits={pageBits} is out of range");
+            return new Manifest(true, token, aof, map, next, saved, pageBits);
         }
 
         public void Save(string path)
@@ -898,6 +904,7 @@ public sealed class Persistence : IWriteLog
             sb.Append("nextns=").Append(NextNamespace.ToString(CultureInfo.InvariantCulture)).Append('\n');
             sb.Append("ns=").Append(string.Join(',', Namespaces.Select(n => n.ToString(CultureInfo.InvariantCulture)))).Append('\n');
             sb.Append("saved=").Append(SavedUnix.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            if (PageBits is { } bits) sb.Append("pagebits=").Append(bits.ToString(CultureInfo.InvariantCulture)).Append('\n');
             var tmp = path + ".tmp";
             using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
             {

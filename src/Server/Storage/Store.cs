@@ -39,7 +39,24 @@ public interface IWriteLog
 /// </summary>
 public sealed partial class Store : IDisposable
 {
-    public const int DefaultIndexBuckets = 1 << 20;
+    /// <summary>
+    /// Hash buckets at creation (1 MB of index). The index doubles as keys arrive (see
+    /// <see cref="GrowIndexIfNeeded"/>), as Redis's dict does: a fixed large index would cost 64 bytes
+    /// per bucket of resident memory whether or not keys use it.
+    /// </summary>
+    public const int InitialIndexBuckets = 1 << 14;
+
+    /// <summary>Keys per bucket (a bucket is one cache line of 7 entries) above which the index doubles.</summary>
+    public const int IndexGrowthLoad = 4;
+
+    /// <summary>
+    /// Log page size: 8 MB (4 MB when maxmemory is below 32 MB, so at least 4 pages fit). A record never
+    /// spans pages, so it caps a value (<see cref="MaxValueLength"/>); FASTER clears each page as it
+    /// allocates it, two at start-up, so larger pages cost start-up time. A data directory keeps the
+    /// page size it was created with (the checkpoint manifest records it): recovery must read the log
+    /// back with the page size it was written with.
+    /// </summary>
+    public const int LogPageBits = 23;
 
     private readonly object _nsLock = new();
     private NamespaceCounters[] _counters = new NamespaceCounters[64];
@@ -51,7 +68,8 @@ public sealed partial class Store : IDisposable
 
 
     /// <param name="keepFiles">Recovering from a checkpoint (Persistence): keep the log and checkpoint files.</param>
-    public Store(ServerConfig config, Log log, bool keepFiles = false)
+    /// <param name="pageBits">The page size the recovered log was written with (null: a new log).</param>
+    public Store(ServerConfig config, Log log, bool keepFiles = false, int? pageBits = null)
     {
         Config = config;
         Log = log;
@@ -69,20 +87,20 @@ public sealed partial class Store : IDisposable
         _dbNs = new int[databases];
         for (int i = 0; i < databases; i++) _dbNs[i] = NewNamespace();
 
-        var (memoryBits, pageBits) = LogSizing(config.Maxmemory);
+        var (memoryBits, logPageBits) = LogSizing(config.Maxmemory, keepFiles ? pageBits : null);
         MemoryBits = memoryBits;
-        PageBits = pageBits;
+        PageBits = logPageBits;
         _device = Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, recoverDevice: keepFiles, disableFileBuffering: false);
         var logSettings = new LogSettings
         {
             LogDevice = _device,
-            PageSizeBits = pageBits,
+            PageSizeBits = logPageBits,
             MemorySizeBits = memoryBits,
             SegmentSizeBits = 25,
             MutableFraction = 0.9,
             ReadCopyOptions = new ReadCopyOptions(ReadCopyFrom.Device, ReadCopyTo.MainLog),
         };
-        Kv = new FasterKV<SpanByte, SpanByte>(DefaultIndexBuckets, logSettings,
+        Kv = new FasterKV<SpanByte, SpanByte>(InitialIndexBuckets, logSettings,
             checkpointSettings: new CheckpointSettings { CheckpointDir = Path.Combine(Directory, "checkpoints"), RemoveOutdated = false },
             serializerSettings: null, comparer: new SpanByteComparer(),
             variableLengthStructSettings: new VariableLengthStructSettings<SpanByte, SpanByte>
@@ -110,8 +128,11 @@ public sealed partial class Store : IDisposable
 
     public Maintenance Maintenance => _maintenance;
 
-    /// <summary>Log memory from maxmemory: the largest power of two within it (FASTER's unit), at least 16 MB.</summary>
-    public static (int memoryBits, int pageBits) LogSizing(long maxmemory)
+    /// <summary>
+    /// Log memory from maxmemory: the largest power of two within it (FASTER's unit), at least 16 MB,
+    /// and at least 4 pages of <paramref name="pageBits"/> (a recovered log's page size) or of the default.
+    /// </summary>
+    public static (int memoryBits, int pageBits) LogSizing(long maxmemory, int? pageBits = null)
     {
         int memoryBits = 31; // 2 GB when unlimited
         if (maxmemory > 0)
@@ -119,8 +140,8 @@ public sealed partial class Store : IDisposable
             memoryBits = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)maxmemory);
             memoryBits = Math.Clamp(memoryBits, 24, 40);
         }
-        int pageBits = Math.Clamp(memoryBits - 3, 22, 25); // at least 8 pages in memory
-        return (memoryBits, pageBits);
+        int bits = pageBits ?? Math.Min(LogPageBits, memoryBits - 2);
+        return (Math.Max(memoryBits, bits + 2), bits);
     }
 
     public void Start() => _maintenance.Start();
@@ -238,6 +259,58 @@ public sealed partial class Store : IDisposable
             Volatile.Write(ref _dbNs, map);
             LogNamespaces();
         }
+    }
+
+    /// <summary>Keys in every namespace, flushed ones included: their records hold index entries until compaction.</summary>
+    public long IndexedKeys()
+    {
+        long n = 0;
+        var arr = Volatile.Read(ref _counters);
+        foreach (var c in arr)
+            if (c is not null) n += Math.Max(0, Volatile.Read(ref c.Keys));
+        return n;
+    }
+
+    /// <summary>
+    /// FASTER runs one state machine at a time (a checkpoint or an index resize); whoever starts one
+    /// holds this, so the other waits instead of being refused.
+    /// </summary>
+    public object StateMachineLock { get; } = new();
+
+    /// <summary>Times the hash index doubled since start-up.</summary>
+    public int IndexGrowths { get; private set; }
+
+    /// <summary>
+    /// From the maintenance thread (never under epoch protection): doubles the hash index while the
+    /// keys exceed <see cref="IndexGrowthLoad"/> per bucket. FASTER splits the buckets on this thread;
+    /// a reactor touching a bucket not yet split splits it first, so no request waits for the whole
+    /// resize. Skipped while a checkpoint runs; the next pass retries. True when it grew.
+    /// </summary>
+    public bool GrowIndexIfNeeded()
+    {
+        if (IndexedKeys() <= Kv.IndexSize * IndexGrowthLoad) return false;
+        if (!Monitor.TryEnter(StateMachineLock)) return false;
+        bool grew = false;
+        try
+        {
+            while (IndexedKeys() > Kv.IndexSize * IndexGrowthLoad && Kv.IndexSize < (1L << 30))
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                long before = Kv.IndexSize;
+                if (!Kv.GrowIndex()) break;
+                grew = true;
+                IndexGrowths++;
+                Log.Verbose($"store: hash index grew from {before} to {Kv.IndexSize} buckets in {sw.Elapsed.TotalMilliseconds:F1} ms");
+            }
+        }
+        finally
+        {
+            Monitor.Exit(StateMachineLock);
+        }
+        // The old bucket array is garbage now; our steady state allocates next to nothing, so without a
+        // collection it would stay resident indefinitely.
+        if (grew) GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+        return grew;
     }
 
     /// <summary>Approximate bytes of live records (latest versions) in all databases.</summary>

@@ -57,7 +57,7 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         {
             LogDevice = _device,
             PageSizeBits = pageBits,
-            MemorySizeBits = pageBits + 1, // two pages: one filling, one flushing
+            MemorySizeBits = pageBits + 2, // four pages (32 MB): a write burst fills them while earlier ones flush
             SegmentSizeBits = SegmentBits,
             LogChecksum = LogChecksumType.PerEntry,
             FastCommitMode = true,

@@ -52,7 +52,7 @@ sealed class Report(RunInfo info, Results results)
             : $"each run sized from its warm-up's rate to last about {o.Seconds.ToString("0.#", Inv)} s";
         md.AppendLine($"- Load: {info.BenchmarkVersion} pinned to CPU {o.ClientCpu}, {o.Clients} clients, {o.DataSize}-byte values, " +
                       $"keyspace {o.Keys:N0} (`-r`); {sizing}, after an unmeasured warm-up; median of {o.Rounds} " +
-                      $"round{(o.Rounds == 1 ? "" : "s")}, servers interleaved round by round");
+                      $"round{(o.Rounds == 1 ? "" : "s")}, servers interleaved round by round, the ones not being measured stopped (SIGSTOP) meanwhile");
         if (info.Scenarios.Any(s => s.Kind == ScenarioKind.Durability))
         {
             md.AppendLine("- AOF rows (one server per mode, kept for all its rounds): " + string.Join("; ", Servers.Select(s =>

@@ -41,6 +41,26 @@ sealed class ServerUnderTest : IDisposable
 
     public bool IsAlive => !_process.HasExited;
 
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int sig);
+
+    const int SIGCONT = 18, SIGSTOP = 19;
+
+    /// <summary>
+    /// Stops the process (SIGSTOP) while another server is measured: they share one CPU, and whatever
+    /// one does after its own run (GC, log flushes, timers) would otherwise land in the next server's run.
+    /// </summary>
+    public void Pause()
+    {
+        if (IsAlive) kill(Pid, SIGSTOP);
+    }
+
+    /// <summary>Lets a paused process run again (SIGCONT).</summary>
+    public void Resume()
+    {
+        if (IsAlive) kill(Pid, SIGCONT);
+    }
+
     /// <summary>
     /// Starts <paramref name="spec"/> pinned to <paramref name="cpu"/> with an empty data folder under
     /// <paramref name="scratchRoot"/>, and waits for its first PONG. Throws <see cref="ServerStartException"/>.

@@ -33,6 +33,10 @@ public static unsafe partial class LibC
     public const int MSG_NOSIGNAL = 0x4000;
     public const int MSG_DONTWAIT = 0x40;
 
+    /// <summary>Flushes a file's data (and the metadata needed to read it back, e.g. its size) to the device.</summary>
+    [LibraryImport(Lib, EntryPoint = "fdatasync", SetLastError = true)]
+    public static partial int FDataSync(int fd);
+
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 

@@ -52,7 +52,7 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         PageBits = pageBits;
         SegmentBits = Math.Max(pageBits, 28);
         _log = log;
-        _device = Devices.CreateLogDevice(DevicePath, preallocateFile: false, deleteOnClose: false, recoverDevice: true, disableFileBuffering: false);
+        _device = new AofDevice(DevicePath, recover: true);
         var settings = new FasterLogSettings
         {
             LogDevice = _device,

@@ -80,6 +80,8 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     public long BeginAddress => FasterLog.BeginAddress;
     public long TailAddress => FasterLog.TailAddress;
     public long CommittedUntilAddress => FasterLog.CommittedUntilAddress;
+    /// <summary>Everything below is written and synced (AofDevice completes a write only after fdatasync).</summary>
+    public long FlushedUntilAddress => FasterLog.FlushedUntilAddress;
     /// <summary>Largest entry the log takes (an entry never spans a page).</summary>
     public long MaxEntryLength => (1L << PageBits) - 256;
 

@@ -80,6 +80,12 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     public long BeginAddress => FasterLog.BeginAddress;
     public long TailAddress => FasterLog.TailAddress;
     public long CommittedUntilAddress => FasterLog.CommittedUntilAddress;
+    /// <summary>
+    /// Group commit (appendfsync always), in this log's addresses: the highest address a reactor asked
+    /// to be durable, and the highest commit tail issued (its commit record ends there).
+    /// </summary>
+    public long CommitRequested, CommitIssuedTail;
+
     /// <summary>Everything below is written and synced (AofDevice completes a write only after fdatasync).</summary>
     public long FlushedUntilAddress => FasterLog.FlushedUntilAddress;
     /// <summary>Largest entry the log takes (an entry never spans a page).</summary>

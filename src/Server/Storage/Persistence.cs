@@ -308,6 +308,7 @@ public sealed class Persistence : IWriteLog
             return false;
         }
         var gate = gates[index];
+        SyncGate(gate, aof);
         if (!client.CommitHeld)
         {
             client.CommitHeld = true;
@@ -325,6 +326,7 @@ public sealed class Persistence : IWriteLog
         var gate = gates[reactor.Index];
         if (gate.Held.Count == 0) return;
         var aof = _aof;
+        if (aof is not null) SyncGate(gate, aof);
         if (aof is null || Durable(aof) >= gate.MaxWait)
         {
             Release(reactor);
@@ -337,16 +339,13 @@ public sealed class Persistence : IWriteLog
             // the next one as soon as it completes.
             gate.Requested = gate.MaxWait;
             Volatile.Write(ref _wake[reactor.Index], 1);
-            InterlockedMax(ref _requested, gate.MaxWait);
+            InterlockedMax(ref aof.CommitRequested, gate.MaxWait);
             IssueCommits(aof);
             // Durable now, or a commit finished between the check above and the flag: never miss the wake-up.
             if (Durable(aof) >= gate.MaxWait) WakeCovered();
         }
     }
 
-    /// <summary>Highest tail of an issued commit (its commit record ends there).</summary>
-    private long _issuedTail;
-    private long _requested;
     private Action? _onCommitted;
 
     /// <summary>
@@ -358,7 +357,7 @@ public sealed class Persistence : IWriteLog
     private long Durable(AppendOnlyFile aof)
     {
         long committed = aof.CommittedUntilAddress;
-        long issued = Volatile.Read(ref _issuedTail);
+        long issued = Volatile.Read(ref aof.CommitIssuedTail);
         return issued > committed && aof.FlushedUntilAddress >= issued ? issued : committed;
     }
 
@@ -370,16 +369,16 @@ public sealed class Persistence : IWriteLog
     /// </summary>
     private void IssueCommits(AppendOnlyFile aof)
     {
-        while (Volatile.Read(ref _requested) > Volatile.Read(ref _issuedTail)
-               && aof.FlushedUntilAddress >= Volatile.Read(ref _issuedTail))
+        while (Volatile.Read(ref aof.CommitRequested) > Volatile.Read(ref aof.CommitIssuedTail)
+               && aof.FlushedUntilAddress >= Volatile.Read(ref aof.CommitIssuedTail))
         {
             long tail = aof.TailAddress;
             try
             {
                 if (aof.CommitAsyncWithCallback(_onCommitted ??= OnCommitted, out long commitTail))
-                    InterlockedMax(ref _issuedTail, commitTail);
+                    InterlockedMax(ref aof.CommitIssuedTail, commitTail);
                 else
-                    InterlockedMax(ref _issuedTail, tail); // nothing new: earlier commits cover the tail
+                    InterlockedMax(ref aof.CommitIssuedTail, tail); // nothing new: earlier commits cover the tail
             }
             catch (Exception e)
             {
@@ -388,7 +387,7 @@ public sealed class Persistence : IWriteLog
                 _commitSignal.Set(); // the committer thread retries and wakes the reactors
                 return;
             }
-            if (Durable(aof) < Volatile.Read(ref _issuedTail)) return; // on its way: its completion continues
+            if (Durable(aof) < Volatile.Read(ref aof.CommitIssuedTail)) return; // on its way: its completion continues
         }
     }
 
@@ -424,12 +423,37 @@ public sealed class Persistence : IWriteLog
         }
     }
 
+    /// <summary>
+    /// On the reactor. The AOF was replaced (turned off and on again: the new log's addresses start
+    /// again near 0), so the gate's numbers and its held replies refer to the old one, which was
+    /// committed in full when it was detached: send those replies and start over with the new log.
+    /// </summary>
+    private static void SyncGate(Gate gate, AppendOnlyFile aof)
+    {
+        if (gate.Log == aof) return;
+        gate.Log = aof;
+        gate.MaxWait = 0;
+        gate.Requested = 0;
+        if (gate.Held.Count == 0) return;
+        var held = gate.Held.ToArray();
+        gate.Held.Clear();
+        foreach (var c in held)
+        {
+            c.CommitHeld = false;
+            if (c.Closed) continue;
+            c.CommitWait = 0;
+            c.Flush();
+        }
+    }
+
     /// <summary>On the reactor: sends the replies a finished commit covers.</summary>
     private void Release(Reactor reactor)
     {
         var gate = _gates[reactor.Index];
         var held = gate.Held;
-        long committed = _aof is { } aof ? Durable(aof) : long.MaxValue;
+        var log = _aof;
+        if (log is not null) SyncGate(gate, log);
+        long committed = log is not null ? Durable(log) : long.MaxValue;
         long maxWait = 0;
         for (int i = held.Count - 1; i >= 0; i--)
         {
@@ -467,6 +491,8 @@ public sealed class Persistence : IWriteLog
         }
 
         public readonly List<Client> Held = new();
+        /// <summary>The AOF the numbers below refer to.</summary>
+        public AppendOnlyFile? Log;
         public long MaxWait;
         public long Requested;
         public readonly Action Committed;

@@ -306,6 +306,45 @@ public class DurabilityTests
     }
 
     [Test]
+    public async Task Turning_the_aof_off_and_on_under_always_keeps_acknowledging_and_keeping_writes()
+    {
+        var dir = NewDir();
+        try
+        {
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""))
+            {
+                // A reply that never comes fails the test in 10 s instead of hanging it.
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+                for (int i = 0; i < 200; i++) c.Call("SET", "first" + i, "v" + i); // the first AOF's addresses grow
+                await Assert.That(c.Call("CONFIG", "SET", "appendonly", "no").ToString()).IsEqualTo("OK");
+                var sw = Stopwatch.StartNew();
+                while (sw.Elapsed < TimeSpan.FromSeconds(30) && !c.Call("INFO", "persistence").Text!.Contains("aof_enabled:0"))
+                    await Task.Delay(50);
+                c.Call("SET", "between", "x");
+                await Assert.That(c.Call("CONFIG", "SET", "appendonly", "yes").ToString()).IsEqualTo("OK");
+                sw.Restart();
+                while (sw.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                    var info = c.Call("INFO", "persistence").Text!;
+                    if (info.Contains("aof_enabled:1") && info.Contains("aof_rewrite_in_progress:0")) break;
+                    await Task.Delay(50);
+                }
+                // The new AOF starts again at a low address: writes must still be committed and acknowledged.
+                for (int i = 0; i < 50; i++) await Assert.That(c.Call("SET", "second" + i, "w" + i).ToString()).IsEqualTo("OK");
+                KillHard(server);
+            }
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes"))
+            {
+                using var c = new RespClient(server.Port);
+                await Assert.That(Get(c, "first199")).IsEqualTo("v199");
+                await Assert.That(Get(c, "between")).IsEqualTo("x");
+                for (int i = 0; i < 50; i++) await Assert.That(Get(c, "second" + i)).IsEqualTo("w" + i);
+            }
+        }
+        finally { TryDelete(dir); }
+    }
+
+    [Test]
     public async Task Config_set_appendonly_yes_at_runtime_starts_the_aof_after_a_checkpoint()
     {
         var dir = NewDir();

@@ -66,7 +66,10 @@ sealed class BackendHarness(HarnessOptions options, IReadOnlyList<NativeKvServer
                 var order = round % 2 == 1 ? running : Enumerable.Reverse(running).ToList();
                 foreach (var scenario in scenarios)
                     foreach (var server in order)
+                    {
+                        ServerUnderTest.RunAlone(running, server);
                         RunOne(round, scenario, server);
+                    }
             }
         }
         finally

@@ -82,14 +82,14 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
 
             foreach (var server in running)
             {
-                Isolate(running, server);
+                ServerUnderTest.RunAlone(running, server);
                 MeasureMemory(round, memory, server);
             }
 
             foreach (var scenario in throughput)
                 foreach (var server in running)
                 {
-                    Isolate(running, server);
+                    ServerUnderTest.RunAlone(running, server);
                     RunBenchmark(round, scenario, server);
                 }
         }
@@ -184,7 +184,7 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
             {
                 foreach (var server in running)
                 {
-                    Isolate(running, server);
+                    ServerUnderTest.RunAlone(running, server);
                     int before = _results.Throughput.Count;
                     RunBenchmark(round, scenario, server);
                     if (_results.Throughput.Count > before && server.DataDirBytes() == 0)
@@ -200,19 +200,6 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
         {
             foreach (var server in running) server.Dispose();
         }
-    }
-
-    /// <summary>
-    /// Only the server about to be measured runs; the others are stopped (SIGSTOP) until their turn. All
-    /// share the server CPU, and a server's background work after its own run (Garnet's GC after a write
-    /// scenario, say) otherwise fell into the next server's run: NativeKv's GET at pipeline 1 ran right
-    /// after Garnet's SET and had a p99 of 1.4-2.3 ms there, 0.5 ms alone.
-    /// </summary>
-    static void Isolate(List<ServerUnderTest> running, ServerUnderTest measured)
-    {
-        foreach (var other in running)
-            if (other != measured) other.Pause();
-        measured.Resume();
     }
 
     void Log(string message) =>

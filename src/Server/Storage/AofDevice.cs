@@ -31,8 +31,8 @@ public sealed unsafe class AofDevice : StorageDeviceBase
         if (recover) FindSegments();
     }
 
-    /// <summary>Writes completed with an error (the AOF reports it as a failed write).</summary>
-    public long FailedWrites;
+    /// <summary>Whether the latest write failed (INFO persistence: aof_last_write_status).</summary>
+    public bool LastWriteFailed { get; private set; }
 
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite,
                                     DeviceIOCompletionCallback callback, object context)
@@ -57,9 +57,9 @@ public sealed unsafe class AofDevice : StorageDeviceBase
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
-            Interlocked.Increment(ref FailedWrites);
             error = 1;
         }
+        LastWriteFailed = error != 0;
         callback(error, error == 0 ? length : 0, context);
     }
 

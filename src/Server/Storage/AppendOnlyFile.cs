@@ -42,7 +42,7 @@ public sealed unsafe class AppendOnlyFile : IDisposable
 {
     public const int SectorSize = 512;
 
-    private readonly IDevice _device;
+    private readonly AofDevice _device;
     private readonly Log _log;
 
     private AppendOnlyFile(string directory, string fileName, int pageBits, Log log)
@@ -85,6 +85,9 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     /// to be durable, and the highest commit tail issued (its commit record ends there).
     /// </summary>
     public long CommitRequested, CommitIssuedTail;
+
+    /// <summary>The latest write to the AOF's files failed.</summary>
+    public bool LastWriteFailed => _device.LastWriteFailed;
 
     /// <summary>Everything below is written and synced (AofDevice completes a write only after fdatasync).</summary>
     public long FlushedUntilAddress => FasterLog.FlushedUntilAddress;

@@ -286,6 +286,8 @@ public sealed partial class ConfigRegistry
         ChoiceString("io-backend", null, I, IoBackends, () => c.IoBackend, v => c.IoBackend = v);
         Numeric("io-uring-buffers", null, I, u, 1, 32768, c.IoUringBuffers, bind: v => c.IoUringBuffers = (int)v,
             validate: v => (v & (v - 1)) == 0 ? null : "argument must be a power of two");
+        Numeric("store-page-size", null, I, u, 1L << 20, 1L << 30, c.StorePageSize, Num.Memory, bind: v => c.StorePageSize = v,
+            validate: v => (v & (v - 1)) == 0 ? null : "argument must be a power of two");
     }
 
     private static bool IsBaseName(string path) => path.IndexOf('/') < 0 && path.IndexOf('\\') < 0;

@@ -40,6 +40,12 @@ public sealed class ServerConfig
     public string CpuListText { get; set; } = "";
     /// <summary>io-backend: auto, io_uring or epoll (NativeKv-specific, start-up only).</summary>
     public string IoBackend { get; set; } = "auto";
+    /// <summary>
+    /// store-page-size: the store's log page for a new data directory (a power of two, at most a
+    /// quarter of maxmemory). A value must fit in one page; FASTER clears two pages at start-up.
+    /// </summary>
+    public long StorePageSize { get; set; } = 8L << 20;
+
     /// <summary>io-uring-buffers: provided receive buffers (16 KB each) per io_uring reactor; a power of two.</summary>
     public int IoUringBuffers { get; set; } = 256;
 

@@ -79,6 +79,9 @@ public sealed class Persistence : IWriteLog
 
     public string DataDirectory => Path.GetFullPath(_server.Config.Dir);
     public string AofDirectory => Path.Combine(DataDirectory, _server.Config.AppendDirName);
+
+    /// <summary>An AOF entry holds a whole value, so AOF pages are at least the store's.</summary>
+    private int AofPageBits => Math.Max(Store.LogPageBits, _store.PageBits);
     public bool AofEnabled => _aof is not null;
     public AppendOnlyFile? Aof => _aof;
     public long LastSaveUnix => Interlocked.Read(ref _lastSaveUnix);
@@ -158,7 +161,7 @@ public sealed class Persistence : IWriteLog
             // The last checkpoint was taken with appendonly off: an old AOF is not a continuation of it.
             AppendOnlyFile.DeleteFiles(AofDirectory, config.AppendFilename);
         }
-        var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, Store.LogPageBits, _log, config.AofLoadTruncated,
+        var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, AofPageBits, _log, config.AofLoadTruncated,
             out var tail, out var detail);
         var file = Path.GetFileName(aof.DevicePath);
         if (tail == AofTailState.Torn)
@@ -588,7 +591,7 @@ public sealed class Persistence : IWriteLog
             _detached?.Dispose();
             _detached = null;
             AppendOnlyFile.DeleteFiles(AofDirectory, config.AppendFilename);
-            var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, Store.LogPageBits, _log, true, out _, out _);
+            var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, AofPageBits, _log, true, out _, out _);
             _aof = aof;
             _store.Aof = aof;
             _log.Notice("Background append only file rewriting started (appendonly turned on)");

@@ -50,11 +50,11 @@ public sealed partial class Store : IDisposable
     public const int IndexGrowthLoad = 4;
 
     /// <summary>
-    /// Log page size: 8 MB (4 MB when maxmemory is below 32 MB, so at least 4 pages fit). A record never
-    /// spans pages, so it caps a value (<see cref="MaxValueLength"/>); FASTER clears each page as it
-    /// allocates it, two at start-up, so larger pages cost start-up time. A data directory keeps the
-    /// page size it was created with (the checkpoint manifest records it): recovery must read the log
-    /// back with the page size it was written with.
+    /// Default log page size, 8 MB (<c>store-page-size</c>; smaller when maxmemory is below four pages).
+    /// A record never spans pages, so it caps a value (<see cref="MaxValueLength"/>); FASTER clears each
+    /// page as it allocates it, two at start-up, so larger pages cost start-up time (32 MB pages: 40 ms).
+    /// A data directory keeps the page size it was created with (the checkpoint manifest records it):
+    /// recovery must read the log back with the page size it was written with.
     /// </summary>
     public const int LogPageBits = 23;
 
@@ -68,7 +68,7 @@ public sealed partial class Store : IDisposable
 
 
     /// <param name="keepFiles">Recovering from a checkpoint (Persistence): keep the log and checkpoint files.</param>
-    /// <param name="pageBits">The page size the recovered log was written with (null: a new log).</param>
+    /// <param name="pageBits">The page size this data directory was created with (null: a new directory).</param>
     public Store(ServerConfig config, Log log, bool keepFiles = false, int? pageBits = null)
     {
         Config = config;
@@ -87,7 +87,7 @@ public sealed partial class Store : IDisposable
         _dbNs = new int[databases];
         for (int i = 0; i < databases; i++) _dbNs[i] = NewNamespace();
 
-        var (memoryBits, logPageBits) = LogSizing(config.Maxmemory, keepFiles ? pageBits : null);
+        var (memoryBits, logPageBits) = LogSizing(config.Maxmemory, pageBits, config.StorePageSize);
         MemoryBits = memoryBits;
         PageBits = logPageBits;
         _device = Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, recoverDevice: keepFiles, disableFileBuffering: false);
@@ -129,10 +129,11 @@ public sealed partial class Store : IDisposable
     public Maintenance Maintenance => _maintenance;
 
     /// <summary>
-    /// Log memory from maxmemory: the largest power of two within it (FASTER's unit), at least 16 MB,
-    /// and at least 4 pages of <paramref name="pageBits"/> (a recovered log's page size) or of the default.
+    /// Log memory from maxmemory: the largest power of two within it (FASTER's unit), at least 16 MB.
+    /// Pages: a recovered log's <paramref name="pageBits"/>, else <paramref name="pageSize"/> capped at
+    /// a quarter of the memory; the memory holds at least 4 pages.
     /// </summary>
-    public static (int memoryBits, int pageBits) LogSizing(long maxmemory, int? pageBits = null)
+    public static (int memoryBits, int pageBits) LogSizing(long maxmemory, int? pageBits = null, long pageSize = 1L << LogPageBits)
     {
         int memoryBits = 31; // 2 GB when unlimited
         if (maxmemory > 0)
@@ -140,7 +141,7 @@ public sealed partial class Store : IDisposable
             memoryBits = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)maxmemory);
             memoryBits = Math.Clamp(memoryBits, 24, 40);
         }
-        int bits = pageBits ?? Math.Min(LogPageBits, memoryBits - 2);
+        int bits = pageBits ?? Math.Min(System.Numerics.BitOperations.Log2((ulong)pageSize), memoryBits - 2);
         return (Math.Max(memoryBits, bits + 2), bits);
     }
 

@@ -76,9 +76,15 @@ public class ConfigRegistryTests
     public async Task Table_size_and_nativekv_extras()
     {
         var c = new ServerConfig();
-        // 183 redis parameters plus io-backend and io-uring-buffers.
-        await Assert.That(c.Registry.All.Count).IsEqualTo(185);
-        await Assert.That(c.Registry.Names.Count).IsEqualTo(206); // 202 + io-backend + io-uring-buffers + server-cpulist + cpu-list
+        // 183 redis parameters plus io-backend, io-uring-buffers and store-page-size.
+        await Assert.That(c.Registry.All.Count).IsEqualTo(186);
+        await Assert.That(c.Registry.Names.Count).IsEqualTo(207); // 202 + those three + server-cpulist + cpu-list
+        await Assert.That(Get(c, "store-page-size")).IsEqualTo((8L << 20).ToString());
+        await Assert.That(Set(c, "store-page-size", "3mb")).IsEqualTo("argument must be a power of two");
+        await Assert.That(Set(c, "store-page-size", "512kb")).IsNotNull(); // below 1 MB
+        await Assert.That(Set(c, "store-page-size", "32mb")).IsNull();
+        await Assert.That(c.StorePageSize).IsEqualTo(32L << 20);
+        await Assert.That(c.Registry.TryGet("store-page-size", out var page) && page.Immutable).IsTrue();
         await Assert.That(Get(c, "io-uring-buffers")).IsEqualTo("256");
         await Assert.That(Set(c, "io-uring-buffers", "100")).IsEqualTo("argument must be a power of two");
         await Assert.That(Get(c, "io-backend")).IsEqualTo("auto");

@@ -73,6 +73,37 @@ public class IndexAndPageTests
     }
 
     [Test]
+    public async Task Store_page_size_32mb_holds_a_10mb_value_through_the_aof_and_a_restart()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "nativekv-page-" + Guid.NewGuid().ToString("N"));
+        var big = new string('b', 10 << 20);
+        try
+        {
+            await using (var server = await ServerProcess.StartInAsync(dir, "--store-page-size", "32mb", "--appendonly", "yes", "--appendfsync", "always"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+                await Assert.That(InfoField(c, "store_log_page_size")).IsEqualTo(32L << 20);
+                await Assert.That(c.Call("CONFIG", "GET", "store-page-size").Items![1].Text).IsEqualTo((32L << 20).ToString());
+                await Assert.That(c.Call("CONFIG", "SET", "store-page-size", "64mb").IsError).IsTrue(); // start-up only
+                await Assert.That(c.Call("SET", "big", big).Text).IsEqualTo("OK");
+                server.Process.Kill(); // SIGKILL: the value must come back from the AOF
+                server.Process.WaitForExit(10_000);
+            }
+            // The directory keeps its 32 MB pages even when started without the option.
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+                await Assert.That(InfoField(c, "store_log_page_size")).IsEqualTo(32L << 20);
+                await Assert.That(c.Call("GET", "big").Text).IsEqualTo(big);
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    [Test]
     public async Task A_value_up_to_the_page_limit_is_stored_and_one_byte_more_is_refused()
     {
         await using var server = await ServerProcess.StartAsync("--maxmemory", "16mb");

@@ -58,6 +58,7 @@ public sealed class ServerHost : IDisposable
         }
         Context.Reactors = reactors;
         foreach (var r in reactors) r.Start();
+        Context.Store.WithSessionsParked = action => ReactorPause.Run(reactors, action, TimeSpan.FromSeconds(5));
         Context.Persistence.Start();
 
         _acceptor = new Acceptor(Context, Context.Listeners);

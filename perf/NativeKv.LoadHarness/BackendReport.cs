@@ -9,8 +9,10 @@ namespace NativeKv.LoadHarness;
 /// system-call mix, and the bar (pipeline 1, 50 clients: io_uring at least 30% less server CPU
 /// per request than epoll). CSV: backends.csv (medians), backend-samples.csv (every run).
 /// </summary>
-sealed class BackendReport(RunInfo info, BackendResults results, SyscallCounter? counter, string? counterMissing)
+sealed class BackendReport(RunInfo info, BackendResults results, SyscallCounter? counter, string? counterMissing) : IRunReport
 {
+    public string Files => "report.md, backends.csv, backend-samples.csv, logs/";
+
     /// <summary>The bar: io_uring CPU/request at most this fraction of epoll's at P1 with 50 clients.</summary>
     public const double CpuBar = 0.70;
     const string Epoll = "epoll", Uring = "io_uring";

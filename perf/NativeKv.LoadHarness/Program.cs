@@ -83,18 +83,10 @@ try
     }
 
     var results = new Harness(options, servers, scenarios, dataset, scratch).Run();
-    if (Environment.GetEnvironmentVariable("NKV_BENCH_STALE_BINARY") == "1")
-        results.Notes.Insert(0, "`./build.sh publish` failed, so artifacts/nativekv may be older than src/ (the binary measured is the previous build).");
-
+    if (StaleBinaryNote() is { } stale) results.Notes.Insert(0, stale);
     var info = new RunInfo(command, started, DateTime.UtcNow - started, machine, MachineInfo.GitRevision(),
                            BenchmarkVersion(), options, servers, scenarios);
-    var report = new Report(info, results);
-    report.WriteTo(resultsFolder);
-    CopyServerLogs(scratch, Path.Combine(resultsFolder, "logs"));
-    Console.WriteLine(report.Markdown());
-    Console.Error.WriteLine($"written to {Path.GetRelativePath(Directory.GetCurrentDirectory(), resultsFolder)}/ " +
-                            "(report.md, throughput.csv, memory.csv, samples.csv, memory-samples.csv, logs/)");
-    return 0;
+    return Publish(new Report(info, results), resultsFolder, scratch);
 }
 catch (OperationCanceledException)
 {
@@ -125,18 +117,10 @@ static int RunBackends(HarnessOptions options, IReadOnlyList<Scenario> scenarios
             dataset.EnsureFile();
         }
         var results = new BackendHarness(options, servers, scenarios, dataset, counter, counterMissing, scratch).Run();
-        if (Environment.GetEnvironmentVariable("NKV_BENCH_STALE_BINARY") == "1")
-            results.Runs.Notes.Insert(0, "`./build.sh publish` failed, so artifacts/nativekv may be older than src/ (the binary measured is the previous build).");
-
+        if (StaleBinaryNote() is { } stale) results.Runs.Notes.Insert(0, stale);
         var info = new RunInfo(command, started, DateTime.UtcNow - started, machine, MachineInfo.GitRevision(),
                                BenchmarkVersion(), options, servers, scenarios);
-        var report = new BackendReport(info, results, counter, counterMissing);
-        report.WriteTo(resultsFolder);
-        CopyServerLogs(scratch, Path.Combine(resultsFolder, "logs"));
-        Console.WriteLine(report.Markdown());
-        Console.Error.WriteLine($"written to {Path.GetRelativePath(Directory.GetCurrentDirectory(), resultsFolder)}/ " +
-                                "(report.md, backends.csv, backend-samples.csv, logs/)");
-        return 0;
+        return Publish(new BackendReport(info, results, counter, counterMissing), resultsFolder, scratch);
     }
     catch (OperationCanceledException)
     {
@@ -157,6 +141,21 @@ static string? FindRepoRoot()
             if (File.Exists(Path.Combine(dir.FullName, "NativeKv.sln"))) return dir.FullName;
     }
     return null;
+}
+
+// perf/bench.sh sets NKV_BENCH_STALE_BINARY when publishing failed and it measures the previous build.
+static string? StaleBinaryNote() => Environment.GetEnvironmentVariable("NKV_BENCH_STALE_BINARY") == "1"
+    ? "`./build.sh publish` failed, so artifacts/nativekv may be older than src/ (the binary measured is the previous build)."
+    : null;
+
+// Writes the report's files and the server logs, prints the Markdown, says where it all went.
+static int Publish(IRunReport report, string resultsFolder, string scratch)
+{
+    report.WriteTo(resultsFolder);
+    CopyServerLogs(scratch, Path.Combine(resultsFolder, "logs"));
+    Console.WriteLine(report.Markdown());
+    Console.Error.WriteLine($"written to {Path.GetRelativePath(Directory.GetCurrentDirectory(), resultsFolder)}/ ({report.Files})");
+    return 0;
 }
 
 static string BenchmarkVersion()

@@ -9,13 +9,24 @@ sealed record RunInfo(
     string Command, DateTime StartedUtc, TimeSpan Elapsed, MachineInfo Machine, string GitRevision,
     string BenchmarkVersion, HarnessOptions Options, IReadOnlyList<ServerSpec> Servers, IReadOnlyList<Scenario> Scenarios);
 
+/// <summary>What a run leaves behind: files in the results folder and the Markdown printed at the end.</summary>
+interface IRunReport
+{
+    /// <summary>The files <see cref="WriteTo"/> writes, for the closing message.</summary>
+    string Files { get; }
+    void WriteTo(string folder);
+    string Markdown();
+}
+
 /// <summary>
 /// Turns <see cref="Results"/> into the Markdown report (medians over rounds, ratios against Redis and
 /// Garnet, footnotes for empty cells) and CSV files: throughput.csv and memory.csv (medians),
 /// samples.csv and memory-samples.csv (every run).
 /// </summary>
-sealed class Report(RunInfo info, Results results)
+sealed class Report(RunInfo info, Results results) : IRunReport
 {
+    public string Files => "report.md, throughput.csv, memory.csv, samples.csv, memory-samples.csv, logs/";
+
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     readonly List<string> _footnotes = [];
 

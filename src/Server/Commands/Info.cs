@@ -21,6 +21,9 @@ public static class InfoSections
     /// <summary>Appends the whole Persistence body (every line after <c># Persistence\r\n</c>).</summary>
     public static Action<ServerContext, StringBuilder>? Persistence { get; set; }
 
+    /// <summary>Appends NativeKv's own lines at the end of the Memory section (the store's index and log).</summary>
+    public static Action<ServerContext, StringBuilder>? StoreMemory { get; set; }
+
     /// <summary>Keyspace hits/misses, expired and evicted keys for the Stats section.</summary>
     public static Func<ServerContext, StorageCounters>? Storage { get; set; }
 }
@@ -304,14 +307,7 @@ internal static class InfoCommand
         Line(sb, "active_defrag_running", 0);
         Line(sb, "lazyfree_pending_objects", 0);
         Line(sb, "lazyfreed_objects", 0);
-        if (server.Store is { } store)
-        {
-            // NativeKv's own: the FASTER hash index (64 bytes a bucket, doubles as keys arrive) and log pages.
-            Line(sb, "store_index_buckets", store.Kv.IndexSize);
-            Line(sb, "store_index_growths", store.IndexGrowths);
-            Line(sb, "store_log_page_size", 1L << store.PageBits);
-            Line(sb, "store_log_memory", store.Kv.Log.MemorySizeBytes);
-        }
+        InfoSections.StoreMemory?.Invoke(server, sb);
     }
 
     private static void PersistenceSection(ServerContext server, StringBuilder sb)

@@ -105,8 +105,8 @@ public sealed class Persistence : IWriteLog
 
         var store = new Store(config, log, keepFiles: manifest.Token is not null, pageBits: manifest.PageBits);
         server.Store = store;
-        // FASTER's device writes block a thread-pool thread for the whole fsync'd write (~2 ms here): with
-        // several commits in flight the pool must not wait for its hill climbing to add threads.
+        // Pool threads block for whole device operations: the store's disk reads and whole-page flushes
+        // (AOF pages, the store's log). A burst of them must not wait for the pool's hill climbing.
         ThreadPool.GetMinThreads(out int workers, out int io);
         if (workers < 32) ThreadPool.SetMinThreads(32, Math.Max(io, 32));
         var p = new Persistence(server, store, manifest);
@@ -274,7 +274,7 @@ public sealed class Persistence : IWriteLog
         // Reactors are already running: publish the gates last, once everything they use exists.
         _wake = new int[reactors];
         var gates = new Gate[reactors];
-        for (int i = 0; i < reactors; i++) gates[i] = new Gate(this, _server.Reactors[i]);
+        for (int i = 0; i < reactors; i++) gates[i] = new Gate(this);
         Volatile.Write(ref _gates, gates);
         _thread = new Thread(Background) { Name = "persistence", IsBackground = true };
         _thread.Start();
@@ -482,24 +482,14 @@ public sealed class Persistence : IWriteLog
         if (held.Count > 0) EndTurn(reactor); // still waiting: make sure a commit and a wake-up are on their way
     }
 
-    private sealed class Gate : IReactorWork
+    private sealed class Gate(Persistence owner) : IReactorWork
     {
-        private readonly Persistence _owner;
-
-        public Gate(Persistence owner, Reactor reactor)
-        {
-            _owner = owner;
-            // Runs on FASTER's commit thread when a commit this reactor issued is durable.
-            Committed = () => reactor.Mailbox.Post(this);
-        }
-
         public readonly List<Client> Held = new();
         /// <summary>The AOF the numbers below refer to.</summary>
         public AppendOnlyFile? Log;
         public long MaxWait;
         public long Requested;
-        public readonly Action Committed;
-        public void Run(Reactor reactor) => _owner.Release(reactor);
+        public void Run(Reactor reactor) => owner.Release(reactor);
     }
 
     // ================================================================ committer + cron thread

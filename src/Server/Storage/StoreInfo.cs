@@ -3,13 +3,25 @@ using NativeKv.Server.Commands;
 
 namespace NativeKv.Server.Storage;
 
-/// <summary>Plugs the store's numbers into INFO (keyspace section, stats counters).</summary>
+/// <summary>Plugs the store's numbers into INFO (keyspace section, stats counters, memory lines).</summary>
 public static class StoreInfo
 {
     public static void Register()
     {
         InfoSections.Keyspace = Keyspace;
         InfoSections.Storage = Counters;
+        InfoSections.StoreMemory = Memory;
+    }
+
+    /// <summary>The FASTER hash index (64 bytes a bucket, doubling as keys arrive) and the log's pages.</summary>
+    private static void Memory(ServerContext server, StringBuilder sb)
+    {
+        var store = server.Store;
+        if (store is null) return;
+        sb.Append("store_index_buckets:").Append(store.Kv.IndexSize).Append("\r\n");
+        sb.Append("store_index_growths:").Append(store.IndexGrowths).Append("\r\n");
+        sb.Append("store_log_page_size:").Append(1L << store.PageBits).Append("\r\n");
+        sb.Append("store_log_memory:").Append(store.Kv.Log.MemorySizeBytes).Append("\r\n");
     }
 
     private static void Keyspace(ServerContext server, StringBuilder sb)

@@ -87,16 +87,19 @@ public class DurabilityTests
         await Assert.That(c.Call("LASTSAVE", "x").ToString()).IsEqualTo("ERR wrong number of arguments for 'lastsave' command");
     }
 
-    private static async Task WaitIdle(RespClient c)
+    private static Task WaitIdle(RespClient c) => WaitForPersistence(c, "rdb_bgsave_in_progress:0", "aof_rewrite_in_progress:0");
+
+    /// <summary>Polls INFO persistence until it shows every one of <paramref name="lines"/> (30 s at most).</summary>
+    private static async Task WaitForPersistence(RespClient c, params string[] lines)
     {
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < TimeSpan.FromSeconds(30))
         {
             var info = c.Call("INFO", "persistence").Text!;
-            if (info.Contains("rdb_bgsave_in_progress:0") && info.Contains("aof_rewrite_in_progress:0")) return;
+            if (lines.All(info.Contains)) return;
             await Task.Delay(50);
         }
-        throw new TimeoutException("background save did not finish");
+        throw new TimeoutException("INFO persistence never showed " + string.Join(", ", lines));
     }
 
     [Test]
@@ -317,18 +320,10 @@ public class DurabilityTests
                 using var c = new RespClient(server.Port, TimeSpan.FromSeconds(10));
                 for (int i = 0; i < 200; i++) c.Call("SET", "first" + i, "v" + i); // the first AOF's addresses grow
                 await Assert.That(c.Call("CONFIG", "SET", "appendonly", "no").ToString()).IsEqualTo("OK");
-                var sw = Stopwatch.StartNew();
-                while (sw.Elapsed < TimeSpan.FromSeconds(30) && !c.Call("INFO", "persistence").Text!.Contains("aof_enabled:0"))
-                    await Task.Delay(50);
+                await WaitForPersistence(c, "aof_enabled:0");
                 c.Call("SET", "between", "x");
                 await Assert.That(c.Call("CONFIG", "SET", "appendonly", "yes").ToString()).IsEqualTo("OK");
-                sw.Restart();
-                while (sw.Elapsed < TimeSpan.FromSeconds(30))
-                {
-                    var info = c.Call("INFO", "persistence").Text!;
-                    if (info.Contains("aof_enabled:1") && info.Contains("aof_rewrite_in_progress:0")) break;
-                    await Task.Delay(50);
-                }
+                await WaitForPersistence(c, "aof_enabled:1", "aof_rewrite_in_progress:0");
                 // The new AOF starts again at a low address: writes must still be committed and acknowledged.
                 for (int i = 0; i < 50; i++) await Assert.That(c.Call("SET", "second" + i, "w" + i).ToString()).IsEqualTo("OK");
                 KillHard(server);
@@ -355,13 +350,7 @@ public class DurabilityTests
                 using var c = new RespClient(server.Port);
                 c.Call("SET", "before", "1");
                 await Assert.That(c.Call("CONFIG", "SET", "appendonly", "yes").ToString()).IsEqualTo("OK");
-                var sw = Stopwatch.StartNew();
-                while (sw.Elapsed < TimeSpan.FromSeconds(30))
-                {
-                    var info = c.Call("INFO", "persistence").Text!;
-                    if (info.Contains("aof_enabled:1") && info.Contains("aof_rewrite_in_progress:0") && info.Contains("aof_rewrites:1")) break;
-                    await Task.Delay(50);
-                }
+                await WaitForPersistence(c, "aof_enabled:1", "aof_rewrite_in_progress:0", "aof_rewrites:1");
                 c.Call("CONFIG", "SET", "appendfsync", "always");
                 await Task.Delay(300);
                 c.Call("SET", "after", "2");

@@ -1,0 +1,214 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using FASTER.core;
+using NativeKv.Server.Network;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>Checkpoints (SAVE, BGSAVE, BGREWRITEAOF, save rules) and shutdown.</summary>
+public sealed partial class Persistence
+{
+    /// <summary>
+    /// Starts a background checkpoint. False with the Redis error when one cannot start;
+    /// <paramref name="schedule"/> queues it behind a running one of the other kind instead.
+    /// </summary>
+    public bool TryStartJob(PersistenceJob kind, bool schedule, out string? reply)
+    {
+        lock (_jobLock)
+        {
+            reply = null;
+            if (_job == PersistenceJob.None)
+            {
+                StartJobLocked(kind);
+                return true;
+            }
+            if (kind == PersistenceJob.Save)
+            {
+                if (_job == PersistenceJob.Save) { reply = "ERR Background save already in progress"; return false; }
+                if (schedule) { _saveScheduled = true; reply = "Background saving scheduled"; return true; }
+                reply = "ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.";
+                return false;
+            }
+            if (_job == PersistenceJob.Rewrite) { reply = "ERR Background append only file rewriting already in progress"; return false; }
+            _rewriteScheduled = true;
+            reply = "Background append only file rewriting scheduled";
+            return true;
+        }
+    }
+
+    private void StartJobLocked(PersistenceJob kind)
+    {
+        _job = kind;
+        _jobStart = Environment.TickCount64;
+        var t = new Thread(() => RunJob(kind)) { Name = "checkpoint", IsBackground = true };
+        _jobThread = t;
+        t.Start();
+    }
+
+    private void RunJob(PersistenceJob kind)
+    {
+        RunCheckpoint(kind, null);
+        lock (_jobLock)
+        {
+            _job = PersistenceJob.None;
+            _jobThread = null;
+        }
+        _commitSignal.Set(); // let the cron pick up scheduled work soon
+    }
+
+    /// <summary>
+    /// SAVE: a checkpoint now, on the calling reactor. The reactor keeps completing its session's disk
+    /// operations while it waits, so the checkpoint's phases are never held up by it.
+    /// </summary>
+    public string? SaveNow(Reactor? reactor)
+    {
+        lock (_jobLock)
+        {
+            if (_job == PersistenceJob.Save) return "ERR Background save already in progress";
+        }
+        // Wait for a running rewrite to finish first.
+        while (true)
+        {
+            Thread? running;
+            lock (_jobLock)
+            {
+                running = _jobThread;
+                if (running is null)
+                {
+                    _job = PersistenceJob.Save;
+                    _jobStart = Environment.TickCount64;
+                    break;
+                }
+            }
+            Pump(reactor, () => !running.IsAlive);
+        }
+        bool ok = false;
+        try
+        {
+            var done = new ManualResetEventSlim(false);
+            var t = new Thread(() =>
+            {
+                try { ok = RunCheckpoint(PersistenceJob.Save, null); }
+                finally { done.Set(); }
+            }) { Name = "save", IsBackground = true };
+            t.Start();
+            Pump(reactor, () => done.IsSet);
+        }
+        finally
+        {
+            lock (_jobLock) _job = PersistenceJob.None;
+        }
+        return ok ? null : "ERR";
+    }
+
+    private static void Pump(Reactor? reactor, Func<bool> done)
+    {
+        while (!done())
+        {
+            reactor?.Store.CompletePending();
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>
+    /// One checkpoint: note the AOF tail and the namespace map, take a FASTER full checkpoint (snapshot),
+    /// record both in the manifest (written atomically), then truncate the AOF before the noted tail,
+    /// delete the older checkpoint and the hybrid-log segments below it.
+    /// </summary>
+    private bool RunCheckpoint(PersistenceJob kind, string? reason)
+    {
+        var sw = Stopwatch.StartNew();
+        long dirtyBefore = Dirty;
+        try
+        {
+            var aof = _aof;
+            var (map, next, aofStart) = _store.SnapshotForCheckpoint(aof);
+            long beginBefore = _store.Kv.Log.BeginAddress;
+            bool ok;
+            Guid token;
+            lock (_store.StateMachineLock) // an index resize in progress finishes first
+                (ok, token) = _store.Kv.TakeFullCheckpointAsync(CheckpointType.Snapshot).AsTask().GetAwaiter().GetResult();
+            if (!ok) throw new InvalidOperationException("FASTER refused the checkpoint (another one is running)");
+            long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now, _store.PageBits);
+            manifest.Save(Path.Combine(DataDirectory, ManifestName));
+            _manifest = manifest;
+            if (aof is not null)
+            {
+                aof.TruncateUntil(aofStart);
+                aof.FasterLog.Commit(spinWait: true); // applies the truncation (deletes whole segments before it)
+            }
+            _store.PurgeCheckpointsExcept(token);
+            _store.Kv.Log.ShiftBeginAddress(beginBefore, truncateLog: true);
+            Interlocked.Add(ref _dirty, -dirtyBefore);
+            Interlocked.Exchange(ref _lastSaveUnix, now);
+            long seconds = (long)sw.Elapsed.TotalSeconds;
+            if (kind == PersistenceJob.Rewrite)
+            {
+                _rewrites++;
+                _rewriteFailures = 0;
+                _lastRewriteOk = true;
+                _lastRewriteSeconds = seconds;
+                _log.Notice($"Background AOF rewrite finished successfully: checkpoint {token}, AOF restarts at {aofStart} ({sw.ElapsedMilliseconds} ms)");
+            }
+            else
+            {
+                _saves++;
+                _lastSaveOk = true;
+                _lastSaveSeconds = seconds;
+                _log.Notice($"DB saved on disk: checkpoint {token} ({sw.ElapsedMilliseconds} ms)");
+            }
+            return true;
+        }
+        catch (Exception e)
+        {
+            if (kind == PersistenceJob.Rewrite)
+            {
+                _lastRewriteOk = false;
+                _rewriteFailures++;
+            }
+            else
+            {
+                _lastSaveOk = false;
+                _lastFailedSave = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            }
+            _log.Warning($"{(kind == PersistenceJob.Rewrite ? "Background AOF rewrite" : "Checkpoint")} failed: {e.Message}");
+            return false;
+        }
+    }
+
+    // ================================================================ shutdown
+
+    /// <summary>
+    /// After the reactors stopped: the final checkpoint (unless NOSAVE; as Redis, only when save points are
+    /// configured or the AOF is on, or SHUTDOWN SAVE forced it), then the AOF committed and closed.
+    /// </summary>
+    public void Shutdown(bool save, bool force = false)
+    {
+        _stopping = true;
+        _commitSignal.Set();
+        _thread?.Join();
+        Thread? running;
+        lock (_jobLock) running = _jobThread;
+        running?.Join();
+        if (save && (force || _server.Config.SavePoints.Length > 0 || _aof is not null))
+        {
+            _log.Notice("Saving the final checkpoint before exiting.");
+            if (RunCheckpoint(PersistenceJob.Save, null)) _log.Notice("DB saved on disk");
+            else _log.Warning("Error trying to save the DB, can't exit.");
+        }
+        if (_aof is { } aof)
+        {
+            _log.Notice("Calling fsync() on the AOF file.");
+            try { aof.CommitAndWait(); }
+            catch (Exception e) { _log.Warning($"AOF commit failed: {e.Message}"); }
+            _store.Aof = null;
+            aof.Dispose();
+            _aof = null;
+        }
+        _detached?.Dispose();
+        _detached = null;
+    }
+}

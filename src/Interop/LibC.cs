@@ -37,6 +37,12 @@ public static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "fdatasync", SetLastError = true)]
     public static partial int FDataSync(int fd);
 
+    /// <summary>Writes at a file offset without moving the file position (the AOF device's writes).</summary>
+    [LibraryImport(Lib, EntryPoint = "pwrite", SetLastError = true)]
+    public static partial nint PWrite(int fd, void* buf, nint count, long offset);
+
+    public const int ENOSPC = 28;
+
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 

@@ -41,6 +41,12 @@ public sealed class ServerContext
     public Storage.IWriteLog? WriteLog { get; set; }
     /// <summary>AOF, checkpoints, recovery (set by the host with the store).</summary>
     public Storage.Persistence? Persistence { get; set; }
+    /// <summary>
+    /// The MISCONF error every write (and PING) gets while the AOF cannot be written or the last
+    /// checkpoint failed (stop-writes-on-bgsave-error), as Redis's writeCommandsDeniedByDiskError;
+    /// null while disks are fine. Set by Persistence, read by the executor.
+    /// </summary>
+    public volatile string? WriteDenied;
     /// <summary>Sampled per-second rates for INFO (instantaneous_ops_per_sec, ...).</summary>
     public InstantaneousMetrics Metrics { get; }
 

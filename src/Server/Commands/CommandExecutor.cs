@@ -69,6 +69,14 @@ public sealed class CommandExecutor(ServerContext server)
             return true;
         }
 
+        if (_server.WriteDenied is { } denied && ((spec.Flags & CommandFlags.Write) != 0 || spec.Name == "ping"))
+        {
+            // Nothing a write does may be acknowledged while the disk refuses it (Redis denies PING too).
+            Reject(client, spec, stats, denied);
+            FinishReplyMode(client, skipThis);
+            return true;
+        }
+
         long errorsBefore = output.ErrorCount;
         long start = Stopwatch.GetTimestamp();
         var ctx = new CommandContext(input, args, client, spec);

@@ -16,6 +16,11 @@ namespace NativeKv.Server.Storage;
 /// for that thread, its completion and a mailbox wake-up (about 18 context switches per commit
 /// measured with FASTER's device). Large writes (a full page leaving memory) go to the thread pool,
 /// so a reactor never stalls on megabytes. Reads are synchronous (replay and the tail check).
+///
+/// A failed write (ENOSPC) is never reported to FASTER: its allocator keeps a failed flush as a hole for
+/// good (ErrorList) and every later commit fails. The write waits here instead, with every write after
+/// it, until <see cref="RetryFailed"/> gets them out; meanwhile the server refuses writes (MISCONF) and
+/// the replies that wait for them stay held, so nothing unstored is acknowledged.
 /// </summary>
 public sealed unsafe class AofDevice : StorageDeviceBase
 {
@@ -31,36 +36,164 @@ public sealed unsafe class AofDevice : StorageDeviceBase
         if (recover) FindSegments();
     }
 
-    /// <summary>Whether the latest write failed (INFO persistence: aof_last_write_status).</summary>
-    public bool LastWriteFailed { get; private set; }
+    /// <summary>
+    /// fdatasync after every write (appendfsync always). Off for everysec and no: a write then only
+    /// reaches the page cache, which a crashed process does not lose, and <see cref="Sync"/> runs once a
+    /// second (everysec) or never (no), as Redis writes its AOF buffer every loop turn and fsyncs apart.
+    /// </summary>
+    public volatile bool SyncEachWrite = true;
+
+    /// <summary>errno of the write or sync that is failing (0 = none): INFO's aof_last_write_status, MISCONF.</summary>
+    public int WriteErrno => _errno;
+
+    /// <summary>Runs (on the thread that saw it) when writes start failing or work again.</summary>
+    public Action<int>? WriteStateChanged;
+
+    private volatile int _errno;
+    private readonly object _failLock = new();
+    // Writes that failed (and every write after them, so nothing lands beyond a hole): FASTER never
+    // sees the error, which would poison its log for good; they complete when RetryFailed gets them out.
+    private readonly List<PendingWrite> _failed = new();
+    private volatile bool _failing;
+
+    private readonly record struct PendingWrite(IntPtr Source, int Segment, ulong Offset, uint Length, DeviceIOCompletionCallback Callback, object Context);
 
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite,
                                     DeviceIOCompletionCallback callback, object context)
     {
+        var op = new PendingWrite(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
         if (numBytesToWrite <= InlineWriteLimit)
         {
-            Write(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
+            Write(op);
             return;
         }
-        ThreadPool.UnsafeQueueUserWorkItem(_ => Write(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context), null);
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Device.Write(s.Op), (Device: this, Op: op), preferLocal: false);
     }
 
-    private void Write(IntPtr source, int segmentId, ulong offset, uint length, DeviceIOCompletionCallback callback, object context)
+    private void Write(in PendingWrite op)
     {
-        uint error = 0;
+        if (_failing && Park(op)) return;
+        int errno = TryWrite(op);
+        if (errno != 0)
+        {
+            Fail(op, errno);
+            return;
+        }
+        op.Callback(0, op.Length, op.Context);
+    }
+
+    /// <summary>0, or the errno of the failed pwrite/fdatasync.</summary>
+    private int TryWrite(in PendingWrite op)
+    {
         try
         {
-            var handle = Segment(segmentId);
-            RandomAccess.Write(handle, new ReadOnlySpan<byte>((void*)source, (int)length), (long)offset);
-            if (LibC.FDataSync((int)handle.DangerousGetHandle()) != 0)
-                throw new IOException($"fdatasync: {Errno.Describe(Marshal.GetLastPInvokeError())}");
+            int fd = (int)Segment(op.Segment).DangerousGetHandle();
+            byte* p = (byte*)op.Source;
+            long done = 0;
+            while (done < op.Length)
+            {
+                nint n = LibC.PWrite(fd, p + done, (nint)(op.Length - done), (long)op.Offset + done);
+                if (n < 0)
+                {
+                    int e = Marshal.GetLastPInvokeError();
+                    if (e == LibC.EINTR) continue;
+                    return e;
+                }
+                if (n == 0) return LibC.ENOSPC; // a write that makes no progress: the device is full
+                done += n;
+            }
+            if (SyncEachWrite && LibC.FDataSync(fd) != 0) return Marshal.GetLastPInvokeError();
+            return 0;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            error = 1;
+            return e.HResult > 0 && e.HResult < 4096 ? e.HResult : 5; // EIO
         }
-        LastWriteFailed = error != 0;
-        callback(error, error == 0 ? length : 0, context);
+    }
+
+    /// <summary>Queues a write behind the failed ones; false when they were just retried away.</summary>
+    private bool Park(in PendingWrite op)
+    {
+        lock (_failLock)
+        {
+            if (!_failing) return false;
+            _failed.Add(op);
+            return true;
+        }
+    }
+
+    private void Fail(in PendingWrite op, int errno)
+    {
+        bool first;
+        lock (_failLock)
+        {
+            first = !_failing;
+            _failing = true;
+            _errno = errno;
+            _failed.Add(op);
+        }
+        if (first) WriteStateChanged?.Invoke(errno);
+    }
+
+    /// <summary>
+    /// Retries the failed writes in order (the persistence thread, once a second, as Redis retries its
+    /// AOF write in serverCron); their completions run once all of them got out. True when none is left.
+    /// </summary>
+    public bool RetryFailed()
+    {
+        if (!_failing) return true;
+        PendingWrite[] done;
+        lock (_failLock)
+        {
+            for (int i = 0; i < _failed.Count; i++)
+            {
+                int errno = TryWrite(_failed[i]);
+                if (errno != 0)
+                {
+                    _errno = errno;
+                    return false;
+                }
+            }
+            done = _failed.ToArray();
+            _failed.Clear();
+            _failing = false;
+            _errno = 0;
+        }
+        WriteStateChanged?.Invoke(0);
+        foreach (var op in done) op.Callback(0, op.Length, op.Context);
+        return true;
+    }
+
+    /// <summary>
+    /// fdatasync of every open segment (appendfsync everysec, and before switching to always).
+    /// A failure holds writes back like a failed write (MISCONF) until a later sync succeeds.
+    /// </summary>
+    public void Sync()
+    {
+        int errno = 0;
+        foreach (var handle in _segments.Values)
+        {
+            try
+            {
+                if (LibC.FDataSync((int)handle.DangerousGetHandle()) != 0) errno = Marshal.GetLastPInvokeError();
+            }
+            catch (ObjectDisposedException) { }
+        }
+        if (errno != 0)
+        {
+            bool first;
+            lock (_failLock)
+            {
+                first = !_failing && _errno == 0;
+                _errno = errno;
+            }
+            if (first) WriteStateChanged?.Invoke(errno);
+        }
+        else if (!_failing && _errno != 0)
+        {
+            _errno = 0;
+            WriteStateChanged?.Invoke(0);
+        }
     }
 
     public override void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength,

@@ -86,10 +86,29 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     /// </summary>
     public long CommitRequested, CommitIssuedTail;
 
-    /// <summary>The latest write to the AOF's files failed.</summary>
-    public bool LastWriteFailed => _device.LastWriteFailed;
+    /// <summary>errno of the failing write or sync of the AOF's files; 0 when they work.</summary>
+    public int WriteErrno => _device.WriteErrno;
 
-    /// <summary>Everything below is written and synced (AofDevice completes a write only after fdatasync).</summary>
+    /// <summary>Runs when writes start failing (the errno) or work again (0); see <see cref="AofDevice"/>.</summary>
+    public Action<int>? WriteStateChanged { set => _device.WriteStateChanged = value; }
+
+    /// <summary>Whether each write is followed by fdatasync (appendfsync always) or <see cref="Sync"/> does it.</summary>
+    public bool SyncEachWrite
+    {
+        get => _device.SyncEachWrite;
+        set => _device.SyncEachWrite = value;
+    }
+
+    /// <summary>fdatasync of the AOF's files (appendfsync everysec: once a second).</summary>
+    public void Sync() => _device.Sync();
+
+    /// <summary>Retries writes that failed; true when none is left.</summary>
+    public bool RetryFailedWrites() => _device.RetryFailed();
+
+    /// <summary>
+    /// Everything below is written: synced too under appendfsync always (AofDevice completes a write
+    /// only after fdatasync), in the page cache under everysec and no.
+    /// </summary>
     public long FlushedUntilAddress => FasterLog.FlushedUntilAddress;
     /// <summary>Largest entry the log takes (an entry never spans a page).</summary>
     public long MaxEntryLength => (1L << PageBits) - 256;
@@ -145,13 +164,16 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         return FasterLog.Enqueue(buf);
     }
 
-    /// <summary>Commits everything appended so far and waits until it is on disk.</summary>
+    /// <summary>Commits everything appended so far and waits until it is on disk (synced, whatever the policy).</summary>
     public void CommitAndWait()
     {
         long tail = FasterLog.TailAddress;
-        if (FasterLog.CommittedUntilAddress >= tail) return;
-        FasterLog.Commit(spinWait: false);
-        FasterLog.WaitForCommitAsync(tail).AsTask().GetAwaiter().GetResult();
+        if (FasterLog.CommittedUntilAddress < tail)
+        {
+            FasterLog.Commit(spinWait: false);
+            FasterLog.WaitForCommitAsync(tail).AsTask().GetAwaiter().GetResult();
+        }
+        if (!SyncEachWrite) Sync();
     }
 
     /// <summary>

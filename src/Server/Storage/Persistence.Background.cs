@@ -12,7 +12,7 @@ public sealed partial class Persistence
 {
     private void Background()
     {
-        long lastCommit = Environment.TickCount64;
+        long lastSecond = Environment.TickCount64;
         long lastCron = 0;
         while (!_stopping)
         {
@@ -23,16 +23,22 @@ public sealed partial class Persistence
             {
                 var aof = _aof;
                 long now = Environment.TickCount64;
-                if (aof is not null && _always)
+                if (aof is not null)
                 {
                     // A safety net only: reactors and commit completions drive the commits. Whatever
                     // was asked for and not yet issued (a failed commit, a lost race) is issued here.
                     IssueCommits(aof);
                 }
-                else if (aof is not null && now - lastCommit >= 1000)
+                if (aof is not null && now - lastSecond >= 1000)
                 {
-                    if (aof.TailAddress > aof.CommittedUntilAddress) aof.CommitAndWait();
-                    lastCommit = now;
+                    lastSecond = now;
+                    // Redis retries a failed AOF write once a second (serverCron): so do the writes the
+                    // device holds back; their held replies leave when they get out.
+                    if (aof.WriteErrno != 0) aof.RetryFailedWrites();
+                    // Appends no client waits for (active expiry, namespace changes) reach the file too.
+                    InterlockedMax(ref aof.CommitRequested, aof.TailAddress);
+                    IssueCommits(aof);
+                    if (!_always && _server.Config.AppendFsync == "everysec") aof.Sync();
                     _aofWriteOk = true;
                 }
                 var wake = _wake;
@@ -45,6 +51,7 @@ public sealed partial class Persistence
                 {
                     lastCron = now;
                     Cron();
+                    UpdateWriteDenial();
                 }
             }
             catch (Exception e) when (!_stopping)
@@ -56,11 +63,53 @@ public sealed partial class Persistence
         }
     }
 
+    private int _deniedErrno;
+    private bool _deniedRdb;
+
+    /// <summary>
+    /// The AOF device started failing (errno) or works again (0), on the thread that saw it: log as
+    /// Redis does and refuse or accept writes at once.
+    /// </summary>
+    private void OnAofWriteState(int errno)
+    {
+        if (errno != 0) _log.Warning($"Error writing to the AOF file: {Interop.Errno.Describe(errno)}");
+        else _log.Warning("AOF write error looks solved, Redis can write again.");
+        UpdateWriteDenial();
+    }
+
+    /// <summary>Redis's writeCommandsDeniedByDiskError: a failed checkpoint (with save rules) first, then the AOF.</summary>
+    private void UpdateWriteDenial()
+    {
+        var config = _server.Config;
+        bool rdb = config.StopWritesOnBgsaveError && config.SavePoints.Length > 0 && !_lastSaveOk;
+        int errno = _aof?.WriteErrno ?? 0;
+        if (rdb == _deniedRdb && errno == _deniedErrno) return;
+        _deniedRdb = rdb;
+        _deniedErrno = errno;
+        _server.WriteDenied = rdb ? RdbDenied
+            : errno != 0 ? "MISCONF Errors writing to the AOF file: " + Interop.Errno.Describe(errno)
+            : null;
+    }
+
+    private const string RdbDenied = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +
+        "Commands that may modify the data set are disabled, because this instance is configured to report errors during writes " +
+        "if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+    /// <summary>appendfsync decides whether each AOF write is synced; turning always on syncs what came before.</summary>
+    private void ApplyFsyncPolicy(AppendOnlyFile aof)
+    {
+        bool always = _server.Config.AppendFsync == "always";
+        if (aof.SyncEachWrite == always) return;
+        aof.SyncEachWrite = always;
+        if (always) aof.Sync();
+    }
+
     /// <summary>Config changes (appendonly, appendfsync), save rules, scheduled jobs.</summary>
     private void Cron()
     {
         var config = _server.Config;
         _always = config.AppendFsync == "always";
+        if (_aof is { } open) ApplyFsyncPolicy(open);
         if (config.AppendOnly != (_aof is not null))
         {
             if (config.AppendOnly) TurnAofOn();
@@ -98,6 +147,7 @@ public sealed partial class Persistence
             _detached = null;
             AppendOnlyFile.DeleteFiles(AofDirectory, config.AppendFilename);
             var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, AofPageBits, _log, true, out _, out _);
+            Attach(aof);
             _aof = aof;
             _store.Aof = aof;
             _log.Notice("Background append only file rewriting started (appendonly turned on)");

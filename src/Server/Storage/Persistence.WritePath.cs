@@ -7,18 +7,24 @@ using NativeKv.Server.Network;
 
 namespace NativeKv.Server.Storage;
 
-/// <summary>The write path: appendfsync always holds replies until a group commit covers them.</summary>
+/// <summary>
+/// The write path: a command's replies wait until the AOF bytes it left are in the file, one FasterLog
+/// commit per reactor loop turn for all its clients, as Redis write()s its AOF buffer in beforeSleep
+/// before any reply leaves. Under appendfsync always that write is also fdatasync'ed (AofDevice); under
+/// everysec it only reaches the page cache, which a killed process does not lose, and the persistence
+/// thread syncs once a second; under no, never (the OS does).
+/// </summary>
 public sealed partial class Persistence
 {
     /// <summary>IWriteLog: a command changed the store (its records are already in the AOF).</summary>
     public void Append(int database, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> args, Client client)
     {
         Interlocked.Add(ref _dirty, Math.Max(1, client.Reactor.Store.Dirty));
-        if (_always && _aof is { } aof) client.CommitWait = aof.TailAddress;
+        if (_aof is { } aof) client.CommitWait = aof.TailAddress;
     }
 
     /// <summary>
-    /// From <see cref="Client.Flush"/> when the client's replies wait for a commit: true to hold them
+    /// From <see cref="Client.Flush"/> when the client's replies wait for their AOF write: true to hold them
     /// (the client is parked until the commit covering its writes is durable).
     /// </summary>
     public bool HoldReply(Client client)

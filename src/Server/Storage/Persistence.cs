@@ -25,11 +25,11 @@ public enum PersistenceJob
 /// of the hybrid log + the index) recorded in <c>dir/checkpoint.manifest</c> together with the AOF address
 /// replay starts from, start-up recovery, the appendfsync policies, save rules and INFO persistence.
 ///
-/// appendfsync always: a command that changed the store holds its client's replies
+/// Every policy: a command that changed the store holds its client's replies
 /// (<see cref="Client.CommitWait"/>) until a commit covers the AOF tail it left; each reactor asks for a
-/// commit at the end of its loop turn (<see cref="EndTurn"/>) and the committer thread commits for all
-/// reactors at once, then wakes the ones waiting (group commit, pipelined with the reactors' work).
-/// everysec / no: the committer commits once a second; replies never wait.
+/// commit at the end of its loop turn (<see cref="EndTurn"/>) and commits for all reactors at once,
+/// then wakes the ones waiting (group commit, pipelined with the reactors' work). appendfsync always
+/// syncs each such write; everysec syncs once a second (the persistence thread); no leaves it to the OS.
 /// </summary>
 public sealed partial class Persistence : IWriteLog
 {
@@ -204,6 +204,7 @@ public sealed partial class Persistence : IWriteLog
             if (entries > 0 || aof.CommittedUntilAddress > from)
                 _log.Notice($"DB loaded from append only file: {sw.Elapsed.TotalSeconds:0.000} seconds ({entries} entries)");
         }
+        Attach(aof);
         _aof = aof;
         _store.Aof = aof;
         if (!_manifest.Exists || stale)
@@ -219,6 +220,13 @@ public sealed partial class Persistence : IWriteLog
             _log.Notice("Taking a checkpoint to cut the damaged AOF region off");
             if (!RunCheckpoint(PersistenceJob.Rewrite, null)) throw new PersistenceException("Could not take the checkpoint that repairs the AOF");
         }
+    }
+
+    /// <summary>An AOF becomes the active one: its fsync policy and its write-error reports.</summary>
+    private void Attach(AppendOnlyFile aof)
+    {
+        aof.SyncEachWrite = _server.Config.AppendFsync == "always";
+        aof.WriteStateChanged = OnAofWriteState;
     }
 
     /// <summary>Re-applies one AOF entry (no logging: the store's AOF hook is off during replay).</summary>

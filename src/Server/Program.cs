@@ -20,6 +20,8 @@ internal static class NativeKvMain
             return 0;
         }
 
+        if (args.Length >= 1 && args[0] == "--check-aof") return CheckAof.Run(args.AsSpan(1), Console.In, Console.Out);
+
         var config = new ServerConfig();
         var error = ConfigLoader.Load(args, config);
         if (error is not null)

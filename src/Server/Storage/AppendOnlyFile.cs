@@ -50,7 +50,7 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         Directory = directory;
         DevicePath = Path.Combine(directory, fileName);
         PageBits = pageBits;
-        SegmentBits = Math.Max(pageBits, 28);
+        SegmentBits = SegmentBitsFor(pageBits);
         _log = log;
         _device = new AofDevice(DevicePath, recover: true);
         var settings = new FasterLogSettings
@@ -118,18 +118,35 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     /// the last commit and, when they are not clean, reports them in <paramref name="tail"/> and wipes them
     /// (only when <paramref name="dropDamagedTail"/> allows it for a torn tail).
     /// </summary>
+    /// Damage with valid entries after it is not a tail: it comes back in <paramref name="damage"/>, nothing wiped.
     public static AppendOnlyFile Open(string directory, string fileName, int pageBits, Log log, bool dropDamagedTail,
-        out AofTailState tail, out string tailDetail)
+        out AofTailState tail, out string tailDetail, out AofScanReport? damage)
     {
         System.IO.Directory.CreateDirectory(directory);
         var aof = new AppendOnlyFile(directory, fileName, pageBits, log);
         tail = aof.CheckTail(out tailDetail, out long wipeFrom);
+        damage = null;
+        if (tail == AofTailState.Torn)
+        {
+            var scan = aof.ScanFiles();
+            if (scan.DamageInTheMiddle)
+            {
+                damage = scan;
+                return aof;
+            }
+        }
         if (tail == AofTailState.Clean || (tail == AofTailState.Torn && !dropDamagedTail)) return aof;
         // Wipe everything after the last commit, then open again so the tail page is read back clean.
         aof.Dispose();
         WipeAfter(Path.Combine(directory, fileName), wipeFrom, aof.SegmentBits);
         return new AppendOnlyFile(directory, fileName, pageBits, log);
     }
+
+    /// <summary>Raw scan of the segment files from the begin address (see <see cref="AofScan"/>).</summary>
+    public AofScanReport ScanFiles() => AofScan.Scan(DevicePath, PageBits, SegmentBits, FasterLog.BeginAddress);
+
+    /// <summary>Segment size for a page size: at least 256 MB, never less than a page.</summary>
+    public static int SegmentBitsFor(int pageBits) => Math.Max(pageBits, 28);
 
     /// <summary>Deletes every file of the AOF in <paramref name="directory"/> (a fresh log follows).</summary>
     public static void DeleteFiles(string directory, string fileName)
@@ -358,7 +375,7 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     private static bool AllZero(byte[] bytes, long from, long count) => bytes.AsSpan((int)from, (int)count).IndexOfAnyExcept((byte)0) < 0;
 
     /// <summary>Zeroes the segment holding <paramref name="address"/> from there on, and deletes later segments.</summary>
-    private static void WipeAfter(string devicePath, long address, int segmentBits)
+    internal static void WipeAfter(string devicePath, long address, int segmentBits)
     {
         long segment = address >> segmentBits;
         long offset = address & ((1L << segmentBits) - 1);

@@ -146,7 +146,7 @@ public sealed partial class Persistence
             _detached?.Dispose();
             _detached = null;
             AppendOnlyFile.DeleteFiles(AofDirectory, config.AppendFilename);
-            var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, AofPageBits, _log, true, out _, out _);
+            var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, AofPageBits, _log, true, out _, out _, out _);
             Attach(aof);
             _aof = aof;
             _store.Aof = aof;

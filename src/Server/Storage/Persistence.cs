@@ -162,8 +162,13 @@ public sealed partial class Persistence : IWriteLog
             AppendOnlyFile.DeleteFiles(AofDirectory, config.AppendFilename);
         }
         var aof = AppendOnlyFile.Open(AofDirectory, config.AppendFilename, AofPageBits, _log, config.AofLoadTruncated,
-            out var tail, out var detail);
+            out var tail, out var detail, out var damage);
         var file = Path.GetFileName(aof.DevicePath);
+        if (damage is not null)
+        {
+            aof.Dispose();
+            throw DamagedInTheMiddle(damage);
+        }
         if (tail == AofTailState.Torn)
         {
             if (!config.AofLoadTruncated)
@@ -187,18 +192,23 @@ public sealed partial class Persistence : IWriteLog
         if (!stale)
         {
             var replay = _store.NewSession("aof-replay");
-            long entries = aof.Replay(from, e => Apply(replay, e), out long damagedAt, out var damage);
+            long entries = aof.Replay(from, e => Apply(replay, e), out long damagedAt, out var replayDamage);
             replay.Dispose();
-            if (damage is not null)
+            if (replayDamage is not null && aof.ScanFiles() is { DamageInTheMiddle: true } scan)
+            {
+                aof.Dispose();
+                throw DamagedInTheMiddle(scan);
+            }
+            if (replayDamage is not null)
             {
                 if (!config.AofLoadTruncated)
                 {
                     aof.Dispose();
                     throw new PersistenceException(
-                        $"Bad file format reading the append only file {file}: unreadable entry at address {damagedAt} ({damage}). " +
+                        $"Bad file format reading the append only file {file}: unreadable entry at address {damagedAt} ({replayDamage}). " +
                         "Set 'aof-load-truncated yes' to load the entries before it and drop the rest.");
                 }
-                _log.Warning($"!!! Warning: the AOF file {file} is damaged at address {damagedAt} ({damage}): loaded the {entries} entries before it, dropped the rest !!!");
+                _log.Warning($"!!! Warning: the AOF file {file} is damaged at address {damagedAt} ({replayDamage}): loaded the {entries} entries before it, dropped the rest !!!");
                 repair = true;
             }
             if (entries > 0 || aof.CommittedUntilAddress > from)
@@ -220,6 +230,22 @@ public sealed partial class Persistence : IWriteLog
             _log.Notice("Taking a checkpoint to cut the damaged AOF region off");
             if (!RunCheckpoint(PersistenceJob.Rewrite, null)) throw new PersistenceException("Could not take the checkpoint that repairs the AOF");
         }
+    }
+
+    /// <summary>
+    /// aof-load-truncated covers a torn tail only, as in Redis: damage with valid records after it would
+    /// drop them silently (and the next checkpoint would make that permanent), so start-up stops.
+    /// </summary>
+    private PersistenceException DamagedInTheMiddle(AofScanReport damage) => new(
+        $"Bad file format reading the append only file: {damage.Describe()}. This is not a torn tail, so " +
+        "aof-load-truncated does not apply. Make a backup of your AOF, then use 'nativekv --check-aof --fix " +
+        DataDirectory + "' to truncate it at the damage (the records after it are dropped).");
+
+    /// <summary>The page size of the AOF in a data directory (the manifest's, as the server opens it).</summary>
+    public static int AofPageBitsOf(string dataDirectory, Log log)
+    {
+        var manifest = Manifest.Load(Path.Combine(dataDirectory, ManifestName), log);
+        return Math.Max(Store.LogPageBits, manifest.PageBits ?? Store.LogPageBits);
     }
 
     /// <summary>An AOF becomes the active one: its fsync policy and its write-error reports.</summary>

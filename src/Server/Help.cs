@@ -6,6 +6,7 @@ internal static class Help
 Usage: nativekv [/path/to/nativekv.conf] [options]
        nativekv --version
        nativekv --help
+       nativekv --check-aof [--fix [--yes]] <dir>   check (and cut at its damage) the AOF in <dir>
 
 Any redis.conf parameter can be given as an option: --name value [value ...].
 A config file, if given, must be the first argument; options override it.

@@ -182,15 +182,20 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     }
 
     /// <summary>Commits everything appended so far and waits until it is on disk (synced, whatever the policy).</summary>
-    public void CommitAndWait()
+    public void CommitAndWait() => CommitAndWait(Timeout.InfiniteTimeSpan);
+
+    /// <summary>As <see cref="CommitAndWait()"/>; false when the commit was not on disk within <paramref name="timeout"/>.</summary>
+    public bool CommitAndWait(TimeSpan timeout)
     {
         long tail = FasterLog.TailAddress;
         if (FasterLog.CommittedUntilAddress < tail)
         {
             FasterLog.Commit(spinWait: false);
-            FasterLog.WaitForCommitAsync(tail).AsTask().GetAwaiter().GetResult();
+            var wait = FasterLog.WaitForCommitAsync(tail).AsTask();
+            if (!wait.Wait(timeout)) return false;
         }
         if (!SyncEachWrite) Sync();
+        return true;
     }
 
     /// <summary>

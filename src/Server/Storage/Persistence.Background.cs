@@ -63,6 +63,25 @@ public sealed partial class Persistence
         }
     }
 
+    /// <summary>
+    /// The last commit before exit. With the disk refusing writes it retries for 5 s (the device holds the
+    /// failed writes back), then gives up as Redis exits with an AOF write error: a full disk must not
+    /// make SIGTERM hang.
+    /// </summary>
+    private void CommitForShutdown(AppendOnlyFile aof)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            if ((aof.WriteErrno == 0 || aof.RetryFailedWrites()) && aof.CommitAndWait(TimeSpan.FromSeconds(1))) return;
+            if (attempt >= 5)
+            {
+                _log.Warning($"Error writing to the AOF file: {Interop.Errno.Describe(aof.WriteErrno)}; exiting without the writes that are not in it");
+                return;
+            }
+            Thread.Sleep(aof.WriteErrno != 0 ? 1000 : 0);
+        }
+    }
+
     private int _deniedErrno;
     private bool _deniedRdb;
 

@@ -202,7 +202,7 @@ public sealed partial class Persistence
         if (_aof is { } aof)
         {
             _log.Notice("Calling fsync() on the AOF file.");
-            try { aof.CommitAndWait(); }
+            try { CommitForShutdown(aof); }
             catch (Exception e) { _log.Warning($"AOF commit failed: {e.Message}"); }
             _store.Aof = null;
             aof.Dispose();

@@ -82,6 +82,7 @@ public sealed partial class Persistence
         }
     }
 
+    private readonly object _denyLock = new();
     private int _deniedErrno;
     private bool _deniedRdb;
 
@@ -100,14 +101,17 @@ public sealed partial class Persistence
     private void UpdateWriteDenial()
     {
         var config = _server.Config;
-        bool rdb = config.StopWritesOnBgsaveError && config.SavePoints.Length > 0 && !_lastSaveOk;
-        int errno = _aof?.WriteErrno ?? 0;
-        if (rdb == _deniedRdb && errno == _deniedErrno) return;
-        _deniedRdb = rdb;
-        _deniedErrno = errno;
-        _server.WriteDenied = rdb ? RdbDenied
-            : errno != 0 ? "MISCONF Errors writing to the AOF file: " + Interop.Errno.Describe(errno)
-            : null;
+        lock (_denyLock) // the device's threads and the cron both update it
+        {
+            bool rdb = config.StopWritesOnBgsaveError && config.SavePoints.Length > 0 && !_lastSaveOk;
+            int errno = _aof?.WriteErrno ?? 0;
+            if (rdb == _deniedRdb && errno == _deniedErrno) return;
+            _deniedRdb = rdb;
+            _deniedErrno = errno;
+            _server.WriteDenied = rdb ? RdbDenied
+                : errno != 0 ? "MISCONF Errors writing to the AOF file: " + Interop.Errno.Describe(errno)
+                : null;
+        }
     }
 
     private const string RdbDenied = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +

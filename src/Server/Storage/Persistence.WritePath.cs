@@ -78,8 +78,14 @@ public sealed partial class Persistence
             Volatile.Write(ref _wake[reactor.Index], 1);
             InterlockedMax(ref aof.CommitRequested, gate.MaxWait);
             IssueCommits(aof);
-            // Durable now, or a commit finished between the check above and the flag: never miss the wake-up.
-            if (Durable(aof) >= gate.MaxWait) WakeCovered();
+            // Written (and synced if always) right here: send the replies now rather than through this
+            // reactor's own mailbox; a commit that finished between the check above and the flag
+            // already posted the release, so never miss it either way.
+            if (Durable(aof) >= gate.MaxWait)
+            {
+                if (Interlocked.Exchange(ref _wake[reactor.Index], 0) != 0) Release(reactor);
+                WakeCovered();
+            }
         }
     }
 

@@ -23,7 +23,8 @@ public class DiskFullTests
     public async Task Full_disk_under_appendfsync_everysec_refuses_writes_keeps_reads_and_resumes(CancellationToken ct)
         => await FullDisk("everysec");
 
-    private static async Task FullDisk(string fsync)
+    /// <summary>A fresh directory with a 64 MB tmpfs mounted on it (unmounted by <see cref="Unmount"/>).</summary>
+    private static string MountSmallTmpfs()
     {
         var dir = Path.Combine(Path.GetTempPath(), "nativekv-full-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -33,6 +34,60 @@ public class DiskFullTests
             Directory.Delete(dir);
             Assert.Fail($"mount -t tmpfs failed (exit {code}: {output.Trim()}): this test needs root to mount a small tmpfs as the data directory");
         }
+        return dir;
+    }
+
+    private static void Unmount(string dir)
+    {
+        for (int i = 0; i < 20 && Run("umount", dir).Code != 0; i++) Thread.Sleep(250);
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
+
+    [Test]
+    [Timeout(120_000)]
+    public async Task Failed_checkpoint_with_save_rules_gives_the_rdb_misconf_until_one_succeeds(CancellationToken ct)
+    {
+        const string rdbMisconf = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +
+            "Commands that may modify the data set are disabled, because this instance is configured to report errors during writes " +
+            "if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+        var dir = MountSmallTmpfs();
+        try
+        {
+            await using var server = await ServerProcess.StartInAsync(dir, "--appendonly", "no", "--save", "3600 1");
+            using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+            await Assert.That(c.Call("SET", "a", "1").ToString()).IsEqualTo("OK");
+            var filler = Path.Combine(dir, "filler");
+            Fill(filler);
+            await Assert.That(c.Call("BGSAVE").ToString()).IsEqualTo("Background saving started");
+            await WaitForInfo(c, "rdb_last_bgsave_status:err", Task.CompletedTask);
+            await WaitForReply(c, rdbMisconf, "SET", "b", "2");
+            await Assert.That(c.Call("GET", "a").ToString()).IsEqualTo("1");
+            // stop-writes-on-bgsave-error no: writes go on despite the failed checkpoint.
+            c.Call("CONFIG", "SET", "stop-writes-on-bgsave-error", "no");
+            await WaitForReply(c, "OK", "SET", "b", "2");
+            c.Call("CONFIG", "SET", "stop-writes-on-bgsave-error", "yes");
+            await WaitForReply(c, rdbMisconf, "SET", "b", "3");
+            File.Delete(filler);
+            await Assert.That(c.Call("BGSAVE").ToString()).IsEqualTo("Background saving started");
+            await WaitForInfo(c, "rdb_last_bgsave_status:ok", Task.CompletedTask);
+            await WaitForReply(c, "OK", "SET", "b", "4");
+            await Assert.That(c.Call("GET", "b").ToString()).IsEqualTo("4");
+        }
+        finally { Unmount(dir); }
+    }
+
+    /// <summary>Repeats a command until it gets <paramref name="expected"/> (the write gate follows the cron, 100 ms).</summary>
+    private static async Task WaitForReply(RespClient c, string expected, params object[] command)
+    {
+        string last = "";
+        for (var sw = Stopwatch.StartNew(); sw.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(20))
+            if ((last = c.Call(command).ToString()) == expected) return;
+        throw new TimeoutException($"{command[0]} kept answering {last}, never {expected}");
+    }
+
+    private static async Task FullDisk(string fsync)
+    {
+        var dir = MountSmallTmpfs();
         var acked = new ConcurrentDictionary<string, string>();
         try
         {
@@ -99,11 +154,7 @@ public class DiskFullTests
                 await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
             }
         }
-        finally
-        {
-            for (int i = 0; i < 20 && Run("umount", dir).Code != 0; i++) Thread.Sleep(250);
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        }
+        finally { Unmount(dir); }
     }
 
     /// <summary>Writes zeros until the file system is full.</summary>

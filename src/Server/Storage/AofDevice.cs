@@ -173,11 +173,18 @@ public sealed unsafe class AofDevice : StorageDeviceBase
         int errno = 0;
         foreach (var handle in _segments.Values)
         {
+            // A segment truncated away meanwhile is closed: the reference keeps its fd from being reused.
+            bool added = false;
             try
             {
+                handle.DangerousAddRef(ref added);
                 if (LibC.FDataSync((int)handle.DangerousGetHandle()) != 0) errno = Marshal.GetLastPInvokeError();
             }
             catch (ObjectDisposedException) { }
+            finally
+            {
+                if (added) handle.DangerousRelease();
+            }
         }
         if (errno != 0)
         {

@@ -92,9 +92,9 @@ public sealed partial class Persistence
     /// </summary>
     private void OnAofWriteState(int errno)
     {
+        UpdateWriteDenial();
         if (errno != 0) _log.Warning($"Error writing to the AOF file: {Interop.Errno.Describe(errno)}");
         else _log.Warning("AOF write error looks solved, Redis can write again.");
-        UpdateWriteDenial();
     }
 
     /// <summary>Redis's writeCommandsDeniedByDiskError: a failed checkpoint (with save rules) first, then the AOF.</summary>
@@ -106,11 +106,12 @@ public sealed partial class Persistence
             bool rdb = config.StopWritesOnBgsaveError && config.SavePoints.Length > 0 && !_lastSaveOk;
             int errno = _aof?.WriteErrno ?? 0;
             if (rdb == _deniedRdb && errno == _deniedErrno) return;
-            _deniedRdb = rdb;
-            _deniedErrno = errno;
             _server.WriteDenied = rdb ? RdbDenied
                 : errno != 0 ? "MISCONF Errors writing to the AOF file: " + Interop.Errno.Describe(errno)
                 : null;
+            // After the gate: INFO's aof_last_write_status reads this, so once it says err, writes are refused.
+            _deniedRdb = rdb;
+            Volatile.Write(ref _deniedErrno, errno);
         }
     }
 

@@ -51,7 +51,7 @@ public sealed partial class Persistence
         Line("aof_last_bgrewrite_status", _lastRewriteOk ? "ok" : "err");
         Num("aof_rewrites", _rewrites);
         Num("aof_rewrites_consecutive_failures", _rewriteFailures);
-        Line("aof_last_write_status", _aofWriteOk && (aof?.WriteErrno ?? 0) == 0 ? "ok" : "err");
+        Line("aof_last_write_status", _aofWriteOk && Volatile.Read(ref _deniedErrno) == 0 ? "ok" : "err");
         Num("aof_last_cow_size", 0);
         Num("module_fork_in_progress", 0);
         Num("module_fork_last_cow_size", 0);

@@ -150,7 +150,7 @@ public sealed unsafe class Client
         {
             // io_uring keeps receiving while a command waits on disk; the limit holds here too.
             Server.Log.Warning($"Closing client that reached max query buffer length: id={Id} addr={Address} qbuf={_inputEnd - _inputStart + _stashLength + data.Length}");
-            Close();
+            Abort();
             return;
         }
         if (_stash is null || _stash.Length - _stashLength < data.Length)
@@ -241,7 +241,7 @@ public sealed unsafe class Client
         Server.Log.Warning($"Closing client id={Id} addr={Address} after an error: {e.GetType().Name}: {e.Message}");
         try
         {
-            Close();
+            Abort();
         }
         catch (Exception again)
         {
@@ -360,7 +360,7 @@ public sealed unsafe class Client
         else if (_inputEnd - _inputStart > Server.Config.ClientQueryBufferLimit)
         {
             Server.Log.Warning($"Closing client that reached max query buffer length: id={Id} addr={Address} qbuf={_inputEnd - _inputStart}");
-            Close();
+            Abort();
             return;
         }
         if (_inputEnded) FinishIfEnded();
@@ -397,6 +397,19 @@ public sealed unsafe class Client
         if (Closed) return;
         if (!StoreState.Waiting && !CloseAfterReply) Reactor.Backend.Resume(this); // input that arrived meanwhile
         else Flush();
+    }
+
+    /// <summary>
+    /// Closes with a reset, for a client whose input is thrown away while it may still be sending.
+    /// io_uring's multishot receive drains the socket after the close, so a plain close ended in a
+    /// FIN with a zero window: the sender sat blocked in FIN-WAIT-2's orphan for 30 s and more.
+    /// </summary>
+    internal void Abort()
+    {
+        if (Closed) return;
+        int* linger = stackalloc int[2] { 1, 0 }; // struct linger { l_onoff = 1, l_linger = 0 }
+        LibC.SetSockOpt(Fd, LibC.SOL_SOCKET, LibC.SO_LINGER, linger, 2 * sizeof(int));
+        Close();
     }
 
     /// <summary>Releases the socket now; pending output is dropped.</summary>

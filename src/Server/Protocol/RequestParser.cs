@@ -45,6 +45,8 @@ public sealed class RequestParser
 
     public ReadOnlySpan<ArgRange> Args => _args.AsSpan(0, _argc);
     public int ArgCount => _argc;
+    /// <summary>Arguments the parser has room for now (tests: a header reserves at most <see cref="MaxReserve"/>).</summary>
+    internal int ArgCapacity => _args.Length;
 
     /// <summary>After Incomplete: the total bytes (from command start) the command needs, when known.</summary>
     public long BytesNeeded { get; private set; }

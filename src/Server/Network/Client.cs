@@ -126,6 +126,12 @@ public sealed unsafe class Client
         ProcessInput();
     }
 
+    /// <summary>A read found the socket empty: with no input pending, the borrowed buffer goes back.</summary>
+    internal void NothingReceived()
+    {
+        if (_inputStart == _inputEnd && !StoreState.Waiting) ReleaseInput();
+    }
+
     /// <summary>Bytes received elsewhere (an io_uring provided buffer): copy in and execute.</summary>
     internal void ReceiveCopy(ReadOnlySpan<byte> data)
     {

@@ -63,7 +63,11 @@ public sealed unsafe class EpollBackend : ReactorBackend
             else
             {
                 int e = Errno.Last;
-                if (e == LibC.EAGAIN) break;
+                if (e == LibC.EAGAIN)
+                {
+                    client.NothingReceived(); // a read that found nothing keeps no buffer
+                    break;
+                }
                 if (e == LibC.EINTR) continue;
                 client.Close();
                 return;

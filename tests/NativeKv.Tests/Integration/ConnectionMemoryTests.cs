@@ -79,7 +79,7 @@ public class ConnectionMemoryTests
         await WaitForClientsAsync(probe, 1);
         // The reactors hand the dead clients' memory back once the wave of closes is over.
         long after = Rss(server.Pid);
-        for (int i = 0; i < 100 && after > start + (8L << 20); i++)
+        for (int i = 0; i < 100 && after > start + (4L << 20); i++)
         {
             await Task.Delay(100);
             after = Rss(server.Pid);

@@ -19,6 +19,7 @@ public static unsafe partial class LibC
     public const int SOL_SOCKET = 1;
     public const int SO_REUSEADDR = 2;
     public const int SO_KEEPALIVE = 9;
+    public const int SO_LINGER = 13;
     public const int SO_SNDBUF = 7;
     public const int SO_RCVBUF = 8;
     public const int SO_ERROR = 4;

@@ -37,7 +37,8 @@ public sealed unsafe class EpollBackend : ReactorBackend
     /// <summary>
     /// Reads until the socket is drained (or the client must pause), executing as we go. A short
     /// read normally means drained (a later arrival raises a new edge); when the peer has hung up
-    /// that edge was the last one, so we read on until recv reports the end.
+    /// that edge was the last one, so we read on until recv reports the end. The end of input
+    /// (a half-close) does not drop the client: its replies go out first.
     /// </summary>
     private void Read(Client client, bool hangup)
     {
@@ -56,13 +57,17 @@ public sealed unsafe class EpollBackend : ReactorBackend
             }
             else if (n == 0)
             {
-                client.Close();
-                return;
+                client.InputEnded();
+                break;
             }
             else
             {
                 int e = Errno.Last;
-                if (e == LibC.EAGAIN) break;
+                if (e == LibC.EAGAIN)
+                {
+                    client.NothingReceived(); // a read that found nothing keeps no buffer
+                    break;
+                }
                 if (e == LibC.EINTR) continue;
                 client.Close();
                 return;
@@ -127,9 +132,17 @@ public sealed unsafe class EpollBackend : ReactorBackend
             if (token == DoorbellToken) { rang = true; continue; }
             if (!_clients.TryGetValue((long)token, out var client)) continue;
             uint ev = _events[i].Events;
-            if ((ev & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0)
-                Read(client, hangup: (ev & (LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0);
-            if ((ev & LibC.EPOLLOUT) != 0 && !client.Closed) Flush(client);
+            // One client's failure closes that client only (one try region per event costs nothing).
+            try
+            {
+                if ((ev & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0)
+                    Read(client, hangup: (ev & (LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0);
+                if ((ev & LibC.EPOLLOUT) != 0 && !client.Closed) Flush(client);
+            }
+            catch (Exception e)
+            {
+                client.Fail(e);
+            }
         }
         return n;
     }

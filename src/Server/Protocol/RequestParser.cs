@@ -27,7 +27,11 @@ public sealed class RequestParser
     /// <summary>Longest inline request or count line Redis accepts (PROTO_INLINE_MAX_SIZE).</summary>
     public const int InlineMaxSize = 64 * 1024;
 
-    private ArgRange[] _args = new ArgRange[16];
+    /// <summary>Arguments reserved for a multibulk header at most, whatever count it announces.</summary>
+    public const int MaxReserve = 1024;
+    private const int InitialArgs = 16;
+
+    private ArgRange[] _args = new ArgRange[InitialArgs];
     private int _argc;
     private int _expected = -1;   // multibulk count of the command in progress; -1 = not started
     private long _bulkLength = -1; // length of the bulk whose header was read, -1 = none
@@ -41,6 +45,8 @@ public sealed class RequestParser
 
     public ReadOnlySpan<ArgRange> Args => _args.AsSpan(0, _argc);
     public int ArgCount => _argc;
+    /// <summary>Arguments the parser has room for now (tests: a header reserves at most <see cref="MaxReserve"/>).</summary>
+    internal int ArgCapacity => _args.Length;
 
     /// <summary>After Incomplete: the total bytes (from command start) the command needs, when known.</summary>
     public long BytesNeeded { get; private set; }
@@ -58,6 +64,14 @@ public sealed class RequestParser
         _bulkLength = -1;
         _position = 0;
         BytesNeeded = 0;
+    }
+
+    /// <summary>Between commands: lets go of an argument array grown past its initial size.</summary>
+    public void TrimIfIdle()
+    {
+        if (InProgress || _args.Length <= InitialArgs) return;
+        _args = new ArgRange[InitialArgs];
+        _argc = 0;
     }
 
     public ParseResult Parse(Span<byte> input, out int consumed)
@@ -94,8 +108,10 @@ public sealed class RequestParser
             _expected = (int)count;
             _argc = 0;
             _position = cr + 2;
-            if (_args.Length < Math.Min(_expected, 1024 * 1024))
-                _args = new ArgRange[Math.Min(_expected, 1024 * 1024)];
+            // The count is only announced: reserve for 1,024 at most (Redis's argv cap) and grow as
+            // arguments arrive. Reserving for the count let "*1048576\r\n" (11 bytes) take 8 MB.
+            if (_args.Length < Math.Min(_expected, MaxReserve))
+                _args = new ArgRange[Math.Min(_expected, MaxReserve)];
         }
 
         while (_argc < _expected)

@@ -8,6 +8,8 @@ namespace NativeKv.Server.Protocol;
 /// Writes RESP2/RESP3 replies straight into a connection's output buffer. One per connection;
 /// RESP3-only types degrade to their RESP2 forms as Redis does when <see cref="Protocol"/> is 2.
 /// The buffer is pinned: io_uring sends read it in place while the kernel owns the operation.
+/// With a <see cref="Pool"/> the writer starts empty and borrows a buffer for its first reply;
+/// the connection gives it back with <see cref="Release"/> once everything was sent.
 /// </summary>
 public sealed class RespWriter
 {
@@ -18,6 +20,16 @@ public sealed class RespWriter
     {
         _buffer = GC.AllocateUninitializedArray<byte>(initialCapacity, pinned: true);
     }
+
+    /// <summary>A writer that holds no buffer until it writes (set <see cref="Pool"/> to borrow one).</summary>
+    public RespWriter(BufferPool? pool)
+    {
+        _buffer = [];
+        Pool = pool;
+    }
+
+    /// <summary>Where the first buffer comes from and goes back to (the owning reactor's); null: allocated.</summary>
+    public BufferPool? Pool { get; set; }
 
     /// <summary>2 or 3, switched by HELLO.</summary>
     public int Protocol { get; set; } = 2;
@@ -46,11 +58,25 @@ public sealed class RespWriter
 
     public void Clear() => _length = 0;
 
-    /// <summary>Shrinks an oversized idle buffer back to its initial size.</summary>
+    /// <summary>
+    /// Empty: hands a pool-sized buffer back to the pool. The caller guarantees nothing reads it any
+    /// more (io_uring: no send in flight). A larger buffer stays until <see cref="TrimIfIdle"/>, so a
+    /// client that keeps fetching big values does not reallocate it per reply.
+    /// </summary>
+    public void Release()
+    {
+        if (_length == 0 && Pool is { } pool && _buffer.Length == pool.BufferSize)
+        {
+            pool.Return(_buffer);
+            _buffer = [];
+        }
+    }
+
+    /// <summary>Drops an idle buffer larger than <paramref name="keep"/> (a pooled writer borrows again on its next reply).</summary>
     public void TrimIfIdle(int keep)
     {
-        if (_length == 0 && _buffer.Length > keep * 4)
-            _buffer = GC.AllocateUninitializedArray<byte>(keep, pinned: true);
+        if (_length == 0 && _buffer.Length > keep)
+            _buffer = Pool is null ? GC.AllocateUninitializedArray<byte>(keep, pinned: true) : [];
     }
 
     /// <summary>Current write position, used to roll back a reply (CLIENT REPLY SKIP).</summary>
@@ -67,6 +93,11 @@ public sealed class RespWriter
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Grow(int size)
     {
+        if (_buffer.Length == 0 && Pool is { } pool && size <= pool.BufferSize)
+        {
+            _buffer = pool.Rent();
+            return;
+        }
         long want = Math.Max((long)_buffer.Length * 2, (long)_length + size);
         if (want > Array.MaxLength) want = Array.MaxLength;
         var next = GC.AllocateUninitializedArray<byte>((int)want, pinned: true);

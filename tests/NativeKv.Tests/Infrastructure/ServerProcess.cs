@@ -37,10 +37,20 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a server whose data lives in <paramref name="dataDir"/> (kept for restarts).</summary>
-    public static async Task<ServerProcess> StartInAsync(string dataDir, params string[] options)
+    public static Task<ServerProcess> StartInAsync(string dataDir, params string[] options) => StartInAsync(dataDir, null, options);
+
+    /// <summary>Starts a server with extra environment variables (e.g. DOTNET_GCHeapHardLimit).</summary>
+    public static Task<ServerProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] options) =>
+        StartInAsync(Path.Combine(Path.GetTempPath(), "nativekv-test-" + Guid.NewGuid().ToString("N")), environment, options);
+
+    private static async Task<ServerProcess> StartInAsync(string dataDir, IReadOnlyDictionary<string, string>? environment, string[] options)
     {
         Directory.CreateDirectory(dataDir);
         var psi = BuildStartInfo();
+        if (environment is not null)
+        {
+            foreach (var (name, value) in environment) psi.Environment[name] = value;
+        }
         var args = new List<string> { "--port", "0", "--bind", "127.0.0.1", "--dir", dataDir };
         // CI runs the integration suite once per backend (NATIVEKV_IO_BACKEND=epoll|io_uring).
         var backend = Environment.GetEnvironmentVariable("NATIVEKV_IO_BACKEND");

@@ -177,6 +177,7 @@ public sealed unsafe class Reactor : IDisposable
         foreach (var client in _cronScratch)
         {
             if (client.KillRequested) { client.Close(); continue; }
+            if (client.Limits.Cron(now)) continue; // closed for its output buffer limit
             client.Cron(now, timeout);
         }
         _cronScratch.Clear();

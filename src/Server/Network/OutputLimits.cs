@@ -162,7 +162,10 @@ public sealed class OutputLimits : IOutputWatcher
         if (limit.SoftBytes > 0 && _softSince < 0) next = Math.Min(next, limit.SoftBytes);
         // Reserve looks when the length passes the mark, and omem >= limit means pending >= limit + 16 KB.
         long room = next >= RespWriter.MaxCapacity ? RespWriter.MaxCapacity : next + StaticBytes - 1;
-        output.WatchAt(Math.Min(RespWriter.MaxCapacity, _client.OutputSent + room), room);
+        // While the soft clock runs, a drained buffer looks again just past the fixed buffer, where
+        // Redis's next append would find omem under the soft limit and stop the clock.
+        long drained = _softSince >= 0 ? StaticBytes : room;
+        output.WatchAt(Math.Min(RespWriter.MaxCapacity, _client.OutputSent + room), drained);
     }
 }
 

@@ -31,7 +31,7 @@ public sealed class RespWriter
     /// </summary>
     public const int MaxCapacity = 1 << 30;
 
-    private byte[] _buffer;
+    private byte[] _buffer; // replaced only through SetBuffer: Reserve trusts _end to be within it
     private int _length;
     private int _end;  // Reserve's fast path ends here: the buffer's end, or the watcher's mark if sooner
     private long _mark = long.MaxValue; // length past which the watcher is told
@@ -42,7 +42,7 @@ public sealed class RespWriter
     public RespWriter(int initialCapacity = 16 * 1024)
     {
         _buffer = GC.AllocateUninitializedArray<byte>(initialCapacity, pinned: true);
-        _end = _buffer.Length;
+        SetEnd();
     }
 
     /// <summary>Sees the output grow past its mark (the client's output limits); null: nobody watches.</summary>
@@ -94,8 +94,7 @@ public sealed class RespWriter
     {
         if (_length == 0 && _buffer.Length > keep * 4)
         {
-            _buffer = GC.AllocateUninitializedArray<byte>(keep, pinned: true);
-            SetEnd();
+            SetBuffer(GC.AllocateUninitializedArray<byte>(keep, pinned: true));
         }
     }
 
@@ -120,12 +119,18 @@ public sealed class RespWriter
         _discarding = true;
         _enabled = false;
         _length = 0;
-        if (_buffer.Length > 64 * 1024) _buffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
         _mark = _room = long.MaxValue;
-        SetEnd();
+        if (_buffer.Length > 64 * 1024) SetBuffer(GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true));
+        else SetEnd();
     }
 
     private void SetEnd() => _end = (int)Math.Min(_buffer.Length, _mark);
+
+    private void SetBuffer(byte[] buffer)
+    {
+        _buffer = buffer;
+        SetEnd();
+    }
 
     /// <summary>Current write position, used to roll back a reply (CLIENT REPLY SKIP).</summary>
     public int Mark => _length;
@@ -161,9 +166,12 @@ public sealed class RespWriter
             if (_mark >= needed && _mark < want) want = _mark;
             var next = GC.AllocateUninitializedArray<byte>((int)want, pinned: true);
             System.Buffer.BlockCopy(_buffer, 0, next, 0, _length);
-            _buffer = next;
+            SetBuffer(next);
         }
-        SetEnd();
+        else
+        {
+            SetEnd();
+        }
     }
 
     public void Raw(ReadOnlySpan<byte> bytes)

@@ -371,7 +371,6 @@ internal static class ClientCommands
         sb.Append('\n');
     }
 
-    /// <summary>One CLIENT LIST line in Redis 7.2's field order (catClientInfoString).</summary>
     private static void AppendInfo(StringBuilder sb, Client c, ref CommandContext ctx)
     {
         bool self = c == ctx.Client;
@@ -380,11 +379,38 @@ internal static class ClientCommands
         {
             for (int i = 0; i < ctx.Count; i++) argvMem += ctx[i].Length;
         }
+        AppendInfo(sb, c, self, c.OutputLength, argvMem, self ? ctx.Spec.Name : c.LastCommand);
+    }
+
+    /// <summary>
+    /// A client's CLIENT LIST line as seen from outside a command (Redis's catClientInfoString in
+    /// log lines), with <paramref name="pending"/> bytes of output (the output limits pass the
+    /// length the reply that passed them would make).
+    /// </summary>
+    internal static string InfoLine(Client c, long pending)
+    {
+        var sb = new StringBuilder(512);
+        AppendInfo(sb, c, self: false, pending, argvMem: 0, c.LastCommand);
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// One CLIENT LIST line in Redis 7.2's field order (catClientInfoString). The output is one
+    /// buffer: its first 16 KB stand for Redis's fixed reply buffer (rbs, rbp, obl) and the rest
+    /// for the reply list (omem, and oll in 16 KB blocks, the size of Redis's list nodes).
+    /// </summary>
+    private static void AppendInfo(StringBuilder sb, Client c, bool self, long pending, long argvMem, string cmd)
+    {
+        const int fixedBuffer = OutputLimits.StaticBytes;
+        pending = Math.Max(0, pending);
         long qbuf = c.QueryBufferLength;
         long qbufFree = Math.Max(0, c.QueryBufferCapacity - qbuf);
-        int rbs = c.Output.Capacity;
-        int obl = c.OutputLength;
-        long totMem = c.QueryBufferCapacity + rbs + argvMem;
+        long rbs = Math.Min(c.Output.Capacity, fixedBuffer);
+        long obl = Math.Min(pending, fixedBuffer);
+        long omem = pending - obl;
+        long oll = (omem + fixedBuffer - 1) / fixedBuffer;
+        long rbp = Math.Min(fixedBuffer, Math.Max(obl, self ? c.Output.Length : 0));
+        long totMem = OutputLimits.Memory(c) + argvMem;
 
         sb.Append("id=").Append(c.Id)
           .Append(" addr=").Append(c.Address)
@@ -407,12 +433,13 @@ internal static class ClientCommands
           .Append(" argv-mem=").Append(argvMem)
           .Append(" multi-mem=0")
           .Append(" rbs=").Append(rbs)
-          .Append(" rbp=").Append(Math.Max(obl, self ? c.Output.Length : 0))
+          .Append(" rbp=").Append(rbp)
           .Append(" obl=").Append(obl)
-          .Append(" oll=0 omem=0")
+          .Append(" oll=").Append(oll)
+          .Append(" omem=").Append(omem)
           .Append(" tot-mem=").Append(totMem)
-          .Append(" events=r")
-          .Append(" cmd=").Append(self ? ctx.Spec.Name : c.LastCommand)
+          .Append(" events=").Append(!self && pending > 0 ? "rw" : "r")
+          .Append(" cmd=").Append(cmd)
           .Append(" user=").Append(c.User)
           .Append(" redir=-1")
           .Append(" resp=").Append(c.Output.Protocol)

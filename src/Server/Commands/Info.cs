@@ -216,12 +216,14 @@ internal static class InfoCommand
 
     private static void ClientsSection(ServerContext server, StringBuilder sb)
     {
-        long maxIn = 0, maxOut = 0;
+        // Output: the largest omem of the last 8 seconds (sampled when output grows past a limit's
+        // mark and by the cron), as Redis's clientsCronTrackExpansiveClients; the live clients too.
+        long maxIn = 0, maxOut = RecentOutputPeaks.Max(Environment.TickCount64 / 1000);
         var clients = server.Clients.Snapshot();
         foreach (var c in clients)
         {
             maxIn = Math.Max(maxIn, c.QueryBufferLength);
-            maxOut = Math.Max(maxOut, c.OutputLength);
+            maxOut = Math.Max(maxOut, OutputLimits.OutputMemory(c));
         }
         Line(sb, "connected_clients", clients.Length);
         Line(sb, "cluster_connections", 0);
@@ -243,8 +245,13 @@ internal static class InfoCommand
         long peak = Math.Max(used, Interlocked.Read(ref metrics.PeakMemory));
         if (peak > metrics.PeakMemory) Interlocked.Exchange(ref metrics.PeakMemory, peak);
         long startup = Math.Min(metrics.StartupMemory, used);
-        long clientsMem = 0;
-        foreach (var c in server.Clients.Snapshot()) clientsMem += c.QueryBufferCapacity + c.Output.Capacity;
+        long replicasMem = 0, normalMem = 0; // Redis: replicas apart, every other class counts as normal
+        foreach (var c in server.Clients.Snapshot())
+        {
+            if (c.Limits.Class == OutputClass.Replica) replicasMem += OutputLimits.Memory(c);
+            else normalMem += OutputLimits.Memory(c);
+        }
+        long clientsMem = replicasMem + normalMem;
         long overhead = Math.Min(used, startup + clientsMem);
         long dataset = used - overhead;
         long netUsed = used - startup;
@@ -299,8 +306,8 @@ internal static class InfoCommand
         Line(sb, "mem_not_counted_for_evict", 0);
         Line(sb, "mem_replication_backlog", 0);
         Line(sb, "mem_total_replication_buffers", 0);
-        Line(sb, "mem_clients_slaves", 0);
-        Line(sb, "mem_clients_normal", clientsMem);
+        Line(sb, "mem_clients_slaves", replicasMem);
+        Line(sb, "mem_clients_normal", normalMem);
         Line(sb, "mem_cluster_links", 0);
         Line(sb, "mem_aof_buffer", 0);
         Line(sb, "mem_allocator", "libc");
@@ -396,6 +403,7 @@ internal static class InfoCommand
         Line(sb, "total_writes_processed", t.Writes);
         Line(sb, "io_threaded_reads_processed", 0);
         Line(sb, "io_threaded_writes_processed", 0);
+        Line(sb, "client_output_buffer_limit_disconnections", t.OutputLimitDisconnections); // Redis 7.4's INFO stats
         Line(sb, "reply_buffer_shrinks", 0);
         Line(sb, "reply_buffer_expands", 0);
         Line(sb, "eventloop_cycles", 0);
@@ -469,7 +477,7 @@ internal static class InfoCommand
     /// <summary>Per-reactor counters summed (plain reads of another thread's counters, as INFO tolerates).</summary>
     private sealed class Totals
     {
-        public long Commands, NetInput, NetOutput, ErrorReplies, UnexpectedErrors, Reads, Writes;
+        public long Commands, NetInput, NetOutput, ErrorReplies, UnexpectedErrors, Reads, Writes, OutputLimitDisconnections;
         public long[] Calls = [], Usec = [], Rejected = [], Failed = [];
         public List<KeyValuePair<string, long>> Errors = [];
 
@@ -488,6 +496,7 @@ internal static class InfoCommand
                 t.UnexpectedErrors += s.UnexpectedErrorReplies;
                 t.Reads += s.ReadsProcessed;
                 t.Writes += s.WritesProcessed;
+                t.OutputLimitDisconnections += s.OutputLimitDisconnections;
                 for (int i = 0; i < n; i++)
                 {
                     t.Calls[i] += s.Calls[i];

@@ -40,6 +40,8 @@ public sealed unsafe class Client
         Parser.MaxBulkLength = server.Config.ProtoMaxBulkLen;
         Authenticated = server.Config.RequirePass.Length == 0;
         Parser.Unauthenticated = !Authenticated;
+        Limits = new OutputLimits(this);
+        Output.Watcher = Limits;
     }
 
     public ServerContext Server { get; }
@@ -60,6 +62,8 @@ public sealed unsafe class Client
     public long LastInteraction { get; private set; }
 
     public RespWriter Output { get; } = new((BufferPool?)null);
+    /// <summary>client-output-buffer-limit for this client; Output tells it when it grows past its mark.</summary>
+    public OutputLimits Limits { get; }
     public RequestParser Parser { get; } = new();
     /// <summary>The store operations of the command in progress (kept while it waits on disk).</summary>
     internal Storage.PendingState StoreState { get; } = new();

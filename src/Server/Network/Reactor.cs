@@ -207,6 +207,7 @@ public sealed unsafe class Reactor : IDisposable
             try
             {
                 if (client.KillRequested) { client.Close(); continue; }
+                if (client.Limits.Cron(now)) continue; // closed for its output buffer limit
                 client.Cron(now, timeout);
             }
             catch (Exception e)

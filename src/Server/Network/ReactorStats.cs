@@ -25,6 +25,8 @@ public sealed class ReactorStats
     /// <summary>Socket reads and writes that moved data (INFO total_reads/writes_processed).</summary>
     public long ReadsProcessed;
     public long WritesProcessed;
+    /// <summary>Clients closed for client-output-buffer-limit (INFO client_output_buffer_limit_disconnections).</summary>
+    public long OutputLimitDisconnections;
     public readonly long[] Calls;
     public readonly long[] Microseconds;
     public readonly long[] RejectedCalls;
@@ -49,7 +51,7 @@ public sealed class ReactorStats
 
     public void Reset()
     {
-        CommandsProcessed = NetInputBytes = NetOutputBytes = UnexpectedErrorReplies = TotalErrorReplies = ReadsProcessed = WritesProcessed = 0;
+        CommandsProcessed = NetInputBytes = NetOutputBytes = UnexpectedErrorReplies = TotalErrorReplies = ReadsProcessed = WritesProcessed = OutputLimitDisconnections = 0;
         Array.Clear(Calls);
         Array.Clear(Microseconds);
         Array.Clear(RejectedCalls);

@@ -5,6 +5,20 @@ using System.Text;
 namespace NativeKv.Server.Protocol;
 
 /// <summary>
+/// Told when a writer's output is about to pass the mark the watcher set (<see cref="RespWriter.WatchAt"/>)
+/// or the buffer's end. The output limits live in Network (OutputLimits); the writer only reports,
+/// so the check costs nothing until output grows past the mark.
+/// </summary>
+public interface IOutputWatcher
+{
+    /// <summary>
+    /// The output is about to reach <paramref name="length"/> bytes. The watcher sets its next mark
+    /// (<see cref="RespWriter.WatchAt"/>) or, to close the client, <see cref="RespWriter.Discard"/>s.
+    /// </summary>
+    void Growing(RespWriter output, long length);
+}
+
+/// <summary>
 /// Writes RESP2/RESP3 replies straight into a connection's output buffer. One per connection;
 /// RESP3-only types degrade to their RESP2 forms as Redis does when <see cref="Protocol"/> is 2.
 /// The buffer is pinned: io_uring sends read it in place while the kernel owns the operation.
@@ -13,12 +27,24 @@ namespace NativeKv.Server.Protocol;
 /// </summary>
 public sealed class RespWriter
 {
-    private byte[] _buffer;
+    /// <summary>
+    /// The largest output buffer: growth doubles, and 2 GB is past Array.MaxLength, so 1 GB is the
+    /// last doubling. Output that would pass it is discarded (the client is closed), never thrown on.
+    /// </summary>
+    public const int MaxCapacity = 1 << 30;
+
+    private byte[] _buffer; // replaced only through SetBuffer: Reserve trusts _end to be within it
     private int _length;
+    private int _end;  // Reserve's fast path ends here: the buffer's end, or the watcher's mark if sooner
+    private long _mark = long.MaxValue; // length past which the watcher is told
+    private long _room = long.MaxValue; // the mark once the buffer is cleared (all sent)
+    private bool _enabled = true;
+    private bool _discarding;
 
     public RespWriter(int initialCapacity = 16 * 1024)
     {
         _buffer = GC.AllocateUninitializedArray<byte>(initialCapacity, pinned: true);
+        SetEnd();
     }
 
     /// <summary>A writer that holds no buffer until it writes (set <see cref="Pool"/> to borrow one).</summary>
@@ -26,10 +52,17 @@ public sealed class RespWriter
     {
         _buffer = [];
         Pool = pool;
+        SetEnd();
     }
 
     /// <summary>Where the first buffer comes from and goes back to (the owning reactor's); null: allocated.</summary>
     public BufferPool? Pool { get; set; }
+
+    /// <summary>Sees the output grow past its mark (the client's output limits); null: nobody watches.</summary>
+    public IOutputWatcher? Watcher { get; set; }
+
+    /// <summary>True once the output was discarded (a limit or <see cref="MaxCapacity"/> was passed): the client is closing.</summary>
+    public bool Discarding => _discarding;
 
     /// <summary>2 or 3, switched by HELLO.</summary>
     public int Protocol { get; set; } = 2;
@@ -40,23 +73,34 @@ public sealed class RespWriter
     /// <summary>The first word of the last error written (ERR, WRONGTYPE, ...), for errorstats.</summary>
     public string LastErrorPrefix { get; private set; } = "ERR";
 
-    /// <summary>When false (CLIENT REPLY OFF/SKIP), replies are discarded.</summary>
-    public bool Enabled { get; set; } = true;
+    /// <summary>When false (CLIENT REPLY OFF/SKIP), replies are discarded. Stays false once <see cref="Discard"/>ed.</summary>
+    public bool Enabled
+    {
+        get => _enabled;
+        set => _enabled = value && !_discarding;
+    }
 
-    public int Length => _length;
+    /// <summary>Bytes written and not cleared (0 once discarded: nothing more is sent).</summary>
+    public int Length => _discarding ? 0 : _length;
     public int Capacity => _buffer.Length;
-    public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
+    public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, Length);
     internal byte[] Buffer => _buffer;
 
     /// <summary>Drops <paramref name="count"/> sent bytes from the front.</summary>
     public void Consume(int count)
     {
-        if (count >= _length) { _length = 0; return; }
+        if (count >= _length) { Clear(); return; }
         System.Buffer.BlockCopy(_buffer, count, _buffer, 0, _length - count);
         _length -= count;
+        WatchAt(Math.Max(0, _mark - count), _room);
     }
 
-    public void Clear() => _length = 0;
+    public void Clear()
+    {
+        _length = 0;
+        _mark = _room;
+        SetEnd();
+    }
 
     /// <summary>
     /// Empty: hands a pool-sized buffer back to the pool. The caller guarantees nothing reads it any
@@ -68,7 +112,7 @@ public sealed class RespWriter
         if (_length == 0 && Pool is { } pool && _buffer.Length == pool.BufferSize)
         {
             pool.Return(_buffer);
-            _buffer = [];
+            SetBuffer([]);
         }
     }
 
@@ -76,33 +120,87 @@ public sealed class RespWriter
     public void TrimIfIdle(int keep)
     {
         if (_length == 0 && _buffer.Length > keep)
-            _buffer = Pool is null ? GC.AllocateUninitializedArray<byte>(keep, pinned: true) : [];
+            SetBuffer(Pool is null ? GC.AllocateUninitializedArray<byte>(keep, pinned: true) : []);
+    }
+
+    /// <summary>
+    /// The watcher is told when the output is about to pass <paramref name="mark"/> bytes, and after
+    /// a <see cref="Clear"/> (everything sent) when it is about to pass <paramref name="room"/>.
+    /// </summary>
+    public void WatchAt(long mark, long room)
+    {
+        _mark = mark;
+        _room = room;
+        SetEnd();
+    }
+
+    /// <summary>
+    /// Drops what is buffered and everything written from now on (the client is being closed for
+    /// its output limit): <see cref="Length"/> stays 0, so nothing more is sent. A large buffer is
+    /// let go at once.
+    /// </summary>
+    public void Discard()
+    {
+        _discarding = true;
+        _enabled = false;
+        _length = 0;
+        _mark = _room = long.MaxValue;
+        if (_buffer.Length > 64 * 1024) SetBuffer(Pool is null ? GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true) : []);
+        else SetEnd();
+    }
+
+    private void SetEnd() => _end = (int)Math.Min(_buffer.Length, _mark);
+
+    private void SetBuffer(byte[] buffer)
+    {
+        _buffer = buffer;
+        SetEnd();
     }
 
     /// <summary>Current write position, used to roll back a reply (CLIENT REPLY SKIP).</summary>
     public int Mark => _length;
-    public void Truncate(int mark) => _length = mark;
+    public void Truncate(int mark)
+    {
+        if (!_discarding) _length = mark;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Span<byte> Reserve(int size)
     {
-        if (_buffer.Length - _length < size) Grow(size);
+        if (_end - _length < size) Grow(size);
         return _buffer.AsSpan(_length);
     }
 
+    /// <summary>Past the mark or the buffer's end: tell the watcher, then grow (or discard past the cap).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Grow(int size)
     {
-        if (_buffer.Length == 0 && Pool is { } pool && size <= pool.BufferSize)
+        long needed = (long)_length + size;
+        if (!_discarding) Watcher?.Growing(this, needed);
+        if (!_discarding && needed > MaxCapacity) Discard(); // no watcher, or it let the cap pass
+        if (_discarding)
         {
-            _buffer = pool.Rent();
-            return;
+            // The caller still writes this one piece: give it room at the start, never counted.
+            _length = 0;
+            needed = size;
         }
-        long want = Math.Max((long)_buffer.Length * 2, (long)_length + size);
-        if (want > Array.MaxLength) want = Array.MaxLength;
-        var next = GC.AllocateUninitializedArray<byte>((int)want, pinned: true);
-        System.Buffer.BlockCopy(_buffer, 0, next, 0, _length);
-        _buffer = next;
+        if (_buffer.Length == 0 && Pool is { } pool && needed <= pool.BufferSize)
+        {
+            SetBuffer(pool.Rent()); // empty: nothing to copy
+        }
+        else if (needed > _buffer.Length)
+        {
+            long want = _discarding ? needed : Math.Min(Math.Max((long)_buffer.Length * 2, needed), MaxCapacity);
+            // Not past the watcher's mark: at a hard limit the client closes there, so doubling past it is waste.
+            if (_mark >= needed && _mark < want) want = _mark;
+            var next = GC.AllocateUninitializedArray<byte>((int)want, pinned: true);
+            System.Buffer.BlockCopy(_buffer, 0, next, 0, _length);
+            SetBuffer(next);
+        }
+        else
+        {
+            SetEnd();
+        }
     }
 
     public void Raw(ReadOnlySpan<byte> bytes)

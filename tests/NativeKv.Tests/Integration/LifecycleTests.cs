@@ -48,7 +48,7 @@ public class LifecycleTests
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add($"trap '' {name}; exec \"$0\" \"$@\"");
         psi.ArgumentList.Add(ServerProcess.BuildStartInfo().FileName);
-        var dir = Path.Combine(Path.GetTempPath(), "nativekv-test-" + Guid.NewGuid().ToString("N"));
+        var dir = Directory.CreateTempSubdirectory("nativekv-test-").FullName;
         foreach (var a in new[] { "--port", "0", "--bind", "127.0.0.1", "--dir", dir }) psi.ArgumentList.Add(a);
         try
         {

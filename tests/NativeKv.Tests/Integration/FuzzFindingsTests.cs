@@ -82,6 +82,8 @@ public class FuzzFindingsTests
                 int code = await server.SignalAndWaitAsync(15, TimeSpan.FromSeconds(20));
                 if (code != 0) failure = $"exit code {code} after SIGTERM";
             }
+            await server.DisposeAsync();
+            server.DeleteData();
             if (failure is not null)
                 throw new Exception($"{failure} (slowest PING {maxMs:F0} ms)\n{string.Join('\n', server.LogText.Split('\n').Where(l => !l.Contains("checkpoint")).TakeLast(30))}");
         }

@@ -29,40 +29,51 @@ public class FuzzTests
             : string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NATIVEKV_BINARY")) ? 15 : 60;
         Console.WriteLine($"fuzz: seed {seed}, {seconds} s, {Workers} workers (replay: NATIVEKV_FUZZ_SEED={seed} NATIVEKV_FUZZ_SECONDS={seconds})");
 
-        await using var server = await ServerProcess.StartAsync();
-        var commands = ReadCommands(server.Port);
-        var monitor = new PingMonitor(server.Port);
-        var workers = new FuzzWorker[Workers];
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(testToken);
-        stop.CancelAfter(TimeSpan.FromSeconds(seconds));
-        monitor.Start(stop.Token);
-        var tasks = new Task[Workers];
-        for (int i = 0; i < Workers; i++)
+        var server = await ServerProcess.StartAsync();
+        try
         {
-            workers[i] = new FuzzWorker(server.Port, new FuzzInputs(new Random(seed * 31 + i), commands), new Random(seed * 31 + i + 1_000_003));
-            tasks[i] = workers[i].RunAsync(stop.Token);
-        }
-        await Task.WhenAll(tasks);
-        monitor.Join();
+            var commands = ReadCommands(server.Port);
+            var monitor = new PingMonitor(server.Port);
+            var workers = new FuzzWorker[Workers];
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(testToken);
+            stop.CancelAfter(TimeSpan.FromSeconds(seconds));
+            monitor.Start(stop.Token);
+            var tasks = new Task[Workers];
+            for (int i = 0; i < Workers; i++)
+            {
+                workers[i] = new FuzzWorker(server.Port, new FuzzInputs(new Random(seed * 31 + i), commands), new Random(seed * 31 + i + 1_000_003));
+                tasks[i] = workers[i].RunAsync(stop.Token);
+            }
+            await Task.WhenAll(tasks);
+            monitor.Join();
 
-        string Report()
+            string Report()
+            {
+                var recent = string.Join("\n", workers.Select((w, i) => $"worker {i}:\n  " + string.Join("\n  ", w.Recent())));
+                var log = server.LogText;
+                return $"seed {seed} (replay: NATIVEKV_FUZZ_SEED={seed} NATIVEKV_FUZZ_SECONDS={seconds})\n{monitor.Summary()}\n"
+                    + $"sent {workers.Sum(w => w.Writes)} writes, {workers.Sum(w => w.Bytes)} bytes over {workers.Sum(w => w.Connections)} connections\n"
+                    + $"last inputs:\n{recent}\nserver log (tail):\n{string.Join('\n', log.Split('\n').TakeLast(40))}";
+            }
+
+            var summary = $"fuzz: seed {seed}, {seconds} s: " + monitor.Summary() + $"; {workers.Sum(w => w.Writes)} writes, {workers.Sum(w => w.Bytes) >> 20} MB, {workers.Sum(w => w.Connections)} connections";
+            Console.WriteLine(summary);
+            // NATIVEKV_FUZZ_REPORT=file keeps the numbers of a passing run (TUnit shows output only on failure).
+            if (Environment.GetEnvironmentVariable("NATIVEKV_FUZZ_REPORT") is { Length: > 0 } report) File.AppendAllText(report, summary + "\n");
+            if (server.HasExited) throw new Exception("nativekv exited during the fuzz run\n" + Report());
+            if (monitor.Failure is not null) throw new Exception($"PING monitor: {monitor.Failure}\n" + Report());
+            if (monitor.Max > MaxPing) throw new Exception($"a PING took {monitor.Max.TotalMilliseconds:F0} ms (limit {MaxPing.TotalMilliseconds} ms)\n" + Report());
+            if (monitor.Count < seconds * 10) throw new Exception($"only {monitor.Count} PINGs answered in {seconds} s\n" + Report());
+            using var after = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+            var pong = after.Call("PING");
+            if (pong.Text != "PONG") throw new Exception($"PING after the run answered {pong}\n" + Report());
+            await Assert.That(server.HasExited).IsFalse();
+        }
+        finally
         {
-            var recent = string.Join("\n", workers.Select((w, i) => $"worker {i}:\n  " + string.Join("\n  ", w.Recent())));
-            var log = server.LogText;
-            return $"seed {seed} (replay: NATIVEKV_FUZZ_SEED={seed} NATIVEKV_FUZZ_SECONDS={seconds})\n{monitor.Summary()}\n"
-                + $"sent {workers.Sum(w => w.Writes)} writes, {workers.Sum(w => w.Bytes)} bytes over {workers.Sum(w => w.Connections)} connections\n"
-                + $"last inputs:\n{recent}\nserver log (tail):\n{string.Join('\n', log.Split('\n').TakeLast(40))}";
+            await server.DisposeAsync();
+            server.DeleteData(); // checkpoints of the run: a few hundred MB
         }
-
-        Console.WriteLine("fuzz: " + monitor.Summary() + $"; {workers.Sum(w => w.Writes)} writes, {workers.Sum(w => w.Bytes) >> 20} MB, {workers.Sum(w => w.Connections)} connections");
-        if (server.HasExited) throw new Exception("nativekv exited during the fuzz run\n" + Report());
-        if (monitor.Failure is not null) throw new Exception($"PING monitor: {monitor.Failure}\n" + Report());
-        if (monitor.Max > MaxPing) throw new Exception($"a PING took {monitor.Max.TotalMilliseconds:F0} ms (limit {MaxPing.TotalMilliseconds} ms)\n" + Report());
-        if (monitor.Count < seconds * 10) throw new Exception($"only {monitor.Count} PINGs answered in {seconds} s\n" + Report());
-        using var after = new RespClient(server.Port, TimeSpan.FromSeconds(10));
-        var pong = after.Call("PING");
-        if (pong.Text != "PONG") throw new Exception($"PING after the run answered {pong}\n" + Report());
-        await Assert.That(server.HasExited).IsFalse();
     }
 
     /// <summary>Every command and subcommand COMMAND lists, with arity and key positions, minus the excluded ones.</summary>

@@ -135,6 +135,10 @@ public static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "gettid")]
     public static partial int GetTid();
 
+    // --- signals -------------------------------------------------------------------------------
+    [LibraryImport(Lib, EntryPoint = "sigaction", SetLastError = true)]
+    public static partial int SigAction(int signal, SigAction* action, SigAction* previous);
+
     // --- errno values used by callers ------------------------------------------------------------
     public const int EINTR = 4;
     public const int EAGAIN = 11;

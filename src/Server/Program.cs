@@ -9,6 +9,10 @@ internal static class NativeKvMain
 {
     public static int Run(string[] args)
     {
+        // Before anything touches Console: a server started as `nativekv &` by a script inherits
+        // SIGINT ignored, and .NET would keep it so. Redis shuts down on SIGINT whatever it inherited.
+        Signals.Unignore(Signals.SIGINT);
+        Signals.Unignore(Signals.SIGTERM);
         if (args.Length == 1 && (args[0] is "--version" or "-v"))
         {
             Console.WriteLine($"NativeKv server v={ServerContext.NativeKvVersion} redis_version={ServerContext.Version} bits=64 io=epoll");

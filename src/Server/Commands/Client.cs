@@ -54,12 +54,12 @@ internal static class ClientCommands
         bool libName = ctx.ArgIs(2, "LIB-NAME"u8);
         if (!libName && !ctx.ArgIs(2, "LIB-VER"u8))
         {
-            ctx.Reply.Error($"ERR Unrecognized option '{ctx.ArgString(2)}'");
+            ErrorText.Quote(ctx.Reply, "ERR Unrecognized option '"u8, ctx[2], "'"u8);
             return;
         }
         if (!ValidName(ctx[3]))
         {
-            ctx.Reply.Error($"ERR {ctx.ArgString(2)} cannot contain spaces, newlines or special characters.");
+            ErrorText.Quote(ctx.Reply, "ERR "u8, ctx[2], " cannot contain spaces, newlines or special characters."u8);
             return;
         }
         if (libName) ctx.Client.LibName = ctx.ArgString(3);
@@ -87,7 +87,7 @@ internal static class ClientCommands
             var type = ParseType(ctx[3]);
             if (type is null)
             {
-                ctx.Reply.Error($"ERR Unknown client type '{ctx.ArgString(3)}'");
+                ErrorText.Quote(ctx.Reply, "ERR Unknown client type '"u8, ctx[3], "'"u8);
                 return;
             }
             if (type == ClientType.Normal)
@@ -156,7 +156,7 @@ internal static class ClientCommands
                     var type = ParseType(ctx[i + 1]);
                     if (type is null)
                     {
-                        ctx.Reply.Error($"ERR Unknown client type '{ctx.ArgString(i + 1)}'");
+                        ErrorText.Quote(ctx.Reply, "ERR Unknown client type '"u8, ctx[i + 1], "'"u8);
                         return;
                     }
                     typeGiven = true;
@@ -173,9 +173,9 @@ internal static class ClientCommands
                 else if (ctx.ArgIs(i, "USER"u8))
                 {
                     user = ctx.ArgString(i + 1);
-                    if (user != "default")
+                    if (!ctx[i + 1].SequenceEqual("default"u8))
                     {
-                        ctx.Reply.Error($"ERR No such user '{user}'");
+                        ErrorText.Quote(ctx.Reply, "ERR No such user '"u8, ctx[i + 1], "'"u8);
                         return;
                     }
                 }

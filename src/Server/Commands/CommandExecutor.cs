@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using NativeKv.Server.Network;
 using NativeKv.Server.Protocol;
 
@@ -48,7 +47,7 @@ public sealed class CommandExecutor(ServerContext server)
             int sub = CommandTable.LookupSubcommand(index, subName);
             if (sub < 0)
             {
-                Reject(client, spec, stats, $"ERR unknown subcommand '{Truncate(subName, 128)}'. Try {spec.Name.ToUpperInvariant()} HELP.");
+                RejectUnknownSubcommand(client, spec, subName, stats);
                 FinishReplyMode(client, skipThis);
                 return true;
             }
@@ -123,22 +122,38 @@ public sealed class CommandExecutor(ServerContext server)
         stats.CountError(client.Output.LastErrorPrefix);
     }
 
-    /// <summary>Redis: "unknown command 'x', with args beginning with: 'a' 'b' " (args capped at 128 chars).</summary>
+    /// <summary>
+    /// Redis's commandCheckExistence: "unknown command '%.128s', with args beginning with: " and
+    /// "'%.*s' " per argument while the list is under 128 bytes; the client's bytes as sent.
+    /// </summary>
     private static void RejectUnknown(Client client, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, ReactorStats stats)
     {
-        var sb = new StringBuilder();
-        sb.Append("ERR unknown command '").Append(Truncate(input.Slice(args[0].Offset, args[0].Length), 128)).Append("', with args beginning with: ");
-        var list = new StringBuilder();
-        for (int i = 1; i < args.Length && list.Length < 128; i++)
+        var text = new ErrorText.Builder(320);
+        text.Append("ERR unknown command '"u8);
+        text.Append(ErrorText.CString(input.Slice(args[0].Offset, args[0].Length), 128));
+        text.Append("', with args beginning with: "u8);
+        int listStart = text.Length;
+        for (int i = 1; i < args.Length && text.Length - listStart < 128; i++)
         {
-            var a = input.Slice(args[i].Offset, args[i].Length);
-            int take = Math.Min(a.Length, 128 - list.Length);
-            list.Append('\'').Append(Encoding.UTF8.GetString(a[..take])).Append("' ");
+            text.Append("'"u8);
+            text.Append(ErrorText.CString(input.Slice(args[i].Offset, args[i].Length), 128 - (text.Length - 1 - listStart)));
+            text.Append("' "u8);
         }
-        sb.Append(list);
-        client.Output.Error(sb.ToString());
+        text.Reply(client.Output, trimEnd: false);
         stats.CountError(client.Output.LastErrorPrefix);
     }
 
-    private static string Truncate(ReadOnlySpan<byte> s, int max) => Encoding.UTF8.GetString(s.Length > max ? s[..max] : s);
+    /// <summary>"unknown subcommand '%.128s'. Try CONFIG HELP."</summary>
+    private static void RejectUnknownSubcommand(Client client, CommandSpec spec, ReadOnlySpan<byte> subName, ReactorStats stats)
+    {
+        var text = new ErrorText.Builder(200);
+        text.Append("ERR unknown subcommand '"u8);
+        text.Append(ErrorText.CString(subName, 128));
+        text.Append("'. Try "u8);
+        text.Append(spec.Name.ToUpperInvariant());
+        text.Append(" HELP."u8);
+        text.Reply(client.Output, trimEnd: false);
+        stats.RejectedCalls[spec.Index]++;
+        stats.CountError(client.Output.LastErrorPrefix);
+    }
 }

@@ -74,7 +74,8 @@ internal static class ConfigCommands
         int count = (ctx.Count - 2) / 2;
         var parameters = new ConfigParameter[count];
         var values = new string[count];
-        string? unknownName = null, errorName = null, error = null;
+        string? errorName = null, error = null;
+        int unknownName = -1;
         bool allowProtected = AllowProtected(ctx.Server.Config.EnableProtectedConfigs, ctx.Client.Address);
 
         // First pass, as configSetCommand: names, immutability, protection, duplicates.
@@ -83,10 +84,10 @@ internal static class ConfigCommands
             var name = ctx.ArgString(2 + i * 2);
             if (!registry.TryGet(name, out var p))
             {
-                if (unknownName is null && error is null) unknownName = name;
+                if (unknownName < 0 && error is null) unknownName = 2 + i * 2;
                 continue;
             }
-            if (unknownName is not null || error is not null) continue;
+            if (unknownName >= 0 || error is not null) continue;
             if (p.Immutable || (p.Protected && !allowProtected))
             {
                 error = p.Immutable ? "can't set immutable config" : "can't set protected config";
@@ -105,9 +106,9 @@ internal static class ConfigCommands
             parameters[i] = p;
             values[i] = ctx.ArgString(3 + i * 2);
         }
-        if (unknownName is not null)
+        if (unknownName >= 0)
         {
-            ctx.Reply.Error($"ERR Unknown option or number of arguments for CONFIG SET - '{unknownName}'");
+            ErrorText.Quote(ctx.Reply, "ERR Unknown option or number of arguments for CONFIG SET - '"u8, ctx[unknownName], "'"u8);
             return;
         }
         if (error is not null)

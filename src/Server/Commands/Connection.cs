@@ -146,7 +146,7 @@ internal static class ConnectionCommands
             }
             else
             {
-                ctx.Reply.Error($"ERR Syntax error in HELLO option '{ctx.ArgString(i)}'");
+                ErrorText.Quote(ctx.Reply, "ERR Syntax error in HELLO option '"u8, ctx[i], "'"u8);
                 return;
             }
         }

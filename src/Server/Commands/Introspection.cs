@@ -34,7 +34,8 @@ internal static class IntrospectionCommands
         for (int i = 2; i < ctx.Count; i++)
         {
             int index = LookupByFullName(ctx[i]);
-            if (index < 0) ctx.Reply.NullArray();
+            // addReplyCommandInfo(c, NULL): a null bulk ($-1, or _ in RESP3) inside the array.
+            if (index < 0) ctx.Reply.NullBulk();
             else WriteInfo(ctx.Reply, CommandTable.Commands[index]);
         }
     }

@@ -203,7 +203,7 @@ internal static unsafe class KeyspaceCommands
             else if (ctx.ArgIs(j, "LT"u8)) flags |= OpFlags.LT;
             else
             {
-                ctx.Reply.Error($"ERR Unsupported option {ctx.ArgString(j)}");
+                ErrorText.Quote(ctx.Reply, "ERR Unsupported option "u8, ctx[j], default);
                 return;
             }
         }

@@ -108,7 +108,7 @@ internal static class ServerCommands
                 i++;
                 continue;
             }
-            ctx.Reply.Error($"ERR Unknown argument {ctx.ArgString(i)}");
+            ErrorText.Quote(ctx.Reply, "ERR Unknown argument "u8, ctx[i], default);
             return;
         }
         ctx.Reply.EmptyArray();
@@ -270,9 +270,13 @@ internal static class ServerCommands
 
     private static void SubcommandSyntaxError(ref CommandContext ctx)
     {
-        var sub = ctx[1];
-        var text = System.Text.Encoding.UTF8.GetString(sub.Length > 128 ? sub[..128] : sub);
-        ctx.Reply.Error($"ERR unknown subcommand or wrong number of arguments for '{text}'. Try {ctx.ArgString(0).ToUpperInvariant()} HELP.");
+        var text = new ErrorText.Builder(200);
+        text.Append("ERR unknown subcommand or wrong number of arguments for '"u8);
+        text.Append(ErrorText.CString(ctx[1], 128));
+        text.Append("'. Try "u8);
+        text.AppendUpper(ctx[0]);
+        text.Append(" HELP."u8);
+        text.Reply(ctx.Reply, trimEnd: true);
     }
 
     /// <summary>Redis's crc64 (Jones polynomial, reflected, init 0), as used by DUMP payloads.</summary>

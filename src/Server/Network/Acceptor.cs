@@ -73,6 +73,13 @@ public sealed unsafe class Acceptor : IDisposable
                 Interlocked.Increment(ref _server.Stats.RejectedConnections);
                 continue;
             }
+            if (ProtectedMode.Refuses(_server.Config.ProtectedMode, _server.Config.RequirePass.Length > 0, peer))
+            {
+                fixed (byte* p = ProtectedMode.Denied) LibC.Send(fd, p, ProtectedMode.Denied.Length, LibC.MSG_NOSIGNAL | LibC.MSG_DONTWAIT);
+                LibC.Close(fd);
+                Interlocked.Increment(ref _server.Stats.RejectedConnections);
+                continue;
+            }
             SockAddrStorage local;
             int llen = sizeof(SockAddrStorage);
             LibC.GetSockName(fd, &local, &llen);

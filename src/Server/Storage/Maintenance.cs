@@ -83,7 +83,10 @@ public sealed class Maintenance
         if (_expiryCursor < begin || _expiryCursor >= tail) _expiryCursor = begin;
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 40;
         long now = StoreSession.NowMs();
-        long ttlSum = 0, ttlCount = 0;
+        // Int128: one key with PEXPIREAT near long.MaxValue leaves ~9.2e18 ms, so two of them
+        // overflowed a long sum and INFO showed a negative avg_ttl.
+        Int128 ttlSum = 0;
+        long ttlCount = 0;
         bool budgetHit = false;
         while (!_stopping)
         {
@@ -138,7 +141,7 @@ public sealed class Maintenance
             }
             if (Stopwatch.GetTimestamp() > deadline) { budgetHit = true; break; }
         }
-        if (ttlCount > 0) AverageTtl = ttlSum / ttlCount;
+        if (ttlCount > 0) AverageTtl = (long)(ttlSum / ttlCount);
         else if (_store.TotalExpires() == 0) AverageTtl = 0;
         return budgetHit;
     }

@@ -28,6 +28,47 @@ public class LifecycleTests
         await Assert.That(code).IsEqualTo(0);
     }
 
+    /// <summary>
+    /// A script's `nativekv &amp;` inherits SIGINT as ignored (and nohup-like wrappers may ignore
+    /// SIGTERM); Redis shuts down on them all the same, and so must we.
+    /// </summary>
+    [Test]
+    [Arguments(2, "INT")]
+    [Arguments(15, "TERM")]
+    public async Task Signal_inherited_as_ignored_still_shuts_down(int signal, string name)
+    {
+        // bash's `trap ''` sets SIG_IGN and exec keeps it: the precondition the test relies on.
+        using (var probe = Process.Start(new ProcessStartInfo("bash", ["-c", $"trap '' {name}; exec grep SigIgn /proc/self/status"]) { RedirectStandardOutput = true, UseShellExecute = false })!)
+        {
+            var line = (await probe.StandardOutput.ReadToEndAsync()).Trim();
+            ulong ignored = Convert.ToUInt64(line.Split('\t')[^1], 16);
+            await Assert.That((ignored >> (signal - 1)) & 1).IsEqualTo(1UL);
+        }
+        var psi = new ProcessStartInfo("bash") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"trap '' {name}; exec \"$0\" \"$@\"");
+        psi.ArgumentList.Add(ServerProcess.BuildStartInfo().FileName);
+        var dir = Directory.CreateTempSubdirectory("nativekv-test-").FullName;
+        foreach (var a in new[] { "--port", "0", "--bind", "127.0.0.1", "--dir", dir }) psi.ArgumentList.Add(a);
+        try
+        {
+            await using var s = await StartWith(psi);
+            using (var c = new RespClient(s.port)) await Assert.That(c.Call("PING").Text).IsEqualTo("PONG");
+            using (var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {s.process.Id}") { UseShellExecute = false })!)
+                await kill.WaitForExitAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try { await s.process.WaitForExitAsync(cts.Token); }
+            catch (OperationCanceledException) { throw new TimeoutException($"SIG{name} inherited as ignored did not stop the server:\n{s.log()}"); }
+            await Assert.That(s.process.ExitCode).IsEqualTo(0);
+            await Assert.That(s.log()).Contains($"Received SIG{name} scheduling shutdown...");
+            await Assert.That(s.log()).Contains("ready to exit");
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
     [Test]
     public async Task Port_in_use_is_a_clear_error_naming_the_address()
     {

@@ -22,6 +22,8 @@ public sealed class CheckpointPhases : IStateMachineCallback
     public double VersionChangeMs => _ms[(int)Phase.PREP_INDEX_CHECKPOINT] + _ms[(int)Phase.PREPARE] + _ms[(int)Phase.IN_PROGRESS];
     public double CallbackMs => _ms[(int)Phase.PERSISTENCE_CALLBACK];
     public double TotalMs { get; private set; }
+    /// <summary>The whole checkpoint as the checkpointer saw it: FASTER's part, the manifest, the clean-up.</summary>
+    public double WholeMs { get; set; }
 
     public void BeforeEnteringState<Key, Value>(SystemState next, FasterKV<Key, Value> faster)
     {

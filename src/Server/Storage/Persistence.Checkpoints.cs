@@ -148,6 +148,7 @@ public sealed partial class Persistence
             Interlocked.Add(ref _dirty, -dirtyBefore);
             Interlocked.Exchange(ref _lastSaveUnix, now);
             long seconds = (long)sw.Elapsed.TotalSeconds;
+            _store.Phases.WholeMs = sw.Elapsed.TotalMilliseconds;
             var timing = $"{sw.ElapsedMilliseconds} ms: FASTER {fasterMs:F1} ms ({_store.Phases}), manifest and AOF {manifestMs:F1} ms, cleanup {sw.Elapsed.TotalMilliseconds - fasterMs - manifestMs:F1} ms";
             if (kind == PersistenceJob.Rewrite)
             {

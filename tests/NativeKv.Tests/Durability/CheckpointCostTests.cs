@@ -139,6 +139,32 @@ public class CheckpointCostTests
         finally { TryDelete(dir); }
     }
 
+    [Test]
+    public async Task Info_reports_where_the_last_checkpoint_spent_its_time()
+    {
+        await using var server = await ServerProcess.StartAsync("--save", "");
+        using var c = new RespClient(server.Port);
+        double Field(string name)
+        {
+            foreach (var line in c.Call("INFO", "memory").Text!.Split("\r\n"))
+                if (line.StartsWith(name + ":", StringComparison.Ordinal)) return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            throw new InvalidDataException("INFO memory has no " + name);
+        }
+        await Assert.That(Field("store_last_checkpoint_ms")).IsEqualTo(0);
+        for (int i = 0; i < 1000; i++) c.Send("SET", "k" + i, new string('v', 100));
+        for (int i = 0; i < 1000; i++) c.Read();
+        await Assert.That(Field("store_log_unflushed")).IsGreaterThan(100_000);
+        await Assert.That(c.Call("SAVE").ToString()).IsEqualTo("OK");
+        double total = Field("store_last_checkpoint_ms");
+        double index = Field("store_last_checkpoint_index_ms");
+        double flush = Field("store_last_checkpoint_flush_ms");
+        await Assert.That(total).IsGreaterThan(0);
+        await Assert.That(index + flush + Field("store_last_checkpoint_version_change_ms")).IsLessThanOrEqualTo(total);
+        // Fold-over: what the checkpoint wrote is on disk now.
+        await Assert.That(Field("store_log_unflushed")).IsLessThan(100_000);
+        await Assert.That(InfoField(c, "persistence", "rdb_last_bgsave_time_sec")).IsEqualTo((long)(total / 1000));
+    }
+
     /// <summary>PINGs every 10 ms on its own connection and records each reply's latency.</summary>
     private sealed class Probe : IDisposable
     {
@@ -217,7 +243,9 @@ public class CheckpointCostTests
             }
         });
         using var probe = new Probe(server.Port);
-        await Task.Delay(500, ct);
+        // The machine is shared: a window without checkpoints first says what its own noise is.
+        await Task.Delay(3000, ct);
+        long split = Stopwatch.GetTimestamp();
         long savesBefore = InfoField(c, "persistence", "rdb_saves");
         for (int i = 0; i < 3; i++)
         {
@@ -235,11 +263,23 @@ public class CheckpointCostTests
         await writer;
 
         await Assert.That(InfoField(c, "persistence", "rdb_saves")).IsGreaterThanOrEqualTo(savesBefore + 5);
-        var ms = samples.Select(s => s.ms).ToList();
-        Console.WriteLine("During 3 BGSAVEs and 2 save-rule checkpoints of 1M keys: " + Distribution(ms));
+        await Assert.That(c.Call("INFO", "persistence").Text!).Contains("rdb_last_bgsave_status:ok");
+        var quiet = samples.Where(s => s.at < split).Select(s => s.ms).ToList();
+        var during = samples.Where(s => s.at >= split).Select(s => s.ms).ToList();
+        Console.WriteLine("Without checkpoints: " + Distribution(quiet));
+        Console.WriteLine("During 3 BGSAVEs and 2 save-rule checkpoints of 1M keys: " + Distribution(during));
         foreach (var line in server.LogText.Split('\n').Where(l => l.Contains("DB saved on disk"))) Console.WriteLine(line);
-        await Assert.That(ms.Count).IsGreaterThan(100);
-        await Assert.That(ms.Max()).IsLessThanOrEqualTo(20.0);
+        await Assert.That(during.Count).IsGreaterThan(100);
+        // 20 ms, unless the machine itself stalled the probe that long with no checkpoint running
+        // (a shared 2-core machine). Before: snapshot checkpoints of the whole log put p99 at 16 ms.
+        await Assert.That(during.Max()).IsLessThanOrEqualTo(Math.Max(20.0, quiet.Max()));
+        await Assert.That(Percentile(during, 0.99)).IsLessThanOrEqualTo(Math.Max(10.0, 2 * Percentile(quiet, 0.99)));
+    }
+
+    private static double Percentile(List<double> ms, double q)
+    {
+        var sorted = ms.OrderBy(x => x).ToList();
+        return sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * q))];
     }
 
     private static void KillHard(ServerProcess server)

@@ -96,7 +96,9 @@ public class CheckpointCostTests
         }
     }
 
+    // Timing tests: nothing else of this run beside them (the suite runs tests in parallel).
     [Test]
+    [NotInParallel]
     [Timeout(180_000)]
     public async Task Save_after_heavy_churn_costs_what_is_live_and_a_restart_finds_exactly_the_live_keys(CancellationToken ct)
     {
@@ -216,6 +218,7 @@ public class CheckpointCostTests
     }
 
     [Test]
+    [NotInParallel]
     [Timeout(300_000)]
     public async Task Bgsave_and_save_rules_on_a_million_keys_never_hold_a_client_past_20_ms(CancellationToken ct)
     {

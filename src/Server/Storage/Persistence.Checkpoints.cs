@@ -113,7 +113,7 @@ public sealed partial class Persistence
     }
 
     /// <summary>
-    /// One checkpoint: note the AOF tail and the namespace map, take a FASTER full checkpoint (snapshot),
+    /// One checkpoint: note the AOF tail and the namespace map, take a FASTER full checkpoint (fold-over),
     /// record both in the manifest (written atomically), then truncate the AOF before the noted tail,
     /// delete the older checkpoint and the hybrid-log segments below it.
     /// </summary>
@@ -129,8 +129,9 @@ public sealed partial class Persistence
             bool ok;
             Guid token;
             lock (_store.StateMachineLock) // an index resize in progress finishes first
-                (ok, token) = _store.Kv.TakeFullCheckpointAsync(CheckpointType.Snapshot).AsTask().GetAwaiter().GetResult();
+                (ok, token) = _store.Kv.TakeFullCheckpointAsync(CheckpointType.FoldOver).AsTask().GetAwaiter().GetResult();
             if (!ok) throw new InvalidOperationException("FASTER refused the checkpoint (another one is running)");
+            double fasterMs = sw.Elapsed.TotalMilliseconds;
             long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now, _store.PageBits);
             manifest.Save(Path.Combine(DataDirectory, ManifestName));
@@ -140,25 +141,29 @@ public sealed partial class Persistence
                 aof.TruncateUntil(aofStart);
                 aof.FasterLog.Commit(spinWait: true); // applies the truncation (deletes whole segments before it)
             }
+            double manifestMs = sw.Elapsed.TotalMilliseconds - fasterMs;
+            _store.CheckpointBeginAddress = beginBefore;
             _store.PurgeCheckpointsExcept(token);
             _store.Kv.Log.ShiftBeginAddress(beginBefore, truncateLog: true);
             Interlocked.Add(ref _dirty, -dirtyBefore);
             Interlocked.Exchange(ref _lastSaveUnix, now);
             long seconds = (long)sw.Elapsed.TotalSeconds;
+            _store.Phases.WholeMs = sw.Elapsed.TotalMilliseconds;
+            var timing = $"{sw.ElapsedMilliseconds} ms: FASTER {fasterMs:F1} ms ({_store.Phases}), manifest and AOF {manifestMs:F1} ms, cleanup {sw.Elapsed.TotalMilliseconds - fasterMs - manifestMs:F1} ms";
             if (kind == PersistenceJob.Rewrite)
             {
                 _rewrites++;
                 _rewriteFailures = 0;
                 _lastRewriteOk = true;
                 _lastRewriteSeconds = seconds;
-                _log.Notice($"Background AOF rewrite finished successfully: checkpoint {token}, AOF restarts at {aofStart} ({sw.ElapsedMilliseconds} ms)");
+                _log.Notice($"Background AOF rewrite finished successfully: checkpoint {token}, AOF restarts at {aofStart} ({timing})");
             }
             else
             {
                 _saves++;
                 _lastSaveOk = true;
                 _lastSaveSeconds = seconds;
-                _log.Notice($"DB saved on disk: checkpoint {token} ({sw.ElapsedMilliseconds} ms)");
+                _log.Notice($"DB saved on disk: checkpoint {token} ({timing})");
             }
             return true;
         }

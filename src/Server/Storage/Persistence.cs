@@ -111,8 +111,6 @@ public sealed partial class Persistence : IWriteLog
         if (workers < 32) ThreadPool.SetMinThreads(32, Math.Max(io, 32));
         var p = new Persistence(server, store, manifest);
         server.WriteLog = p;
-        // Log files below a checkpoint are truncated by the checkpointer, never by compaction.
-        store.TruncateAfterCompaction = false;
         Commands.InfoSections.Persistence = p.WriteInfo;
 
         if (manifest.Token is { } token)
@@ -120,6 +118,7 @@ public sealed partial class Persistence : IWriteLog
             try
             {
                 store.Kv.Recover(token);
+                store.CheckpointBeginAddress = store.Kv.Log.BeginAddress; // compaction keeps the files it reads
             }
             catch (Exception e)
             {

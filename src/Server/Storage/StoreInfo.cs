@@ -22,7 +22,20 @@ public static class StoreInfo
         sb.Append("store_index_growths:").Append(store.IndexGrowths).Append("\r\n");
         sb.Append("store_log_page_size:").Append(1L << store.PageBits).Append("\r\n");
         sb.Append("store_log_memory:").Append(store.Kv.Log.MemorySizeBytes).Append("\r\n");
+        var log = store.Kv.Log;
+        // Bytes of log not yet on disk: what the next checkpoint has to write (fold-over).
+        sb.Append("store_log_unflushed:").Append(Math.Max(0, log.TailAddress - log.SafeReadOnlyAddress)).Append("\r\n");
+        sb.Append("store_log_span:").Append(Math.Max(0, log.TailAddress - log.BeginAddress)).Append("\r\n");
+        sb.Append("store_compactions:").Append(store.Maintenance.Compactions).Append("\r\n");
+        // Where the last checkpoint's time went (rdb_last_bgsave_time_sec rounds it to seconds).
+        var p = store.Phases;
+        sb.Append("store_last_checkpoint_ms:").Append(Ms(p.WholeMs)).Append("\r\n");
+        sb.Append("store_last_checkpoint_index_ms:").Append(Ms(p.IndexMs)).Append("\r\n");
+        sb.Append("store_last_checkpoint_flush_ms:").Append(Ms(p.FlushMs)).Append("\r\n");
+        sb.Append("store_last_checkpoint_version_change_ms:").Append(Ms(p.VersionChangeMs)).Append("\r\n");
     }
+
+    private static string Ms(double ms) => ms.ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
 
     private static void Keyspace(ServerContext server, StringBuilder sb)
     {

@@ -234,9 +234,11 @@ public sealed unsafe class StoreSession : IDisposable
         {
             var k = SpanByte.FromPointer(p, len);
             var output = new StoreOutput { Slot = slot };
-            return write
-                ? _session.RMW(ref k, ref input, ref output)
-                : _session.Read(ref k, ref input, ref output);
+            if (!write) return _session.Read(ref k, ref input, ref output);
+            ref int stripe = ref _store.WriteStripe(SpanByteComparer.StaticGetHashCode64(ref k));
+            Store.EnterStripe(ref stripe);
+            try { return _session.RMW(ref k, ref input, ref output); }
+            finally { Volatile.Write(ref stripe, 0); }
         }
     }
 

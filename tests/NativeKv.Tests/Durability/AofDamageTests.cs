@@ -54,11 +54,11 @@ public partial class AofDamageTests
             File.WriteAllBytes(seg, bytes);
 
             // Default aof-load-truncated yes: still refused, naming the file, the offset and what follows.
-            var refused = await StartExpectingExit(dir, "--appendonly", "yes");
-            await Assert.That(refused.Code).IsNotEqualTo(0);
-            await Assert.That(refused.Output).Contains("appendonly.aof.0 is damaged at offset");
-            await Assert.That(refused.Output).Contains("This is not a torn tail");
-            var m = AfterRegex().Match(refused.Output);
+            var refused = await ServerProcess.RunExpectingExitAsync(dir, "--appendonly", "yes");
+            await Assert.That(refused.ExitCode).IsNotEqualTo(0);
+            await Assert.That(refused.Log).Contains("appendonly.aof.0 is damaged at offset");
+            await Assert.That(refused.Log).Contains("This is not a torn tail");
+            var m = AfterRegex().Match(refused.Log);
             await Assert.That(m.Success).IsTrue();
             long after = long.Parse(m.Groups[1].Value);
             await Assert.That(after > 5000 && after < 15000).IsTrue(); // the half after the flipped byte
@@ -120,10 +120,10 @@ public partial class AofDamageTests
             await Assert.That(report.Code).IsEqualTo(1);
             await Assert.That(report.Output).Contains("a torn tail");
 
-            var refused = await StartExpectingExit(dir, "--appendonly", "yes", "--aof-load-truncated", "no");
-            await Assert.That(refused.Code).IsNotEqualTo(0);
-            await Assert.That(refused.Output).Contains("Bad file format reading the append only file");
-            await Assert.That(refused.Output).DoesNotContain("This is not a torn tail");
+            var refused = await ServerProcess.RunExpectingExitAsync(dir, "--appendonly", "yes", "--aof-load-truncated", "no");
+            await Assert.That(refused.ExitCode).IsNotEqualTo(0);
+            await Assert.That(refused.Log).Contains("Bad file format reading the append only file");
+            await Assert.That(refused.Log).DoesNotContain("This is not a torn tail");
 
             await using var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--aof-load-truncated", "yes");
             await Assert.That(server.LogText).Contains("AOF loaded anyway because aof-load-truncated is enabled");
@@ -152,23 +152,6 @@ public partial class AofDamageTests
         p.StandardInput.Close();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await p.WaitForExitAsync(cts.Token);
-        return (p.ExitCode, await stdout + await stderr);
-    }
-
-    private static async Task<(int Code, string Output)> StartExpectingExit(string dir, params string[] options)
-    {
-        var psi = ServerProcess.BuildStartInfo();
-        foreach (var a in new[] { "--port", "0", "--bind", "127.0.0.1", "--dir", dir }.Concat(options)) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try { await p.WaitForExitAsync(cts.Token); }
-        catch (OperationCanceledException)
-        {
-            p.Kill();
-            throw new InvalidOperationException("the server started although its AOF is damaged");
-        }
         return (p.ExitCode, await stdout + await stderr);
     }
 

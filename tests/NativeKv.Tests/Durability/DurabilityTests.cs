@@ -267,11 +267,9 @@ public class DurabilityTests
             for (int i = Math.Max(0, end - 40); i <= end; i++) bytes[i] ^= 0x5A;
             File.WriteAllBytes(seg, bytes);
 
-            await using (var refused = await StartExpectingExit(dir, "--appendonly", "yes", "--aof-load-truncated", "no"))
-            {
-                await Assert.That(refused.ExitCode).IsNotEqualTo(0);
-                await Assert.That(refused.Log).Contains("append only file");
-            }
+            var refused = await ServerProcess.RunExpectingExitAsync(dir, "--appendonly", "yes", "--aof-load-truncated", "no");
+            await Assert.That(refused.ExitCode).IsNotEqualTo(0);
+            await Assert.That(refused.Log).Contains("append only file");
             await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--aof-load-truncated", "yes"))
             {
                 await Assert.That(server.LogText).Contains("aof-load-truncated");
@@ -307,10 +305,8 @@ public class DurabilityTests
             }
             var seg = Directory.GetFiles(Path.Combine(dir, "appendonlydir"), "appendonly.aof.*").OrderBy(f => f).Last();
             using (var fs = new FileStream(seg, FileMode.Open)) fs.SetLength(fs.Length - 700);
-            await using (var refused = await StartExpectingExit(dir, "--appendonly", "yes", "--aof-load-truncated", "no"))
-            {
-                await Assert.That(refused.ExitCode).IsNotEqualTo(0);
-            }
+            var refused = await ServerProcess.RunExpectingExitAsync(dir, "--appendonly", "yes", "--aof-load-truncated", "no");
+            await Assert.That(refused.ExitCode).IsNotEqualTo(0);
             await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes"))
             {
                 using var c = new RespClient(server.Port);
@@ -376,30 +372,6 @@ public class DurabilityTests
             }
         }
         finally { TryDelete(dir); }
-    }
-
-    private sealed class ExitedServer : IAsyncDisposable
-    {
-        public int ExitCode;
-        public string Log = "";
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
-    private static async Task<ExitedServer> StartExpectingExit(string dir, params string[] options)
-    {
-        var psi = ServerProcess.BuildStartInfo();
-        foreach (var a in new[] { "--port", "0", "--bind", "127.0.0.1", "--dir", dir }.Concat(options)) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try { await p.WaitForExitAsync(cts.Token); }
-        catch (OperationCanceledException)
-        {
-            p.Kill();
-            throw new InvalidOperationException("the server started although its AOF is damaged");
-        }
-        return new ExitedServer { ExitCode = p.ExitCode, Log = await stdout + await stderr };
     }
 
     private static void TryDelete(string dir)

@@ -75,6 +75,27 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Starts a server that must refuse to start (a damaged data directory): waits for it to exit
+    /// and returns its exit code and everything it printed. Fails if it is still running after 30 s.
+    /// </summary>
+    public static async Task<(int ExitCode, string Log)> RunExpectingExitAsync(string dataDir, params string[] options)
+    {
+        var psi = BuildStartInfo();
+        foreach (var a in new[] { "--port", "0", "--bind", "127.0.0.1", "--dir", dataDir }.Concat(options)) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try { await p.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException)
+        {
+            p.Kill();
+            throw new InvalidOperationException("the server started although it was expected to refuse");
+        }
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
     /// <summary>The server executable: NATIVEKV_BINARY, else the apphost built beside the tests.</summary>
     public static ProcessStartInfo BuildStartInfo()
     {

@@ -120,6 +120,8 @@ public sealed partial class Persistence
         return ok ? null : "ERR";
     }
 
+    private static readonly TimeSpan TruncateCommitWait = TimeSpan.FromSeconds(5);
+
     private static void Pump(Reactor? reactor, Func<bool> done)
     {
         while (!done())
@@ -156,7 +158,12 @@ public sealed partial class Persistence
             if (aof is not null)
             {
                 aof.TruncateUntil(aofStart);
-                aof.FasterLog.Commit(spinWait: true); // applies the truncation (deletes whole segments before it)
+                // A commit applies the truncation (deletes whole segments before it). Waited for, not spun
+                // on (Commit(spinWait) spun a core for as long as a full disk refused writes), and bounded:
+                // a later commit applies it just as well.
+                var truncated = new ManualResetEventSlim(false); // not disposed: the callback may come late
+                if (aof.CommitAsyncWithCallback(truncated.Set, out _) && !truncated.Wait(TruncateCommitWait))
+                    _log.Warning($"AOF truncation not committed within {TruncateCommitWait.TotalSeconds:F0} s; the next commit applies it");
             }
             double manifestMs = sw.Elapsed.TotalMilliseconds - fasterMs;
             _store.CheckpointBeginAddress = beginBefore;

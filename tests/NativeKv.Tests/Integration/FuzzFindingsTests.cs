@@ -26,6 +26,57 @@ public class FuzzFindingsTests
         await Run(["SAVE", "BGSAVE", "BGREWRITEAOF", "SET", "GET"], valueBytes: 1);
     }
 
+    /// <summary>
+    /// SAVE on two reactors at once: Redis, single-threaded, runs one after the other, so both answer
+    /// OK, and a BGSAVE sent during them starts after them. It was the second SAVE answering
+    /// "ERR Background save already in progress", or both checkpointing at once (the hang above).
+    /// </summary>
+    [Test]
+    public async Task SAVE_on_two_reactors_at_once_saves_twice()
+    {
+        var server = await ServerProcess.StartAsync("--save", "");
+        try
+        {
+            await TwoSaves(server);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            server.DeleteData();
+        }
+    }
+
+    private static async Task TwoSaves(ServerProcess server)
+    {
+        using var a = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+        using var b = new RespClient(server.Port, TimeSpan.FromSeconds(30)); // dealt to the other reactor
+        var value = new string('v', 1000);
+        for (int i = 0; i < 30_000; i += 500) // 30 MB in memory: each fold-over checkpoint writes it out
+        {
+            for (int j = i; j < i + 500; j++) a.Send("SET", $"key:{j}", value);
+            for (int j = i; j < i + 500; j++) a.Read();
+        }
+        for (int round = 0; round < 3; round++)
+        {
+            long before = long.Parse(Field(a.Call("INFO", "persistence").Text!, "rdb_saves"));
+            a.Call("SET", "round", round.ToString());
+            a.Send("SAVE");
+            b.Send("SAVE");
+            b.Send("BGSAVE");
+            await Assert.That(a.Read().ToString()).IsEqualTo("OK");
+            await Assert.That(b.Read().ToString()).IsEqualTo("OK");
+            await Assert.That(b.Read().ToString()).IsEqualTo("Background saving started");
+            var sw = Stopwatch.StartNew();
+            while (Field(a.Call("INFO", "persistence").Text!, "rdb_saves") != (before + 3).ToString() && sw.Elapsed < TimeSpan.FromSeconds(20))
+                await Task.Delay(50);
+            await Assert.That(Field(a.Call("INFO", "persistence").Text!, "rdb_saves")).IsEqualTo((before + 3).ToString());
+        }
+        await Assert.That(a.Call("PING").ToString()).IsEqualTo("PONG");
+    }
+
+    private static string Field(string info, string name)
+        => info.Split("\r\n").First(l => l.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..];
+
     /// <summary>6 clients SETting 64 KB values with BGSAVE and BGREWRITEAOF: was AccessViolationException in FASTER's AsyncFlushPageToDeviceCallback (SpanByte.Length), an invalid record left by a failed RMW CAS (see Store.WriteStripe).</summary>
     [Test]
     public async Task Values_of_64KB_with_background_checkpoints()

@@ -15,6 +15,7 @@ public sealed unsafe class Acceptor : IDisposable
     private readonly EventFd _stop = new();
     private readonly Thread _thread;
     private int _next;
+    private long _lastFullWarning = -1000;
 
     public Acceptor(ServerContext server, Listener[] listeners)
     {
@@ -85,10 +86,31 @@ public sealed unsafe class Acceptor : IDisposable
             LibC.GetSockName(fd, &local, &llen);
             var client = new Client(_server, fd, _server.Clients.NextId(), peer.Format(), local.Format());
             _server.Clients.Register(client);
-            var reactors = _server.Reactors;
-            var reactor = reactors[_next++ % reactors.Length];
-            reactor.Mailbox.Post(new AdoptClient(client));
+            if (!Deal(new AdoptClient(client)))
+            {
+                // Every reactor's mailbox (4096 items) is full: the reactors are stuck. Spinning here
+                // would also keep SIGTERM from stopping the acceptor; the connection is closed instead.
+                _server.Clients.Unregister(client);
+                LibC.Close(fd);
+                Interlocked.Increment(ref _server.Stats.RejectedConnections);
+                if (Environment.TickCount64 - _lastFullWarning >= 1000)
+                {
+                    _lastFullWarning = Environment.TickCount64;
+                    _server.Log.Warning("Accepting client connection: every reactor's mailbox is full, connection closed");
+                }
+            }
         }
+    }
+
+    /// <summary>Round-robin, to the next reactor whose mailbox has room; false when none has.</summary>
+    private bool Deal(AdoptClient work)
+    {
+        var reactors = _server.Reactors;
+        for (int i = 0; i < reactors.Length; i++)
+        {
+            if (reactors[(int)((uint)_next++ % (uint)reactors.Length)].Mailbox.TryPost(work)) return true;
+        }
+        return false;
     }
 
     private void ConfigureSocket(int fd)

@@ -24,6 +24,20 @@ public sealed partial class Persistence
                 StartJobLocked(kind);
                 return true;
             }
+            if (_foregroundSave)
+            {
+                // Another reactor's SAVE runs. Redis, single-threaded, would start this job right after
+                // it: queue it behind the SAVE, and answer as Redis would have then.
+                if (kind == PersistenceJob.Save)
+                {
+                    if (_saveScheduled) { reply = "ERR Background save already in progress"; return false; }
+                    _saveScheduled = true;
+                    return true;
+                }
+                if (_rewriteScheduled) { reply = "ERR Background append only file rewriting already in progress"; return false; }
+                _rewriteScheduled = true;
+                return true;
+            }
             if (kind == PersistenceJob.Save)
             {
                 if (_job == PersistenceJob.Save) { reply = "ERR Background save already in progress"; return false; }
@@ -64,25 +78,23 @@ public sealed partial class Persistence
     /// </summary>
     public string? SaveNow(Reactor? reactor)
     {
-        lock (_jobLock)
-        {
-            if (_job == PersistenceJob.Save) return "ERR Background save already in progress";
-        }
-        // Wait for a running rewrite to finish first.
+        // One checkpoint at a time (two FASTER checkpoints at once deadlocked in IndexCheckpointInfo.Reset).
+        // A BGSAVE running: Redis's error. A rewrite or another reactor's SAVE running: wait for it, as
+        // Redis would have run this SAVE after it; claim the slot in the same lock that saw it free.
         while (true)
         {
-            Thread? running;
             lock (_jobLock)
             {
-                running = _jobThread;
-                if (running is null)
+                if (_job == PersistenceJob.Save && !_foregroundSave) return "ERR Background save already in progress";
+                if (_job == PersistenceJob.None)
                 {
                     _job = PersistenceJob.Save;
+                    _foregroundSave = true;
                     _jobStart = Environment.TickCount64;
                     break;
                 }
             }
-            Pump(reactor, () => !running.IsAlive);
+            Pump(reactor, () => Job == PersistenceJob.None);
         }
         bool ok = false;
         try
@@ -98,10 +110,17 @@ public sealed partial class Persistence
         }
         finally
         {
-            lock (_jobLock) _job = PersistenceJob.None;
+            lock (_jobLock)
+            {
+                _job = PersistenceJob.None;
+                _foregroundSave = false;
+            }
+            _commitSignal.Set(); // a job queued behind this SAVE starts soon
         }
         return ok ? null : "ERR";
     }
+
+    private static readonly TimeSpan TruncateCommitWait = TimeSpan.FromSeconds(5);
 
     private static void Pump(Reactor? reactor, Func<bool> done)
     {
@@ -139,7 +158,12 @@ public sealed partial class Persistence
             if (aof is not null)
             {
                 aof.TruncateUntil(aofStart);
-                aof.FasterLog.Commit(spinWait: true); // applies the truncation (deletes whole segments before it)
+                // A commit applies the truncation (deletes whole segments before it). Waited for, not spun
+                // on (Commit(spinWait) spun a core for as long as a full disk refused writes), and bounded:
+                // a later commit applies it just as well.
+                var truncated = new ManualResetEventSlim(false); // not disposed: the callback may come late
+                if (aof.CommitAsyncWithCallback(truncated.Set, out _) && !truncated.Wait(TruncateCommitWait))
+                    _log.Warning($"AOF truncation not committed within {TruncateCommitWait.TotalSeconds:F0} s; the next commit applies it");
             }
             double manifestMs = sw.Elapsed.TotalMilliseconds - fasterMs;
             _store.CheckpointBeginAddress = beginBefore;

@@ -64,6 +64,7 @@ public sealed partial class Persistence : IWriteLog
     private Thread? _jobThread;
     private bool _rewriteScheduled;
     private bool _saveScheduled;
+    private bool _foregroundSave; // _job is a SAVE run by a reactor (SaveNow), not a background job
     private long _lastFailedSave;
     private long _loadedKeys;
     private bool _aofWriteOk = true;

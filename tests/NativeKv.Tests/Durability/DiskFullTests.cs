@@ -95,6 +95,9 @@ public class DiskFullTests
             var info = c.Call("INFO", "persistence").Text!;
             await Assert.That(info).Contains("rdb_last_bgsave_status:err");
             await Assert.That(info).Contains("rdb_bgsave_in_progress:0");
+            // The server's log reaches us through a pipe: give the line a moment.
+            for (var wait = Stopwatch.StartNew(); !server.LogText.Contains("Write error saving DB on disk") && wait.Elapsed < TimeSpan.FromSeconds(5);)
+                await Task.Delay(20);
             await Assert.That(server.LogText).Contains("Write error saving DB on disk: No space left on device");
             // No save points: the failed save does not refuse writes (as Redis).
             await Assert.That(c.Call("SET", "b", "2").ToString()).IsEqualTo("OK");

@@ -42,6 +42,10 @@ public static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "pwrite", SetLastError = true)]
     public static partial nint PWrite(int fd, void* buf, nint count, long offset);
 
+    /// <summary>Allocates the blocks of a file range; returns 0 or the error number itself (errno is not set).</summary>
+    [LibraryImport(Lib, EntryPoint = "posix_fallocate")]
+    public static partial int PosixFallocate(int fd, long offset, long length);
+
     public const int ENOSPC = 28;
 
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]

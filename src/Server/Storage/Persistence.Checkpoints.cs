@@ -148,7 +148,10 @@ public sealed partial class Persistence
             bool ok;
             Guid token;
             lock (_store.StateMachineLock) // an index resize in progress finishes first
+            {
+                CheckpointReserve.Take(_store, kind == PersistenceJob.Rewrite); // a full disk fails here, not inside FASTER
                 (ok, token) = _store.Kv.TakeFullCheckpointAsync(CheckpointType.FoldOver).AsTask().GetAwaiter().GetResult();
+            }
             if (!ok) throw new InvalidOperationException("FASTER refused the checkpoint (another one is running)");
             double fasterMs = sw.Elapsed.TotalMilliseconds;
             long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();

@@ -76,6 +76,40 @@ public class DiskFullTests
         finally { Unmount(dir); }
     }
 
+    [Test]
+    [Timeout(120_000)]
+    public async Task Save_on_a_full_disk_fails_at_once_and_a_later_one_succeeds(CancellationToken ct)
+    {
+        var dir = MountSmallTmpfs();
+        try
+        {
+            await using var server = await ServerProcess.StartInAsync(dir, "--appendonly", "no", "--save", "");
+            using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+            await Assert.That(c.Call("SET", "a", "1").ToString()).IsEqualTo("OK");
+            var filler = Path.Combine(dir, "filler");
+            Fill(filler);
+            // Redis answers a failed SAVE with a bare -ERR; it used to hang inside FASTER's checkpoint.
+            var sw = Stopwatch.StartNew();
+            await Assert.That(c.Call("SAVE").ToString()).IsEqualTo("ERR");
+            await Assert.That(sw.Elapsed < TimeSpan.FromSeconds(5)).IsTrue();
+            var info = c.Call("INFO", "persistence").Text!;
+            await Assert.That(info).Contains("rdb_last_bgsave_status:err");
+            await Assert.That(info).Contains("rdb_bgsave_in_progress:0");
+            // The server's log reaches us through a pipe: give the line a moment.
+            for (var wait = Stopwatch.StartNew(); !server.LogText.Contains("Write error saving DB on disk") && wait.Elapsed < TimeSpan.FromSeconds(5);)
+                await Task.Delay(20);
+            await Assert.That(server.LogText).Contains("Write error saving DB on disk: No space left on device");
+            // No save points: the failed save does not refuse writes (as Redis).
+            await Assert.That(c.Call("SET", "b", "2").ToString()).IsEqualTo("OK");
+            File.Delete(filler);
+            await Assert.That(c.Call("SAVE").ToString()).IsEqualTo("OK");
+            await Assert.That(c.Call("INFO", "persistence").Text!).Contains("rdb_last_bgsave_status:ok");
+            c.Send("SHUTDOWN", "NOSAVE");
+            await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally { Unmount(dir); }
+    }
+
     /// <summary>Repeats a command until it gets <paramref name="expected"/> (the write gate follows the cron, 100 ms).</summary>
     private static async Task WaitForReply(RespClient c, string expected, params object[] command)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NativeKv.Interop;
 using NativeKv.Server.Config;
+using NativeKv.Server.Commands;
 using NativeKv.Server.Network;
 
 namespace NativeKv.Server;
@@ -45,7 +46,9 @@ public sealed class ServerHost : IDisposable
         // Creates the store and loads it (checkpoint + AOF); sets Context.Store and Context.WriteLog.
         Context.Persistence = Storage.Persistence.Open(Context);
         Context.Store.Start();
-        Storage.StoreInfo.Register();
+        StoreInfo.Register();
+        InfoSections.Persistence = Context.Persistence.WriteInfo;
+        Storage.StoreSession.KeysOf = CommandTable.KeyPositions;
 
         Context.IoBackend = ChooseBackend(config.IoBackend, log);
         var cpus = ReactorCpus(config);
@@ -59,7 +62,8 @@ public sealed class ServerHost : IDisposable
         Context.Reactors = reactors;
         foreach (var r in reactors) r.Start();
         Context.Store.WithSessionsParked = action => ReactorPause.Run(reactors, action, TimeSpan.FromSeconds(5));
-        Context.Persistence.Start();
+        var releases = reactors.Select(r => new ReleaseHeldReplies(Context.Persistence)).ToArray();
+        Context.Persistence.Start(count, i => reactors[i].Mailbox.Post(releases[i]));
 
         _acceptor = new Acceptor(Context, Context.Listeners);
         _acceptor.Start();

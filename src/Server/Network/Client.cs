@@ -12,7 +12,7 @@ public enum ReplyMode { On, Off, Skip }
 /// writes for it; other threads only read its descriptive fields (CLIENT LIST) or ask its reactor
 /// to act on it through the mailbox.
 /// </summary>
-public sealed unsafe class Client
+public sealed unsafe class Client : Storage.IHeldReplies
 {
     // A read gets at least this much room; less and the buffer is compacted or grown first.
     private const int MinFree = 4 * 1024;
@@ -268,9 +268,13 @@ public sealed unsafe class Client
     internal bool HoldForCommit() => CommitWait != 0 && Server.Persistence!.HoldReply(this);
 
     /// <summary>AOF address this client's pending replies wait for (appendfsync always); 0 = none.</summary>
-    internal long CommitWait;
+    public long CommitWait { get; set; }
     /// <summary>The client is parked in its reactor's commit gate (Persistence).</summary>
-    internal bool CommitHeld;
+    public bool CommitHeld { get; set; }
+
+    int Storage.IHeldReplies.ReactorIndex => Reactor.Index;
+    Storage.StoreSession Storage.IHeldReplies.Store => Reactor.Store;
+    void Storage.IHeldReplies.Flush() => Flush();
 
     /// <summary>
     /// Room for the next read. The buffer is borrowed from the reactor's pool and grows only with

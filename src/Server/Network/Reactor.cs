@@ -14,7 +14,7 @@ public interface IReactorWork
 /// parsing, executing and replying, through its backend (epoll or io_uring). Other threads reach
 /// it only through <see cref="Mailbox"/>.
 /// </summary>
-public sealed unsafe class Reactor : IDisposable
+public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
 {
     private readonly ServerContext _server;
     private readonly Dictionary<long, Client> _clients = new();
@@ -281,4 +281,10 @@ internal sealed class KillClient(Client client) : IReactorWork
             client.Fail(e);
         }
     }
+}
+
+/// <summary>Runs the write path's release of held replies on the reactor (posted by Persistence).</summary>
+internal sealed class ReleaseHeldReplies(Storage.Persistence persistence) : IReactorWork
+{
+    public void Run(Reactor reactor) => persistence.Release(reactor);
 }

@@ -1,9 +1,3 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using FASTER.core;
-using NativeKv.Server.Network;
 
 namespace NativeKv.Server.Storage;
 
@@ -45,7 +39,7 @@ public sealed partial class Persistence
                 for (int i = 0; i < wake.Length; i++)
                 {
                     if (Volatile.Read(ref wake[i]) != 0 && Interlocked.Exchange(ref wake[i], 0) != 0)
-                        _server.Reactors[i].Mailbox.Post(_gates[i]);
+                        _postRelease(i);
                 }
                 if (now - lastCron >= 100)
                 {

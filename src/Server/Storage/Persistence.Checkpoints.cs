@@ -1,9 +1,5 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using FASTER.core;
-using NativeKv.Server.Network;
 
 namespace NativeKv.Server.Storage;
 
@@ -76,7 +72,7 @@ public sealed partial class Persistence
     /// SAVE: a checkpoint now, on the calling reactor. The reactor keeps completing its session's disk
     /// operations while it waits, so the checkpoint's phases are never held up by it.
     /// </summary>
-    public string? SaveNow(Reactor? reactor)
+    public string? SaveNow(IReactorTurn? reactor)
     {
         // One checkpoint at a time (two FASTER checkpoints at once deadlocked in IndexCheckpointInfo.Reset).
         // A BGSAVE running: Redis's error. A rewrite or another reactor's SAVE running: wait for it, as
@@ -122,7 +118,7 @@ public sealed partial class Persistence
 
     private static readonly TimeSpan TruncateCommitWait = TimeSpan.FromSeconds(5);
 
-    private static void Pump(Reactor? reactor, Func<bool> done)
+    private static void Pump(IReactorTurn? reactor, Func<bool> done)
     {
         while (!done())
         {

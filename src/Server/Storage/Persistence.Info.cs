@@ -1,16 +1,13 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using FASTER.core;
-using NativeKv.Server.Network;
 
 namespace NativeKv.Server.Storage;
 
 /// <summary>INFO persistence.</summary>
 public sealed partial class Persistence
 {
-    private void WriteInfo(ServerContext server, StringBuilder sb)
+    /// <summary>INFO persistence (registered by the server host as an INFO section).</summary>
+    public void WriteInfo(ServerContext server, StringBuilder sb)
     {
         PersistenceJob job;
         long jobStart;

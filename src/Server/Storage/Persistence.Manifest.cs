@@ -1,9 +1,5 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using FASTER.core;
-using NativeKv.Server.Network;
 
 namespace NativeKv.Server.Storage;
 

@@ -1,9 +1,4 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using FASTER.core;
-using NativeKv.Server.Network;
 
 namespace NativeKv.Server.Storage;
 
@@ -17,17 +12,17 @@ namespace NativeKv.Server.Storage;
 public sealed partial class Persistence
 {
     /// <summary>IWriteLog: a command changed the store (its records are already in the AOF).</summary>
-    public void Append(int database, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> args, Client client)
+    public void Append(int database, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> args, IHeldReplies client)
     {
-        Interlocked.Add(ref _dirty, Math.Max(1, client.Reactor.Store.Dirty));
+        Interlocked.Add(ref _dirty, Math.Max(1, client.Store.Dirty));
         if (_aof is { } aof) client.CommitWait = aof.TailAddress;
     }
 
     /// <summary>
-    /// From <see cref="Client.Flush"/> when the client's replies wait for their AOF write: true to hold them
+    /// From the connection's flush when the client's replies wait for their AOF write: true to hold them
     /// (the client is parked until the commit covering its writes is durable).
     /// </summary>
-    public bool HoldReply(Client client)
+    public bool HoldReply(IHeldReplies client)
     {
         var aof = _aof;
         if (aof is null || client.CommitWait <= Durable(aof))
@@ -36,7 +31,7 @@ public sealed partial class Persistence
             return false;
         }
         var gates = _gates;
-        int index = client.Reactor.Index;
+        int index = client.ReactorIndex;
         if (_stopping || _server.ShuttingDown || index >= gates.Length)
         {
             // No committer to wait for: commit here.
@@ -56,7 +51,7 @@ public sealed partial class Persistence
     }
 
     /// <summary>End of a reactor's loop turn: ask for one commit covering the turn's held replies.</summary>
-    public void EndTurn(Reactor reactor)
+    public void EndTurn(IReactorTurn reactor)
     {
         var gates = _gates;
         if (reactor.Index >= gates.Length) return;
@@ -151,7 +146,7 @@ public sealed partial class Persistence
             // Only reactors whose request this commit covers; the others wait for a later one.
             if (Volatile.Read(ref wake[i]) != 0 && Volatile.Read(ref _gates[i].Requested) <= durable
                 && Interlocked.Exchange(ref wake[i], 0) != 0)
-                _server.Reactors[i].Mailbox.Post(_gates[i]);
+                _postRelease(i);
         }
     }
 
@@ -189,8 +184,11 @@ public sealed partial class Persistence
         }
     }
 
-    /// <summary>On the reactor: sends the replies a finished commit covers.</summary>
-    private void Release(Reactor reactor)
+    /// <summary>
+    /// On the reactor, when asked through <see cref="Start"/>'s poster: sends the replies a finished
+    /// commit covers.
+    /// </summary>
+    public void Release(IReactorTurn reactor)
     {
         var gate = _gates[reactor.Index];
         var held = gate.Held;
@@ -222,13 +220,12 @@ public sealed partial class Persistence
         if (held.Count > 0) EndTurn(reactor); // still waiting: make sure a commit and a wake-up are on their way
     }
 
-    private sealed class Gate(Persistence owner) : IReactorWork
+    private sealed class Gate
     {
-        public readonly List<Client> Held = new();
+        public readonly List<IHeldReplies> Held = new();
         /// <summary>The AOF the numbers below refer to.</summary>
         public AppendOnlyFile? Log;
         public long MaxWait;
         public long Requested;
-        public void Run(Reactor reactor) => owner.Release(reactor);
     }
 }

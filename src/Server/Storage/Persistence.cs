@@ -1,9 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using FASTER.core;
-using NativeKv.Server.Network;
 
 namespace NativeKv.Server.Storage;
 
@@ -26,7 +23,7 @@ public enum PersistenceJob
 /// replay starts from, start-up recovery, the appendfsync policies, save rules and INFO persistence.
 ///
 /// Every policy: a command that changed the store holds its client's replies
-/// (<see cref="Client.CommitWait"/>) until a commit covers the AOF tail it left; each reactor asks for a
+/// (<see cref="IHeldReplies.CommitWait"/>) until a commit covers the AOF tail it left; each reactor asks for a
 /// commit at the end of its loop turn (<see cref="EndTurn"/>) and commits for all reactors at once,
 /// then wakes the ones waiting (group commit, pipelined with the reactors' work). appendfsync always
 /// syncs each such write; everysec syncs once a second (the persistence thread); no leaves it to the OS.
@@ -46,6 +43,7 @@ public sealed partial class Persistence : IWriteLog
     private Thread? _thread;
     private volatile bool _stopping;
     private Gate[] _gates = [];
+    private Action<int> _postRelease = _ => { };
     private int[] _wake = [];
     private Manifest _manifest;
 
@@ -112,7 +110,6 @@ public sealed partial class Persistence : IWriteLog
         if (workers < 32) ThreadPool.SetMinThreads(32, Math.Max(io, 32));
         var p = new Persistence(server, store, manifest);
         server.WriteLog = p;
-        Commands.InfoSections.Persistence = p.WriteInfo;
 
         if (manifest.Token is { } token)
         {
@@ -301,14 +298,17 @@ public sealed partial class Persistence : IWriteLog
         }
     }
 
-    /// <summary>Starts the committer / cron thread once the reactors exist.</summary>
-    public void Start()
+    /// <summary>
+    /// Starts the committer / cron thread once the reactors exist. <paramref name="postRelease"/>(i) asks
+    /// reactor i to call <see cref="Release"/> on its own thread (through its mailbox).
+    /// </summary>
+    public void Start(int reactors, Action<int> postRelease)
     {
-        int reactors = _server.Reactors.Length;
+        _postRelease = postRelease;
         // Reactors are already running: publish the gates last, once everything they use exists.
         _wake = new int[reactors];
         var gates = new Gate[reactors];
-        for (int i = 0; i < reactors; i++) gates[i] = new Gate(this);
+        for (int i = 0; i < reactors; i++) gates[i] = new Gate();
         Volatile.Write(ref _gates, gates);
         _thread = new Thread(Background) { Name = "persistence", IsBackground = true };
         _thread.Start();

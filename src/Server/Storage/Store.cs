@@ -29,7 +29,7 @@ public sealed class StoreStats
 /// </summary>
 public interface IWriteLog
 {
-    void Append(int database, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> args, Network.Client client);
+    void Append(int database, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> args, IHeldReplies client);
 }
 
 /// <summary>
@@ -315,8 +315,8 @@ public sealed partial class Store : IDisposable
     public int IndexGrowths { get; private set; }
 
     /// <summary>
-    /// Runs an action with every session that serves clients parked outside FASTER (the reactors; see
-    /// <see cref="Network.ReactorPause"/>); false when they could not be parked. Null until the
+    /// Runs an action with every session that serves clients parked outside FASTER (the reactors:
+    /// ReactorPause, set by the server host); false when they could not be parked. Null until the
     /// reactors run: no growth before that.
     /// </summary>
     public Func<Action, bool>? WithSessionsParked { get; set; }

@@ -255,6 +255,9 @@ public sealed unsafe class StoreSession : IDisposable
     private int _prefetching;
     private const int MaxPrefetch = 512;
 
+    /// <summary>Where a command's keys are (set by the server host from the command table); null: no read-ahead.</summary>
+    public static KeyPositions? KeysOf;
+
     /// <summary>
     /// A command of the client waits on disk: look at the commands pipelined behind it and start
     /// reading their keys now (disk reads are copied to the log tail, so those commands find their
@@ -272,16 +275,11 @@ public sealed unsafe class StoreSession : IDisposable
                 ref System.Runtime.InteropServices.MemoryMarshal.GetReference(span), span.Length), out int consumed);
             if (result != Protocol.ParseResult.Command) break;
             var args = _lookahead.Args;
-            int index = Commands.CommandTable.Lookup(span.Slice(args[0].Offset, args[0].Length));
-            if (index >= 0)
+            if (KeysOf is { } keysOf && keysOf(span.Slice(args[0].Offset, args[0].Length), args.Length, out int first, out int last, out int step))
             {
-                var spec = Commands.CommandTable.Commands[index];
-                if (spec.FirstKey > 0 && spec.Step > 0 && (spec.Arity <= 0 || spec.Arity == args.Length))
-                {
-                    int last = spec.LastKey < 0 ? args.Length + spec.LastKey : spec.LastKey;
-                    for (int k = spec.FirstKey; k <= last && k < args.Length && _prefetching < MaxPrefetch; k += spec.Step)
-                        PrefetchKey(db, span.Slice(args[k].Offset, args[k].Length));
-                }
+                if (last < 0) last += args.Length;
+                for (int k = first; k <= last && k < args.Length && _prefetching < MaxPrefetch; k += step)
+                    PrefetchKey(db, span.Slice(args[k].Offset, args[k].Length));
             }
             offset += consumed;
         }

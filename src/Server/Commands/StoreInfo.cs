@@ -1,7 +1,7 @@
 using System.Text;
-using NativeKv.Server.Commands;
+using NativeKv.Server.Storage;
 
-namespace NativeKv.Server.Storage;
+namespace NativeKv.Server.Commands;
 
 /// <summary>Plugs the store's numbers into INFO (keyspace section, stats counters, memory lines).</summary>
 public static class StoreInfo

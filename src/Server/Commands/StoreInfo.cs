@@ -26,6 +26,11 @@ public static class StoreInfo
         // Bytes of log not yet on disk: what the next checkpoint has to write (fold-over).
         sb.Append("store_log_unflushed:").Append(Math.Max(0, log.TailAddress - log.SafeReadOnlyAddress)).Append("\r\n");
         sb.Append("store_log_span:").Append(Math.Max(0, log.TailAddress - log.BeginAddress)).Append("\r\n");
+        // Operations that waited on disk, by kind (a SET goes to disk only to read the record it replaces).
+        var stats = store.TotalStats();
+        sb.Append("store_disk_reads:").Append(stats.DiskReads).Append("\r\n");
+        sb.Append("store_disk_writes:").Append(stats.DiskWrites).Append("\r\n");
+        sb.Append("store_disk_prefetches:").Append(stats.DiskPrefetches).Append("\r\n");
         sb.Append("store_compactions:").Append(store.Maintenance.Compactions).Append("\r\n");
         // Where the last checkpoint's time went (rdb_last_bgsave_time_sec rounds it to seconds).
         var p = store.Phases;

@@ -151,7 +151,7 @@ public sealed partial class Persistence
             if (!ok) throw new InvalidOperationException("FASTER refused the checkpoint (another one is running)");
             double fasterMs = sw.Elapsed.TotalMilliseconds;
             long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now, _store.PageBits);
+            var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now, _store.PageBits, _store.Comparer.Version);
             manifest.Save(Path.Combine(DataDirectory, ManifestName));
             _manifest = manifest;
             if (aof is not null)

@@ -10,15 +10,15 @@ public sealed partial class Persistence
     /// <c>dir/checkpoint.manifest</c>: which checkpoint to recover, the AOF address to replay from (-1:
     /// the AOF is not part of this state), and the db -> namespace map at that address.
     /// </summary>
-    internal sealed record Manifest(bool Exists, Guid? Token, long AofStart, int[] Namespaces, int NextNamespace, long SavedUnix, int? PageBits)
+    internal sealed record Manifest(bool Exists, Guid? Token, long AofStart, int[] Namespaces, int NextNamespace, long SavedUnix, int? PageBits, int? HashVersion = null)
     {
         public static Manifest Load(string path, Log log)
         {
-            if (!File.Exists(path)) return new Manifest(false, null, -1, [], 0, 0, null);
+            if (!File.Exists(path)) return new Manifest(false, null, -1, [], 0, 0, null, null);
             Guid? token = null;
             long aof = -1, saved = 0;
             int next = 0;
-            int? pageBits = null;
+            int? pageBits = null, hash = null;
             int[] map = [];
             bool header = false;
             foreach (var raw in File.ReadAllLines(path))
@@ -37,11 +37,13 @@ public sealed partial class Persistence
                     case "ns": map = v.Length == 0 ? [] : v.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(); break;
                     case "saved": saved = long.Parse(v, CultureInfo.InvariantCulture); break;
                     case "pagebits": pageBits = int.Parse(v, CultureInfo.InvariantCulture); break;
+                    case "hash": hash = int.Parse(v, CultureInfo.InvariantCulture); break;
                 }
             }
             if (!header) throw new PersistenceException($"{path} is not a NativeKv checkpoint manifest");
             if (pageBits is < 12 or > 30) throw new PersistenceException($"{path}: pagebits={pageBits} is out of range");
-            return new Manifest(true, token, aof, map, next, saved, pageBits);
+            KeyComparer.ForVersion(hash); // refuses a hash this build does not know, before anything is opened
+            return new Manifest(true, token, aof, map, next, saved, pageBits, hash);
         }
 
         public void Save(string path)
@@ -54,6 +56,7 @@ public sealed partial class Persistence
             sb.Append("ns=").Append(string.Join(',', Namespaces.Select(n => n.ToString(CultureInfo.InvariantCulture)))).Append('\n');
             sb.Append("saved=").Append(SavedUnix.ToString(CultureInfo.InvariantCulture)).Append('\n');
             if (PageBits is { } bits) sb.Append("pagebits=").Append(bits.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            if (HashVersion is { } hash) sb.Append("hash=").Append(hash.ToString(CultureInfo.InvariantCulture)).Append('\n');
             var tmp = path + ".tmp";
             using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
             {

@@ -102,7 +102,7 @@ public sealed partial class Persistence : IWriteLog
         var sw = Stopwatch.StartNew();
         var manifest = Manifest.Load(Path.Combine(dir, ManifestName), log);
 
-        var store = new Store(config, log, keepFiles: manifest.Token is not null, pageBits: manifest.PageBits);
+        var store = new Store(config, log, keepFiles: manifest.Token is not null, pageBits: manifest.PageBits, hashVersion: manifest.HashVersion);
         server.Store = store;
         // Pool threads block for whole device operations: the store's disk reads and whole-page flushes
         // (AOF pages, the store's log). A burst of them must not wait for the pool's hill climbing.
@@ -218,7 +218,7 @@ public sealed partial class Persistence : IWriteLog
         {
             // From now on the loaded state = the checkpoint (if any) + this AOF replayed from its beginning.
             var (map, next, _) = _store.SnapshotForCheckpoint(aof);
-            _manifest = _manifest with { Exists = true, AofStart = aof.BeginAddress, Namespaces = map, NextNamespace = next, PageBits = _store.PageBits };
+            _manifest = _manifest with { Exists = true, AofStart = aof.BeginAddress, Namespaces = map, NextNamespace = next, PageBits = _store.PageBits, HashVersion = _store.Comparer.Version };
             _manifest.Save(Path.Combine(DataDirectory, ManifestName));
         }
         if (repair)

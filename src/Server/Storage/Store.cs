@@ -20,6 +20,12 @@ public sealed class StoreStats
     public long KeyspaceHits;
     public long KeyspaceMisses;
     public long ExpiredKeys;
+    /// <summary>Reads that went to disk (a record below the head address).</summary>
+    public long DiskReads;
+    /// <summary>Writes (RMWs) that had to read their record from disk first.</summary>
+    public long DiskWrites;
+    /// <summary>Read-ahead reads of pipelined keys that went to disk.</summary>
+    public long DiskPrefetches;
 }
 
 /// <summary>
@@ -69,8 +75,11 @@ public sealed partial class Store : IDisposable
 
     /// <param name="keepFiles">Recovering from a checkpoint (Persistence): keep the log and checkpoint files.</param>
     /// <param name="pageBits">The page size this data directory was created with (null: a new directory).</param>
-    public Store(ServerConfig config, Log log, bool keepFiles = false, int? pageBits = null)
+    /// <param name="hashVersion">The key hash its index was built with (<see cref="KeyComparer"/>; null: a new
+    /// directory gets the current one, a recovered one without the field FASTER's).</param>
+    public Store(ServerConfig config, Log log, bool keepFiles = false, int? pageBits = null, int? hashVersion = null)
     {
+        Comparer = keepFiles ? KeyComparer.ForVersion(hashVersion) : KeyComparer.Current;
         Config = config;
         Log = log;
         Directory = Path.Combine(Path.GetFullPath(config.Dir), "store");
@@ -102,7 +111,7 @@ public sealed partial class Store : IDisposable
         };
         Kv = new FasterKV<SpanByte, SpanByte>(InitialIndexBuckets, logSettings,
             checkpointSettings: new CheckpointSettings { CheckpointDir = Path.Combine(Directory, "checkpoints"), RemoveOutdated = false },
-            serializerSettings: null, comparer: new SpanByteComparer(),
+            serializerSettings: null, comparer: Comparer,
             variableLengthStructSettings: new VariableLengthStructSettings<SpanByte, SpanByte>
             {
                 keyLength = new SpanByteVarLenStruct(),
@@ -122,6 +131,8 @@ public sealed partial class Store : IDisposable
     public Log Log { get; }
     public string Directory { get; }
     public FasterKV<SpanByte, SpanByte> Kv { get; }
+    /// <summary>The key hash of the index (recorded in the checkpoint manifest).</summary>
+    public KeyComparer Comparer { get; }
     public StoreValueLength ValueLength { get; }
     public int MemoryBits { get; }
     public long MemoryBudget => 1L << MemoryBits;
@@ -417,6 +428,9 @@ public sealed partial class Store : IDisposable
                 total.KeyspaceHits += Volatile.Read(ref s.KeyspaceHits);
                 total.KeyspaceMisses += Volatile.Read(ref s.KeyspaceMisses);
                 total.ExpiredKeys += Volatile.Read(ref s.ExpiredKeys);
+                total.DiskReads += Volatile.Read(ref s.DiskReads);
+                total.DiskWrites += Volatile.Read(ref s.DiskWrites);
+                total.DiskPrefetches += Volatile.Read(ref s.DiskPrefetches);
             }
         }
         return total;

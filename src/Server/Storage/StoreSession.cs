@@ -181,6 +181,7 @@ public sealed unsafe class StoreSession : IDisposable
         var status = Execute(ns, key, ref input, slot, write);
         if (status.IsPending)
         {
+            if (write) Stats.DiskWrites++; else Stats.DiskReads++;
             slot.Owner = state;
             slot.Session = this;
             state.Outstanding++;
@@ -200,6 +201,7 @@ public sealed unsafe class StoreSession : IDisposable
         var status = Execute(ns, key, ref input, slot, write);
         if (status.IsPending)
         {
+            if (write) Stats.DiskWrites++; else Stats.DiskReads++;
             Outstanding++;
             slot.Owner = null;
             while (!slot.Done) _session.CompletePending(wait: true);
@@ -235,7 +237,7 @@ public sealed unsafe class StoreSession : IDisposable
             var k = SpanByte.FromPointer(p, len);
             var output = new StoreOutput { Slot = slot };
             if (!write) return _session.Read(ref k, ref input, ref output);
-            ref int stripe = ref _store.WriteStripe(SpanByteComparer.StaticGetHashCode64(ref k));
+            ref int stripe = ref _store.WriteStripe(_store.Comparer.GetHashCode64(ref k));
             Store.EnterStripe(ref stripe);
             try { return _session.RMW(ref k, ref input, ref output); }
             finally { Volatile.Write(ref stripe, 0); }
@@ -295,6 +297,7 @@ public sealed unsafe class StoreSession : IDisposable
         var status = Execute(_store.Namespace(db), key, ref input, slot, write: false);
         if (status.IsPending)
         {
+            Stats.DiskPrefetches++;
             slot.Session = this;
             slot.Prefetch = true;
             Outstanding++;

@@ -309,7 +309,8 @@ internal static class InfoCommand
         Line(sb, "mem_clients_slaves", replicasMem);
         Line(sb, "mem_clients_normal", normalMem);
         Line(sb, "mem_cluster_links", 0);
-        Line(sb, "mem_aof_buffer", 0);
+        Line(sb, "mem_aof_buffer", StoreInfo.AofMemory(server));
+        StoreInfo.Breakdown(server, sb, rss);
         Line(sb, "mem_allocator", "libc");
         Line(sb, "active_defrag_running", 0);
         Line(sb, "lazyfree_pending_objects", 0);

@@ -19,6 +19,8 @@ public static class StoreInfo
         var store = server.Store;
         if (store is null) return;
         sb.Append("store_index_buckets:").Append(store.Kv.IndexSize).Append("\r\n");
+        sb.Append("store_index_overflow_buckets:").Append(store.Kv.OverflowBucketCount).Append("\r\n");
+        sb.Append("store_index_bytes:").Append(store.IndexBytes).Append("\r\n");
         sb.Append("store_index_growths:").Append(store.IndexGrowths).Append("\r\n");
         sb.Append("store_log_page_size:").Append(1L << store.PageBits).Append("\r\n");
         sb.Append("store_log_memory:").Append(store.Kv.Log.MemorySizeBytes).Append("\r\n");
@@ -39,6 +41,38 @@ public static class StoreInfo
         sb.Append("store_last_checkpoint_flush_ms:").Append(Ms(p.FlushMs)).Append("\r\n");
         sb.Append("store_last_checkpoint_version_change_ms:").Append(Ms(p.VersionChangeMs)).Append("\r\n");
     }
+
+    /// <summary>
+    /// Where the resident memory goes (INFO memory, after used_memory_rss): the store's log pages and
+    /// index, the free space the managed heap holds on to, the rest of the heap (client and disk I/O
+    /// buffers, sessions, SCAN cursors), and what lies outside it (code, thread stacks, native buffers).
+    /// There is no read cache: a disk read is copied to the log tail, inside the log memory.
+    /// </summary>
+    public static void Breakdown(ServerContext server, StringBuilder sb, long rss)
+    {
+        // The GC's own figures are as of its last collection; the live size is current.
+        long committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        long live = GC.GetTotalMemory(false);
+        long log = 0, index = 0, aof = AofMemory(server);
+        if (server.Store is { } store)
+        {
+            log = store.Kv.Log.MemorySizeBytes;
+            index = store.IndexBytes;
+        }
+        long heapFree = Math.Max(0, committed - live);
+        long heapOther = Math.Max(0, live - log - index - aof);
+        Line(sb, "mem_store_log", log);
+        Line(sb, "mem_store_index", index);
+        Line(sb, "mem_store_read_cache", 0);
+        Line(sb, "mem_heap_other", heapOther);
+        Line(sb, "mem_heap_free", heapFree);
+        Line(sb, "mem_outside_heap", Math.Max(0, rss - Math.Max(committed, live)));
+    }
+
+    /// <summary>The AOF's page buffers (mem_aof_buffer); 0 with appendonly no.</summary>
+    public static long AofMemory(ServerContext server) => server.Store?.Aof?.MemoryBytes ?? 0;
+
+    private static void Line(StringBuilder sb, string name, long value) => sb.Append(name).Append(':').Append(value).Append("\r\n");
 
     private static string Ms(double ms) => ms.ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
 

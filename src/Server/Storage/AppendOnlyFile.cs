@@ -68,6 +68,23 @@ public sealed unsafe class AppendOnlyFile : IDisposable
             TryRecoverLatest = true,
         };
         FasterLog = new FasterLog(settings);
+        _openedAt = FasterLog.TailAddress;
+    }
+
+    private readonly long _openedAt;
+
+    /// <summary>
+    /// Memory of the AOF's pages (mem_aof_buffer): FasterLog allocates each as the tail first reaches
+    /// it and keeps at most four.
+    /// </summary>
+    public long MemoryBytes
+    {
+        get
+        {
+            long page = 1L << PageBits;
+            long touched = (FasterLog.TailAddress - (_openedAt & ~(page - 1)) + page - 1) / page;
+            return Math.Clamp(touched, 1, 4) * page;
+        }
     }
 
     public string Directory { get; }

@@ -341,7 +341,8 @@ public sealed partial class Store : IDisposable
     /// </summary>
     public bool GrowIndexIfNeeded()
     {
-        if (IndexedKeys() <= Kv.IndexSize * IndexGrowthLoad) return false;
+        long target = IndexTarget(out bool forSpill);
+        if (target <= Kv.IndexSize) return false;
         var parked = WithSessionsParked;
         if (parked is null) return false;
         if (!Monitor.TryEnter(StateMachineLock)) return false;
@@ -350,25 +351,70 @@ public sealed partial class Store : IDisposable
         {
             parked(() =>
             {
-                while (IndexedKeys() > Kv.IndexSize * IndexGrowthLoad && Kv.IndexSize < (1L << 30))
+                while (Kv.IndexSize < target && Kv.IndexSize < (1L << 30))
                 {
                     var sw = System.Diagnostics.Stopwatch.StartNew();
                     long before = Kv.IndexSize;
                     if (!Kv.GrowIndex()) break;
                     grew = true;
                     IndexGrowths++;
-                    Log.Verbose($"store: hash index grew from {before} to {Kv.IndexSize} buckets in {sw.Elapsed.TotalMilliseconds:F1} ms");
+                    Log.Verbose($"store: hash index grew from {before} to {Kv.IndexSize} buckets in {sw.Elapsed.TotalMilliseconds:F1} ms ({Kv.OverflowBucketCount} overflow buckets)");
                 }
+                if (forSpill && Kv.IndexSize >= target) _sizedForSpill = true;
             });
         }
         finally
         {
             Monitor.Exit(StateMachineLock);
         }
-        // The old bucket array is garbage now; our steady state allocates next to nothing, so without a
-        // collection it would stay resident indefinitely.
-        if (grew) GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+        // The old bucket arrays are garbage now; our steady state allocates next to nothing, so without a
+        // collection they would stay resident indefinitely. Only an aggressive collection hands the free
+        // regions back to the OS: after a forced one, the 8+16+32+64 MB tables of a jump to 2M buckets
+        // stayed resident (RSS 352 MB where the heap held 237 MB).
+        if (grew) GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         return grew;
+    }
+
+    /// <summary>
+    /// Once the data outgrows the log memory, the index is sized for this many times the keys that fit
+    /// in it (at <see cref="IndexGrowthLoad"/> a bucket). A doubling cannot tell which half an entry
+    /// whose record is on disk belongs to, so FASTER puts it in both, and they stay: after a 5M-key load
+    /// under maxmemory 64mb, doubling as keys came left 1.6-2.0M overflow buckets (100-130 MB) beside
+    /// the 2M-bucket table and one new-key SET in 2,000 reading a chain from disk. Grown while every
+    /// record is still in memory, the split is exact: 16k overflow buckets, one SET in 12,000.
+    /// </summary>
+    public const int SpillKeysFactor = 16;
+
+    private bool _sizedForSpill;
+
+    /// <summary>
+    /// How many buckets the index should have: enough for the keys at <see cref="IndexGrowthLoad"/> a
+    /// bucket; and with maxmemory set, once the log is half full (and only once), enough for
+    /// <see cref="SpillKeysFactor"/> times the keys a full log memory holds (at most twice the log memory
+    /// in index: 2M buckets, 128 MB, for maxmemory 64mb), since the next ones will go to disk. Without
+    /// maxmemory the log has 2 GB and the index only follows the keys.
+    /// </summary>
+    internal long IndexTarget(out bool forSpill)
+    {
+        forSpill = false;
+        long keys = IndexedKeys();
+        long target = Kv.IndexSize;
+        while (keys > target * IndexGrowthLoad) target *= 2;
+        var log = Kv.Log;
+        long span = log.TailAddress - log.BeginAddress;
+        if (!_sizedForSpill && Config.Maxmemory > 0 && span > MemoryBudget / 2)
+        {
+            // Half full: early enough that the maintenance thread, every 100 ms, gets there before the
+            // first page leaves memory even on a busy machine (at three quarters, a starved pass grew it
+            // after records were on disk, and their duplicates left 460k overflow buckets).
+            long fitInMemory = (long)(keys * ((double)MemoryBudget / span));
+            long ahead = target, cap = MemoryBudget * 2 / 64;
+            while (ahead * IndexGrowthLoad < fitInMemory * SpillKeysFactor && ahead * 2 <= cap) ahead *= 2;
+            if (ahead > Kv.IndexSize) forSpill = true;
+            else _sizedForSpill = true; // already that large (a recovered index)
+            target = ahead;
+        }
+        return target;
     }
 
     /// <summary>Approximate bytes of live records (latest versions) in all databases.</summary>
@@ -436,8 +482,11 @@ public sealed partial class Store : IDisposable
         return total;
     }
 
+    /// <summary>The hash index: its table and overflow buckets, 64 bytes each.</summary>
+    public long IndexBytes => (Kv.IndexSize + Kv.OverflowBucketCount) * 64L;
+
     /// <summary>Bytes of log currently in memory plus the hash index.</summary>
-    public long MemoryInUse => Kv.Log.MemorySizeBytes + Kv.IndexSize * 64L;
+    public long MemoryInUse => Kv.Log.MemorySizeBytes + IndexBytes;
 
     public long DiskBytes
     {

@@ -181,7 +181,7 @@ sealed partial class LargerThanMemory(HarnessOptions options, IReadOnlyList<Serv
     {
         var info = Cli(server, "INFO", "memory").Stdout;
         if (ParseBuckets(info) is long buckets) return (buckets * BucketBytes, $"store_index_buckets {buckets:N0} × {BucketBytes} B");
-        if (server.Spec.Name == "garnet") return ((long)GarnetIndexMb << 20, "--index, outside --memory");
+        if (server.Spec.Name == "garnet") return ((long)GarnetIndexMb << 20, $"--index {GarnetIndexMb}m, outside --memory");
         return (null, null);
     }
 

@@ -74,7 +74,7 @@ sealed class PingProbe : IDisposable
         _thread = new Thread(Loop) { IsBackground = true, Name = "ping-probe" };
     }
 
-    /// <summary>Connects, sends the first PING and returns once its PONG is in (or the probe failed).</summary>
+    /// <summary>Connects, sends a first (uncounted) PING and returns once its PONG is in (or the probe failed).</summary>
     public static PingProbe Start(int port, TimeSpan interval, double slowThresholdMs, int? cpu)
     {
         var probe = new PingProbe(port, interval, slowThresholdMs, cpu);
@@ -112,6 +112,9 @@ sealed class PingProbe : IDisposable
                 NoDelay = true, ReceiveTimeout = (int)ReplyTimeout.TotalMilliseconds, SendTimeout = (int)ReplyTimeout.TotalMilliseconds,
             };
             _socket.Connect(new IPEndPoint(IPAddress.Loopback, _port));
+            // The first PING only opens the connection (the server accepts it then): it comes before the
+            // load and is not counted.
+            bool first = true;
             do
             {
                 long start = Stopwatch.GetTimestamp();
@@ -125,7 +128,8 @@ sealed class PingProbe : IDisposable
                     if (n == 0) { _failure = "the server closed the connection"; return; }
                     read += n;
                 }
-                _stats.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                if (!first || state != PongState.Pong) _stats.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                first = false;
                 if (state != PongState.Pong)
                 {
                     Parse(buffer.AsSpan(0, read), out var line);

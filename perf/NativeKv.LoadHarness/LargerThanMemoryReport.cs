@@ -53,8 +53,7 @@ sealed class LargerThanMemoryReport(RunInfo info, IReadOnlyList<LtmRun> runs, Fu
         if (servers.Count == 0) return;
         var o = info.Options;
         md.AppendLine($"## Larger than memory: {Keys:N0} keys, {LargerThanMemory.MemoryMb} MB memory budget").AppendLine();
-        md.AppendLine($"- Servers, each started fresh and alone on CPU {o.ServerCpu}: " + string.Join("; ", servers.Select(s =>
-            $"{s.DisplayName} `{string.Join(' ', s.LargerThanMemoryArguments("DIR", LargerThanMemory.MemoryMb, LargerThanMemory.GarnetIndexMb)!)}`")) +
+        md.AppendLine($"- Servers, each started fresh and alone on CPU {o.ServerCpu}: " + string.Join("; ", servers.Select(s => $"{s.DisplayName} `{Options(s)}`")) +
             $". Garnet's hash index ({LargerThanMemory.GarnetIndexMb} MB, `--index`) is allocated outside its `--memory`; NativeKv's is " +
             $"INFO memory `store_index_buckets` × {LargerThanMemory.BucketBytes} B (also outside `--maxmemory`, which bounds the log's pages)");
         md.AppendLine($"- Load: {Keys:N0} × `SET key:%012d <{o.DataSize}-byte value>` (generated RESP, {RespGenerator.Length(Keys, o.DataSize) / 1e6:F0} MB) " +
@@ -137,6 +136,16 @@ sealed class LargerThanMemoryReport(RunInfo info, IReadOnlyList<LtmRun> runs, Fu
         if (ratios) csv.Append(',');
         csv.Append('\n');
         return csv.ToString();
+    }
+
+    /// <summary>The options that make the run what it is (port, bind address and data folder left out).</summary>
+    static string Options(ServerSpec s)
+    {
+        var ltm = string.Join(' ', s.LargerThanMemoryArguments("DIR", LargerThanMemory.MemoryMb, LargerThanMemory.GarnetIndexMb)!);
+        var off = s.DescribePersistence(Persistence.Off);
+        // GarnetServer starts every run with it (its default Linux device does not work on Debian 12).
+        var device = s is GarnetServer ? " --device-type RandomAccess" : "";
+        return $"{ltm}{(off.Length > 0 ? " " + off : "")}{device}";
     }
 
     /// <summary>The value, "n/a [k]" when the server's run failed before it, or "–".</summary>

@@ -66,7 +66,8 @@ sealed class Report(RunInfo info, Results results) : IRunReport
         md.AppendLine($"- Machine: {m.CpuModel}, {m.LogicalCpus} logical CPUs, {m.MemoryBytes / (double)(1L << 30):F1} GiB RAM, " +
                       $"Linux {m.Kernel} ({m.Os}); load average at start {m.LoadAverage}");
         md.AppendLine($"- Servers: {string.Join(", ", Servers.Select(s => $"{s.DisplayName} ({s.Version})"))}; " +
-                      $"each pinned to CPU {o.ServerCpu} (`taskset -c {o.ServerCpu}`), loopback, persistence off except in the AOF rows");
+                      $"each pinned to CPU {o.ServerCpu} (`taskset -c {o.ServerCpu}`), loopback, persistence off" +
+                      (info.Scenarios.Any(s => s.Kind == ScenarioKind.Durability) ? " except in the AOF rows" : ""));
         if (!Main)
         {
             md.AppendLine();

@@ -53,5 +53,7 @@ public class OptionsTests
         await Assert.That(LargerThanMemory.ParseBuckets(info)).IsEqualTo(1_048_576L);
         await Assert.That(LargerThanMemory.ParseBuckets("# Memory\r\nused_memory:123\r\n")).IsNull();
         await Assert.That(LargerThanMemory.ParseBuckets("xstore_index_buckets:5\r\n")).IsNull();
+        await Assert.That(LargerThanMemory.InfoField(info, "store_index_growths")).IsEqualTo(4L);
+        await Assert.That(LargerThanMemory.InfoField("store_index_growths_x:4\r\n", "store_index_growths")).IsNull();
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using NativeKv.LoadHarness.Infrastructure;
 using NativeKv.LoadHarness.Servers;
 
@@ -17,7 +16,7 @@ namespace NativeKv.LoadHarness;
 /// (overwrites must not add keys) and the peak RSS. One round: a 5M-key load is 720 MB of input and
 /// several hundred MB written to disk per server.
 /// </summary>
-sealed partial class LargerThanMemory(HarnessOptions options, IReadOnlyList<ServerSpec> servers, Results results,
+sealed class LargerThanMemory(HarnessOptions options, IReadOnlyList<ServerSpec> servers, Results results,
                                       BenchmarkRunner runner, string scratchRoot, Action<string> log)
 {
     /// <summary>The data both servers may keep in memory: 64 MB against about 650 MB of 5M records.</summary>
@@ -180,16 +179,28 @@ sealed partial class LargerThanMemory(HarnessOptions options, IReadOnlyList<Serv
     (long?, string?) IndexSize(ServerUnderTest server)
     {
         var info = Cli(server, "INFO", "memory").Stdout;
-        if (ParseBuckets(info) is long buckets) return (buckets * BucketBytes, $"store_index_buckets {buckets:N0} × {BucketBytes} B");
+        // Each doubling parks the reactors (README: 280 ms at 1M -> 2M buckets): the count explains PING stalls.
+        if (ParseBuckets(info) is long buckets)
+            return (buckets * BucketBytes, $"store_index_buckets {buckets:N0} × {BucketBytes} B" +
+                                           (InfoField(info, "store_index_growths") is long g ? $", {g} doublings" : ""));
         if (server.Spec.Name == "garnet") return ((long)GarnetIndexMb << 20, $"--index {GarnetIndexMb}m, outside --memory");
         return (null, null);
     }
 
     /// <summary>The store_index_buckets line of INFO memory, or null.</summary>
-    public static long? ParseBuckets(string info)
+    public static long? ParseBuckets(string info) => InfoField(info, "store_index_buckets");
+
+    /// <summary>An integer field of an INFO reply (<c>name:123</c> on a line of its own), or null.</summary>
+    public static long? InfoField(string info, string name)
     {
-        var m = BucketsLine().Match(info);
-        return m.Success ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+        foreach (var raw in info.Split('\n'))
+        {
+            var line = raw.TrimEnd('\r');
+            if (line.Length > name.Length && line.StartsWith(name, StringComparison.Ordinal) && line[name.Length] == ':'
+                && long.TryParse(line.AsSpan(name.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var v))
+                return v;
+        }
+        return null;
     }
 
     long? DbSize(ServerUnderTest server, out string? why)
@@ -212,7 +223,4 @@ sealed partial class LargerThanMemory(HarnessOptions options, IReadOnlyList<Serv
     }
 
     static string Mb(long? bytes) => bytes is long b ? (b / 1e6).ToString("F1", CultureInfo.InvariantCulture) : "?";
-
-    [GeneratedRegex(@"(?m)^store_index_buckets:(\d+)\r?$")]
-    private static partial Regex BucketsLine();
 }

@@ -11,7 +11,8 @@ sealed class HarnessOptions
         medians over the rounds (Markdown on stdout; Markdown + CSV in perf/results/<timestamp>/).
 
         Options:
-          --quick                 one short round (about 2 minutes) instead of the full run (about 10)
+          --quick                 one short round (about 3 minutes, 1M-key ltm included) instead of the
+                                  full run (about 12)
           --rounds N              rounds per scenario (default 5; --quick: 1)
           --seconds S             length of each measured run (default 2; --quick: 1): its request
                                   count comes from the rate of the warm-up run before it
@@ -32,7 +33,7 @@ sealed class HarnessOptions
           --garnet-dir DIR        garnet-server tool folder (default perf/.tools/garnet)
           -h, --help              this text
 
-        Larger than memory (part of the full run and of --quick; alone with --ltm, about 3 minutes):
+        Larger than memory (last in the full run and in --quick; alone with --ltm, about 2 minutes):
           --ltm                   only this scenario (= --scenarios ltm): NativeKv --maxmemory 64mb
                                   --io-threads 1 and Garnet --storage-tier --memory 64m --index 128m,
                                   one after the other, each fresh: load --ltm-keys SETs with redis-cli

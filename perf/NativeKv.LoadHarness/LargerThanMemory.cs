@@ -156,6 +156,7 @@ sealed class LargerThanMemory(HarnessOptions options, IReadOnlyList<ServerSpec> 
     bool Benchmark(ServerUnderTest server, Scenario scenario, LtmRun run)
     {
         var outcome = runner.Run(server, scenario, 1, keyspace: run.Keys);
+        run.WarmupSeconds[scenario.Name] = runner.LastWarmupSeconds;
         if (outcome.Value is not { } sample)
         {
             run.Failure = $"{scenario.Title}: {outcome.Failure}";
@@ -168,7 +169,7 @@ sealed class LargerThanMemory(HarnessOptions options, IReadOnlyList<ServerSpec> 
             default: run.SetP16 = sample; break;
         }
         log($"ltm        {scenario.Name,-11} {run.Server,-9} {sample.Rps,10:N0} rps   p50 {sample.P50Ms:F3}   p99 {sample.P99Ms:F3} ms   " +
-            $"{sample.CpuUsPerRequest:F2} µs/req   ({sample.Requests:N0} in {sample.Seconds:F1} s)");
+            $"{sample.CpuUsPerRequest:F2} µs/req   ({sample.Requests:N0} in {sample.Seconds:F1} s, warm-up {runner.LastWarmupSeconds:F1} s)");
         return true;
     }
 

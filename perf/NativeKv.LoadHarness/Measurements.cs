@@ -33,6 +33,8 @@ sealed class LtmRun(string server, int keys)
     public ThroughputSample? GetP1 { get; set; }
     public ThroughputSample? GetP16 { get; set; }
     public ThroughputSample? SetP16 { get; set; }
+    /// <summary>Wall-clock seconds of each benchmark's unmeasured warm-up, by scenario name: the first cold reads after the load.</summary>
+    public Dictionary<string, double> WarmupSeconds { get; } = [];
     public long? DbSizeEnd { get; set; }
     /// <summary>VmHWM at the end: the most the process ever held resident, load and benchmarks included.</summary>
     public long? PeakRssBytes { get; set; }

@@ -35,7 +35,7 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
 
         // Last: each server alone with a data set many times its memory budget, one round.
         if (scenarios.Any(s => s.Kind == ScenarioKind.LargerThanMemory))
-            new LargerThanMemory(options, _active, _results, _runner, scratchRoot, Log).Run();
+            new LargerThanMemory(options, servers, _results, _runner, scratchRoot, Log).Run();
         return _results;
     }
 

@@ -63,6 +63,8 @@ sealed class LargerThanMemory(HarnessOptions options, IReadOnlyList<ServerSpec> 
             {
                 var run = new LtmRun(spec.Name, options.LtmKeys);
                 results.LargerThanMemory.Add(run);
+                // Prepare() found it missing: the report says so rather than leaving its column out.
+                if (results.FailureOf("ltm", spec.Name) is { } missing) { run.Failure = missing; continue; }
                 RunOne(spec, file, run);
                 if (run.Failure is not null) log($"ltm        {spec.Name,-9} FAILED: {run.Failure}");
             }
@@ -183,7 +185,7 @@ sealed class LargerThanMemory(HarnessOptions options, IReadOnlyList<ServerSpec> 
         // Each doubling parks the reactors (README: 280 ms at 1M -> 2M buckets): the count explains PING stalls.
         if (ParseBuckets(info) is long buckets)
             return (buckets * BucketBytes, $"store_index_buckets {buckets:N0} × {BucketBytes} B" +
-                                           (InfoField(info, "store_index_growths") is long g ? $", {g} doublings" : ""));
+                                           (InfoField(info, "store_index_growths") is long g ? $", {g} doubling{(g == 1 ? "" : "s")}" : ""));
         if (server.Spec.Name == "garnet") return ((long)GarnetIndexMb << 20, $"--index {GarnetIndexMb}m, outside --memory");
         return (null, null);
     }

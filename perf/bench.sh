@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side load harness: NativeKv vs redis-server vs garnet-server under redis-benchmark.
 #   ./build.sh bench [--quick] [options]     (this script; --help lists the options)
+#   ./build.sh bench --ltm [--ltm-keys N]    only the larger-than-memory scenario (NativeKv vs Garnet, 64 MB)
 # Makes sure everything is there, then runs perf/NativeKv.LoadHarness:
 #   - artifacts/nativekv: published with ./build.sh publish when missing or older than src/
 #   - redis-server, redis-benchmark, redis-cli: Debian packages, through apt (as root or with sudo)

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using NativeKv.LoadHarness.Infrastructure;
 
@@ -17,52 +16,39 @@ sealed partial class DatasetLoader(HarnessOptions options, string cacheFolder)
     /// <summary>Writes the RESP file unless a complete one is already cached.</summary>
     public void EnsureFile()
     {
-        if (File.Exists(FilePath) && new FileInfo(FilePath).Length == ExpectedLength()) return;
+        if (File.Exists(FilePath) && new FileInfo(FilePath).Length == RespGenerator.Length(options.Keys, options.DataSize)) return;
         Directory.CreateDirectory(cacheFolder);
-        var partial = FilePath + ".partial";
-        using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-        {
-            var value = Encoding.ASCII.GetBytes(new string('x', options.DataSize));
-            var head = Encoding.ASCII.GetBytes("*3\r\n$3\r\nSET\r\n$16\r\nkey:");
-            var valueHeader = Encoding.ASCII.GetBytes($"\r\n${options.DataSize}\r\n");
-            Span<byte> digits = stackalloc byte[12];
-            for (int i = 0; i < options.Keys; i++)
-            {
-                stream.Write(head);
-                int n = i;
-                for (int d = 11; d >= 0; d--, n /= 10) digits[d] = (byte)('0' + n % 10);
-                stream.Write(digits);
-                stream.Write(valueHeader);
-                stream.Write(value);
-                stream.Write("\r\n"u8);
-            }
-        }
-        File.Move(partial, FilePath, overwrite: true);
+        RespGenerator.WriteFile(FilePath, options.Keys, options.DataSize);
     }
 
-    long ExpectedLength() =>
-        (long)options.Keys * ("*3\r\n$3\r\nSET\r\n$16\r\nkey:".Length + 12 + $"\r\n${options.DataSize}\r\n".Length + options.DataSize + 2);
-
     /// <summary>Pipes the data set into the server; returns the seconds it took, or why it failed.</summary>
-    public (double? Seconds, string? Failure) Load(ServerUnderTest server)
+    public (double? Seconds, string? Failure) Load(ServerUnderTest server) =>
+        Pipe(server, FilePath, options.Keys, options.ClientCpu, TimeSpan.FromMinutes(5));
+
+    /// <summary>
+    /// Feeds <paramref name="file"/> (<paramref name="keys"/> SETs) to the server with <c>redis-cli --pipe</c>
+    /// pinned to <paramref name="cpu"/>; returns its wall-clock seconds, or why it failed (a refused SET,
+    /// an error reply, a reply count that is not <paramref name="keys"/>, a server that died).
+    /// </summary>
+    public static (double? Seconds, string? Failure) Pipe(ServerUnderTest server, string file, long keys, int cpu, TimeSpan timeout)
     {
         // One SET first: a server that does not have SET yet fails here, not a million times.
         var probe = ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "SET", "key:probe", "x"],
-                                        TimeSpan.FromSeconds(30), cpu: options.ClientCpu);
+                                        TimeSpan.FromSeconds(30), cpu: cpu);
         if (probe.Stdout.Trim() != "OK")
             return (null, $"SET answered '{FirstLine(probe.Stdout + probe.Stderr)}'");
         ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "DEL", "key:probe"],
-                            TimeSpan.FromSeconds(30), cpu: options.ClientCpu);
+                            TimeSpan.FromSeconds(30), cpu: cpu);
 
         var result = ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "--pipe"],
-                                         TimeSpan.FromMinutes(5), cpu: options.ClientCpu, stdinFile: FilePath);
+                                         timeout, cpu: cpu, stdinFile: file);
         if (!server.IsAlive) return (null, $"server exited while loading: {server.LogTail(3)}");
         // "errors: 0, replies: 1000000"
         var match = RepliesLine().Match(result.Stdout);
         if (!match.Success) return (null, $"redis-cli --pipe {result.FailureSummary()}");
         long errors = long.Parse(match.Groups[1].Value), replies = long.Parse(match.Groups[2].Value);
         if (errors > 0) return (null, $"{errors} of {replies} SETs answered with an error: {FirstLine(result.Stderr + result.Stdout)}");
-        if (replies != options.Keys) return (null, $"{replies} replies for {options.Keys} SETs");
+        if (replies != keys) return (null, $"{replies} replies for {keys} SETs");
         return (result.Elapsed.TotalSeconds, null);
     }
 

@@ -9,7 +9,8 @@ namespace NativeKv.LoadHarness;
 /// into each (loaded RSS), then for each throughput scenario run redis-benchmark against each server in
 /// turn (A B C, A B C, ...), then stop them all. Each durability scenario follows: every server started
 /// once with its AOF, then rounds interleaved the same way. While one server is measured the others
-/// are stopped (SIGSTOP), so nothing but the measured server runs on the server CPU.
+/// are stopped (SIGSTOP), so nothing but the measured server runs on the server CPU. The
+/// larger-than-memory scenario comes last (<see cref="LargerThanMemory"/>): each server alone, once.
 /// </summary>
 sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, IReadOnlyList<Scenario> scenarios,
                      DatasetLoader dataset, string scratchRoot)
@@ -24,11 +25,17 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
         Prepare();
         var throughput = scenarios.Where(s => s.Kind == ScenarioKind.Throughput).ToList();
         var memory = scenarios.FirstOrDefault(s => s.Kind == ScenarioKind.Memory);
-        for (int round = 1; round <= options.Rounds; round++)
-            MainRound(round, memory, throughput);
+        // --ltm alone: no main rounds (their start-up and RSS numbers would be all the report had besides).
+        if (scenarios.Any(s => s.Kind != ScenarioKind.LargerThanMemory))
+            for (int round = 1; round <= options.Rounds; round++)
+                MainRound(round, memory, throughput);
 
         foreach (var scenario in scenarios.Where(s => s.Kind == ScenarioKind.Durability))
             DurabilityPhase(scenario);
+
+        // Last: each server alone with a data set many times its memory budget, one round.
+        if (scenarios.Any(s => s.Kind == ScenarioKind.LargerThanMemory))
+            new LargerThanMemory(options, servers, _results, _runner, scratchRoot, Log).Run();
         return _results;
     }
 

@@ -11,7 +11,8 @@ sealed class HarnessOptions
         medians over the rounds (Markdown on stdout; Markdown + CSV in perf/results/<timestamp>/).
 
         Options:
-          --quick                 one short round (about 2 minutes) instead of the full run (about 10)
+          --quick                 one short round (about 3 minutes, 1M-key ltm included) instead of the
+                                  full run (about 12)
           --rounds N              rounds per scenario (default 5; --quick: 1)
           --seconds S             length of each measured run (default 2; --quick: 1): its request
                                   count comes from the rate of the warm-up run before it
@@ -21,15 +22,25 @@ sealed class HarnessOptions
           --client-cpu N          CPU redis-benchmark / redis-cli are pinned to (default 1)
           --servers LIST          comma-separated subset of nativekv,redis,garnet (default all three)
           --scenarios LIST        comma-separated names or name parts (default all):
-                                  memory, set-p1, get-p16, ..., aof-always, aof-everysec;
+                                  memory, set-p1, get-p16, ..., aof-always, aof-everysec, ltm;
                                   "set" = set-p1,set-p16; "p16" = every pipelined run; "aof" = both AOF runs
           --clients N             redis-benchmark -c (default 50)
           --data-size N           value size in bytes, redis-benchmark -d (default 100)
           --keys N                keys loaded for the memory scenario and redis-benchmark -r (default 1000000)
+          --ports FROM-TO         loopback ports the servers may use (default 17100-30000)
           --out DIR               results folder (default perf/results)
           --nativekv PATH         NativeKv binary (default artifacts/nativekv)
           --garnet-dir DIR        garnet-server tool folder (default perf/.tools/garnet)
           -h, --help              this text
+
+        Larger than memory (last in the full run and in --quick; alone with --ltm, about 2 minutes):
+          --ltm                   only this scenario (= --scenarios ltm): NativeKv --maxmemory 64mb
+                                  --io-threads 1 and Garnet --storage-tier --memory 64m --index 128m,
+                                  one after the other, each fresh: load --ltm-keys SETs with redis-cli
+                                  --pipe while a probe PINGs every 10 ms (worst reply, how many over
+                                  50 ms), RSS, DBSIZE, index size, then random GET P1 and P16 and SET
+                                  P16 over those keys (-r N); one round; NativeKv/Garnet ratios
+          --ltm-keys N            keys loaded (default 5000000; --quick: 1000000)
 
         Backend comparison (./build.sh bench --backends [--quick]):
           --backends              (3 rounds of 2 s; --quick: 1 round of 1 s) instead of the above: NativeKv twice, --io-backend epoll and
@@ -60,6 +71,11 @@ sealed class HarnessOptions
     public string OutputFolder { get; private set; } = Path.Combine("perf", "results");
     public string NativeKvBinary { get; private set; } = Path.Combine("artifacts", "nativekv");
     public string GarnetFolder { get; private set; } = Path.Combine("perf", ".tools", "garnet");
+    /// <summary>--ports: the range the servers' ports come from.</summary>
+    public (int First, int Last) Ports { get; private set; } = (17100, 30000);
+
+    /// <summary>Keys of the larger-than-memory scenario (--ltm-keys; 5M, --quick 1M: both past the 64 MB budget).</summary>
+    public int LtmKeys { get; private set; }
 
     /// <summary>--backends: NativeKv's epoll backend against its io_uring backend.</summary>
     public bool Backends { get; private set; }
@@ -78,6 +94,8 @@ sealed class HarnessOptions
         int? rounds = null;
         double? seconds = null;
         int[]? clients = null;
+        int? ltmKeys = null;
+        bool ltm = false;
         for (int i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -119,6 +137,14 @@ sealed class HarnessOptions
                 case "--data-size": o.DataSize = Int(1); break;
                 case "--keys": o.Keys = Int(1); break;
                 case "--out": o.OutputFolder = Value(); break;
+                case "--ltm": ltm = true; break;
+                case "--ltm-keys": ltmKeys = Int(1); break;
+                case "--ports":
+                    var range = Value().Split('-');
+                    o.Ports = range.Length == 2 && int.TryParse(range[0], out var first) && int.TryParse(range[1], out var last)
+                              && first >= 1024 && last <= 65535 && last >= first + 2
+                        ? (first, last) : throw new ArgumentException("--ports needs FROM-TO (1024-65535, at least 3 ports)");
+                    break;
                 case "--nativekv": o.NativeKvBinary = Value(); break;
                 case "--garnet-dir": o.GarnetFolder = Value(); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
@@ -131,6 +157,14 @@ sealed class HarnessOptions
             if (clients.Length > 1 && !o.Backends) throw new ArgumentException("--clients takes one number (a list only with --backends)");
             o.Clients = clients[0];
             o.ClientCounts = clients;
+        }
+        // 1M keys of 100 B are still over twice the 64 MB budget (about 150 MB of log), in a quarter of the time.
+        o.LtmKeys = ltmKeys ?? (o.Quick ? 1_000_000 : 5_000_000);
+        if (ltm)
+        {
+            if (o.ScenarioFilter is not null) throw new ArgumentException("--ltm is --scenarios ltm: give one or the other");
+            if (o.Backends) throw new ArgumentException("--ltm and --backends are separate runs");
+            o.ScenarioFilter = "ltm";
         }
         if (o.ServerCpu == o.ClientCpu)
             throw new ArgumentException("--server-cpu and --client-cpu must differ");

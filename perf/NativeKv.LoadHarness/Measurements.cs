@@ -14,6 +14,34 @@ sealed record MemorySample(
 }
 
 /// <summary>
+/// One server's larger-than-memory run (LargerThanMemory.cs), filled in step by step; what a failed step
+/// left unmeasured stays null and <see cref="Failure"/> says why.
+/// </summary>
+sealed class LtmRun(string server, int keys)
+{
+    public string Server { get; } = server;
+    public int Keys { get; } = keys;
+    public double? LoadSeconds { get; set; }
+    /// <summary>Server utime+stime over the load, per SET.</summary>
+    public double? LoadCpuUsPerSet { get; set; }
+    public long? LoadedRssBytes { get; set; }
+    public long? DbSizeLoaded { get; set; }
+    /// <summary>The hash index's size and where the number comes from.</summary>
+    public long? IndexBytes { get; set; }
+    public string? IndexSource { get; set; }
+    public Infrastructure.PingSummary? Ping { get; set; }
+    public ThroughputSample? GetP1 { get; set; }
+    public ThroughputSample? GetP16 { get; set; }
+    public ThroughputSample? SetP16 { get; set; }
+    /// <summary>Wall-clock seconds of each benchmark's unmeasured warm-up, by scenario name: the first cold reads after the load.</summary>
+    public Dictionary<string, double> WarmupSeconds { get; } = [];
+    public long? DbSizeEnd { get; set; }
+    /// <summary>VmHWM at the end: the most the process ever held resident, load and benchmarks included.</summary>
+    public long? PeakRssBytes { get; set; }
+    public string? Failure { get; set; }
+}
+
+/// <summary>
 /// Either a measurement or the reason there is none. A transient failure (a timeout) costs only that
 /// round; any other failure stops the scenario on that server for the rest of the run.
 /// </summary>
@@ -28,6 +56,7 @@ sealed class Results
 {
     public List<ThroughputSample> Throughput { get; } = [];
     public List<MemorySample> Memory { get; } = [];
+    public List<LtmRun> LargerThanMemory { get; } = [];
 
     /// <summary>(scenario, server) -> why it has no numbers (first failure wins).</summary>
     public Dictionary<(string Scenario, string Server), string> Failures { get; } = [];

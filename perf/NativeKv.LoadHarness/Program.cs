@@ -48,6 +48,7 @@ if (options.ServerCpu >= cpus || options.ClientCpu >= cpus)
     return 2;
 }
 
+PortAllocator.UseRange(options.Ports.First, options.Ports.Last);
 ChildProcesses.InstallExitHandlers();
 var started = DateTime.UtcNow;
 var stamp = started.ToString("yyyyMMdd-HHmmss");
@@ -72,6 +73,19 @@ var servers = options.Servers.Select(ServerSpec (name) => name switch
     "redis" => new RedisServer(),
     _ => new GarnetServer(Path.GetFullPath(options.GarnetFolder)),
 }).ToList();
+List<string> preNotes = [];
+if (scenarios.All(s => s.Kind == ScenarioKind.LargerThanMemory))
+{
+    // --ltm alone: only the servers that can keep data on disk are started at all.
+    if (servers.Any(s => s is RedisServer))
+        preNotes.Add(LargerThanMemory.RedisNote);
+    servers = [.. LargerThanMemory.Eligible(servers)];
+    if (servers.Count == 0)
+    {
+        Console.Error.WriteLine("error: --ltm runs NativeKv and Garnet; --servers selected neither");
+        return 2;
+    }
+}
 
 var dataset = new DatasetLoader(options, Path.GetFullPath(Path.Combine("perf", ".tools", "datasets")));
 try
@@ -83,6 +97,7 @@ try
     }
 
     var results = new Harness(options, servers, scenarios, dataset, scratch).Run();
+    results.Notes.InsertRange(0, preNotes);
     if (StaleBinaryNote() is { } stale) results.Notes.Insert(0, stale);
     var info = new RunInfo(command, started, DateTime.UtcNow - started, machine, MachineInfo.GitRevision(),
                            BenchmarkVersion(), options, servers, scenarios);

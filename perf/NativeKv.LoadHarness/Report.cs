@@ -21,11 +21,16 @@ interface IRunReport
 /// <summary>
 /// Turns <see cref="Results"/> into the Markdown report (medians over rounds, ratios against Redis and
 /// Garnet, footnotes for empty cells) and CSV files: throughput.csv and memory.csv (medians),
-/// samples.csv and memory-samples.csv (every run).
+/// samples.csv and memory-samples.csv (every run), ltm.csv (the larger-than-memory scenario).
 /// </summary>
 sealed class Report(RunInfo info, Results results) : IRunReport
 {
-    public string Files => "report.md, throughput.csv, memory.csv, samples.csv, memory-samples.csv, logs/";
+    public string Files => Main ? "report.md, throughput.csv, memory.csv, samples.csv, memory-samples.csv" + (Ltm ? ", ltm.csv" : "") + ", logs/"
+                                : "report.md, ltm.csv, logs/";
+
+    /// <summary>Scenarios besides the larger-than-memory one ran (--ltm runs it alone).</summary>
+    bool Main => info.Scenarios.Any(s => s.Kind != ScenarioKind.LargerThanMemory);
+    bool Ltm => info.Scenarios.Any(s => s.Kind == ScenarioKind.LargerThanMemory);
 
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     readonly List<string> _footnotes = [];
@@ -37,10 +42,14 @@ sealed class Report(RunInfo info, Results results) : IRunReport
     {
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "report.md"), Markdown());
-        File.WriteAllText(Path.Combine(folder, "throughput.csv"), ThroughputCsv());
-        File.WriteAllText(Path.Combine(folder, "memory.csv"), MemoryCsv());
-        File.WriteAllText(Path.Combine(folder, "samples.csv"), SamplesCsv());
-        File.WriteAllText(Path.Combine(folder, "memory-samples.csv"), MemorySamplesCsv());
+        if (Main)
+        {
+            File.WriteAllText(Path.Combine(folder, "throughput.csv"), ThroughputCsv());
+            File.WriteAllText(Path.Combine(folder, "memory.csv"), MemoryCsv());
+            File.WriteAllText(Path.Combine(folder, "samples.csv"), SamplesCsv());
+            File.WriteAllText(Path.Combine(folder, "memory-samples.csv"), MemorySamplesCsv());
+        }
+        if (Ltm) File.WriteAllText(Path.Combine(folder, "ltm.csv"), LtmReport().Csv());
     }
 
     // ---------------------------------------------------------------- Markdown
@@ -57,7 +66,15 @@ sealed class Report(RunInfo info, Results results) : IRunReport
         md.AppendLine($"- Machine: {m.CpuModel}, {m.LogicalCpus} logical CPUs, {m.MemoryBytes / (double)(1L << 30):F1} GiB RAM, " +
                       $"Linux {m.Kernel} ({m.Os}); load average at start {m.LoadAverage}");
         md.AppendLine($"- Servers: {string.Join(", ", Servers.Select(s => $"{s.DisplayName} ({s.Version})"))}; " +
-                      $"each pinned to CPU {o.ServerCpu} (`taskset -c {o.ServerCpu}`), loopback, persistence off except in the AOF rows");
+                      $"each pinned to CPU {o.ServerCpu} (`taskset -c {o.ServerCpu}`), loopback, persistence off" +
+                      (info.Scenarios.Any(s => s.Kind == ScenarioKind.Durability) ? " except in the AOF rows" : ""));
+        if (!Main)
+        {
+            md.AppendLine();
+            LtmReport().Markdown(md);
+            Notes(md);
+            return md.ToString();
+        }
         var sizing = o.Requests is int n
             ? $"{n:N0} requests per P1 run, {5 * n:N0} per P16 run, {n:N0} per AOF run"
             : $"each run sized from its warm-up's rate to last about {o.Seconds.ToString("0.#", Inv)} s";
@@ -73,7 +90,7 @@ sealed class Report(RunInfo info, Results results) : IRunReport
                       "(rps: higher is better; CPU/request: lower is better)");
         md.AppendLine();
 
-        var rows = info.Scenarios.Where(s => s.Kind != ScenarioKind.Memory).ToList();
+        var rows = info.Scenarios.Where(s => s.Kind is ScenarioKind.Throughput or ScenarioKind.Durability).ToList();
         if (rows.Count > 0)
         {
             md.AppendLine("## Throughput (requests/s)").AppendLine();
@@ -85,7 +102,15 @@ sealed class Report(RunInfo info, Results results) : IRunReport
         }
         md.AppendLine("## Memory, start-up and size").AppendLine();
         MemoryTable(md);
+        if (Ltm) LtmReport().Markdown(md);
+        Notes(md);
+        return md.ToString();
+    }
 
+    LargerThanMemoryReport LtmReport() => new(info, results.LargerThanMemory, Footnote);
+
+    void Notes(StringBuilder md)
+    {
         var notes = results.Notes.ToList();
         foreach (var ((scenario, server), (rounds, why)) in results.Misses)
         {
@@ -100,7 +125,6 @@ sealed class Report(RunInfo info, Results results) : IRunReport
             foreach (var note in notes) md.AppendLine($"- {note}");
             md.AppendLine();
         }
-        return md.ToString();
     }
 
     void RatioTable(StringBuilder md, List<Scenario> rows, Func<ThroughputSample, double> metric, Func<double, string> format)
@@ -192,11 +216,15 @@ sealed class Report(RunInfo info, Results results) : IRunReport
     string NotAvailable(Scenario scenario, ServerSpec server)
     {
         var why = results.FailureOf(scenario.Name, server.Name);
-        if (why is null) return "–";
-        var text = $"{server.DisplayName}: {why}";
+        return why is null ? "–" : $"n/a [{Footnote($"{server.DisplayName}: {why}")}]";
+    }
+
+    /// <summary>The number of the footnote with this text (added if new; identical reasons share one).</summary>
+    int Footnote(string text)
+    {
         int index = _footnotes.IndexOf(text);
         if (index < 0) { _footnotes.Add(text); index = _footnotes.Count - 1; }
-        return $"n/a [{index + 1}]";
+        return index + 1;
     }
 
     static string Ms(double v) => v.ToString(v < 10 ? "F3" : "F1", Inv);
@@ -206,7 +234,7 @@ sealed class Report(RunInfo info, Results results) : IRunReport
     string ThroughputCsv()
     {
         var csv = new StringBuilder("scenario,server,samples,rps,avg_ms,p50_ms,p95_ms,p99_ms,max_ms,cpu_us_per_request,rps_vs_redis,rps_vs_garnet,cpu_vs_redis,cpu_vs_garnet,failure\n");
-        foreach (var scenario in info.Scenarios.Where(s => s.Kind != ScenarioKind.Memory))
+        foreach (var scenario in info.Scenarios.Where(s => s.Kind is ScenarioKind.Throughput or ScenarioKind.Durability))
             foreach (var s in Servers)
             {
                 var samples = results.For(scenario.Name, s.Name).ToList();

@@ -10,6 +10,8 @@ enum ScenarioKind
     Memory,
     /// <summary>redis-benchmark SET against servers started with an AOF (kept across the rounds of the scenario).</summary>
     Durability,
+    /// <summary>NativeKv and Garnet with a 64 MB memory budget: --ltm-keys keys loaded, then cold GETs and overwrites (LargerThanMemory.cs).</summary>
+    LargerThanMemory,
 }
 
 /// <summary>
@@ -26,6 +28,8 @@ sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline
     public string Title => Kind switch
     {
         ScenarioKind.Memory => "memory",
+        ScenarioKind.LargerThanMemory when Test == "" => "larger than memory",
+        ScenarioKind.LargerThanMemory => $"{CsvTestName} P{Pipeline}, random, larger than memory",
         ScenarioKind.Durability => $"SET, appendfsync {(Persistence == Persistence.AofAlways ? "always" : "everysec")}",
         _ => Clients is int c ? $"{CsvTestName} P{Pipeline}, {c} clients" : $"{CsvTestName} P{Pipeline}",
     };
@@ -49,13 +53,14 @@ static class Scenarios
                 list.Add(new($"{test}-p{pipeline}", ScenarioKind.Throughput, test, pipeline, Persistence.Off, pipeline == 1 ? 1 : 5));
         list.Add(new("aof-always", ScenarioKind.Durability, "set", 1, Persistence.AofAlways, 1));
         list.Add(new("aof-everysec", ScenarioKind.Durability, "set", 1, Persistence.AofEverysec, 1));
+        list.Add(new("ltm", ScenarioKind.LargerThanMemory, "", 0, Persistence.Off, 0));
         return list;
     }
 
     /// <summary>
     /// Comma-separated tokens; a scenario is selected when a token equals its name or one of the
     /// '-'-separated parts of its name: "set" = set-p1,set-p16; "p16" = every pipelined run;
-    /// "aof" = both durability runs; "memory". Null or empty selects everything.
+    /// "aof" = both durability runs; "memory"; "ltm" (larger than memory). Null or empty selects everything.
     /// </summary>
     public static IReadOnlyList<Scenario> Select(string? filter)
     {

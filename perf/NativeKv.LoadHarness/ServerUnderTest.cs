@@ -77,9 +77,11 @@ sealed class ServerUnderTest : IDisposable
     /// <summary>
     /// Starts <paramref name="spec"/> pinned to <paramref name="cpu"/> with an empty data folder under
     /// <paramref name="scratchRoot"/>, and waits for its first PONG. Throws <see cref="ServerStartException"/>.
+    /// <paramref name="dataDirArgs"/> adds arguments that name the data folder (Garnet's --logdir).
     /// </summary>
     public static ServerUnderTest Start(ServerSpec spec, Persistence persistence, int cpu, string scratchRoot,
-                                        string label, IReadOnlyList<string>? extraArgs = null)
+                                        string label, IReadOnlyList<string>? extraArgs = null,
+                                        Func<string, IReadOnlyList<string>>? dataDirArgs = null)
     {
         var executable = spec.Executable ?? throw new ServerStartException($"{spec.Name} is not installed");
         int port = PortAllocator.Next();
@@ -89,7 +91,7 @@ sealed class ServerUnderTest : IDisposable
 
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = dataDir };
         List<string> argv = ["-c", "log=$1; shift; exec \"$@\" >\"$log\" 2>&1 </dev/null", "sh", logPath];
-        argv.AddRange(CommandLine.Wrap(executable, [.. spec.Arguments(port, dataDir, persistence), .. extraArgs ?? []], cpu));
+        argv.AddRange(CommandLine.Wrap(executable, [.. spec.Arguments(port, dataDir, persistence), .. extraArgs ?? [], .. dataDirArgs?.Invoke(dataDir) ?? []], cpu));
         foreach (var a in argv) psi.ArgumentList.Add(a);
 
         var process = new Process { StartInfo = psi };
@@ -125,6 +127,9 @@ sealed class ServerUnderTest : IDisposable
     public long? CpuTicks() => ProcStat.CpuTicks(Pid);
 
     public long? RssBytes() => ProcStat.RssBytes(Pid);
+
+    /// <summary>The highest RSS the process has had so far (VmHWM).</summary>
+    public long? PeakRssBytes() => ProcStat.PeakRssBytes(Pid);
 
     /// <summary>Bytes currently in the data folder (to check that an AOF is really being written).</summary>
     public long DataDirBytes() =>

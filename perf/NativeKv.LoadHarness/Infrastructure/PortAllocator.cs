@@ -9,14 +9,22 @@ namespace NativeKv.LoadHarness.Infrastructure;
 /// </summary>
 static class PortAllocator
 {
+    static int _first = 17100, _last = 30000;
     static int _next = 17100 + Environment.ProcessId % 1000 * 10;
+
+    /// <summary>--ports: hand out ports from this range only (several harnesses on one machine).</summary>
+    public static void UseRange(int first, int last)
+    {
+        (_first, _last) = (first, last);
+        _next = first;
+    }
 
     public static int Next()
     {
-        for (int attempt = 0; attempt < 5000; attempt++)
+        for (int attempt = 0; attempt <= _last - _first; attempt++)
         {
             int port = _next++;
-            if (_next > 30000) _next = 17100;
+            if (_next > _last) _next = _first;
             try
             {
                 using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -25,6 +33,6 @@ static class PortAllocator
             }
             catch (SocketException) { } // in use
         }
-        throw new InvalidOperationException("no free loopback port between 17100 and 30000");
+        throw new InvalidOperationException($"no free loopback port between {_first} and {_last}");
     }
 }

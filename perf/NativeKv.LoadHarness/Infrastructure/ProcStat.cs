@@ -24,14 +24,19 @@ static class ProcStat
     public static double TicksToMicroseconds(long ticks) => ticks * 1e6 / ClockTicksPerSecond;
 
     /// <summary>Resident set size (VmRSS) in bytes; null if the process is gone.</summary>
-    public static long? RssBytes(int pid)
+    public static long? RssBytes(int pid) => StatusKb(pid, "VmRSS:");
+
+    /// <summary>Peak resident set size (VmHWM) in bytes; null if the process is gone.</summary>
+    public static long? PeakRssBytes(int pid) => StatusKb(pid, "VmHWM:");
+
+    static long? StatusKb(int pid, string field)
     {
         try
         {
             foreach (var line in File.ReadLines($"/proc/{pid}/status"))
             {
-                if (!line.StartsWith("VmRSS:", StringComparison.Ordinal)) continue;
-                var kb = line["VmRSS:".Length..].Trim().Split(' ')[0];
+                if (!line.StartsWith(field, StringComparison.Ordinal)) continue;
+                var kb = line[field.Length..].Trim().Split(' ')[0];
                 return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
             }
         }

@@ -36,6 +36,10 @@ sealed class GarnetServer(string toolFolder) : ServerSpec
     protected override IReadOnlyList<string> BaseArguments(int port, string dataDir) =>
         ["--port", port.ToString(), "--bind", "127.0.0.1", "--checkpointdir", dataDir, "--device-type", "RandomAccess"];
 
+    // --memory bounds the log's in-memory part only; the hash index (--index) is allocated on top of it.
+    public override IReadOnlyList<string>? LargerThanMemoryArguments(string dataDir, int memoryMb, int indexMb) =>
+        ["--storage-tier", "--memory", $"{memoryMb}m", "--index", $"{indexMb}m", "--logdir", dataDir];
+
     public override IReadOnlyList<string> PersistenceArguments(Persistence persistence) => persistence switch
     {
         // commit-freq 0 = issue a commit per operation; commit-wait = reply only once it is durable.

@@ -41,6 +41,10 @@ sealed class NativeKvServer(string binary, string? ioBackend = null, int? ioThre
         _ => _offArgs,
     };
 
+    // One reactor, like --backends: the probe's PING shares the load's event loop, so a stall in it shows.
+    public override IReadOnlyList<string>? LargerThanMemoryArguments(string dataDir, int memoryMb, int indexMb) =>
+        ["--maxmemory", $"{memoryMb}mb", .. ioThreads is null ? (string[])["--io-threads", "1"] : []];
+
     public override void Prepare(Func<IReadOnlyList<string>, string?> accepts, List<string> notes)
     {
         foreach (var option in OffOptions)

@@ -45,6 +45,13 @@ abstract class ServerSpec
     /// <summary>The options that select a persistence mode.</summary>
     public abstract IReadOnlyList<string> PersistenceArguments(Persistence persistence);
 
+    /// <summary>
+    /// The larger-than-memory scenario's options: keep at most <paramref name="memoryMb"/> MB of data in
+    /// memory and the rest on disk under <paramref name="dataDir"/> (<paramref name="indexMb"/>: the hash
+    /// index, for a server that sizes it up front). Null: the server cannot hold more than its memory.
+    /// </summary>
+    public virtual IReadOnlyList<string>? LargerThanMemoryArguments(string dataDir, int memoryMb, int indexMb) => null;
+
     /// <summary>The persistence options as the report shows them.</summary>
     public string DescribePersistence(Persistence persistence) =>
         string.Join(' ', PersistenceArguments(persistence).Select(a => a.Length == 0 ? "\"\"" : a));

@@ -62,6 +62,10 @@ public sealed class ServerHost : IDisposable
         Context.Reactors = reactors;
         foreach (var r in reactors) r.Start();
         Context.Store.WithSessionsParked = action => ReactorPause.Run(reactors, action, TimeSpan.FromSeconds(5));
+        Context.Store.DiskReadCompleted = () =>
+        {
+            foreach (var r in reactors) r.DiskReadCompleted();
+        };
         var releases = reactors.Select(r => new ReleaseHeldReplies(Context.Persistence)).ToArray();
         Context.Persistence.Start(count, i => reactors[i].Mailbox.Post(releases[i]));
 

@@ -33,6 +33,10 @@ public static class StoreInfo
         sb.Append("store_disk_reads:").Append(stats.DiskReads).Append("\r\n");
         sb.Append("store_disk_writes:").Append(stats.DiskWrites).Append("\r\n");
         sb.Append("store_disk_prefetches:").Append(stats.DiskPrefetches).Append("\r\n");
+        long wakeups = 0;
+        foreach (var r in server.Reactors ?? []) wakeups += Volatile.Read(ref r.DiskWakeups);
+        // A reactor asleep while its client waited on disk, woken by the read's completion (not a timer).
+        sb.Append("store_disk_read_wakeups:").Append(wakeups).Append("\r\n");
         sb.Append("store_compactions:").Append(store.Maintenance.Compactions).Append("\r\n");
         // Where the last checkpoint's time went (rdb_last_bgsave_time_sec rounds it to seconds).
         var p = store.Phases;

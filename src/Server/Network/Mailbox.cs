@@ -77,6 +77,15 @@ public sealed class Mailbox<T> : IDisposable where T : class
         return true;
     }
 
+    /// <summary>Any thread: rings the doorbell if the consumer sleeps (something it polls for is ready).</summary>
+    public bool Wake()
+    {
+        if (Volatile.Read(ref _sleeping) != 1 || Interlocked.CompareExchange(ref _sleeping, 0, 1) != 1) return false;
+        Interlocked.Increment(ref Rings);
+        _doorbell.Signal();
+        return true;
+    }
+
     /// <summary>Posts, spinning while the queue is full.</summary>
     public void Post(T item)
     {

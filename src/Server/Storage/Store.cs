@@ -69,7 +69,7 @@ public sealed partial class Store : IDisposable
     private int[] _dbNs;
     private int _nextNs;
     private readonly List<StoreStats> _allStats = new();
-    private readonly IDevice _device;
+    private readonly ReadNotifyingDevice _device;
     private readonly Maintenance _maintenance;
 
 
@@ -99,7 +99,9 @@ public sealed partial class Store : IDisposable
         var (memoryBits, logPageBits) = LogSizing(config.Maxmemory, pageBits, config.StorePageSize);
         MemoryBits = memoryBits;
         PageBits = logPageBits;
-        _device = Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, recoverDevice: keepFiles, disableFileBuffering: false);
+        _device = new ReadNotifyingDevice(
+            Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, recoverDevice: keepFiles, disableFileBuffering: false),
+            () => DiskReadCompleted?.Invoke());
         var logSettings = new LogSettings
         {
             LogDevice = _device,
@@ -150,6 +152,15 @@ public sealed partial class Store : IDisposable
     public CheckpointPhases Phases { get; } = new();
 
     public Maintenance Maintenance => _maintenance;
+
+    /// <summary>
+    /// Called on the I/O thread after each disk read of the log has completed (the server host wakes the
+    /// reactors that wait on one). Cheap and non-blocking.
+    /// </summary>
+    public Action? DiskReadCompleted { get; set; }
+
+    /// <summary>Disk reads of the log completed so far.</summary>
+    public long DiskCompletions => Volatile.Read(ref _device.Completions);
 
     /// <summary>
     /// Log memory from maxmemory: the largest power of two within it (FASTER's unit), at least 16 MB.

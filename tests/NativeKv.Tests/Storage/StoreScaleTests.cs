@@ -81,6 +81,28 @@ public class StoreScaleTests
 
     [Test]
     [Timeout(300_000)]
+    public async Task A_client_waiting_on_disk_is_woken_by_the_read_completing(CancellationToken ct)
+    {
+        await using var server = await ServerProcess.StartAsync("--maxmemory", "16mb", "--io-threads", "1");
+        const long total = 400_000; // ~55 MB of records: the oldest are on disk only
+        using (var loader = new BulkLoader(server.Port)) loader.Set(0, total, round: 1);
+        using var c = new RespClient(server.Port);
+        long reads = InfoField(c, "store_disk_reads"), wakeups = InfoField(c, "store_disk_read_wakeups");
+        // One request at a time: nothing else keeps the reactor busy, so it sleeps while each read is on
+        // its way and only the read's completion (not a timer) should wake it.
+        for (int i = 0; i < 300; i++)
+            await Assert.That(c.Call("GET", $"key:{i * 97}").Text).IsNotNull();
+        reads = InfoField(c, "store_disk_reads") - reads;
+        wakeups = InfoField(c, "store_disk_read_wakeups") - wakeups;
+        Console.WriteLine($"300 cold GETs: {reads} went to disk, {wakeups} woke the reactor");
+        await Assert.That(reads).IsGreaterThan(200);
+        await Assert.That(wakeups).IsGreaterThan(0);
+        await server.DisposeAsync();
+        server.DeleteData();
+    }
+
+    [Test]
+    [Timeout(300_000)]
     public async Task A_million_keys_with_one_second_ttl_disappear_without_being_touched(CancellationToken ct)
     {
         await using var server = await ServerProcess.StartAsync();

@@ -62,6 +62,7 @@ public sealed class ServerHost : IDisposable
         Context.Reactors = reactors;
         foreach (var r in reactors) r.Start();
         Context.Store.WithSessionsParked = action => ReactorPause.Run(reactors, action, TimeSpan.FromSeconds(5));
+        Context.Store.ParkSessions = timeout => ReactorPause.Park(reactors, timeout);
         var releases = reactors.Select(r => new ReleaseHeldReplies(Context.Persistence)).ToArray();
         Context.Persistence.Start(count, i => reactors[i].Mailbox.Post(releases[i]));
 

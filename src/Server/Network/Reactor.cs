@@ -151,7 +151,9 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
     private void ServiceStore(int events)
     {
         int before = Store.Outstanding;
-        Store.CompletePending();
+        // While the index splits, a completion could land in a chunk not yet split and be lost there
+        // (Store.IndexSplitting): commands waiting on disk wait for the split, the rest run.
+        if (!_server.Store.IndexSplitting) Store.CompletePending();
         bool progressed = Store.Outstanding != before || events > 0;
         _resuming.Clear();
         for (int i = _waiting.Count - 1; i >= 0; i--)

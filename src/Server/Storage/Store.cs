@@ -322,55 +322,6 @@ public sealed partial class Store : IDisposable
         while (Volatile.Read(ref stripe) != 0 || Interlocked.CompareExchange(ref stripe, 1, 0) != 0) spin.SpinOnce(sleep1Threshold: -1);
     }
 
-    /// <summary>Times the hash index doubled since start-up.</summary>
-    public int IndexGrowths { get; private set; }
-
-    /// <summary>
-    /// Runs an action with every session that serves clients parked outside FASTER (the reactors:
-    /// ReactorPause, set by the server host); false when they could not be parked. Null until the
-    /// reactors run: no growth before that.
-    /// </summary>
-    public Func<Action, bool>? WithSessionsParked { get; set; }
-
-    /// <summary>
-    /// From the maintenance thread (never under epoch protection): doubles the hash index while the
-    /// keys exceed <see cref="IndexGrowthLoad"/> per bucket. The reactors are parked meanwhile: FASTER
-    /// lost inserts that raced with the split (one in 5M). A doubling is a pause of about 50 ms per
-    /// 512k buckets (190 ms from 1M to 2M here), paid log2(keys) times over the store's life. Skipped
-    /// while a checkpoint runs; the next pass retries. True when it grew.
-    /// </summary>
-    public bool GrowIndexIfNeeded()
-    {
-        if (IndexedKeys() <= Kv.IndexSize * IndexGrowthLoad) return false;
-        var parked = WithSessionsParked;
-        if (parked is null) return false;
-        if (!Monitor.TryEnter(StateMachineLock)) return false;
-        bool grew = false;
-        try
-        {
-            parked(() =>
-            {
-                while (IndexedKeys() > Kv.IndexSize * IndexGrowthLoad && Kv.IndexSize < (1L << 30))
-                {
-                    var sw = System.Diagnostics.Stopwatch.StartNew();
-                    long before = Kv.IndexSize;
-                    if (!Kv.GrowIndex()) break;
-                    grew = true;
-                    IndexGrowths++;
-                    Log.Verbose($"store: hash index grew from {before} to {Kv.IndexSize} buckets in {sw.Elapsed.TotalMilliseconds:F1} ms");
-                }
-            });
-        }
-        finally
-        {
-            Monitor.Exit(StateMachineLock);
-        }
-        // The old bucket array is garbage now; our steady state allocates next to nothing, so without a
-        // collection it would stay resident indefinitely.
-        if (grew) GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
-        return grew;
-    }
-
     /// <summary>Approximate bytes of live records (latest versions) in all databases.</summary>
     public long LiveBytes()
     {

@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using FASTER.core;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>Sessions parked by <see cref="Store.ParkSessions"/>; resumed once, from any thread.</summary>
+public interface IParkedSessions
+{
+    void Resume();
+}
+
+public sealed partial class Store
+{
+    /// <summary>Times the hash index doubled since start-up.</summary>
+    public int IndexGrowths { get; private set; }
+
+    /// <summary>Longest time the client sessions were parked for a doubling (ms, since start-up).</summary>
+    public double IndexMaxPauseMs => Volatile.Read(ref _indexMaxPauseMs);
+
+    /// <summary>Longest doubling, start to end (ms): the clients kept running for all but the pause.</summary>
+    public double IndexMaxGrowthMs => Volatile.Read(ref _indexMaxGrowthMs);
+
+    /// <summary>Longest GC pause of the collection that frees an old table (ms).</summary>
+    public double IndexMaxGcPauseMs => Volatile.Read(ref _indexMaxGcMs);
+
+    /// <summary>
+    /// True while the index splits with the reactors live. The reactors hold back FASTER's pending
+    /// completions meanwhile: a disk read or RMW that completes there looks its key up in the new table
+    /// without splitting the key's chunk first (ContinuePendingRMW/Read call FindOrCreateTag/FindTag,
+    /// where InternalRMW/Read/Upsert/Delete call SplitBuckets), so the split then overwrote its entry.
+    /// </summary>
+    public bool IndexSplitting => Volatile.Read(ref _indexSplitting);
+
+    /// <summary>
+    /// Runs an action with every session that serves clients parked outside FASTER (the reactors:
+    /// ReactorPause, set by the server host); false when they could not be parked. Null until the
+    /// reactors run.
+    /// </summary>
+    public Func<Action, bool>? WithSessionsParked { get; set; }
+
+    /// <summary>
+    /// Parks every session that serves clients (the reactors) and returns once they are; null (none left
+    /// parked) when they were not all parked within the time given. Null until the reactors run: no
+    /// growth before that.
+    /// </summary>
+    public Func<TimeSpan, IParkedSessions?>? ParkSessions { get; set; }
+
+    /// <summary>
+    /// How long the reactors that park first wait for the others. A reactor's turn can run long (it reads
+    /// a streaming client until its socket drains: 1.3 s at the start of a 5M-key redis-cli --pipe), and
+    /// those already parked would wait it out; so a try gives up after 10 ms and the next comes 10 ms later.
+    /// </summary>
+    private static readonly TimeSpan ParkTry = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>After this long of failed tries a doubling waits for the reactors as long as it takes (5 s).</summary>
+    private const int ParkPatienceMs = 2000;
+
+    private double _indexMaxPauseMs;
+    private double _indexMaxGrowthMs;
+    private double _indexMaxGcMs;
+    private bool _indexSplitting;
+    private GrowthSwitch? _growthSwitch;
+
+    /// <summary>
+    /// From the maintenance thread (never under epoch protection): doubles the hash index while the keys
+    /// exceed <see cref="IndexGrowthLoad"/> per bucket. FASTER's resize has two epoch-synchronised steps:
+    /// PREPARE_GROW (every session acknowledges) and IN_PROGRESS_GROW (a new table of twice the buckets;
+    /// an operation splits the 16k-bucket chunk of its bucket before it touches the table). The reactors
+    /// are parked from before PREPARE_GROW until the new table is in place: an operation that began
+    /// before PREPARE_GROW and moved its epoch forward inside (a page turn's epoch bump at allocation
+    /// does) could otherwise finish in the old table after its chunk was copied, and the key was lost
+    /// (1 insert in 5M). Then they run while this thread splits the chunks (a reactor operation on an
+    /// unsplit chunk splits one itself, about 5 ms), holding back their disk completions
+    /// (<see cref="IndexSplitting"/>). Parked 1-5 ms per doubling where the whole doubling parked them
+    /// 200-500 ms at 1M -> 2M buckets. Skipped while a checkpoint runs; the next pass retries.
+    /// True when it grew.
+    /// </summary>
+    public bool GrowIndexIfNeeded()
+    {
+        if (IndexedKeys() <= Kv.IndexSize * IndexGrowthLoad) return false;
+        var park = ParkSessions;
+        if (park is null) return false;
+        if (!Monitor.TryEnter(StateMachineLock)) return false;
+        bool grew = false;
+        try
+        {
+            while (IndexedKeys() > Kv.IndexSize * IndexGrowthLoad && Kv.IndexSize < (1L << 30))
+            {
+                long start = Stopwatch.GetTimestamp();
+                long before = Kv.IndexSize;
+                var parked = ParkForGrowth(park, start, out long parkStart);
+                if (parked is null) break;
+                double parking = Stopwatch.GetElapsedTime(parkStart).TotalMilliseconds;
+                if (_growthSwitch is null)
+                {
+                    // FASTER's callback list is not safe to change beside running operations: nothing runs now.
+                    _growthSwitch = new GrowthSwitch();
+                    Kv.UnsafeRegisterCallback(_growthSwitch);
+                }
+                Volatile.Write(ref _indexSplitting, true);
+                _growthSwitch.Arm(parked, parkStart);
+                bool ok;
+                try
+                {
+                    ok = Kv.GrowIndex();
+                }
+                finally
+                {
+                    _growthSwitch.ResumeSessions(); // when GrowIndex did not get as far as the switch
+                    Volatile.Write(ref _indexSplitting, false);
+                }
+                double pause = _growthSwitch.PauseMs;
+                double total = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (!ok) break;
+                grew = true;
+                IndexGrowths++;
+                if (pause > _indexMaxPauseMs) Volatile.Write(ref _indexMaxPauseMs, pause);
+                if (total > _indexMaxGrowthMs) Volatile.Write(ref _indexMaxGrowthMs, total);
+                Log.Verbose($"store: hash index grew from {before} to {Kv.IndexSize} buckets in {total:F1} ms (clients parked {pause:F1} ms, {parking:F1} ms of it to park them)");
+            }
+        }
+        finally
+        {
+            Monitor.Exit(StateMachineLock);
+        }
+        // The old bucket array is garbage now; our steady state allocates next to nothing, so without a
+        // collection it would stay resident indefinitely. The collection stops every thread: measured.
+        if (grew)
+        {
+            var gcBefore = GC.GetTotalPauseDuration();
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+            double gc = (GC.GetTotalPauseDuration() - gcBefore).TotalMilliseconds;
+            if (gc > _indexMaxGcMs) Volatile.Write(ref _indexMaxGcMs, gc);
+            Log.Verbose($"store: freeing the old hash index paused {gc:F1} ms");
+        }
+        return grew;
+    }
+
+    /// <summary>Parks the reactors for a doubling; <paramref name="parkStart"/>: when the try that parked them began.</summary>
+    private IParkedSessions? ParkForGrowth(Func<TimeSpan, IParkedSessions?> park, long start, out long parkStart)
+    {
+        while (true)
+        {
+            parkStart = Stopwatch.GetTimestamp();
+            var parked = park(ParkTry);
+            if (parked is not null) return parked;
+            if (Stopwatch.GetElapsedTime(start).TotalMilliseconds > ParkPatienceMs)
+            {
+                Log.Verbose($"store: the reactors did not all park within {ParkTry.TotalMilliseconds} ms for {ParkPatienceMs} ms; the index doubling waits for them");
+                parkStart = Stopwatch.GetTimestamp();
+                return park(TimeSpan.FromSeconds(5));
+            }
+            Thread.Sleep(ParkTry);
+        }
+    }
+
+    /// <summary>
+    /// Resumes the parked sessions as FASTER enters IN_PROGRESS_GROW: the callback runs after the new
+    /// table is allocated and the table version flipped, just before the phase is published; a session
+    /// that resumes in between waits in its epoch refresh (it sees PREPARE_GROW) until it is.
+    /// </summary>
+    private sealed class GrowthSwitch : IStateMachineCallback
+    {
+        private IParkedSessions? _parked;
+        private long _start;
+        public double PauseMs { get; private set; }
+
+        public void Arm(IParkedSessions parked, long start)
+        {
+            _start = start;
+            PauseMs = 0;
+            Volatile.Write(ref _parked, parked);
+        }
+
+        public void BeforeEnteringState<Key, Value>(SystemState next, FasterKV<Key, Value> faster)
+        {
+            if (next.Phase == Phase.IN_PROGRESS_GROW) ResumeSessions();
+        }
+
+        public void ResumeSessions()
+        {
+            var parked = Interlocked.Exchange(ref _parked, null);
+            if (parked is null) return;
+            PauseMs = Stopwatch.GetElapsedTime(_start).TotalMilliseconds;
+            parked.Resume();
+        }
+    }
+}

@@ -48,9 +48,9 @@ public sealed partial class Store
     /// <summary>
     /// How long the reactors that park first wait for the others. A reactor's turn can run long (it reads
     /// a streaming client until its socket drains: 1.3 s at the start of a 5M-key redis-cli --pipe), and
-    /// those already parked would wait it out; so a try gives up after 10 ms and the next comes 10 ms later.
+    /// those already parked would wait it out; so a try gives up after 5 ms and the next comes 5 ms later.
     /// </summary>
-    private static readonly TimeSpan ParkTry = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan ParkTry = TimeSpan.FromMilliseconds(5);
 
     /// <summary>After this long of failed tries a doubling waits for the reactors as long as it takes (5 s).</summary>
     private const int ParkPatienceMs = 2000;

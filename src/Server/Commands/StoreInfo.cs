@@ -20,10 +20,8 @@ public static class StoreInfo
         if (store is null) return;
         sb.Append("store_index_buckets:").Append(store.Kv.IndexSize).Append("\r\n");
         sb.Append("store_index_growths:").Append(store.IndexGrowths).Append("\r\n");
-        // Longest time clients were held for a doubling (parked reactors, then the GC that frees the old table).
+        // Longest time a doubling held every client: the reactors parked across the table switch, or the GC that frees the old table.
         sb.Append("store_index_max_pause_ms:").Append(Ms(store.IndexMaxPauseMs)).Append("\r\n");
-        sb.Append("store_index_max_gc_pause_ms:").Append(Ms(store.IndexMaxGcPauseMs)).Append("\r\n");
-        sb.Append("store_index_max_growth_ms:").Append(Ms(store.IndexMaxGrowthMs)).Append("\r\n");
         sb.Append("store_log_page_size:").Append(1L << store.PageBits).Append("\r\n");
         sb.Append("store_log_memory:").Append(store.Kv.Log.MemorySizeBytes).Append("\r\n");
         var log = store.Kv.Log;

@@ -14,14 +14,11 @@ public sealed partial class Store
     /// <summary>Times the hash index doubled since start-up.</summary>
     public int IndexGrowths { get; private set; }
 
-    /// <summary>Longest time the client sessions were parked for a doubling (ms, since start-up).</summary>
+    /// <summary>
+    /// Longest time a doubling held every client (ms, since start-up): the reactors parked across the table
+    /// switch, or the collection that frees the old table, whichever was longer.
+    /// </summary>
     public double IndexMaxPauseMs => Volatile.Read(ref _indexMaxPauseMs);
-
-    /// <summary>Longest doubling, start to end (ms): the clients kept running for all but the pause.</summary>
-    public double IndexMaxGrowthMs => Volatile.Read(ref _indexMaxGrowthMs);
-
-    /// <summary>Longest GC pause of the collection that frees an old table (ms).</summary>
-    public double IndexMaxGcPauseMs => Volatile.Read(ref _indexMaxGcMs);
 
     /// <summary>
     /// True while the index splits with the reactors live. The reactors hold back FASTER's pending
@@ -56,8 +53,6 @@ public sealed partial class Store
     private const int ParkPatienceMs = 2000;
 
     private double _indexMaxPauseMs;
-    private double _indexMaxGrowthMs;
-    private double _indexMaxGcMs;
     private bool _indexSplitting;
     private GrowthSwitch? _growthSwitch;
 
@@ -115,7 +110,6 @@ public sealed partial class Store
                 grew = true;
                 IndexGrowths++;
                 if (pause > _indexMaxPauseMs) Volatile.Write(ref _indexMaxPauseMs, pause);
-                if (total > _indexMaxGrowthMs) Volatile.Write(ref _indexMaxGrowthMs, total);
                 Log.Verbose($"store: hash index grew from {before} to {Kv.IndexSize} buckets in {total:F1} ms (clients parked {pause:F1} ms, {parking:F1} ms of it to park them)");
             }
         }
@@ -130,7 +124,7 @@ public sealed partial class Store
             var gcBefore = GC.GetTotalPauseDuration();
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
             double gc = (GC.GetTotalPauseDuration() - gcBefore).TotalMilliseconds;
-            if (gc > _indexMaxGcMs) Volatile.Write(ref _indexMaxGcMs, gc);
+            if (gc > _indexMaxPauseMs) Volatile.Write(ref _indexMaxPauseMs, gc);
             Log.Verbose($"store: freeing the old hash index paused {gc:F1} ms");
         }
         return grew;

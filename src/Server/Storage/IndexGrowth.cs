@@ -60,15 +60,15 @@ public sealed partial class Store
     /// From the maintenance thread (never under epoch protection): doubles the hash index while the keys
     /// exceed <see cref="IndexGrowthLoad"/> per bucket. FASTER's resize has two epoch-synchronised steps:
     /// PREPARE_GROW (every session acknowledges) and IN_PROGRESS_GROW (a new table of twice the buckets;
-    /// an operation splits the 16k-bucket chunk of its bucket before it touches the table). The reactors
-    /// are parked from before PREPARE_GROW until the new table is in place: an operation that began
-    /// before PREPARE_GROW and moved its epoch forward inside (a page turn's epoch bump at allocation
-    /// does) could otherwise finish in the old table after its chunk was copied, and the key was lost
-    /// (1 insert in 5M). Then they run while this thread splits the chunks (a reactor operation on an
-    /// unsplit chunk splits one itself, about 5 ms), holding back their disk completions
-    /// (<see cref="IndexSplitting"/>). Parked 1-5 ms per doubling where the whole doubling parked them
-    /// 200-500 ms at 1M -> 2M buckets. Skipped while a checkpoint runs; the next pass retries.
-    /// True when it grew.
+    /// an operation first splits the 16k-bucket chunk of its bucket, or waits for it). The reactors are
+    /// parked from before PREPARE_GROW until the new table is in place, so no operation of theirs spans
+    /// the switch: one that began before it and moved its epoch forward inside (an allocation's page turn
+    /// bumps the epoch) could finish in the old table after its chunk was copied. Then they run while
+    /// this thread splits the chunks (their own operations split chunks too, one each), holding back
+    /// their disk completions (<see cref="IndexSplitting"/>): with completions running, writes racing
+    /// the split on two reactors killed the server within 2 s (IndexGrowthTests). Clients parked 1-20 ms
+    /// a doubling where the whole doubling parked them (200-500 ms at 1M -> 2M buckets). Skipped while
+    /// a checkpoint runs; the next pass retries. True when it grew.
     /// </summary>
     public bool GrowIndexIfNeeded()
     {

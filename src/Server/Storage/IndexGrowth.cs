@@ -49,7 +49,10 @@ public sealed partial class Store
     /// </summary>
     private static readonly TimeSpan ParkTry = TimeSpan.FromMilliseconds(5);
 
-    /// <summary>After this long of failed tries a doubling waits for the reactors as long as it takes (5 s).</summary>
+    /// <summary>
+    /// A pass gives up after this long of failed tries, and the next maintenance pass tries again: a doubling
+    /// waits for the reactors rather than holding the ones already parked for the length of a long turn.
+    /// </summary>
     private const int ParkPatienceMs = 2000;
 
     private double _indexMaxPauseMs;
@@ -140,9 +143,8 @@ public sealed partial class Store
             if (parked is not null) return parked;
             if (Stopwatch.GetElapsedTime(start).TotalMilliseconds > ParkPatienceMs)
             {
-                Log.Verbose($"store: the reactors did not all park within {ParkTry.TotalMilliseconds} ms for {ParkPatienceMs} ms; the index doubling waits for them");
-                parkStart = Stopwatch.GetTimestamp();
-                return park(TimeSpan.FromSeconds(5));
+                Log.Verbose($"store: the reactors did not all park within {ParkTry.TotalMilliseconds} ms for {ParkPatienceMs} ms; the index doubling waits for the next pass");
+                return null;
             }
             Thread.Sleep(ParkTry);
         }

@@ -22,9 +22,11 @@ public sealed partial class Store
 
     /// <summary>
     /// True while the index splits with the reactors live. The reactors hold back FASTER's pending
-    /// completions meanwhile: a disk read or RMW that completes there looks its key up in the new table
-    /// without splitting the key's chunk first (ContinuePendingRMW/Read call FindOrCreateTag/FindTag,
-    /// where InternalRMW/Read/Upsert/Delete call SplitBuckets), so the split then overwrote its entry.
+    /// completions meanwhile: a disk read or RMW that completes looks its key up in the new table without
+    /// splitting the key's chunk first (ContinuePendingRead/RMW call FindTag/FindOrCreateTag where
+    /// InternalRead/RMW/Upsert/Delete call SplitBuckets). In a chunk not split yet, a read's copy to the
+    /// tail found no bucket and threw NullReferenceException (the reactor died, IndexGrowthTests), and an
+    /// RMW's new entry would be overwritten by the split: the lost write.
     /// </summary>
     public bool IndexSplitting => Volatile.Read(ref _indexSplitting);
 
@@ -69,7 +71,7 @@ public sealed partial class Store
     /// bumps the epoch) could finish in the old table after its chunk was copied. Then they run while
     /// this thread splits the chunks (their own operations split chunks too, one each), holding back
     /// their disk completions (<see cref="IndexSplitting"/>): with completions running, writes racing
-    /// the split on two reactors killed the server within 2 s (IndexGrowthTests). Clients parked 1-20 ms
+    /// the split on two reactors killed a reactor within 5 s (IndexGrowthTests). Clients parked 1-20 ms
     /// a doubling where the whole doubling parked them (200-500 ms at 1M -> 2M buckets). Skipped while
     /// a checkpoint runs; the next pass retries. True when it grew.
     /// </summary>

@@ -22,7 +22,8 @@ public class IndexGrowthTests
     public async Task Writes_on_two_reactors_racing_index_doublings_are_all_kept(CancellationToken ct)
     {
         // 16 MB of log in 1 MB pages: the old keys are on disk, so each overwrite reads its record first
-        // and completes later (the completion that landed in an unsplit chunk and was lost).
+        // and completes later. Completions run during the split (the reactors not holding them back)
+        // made a reactor fail within 5 s: NullReferenceException in FASTER's TryCopyToTail.
         await using var server = await ServerProcess.StartAsync("--maxmemory", "16mb", "--store-page-size", "1mb", "--io-threads", "2");
         const long old = 150_000, total = 1_200_000;
         using (var first = new BulkLoader(server.Port)) first.Set(0, old, round: 1);
@@ -44,8 +45,17 @@ public class IndexGrowthTests
                 lastRound = round;
             }
         });
-        await insert;
-        await overwrite;
+        try
+        {
+            await insert;
+            await overwrite;
+        }
+        catch (Exception)
+        {
+            Console.WriteLine($"server exited: {server.HasExited}; its log ends:");
+            foreach (var line in server.LogText.Split('\n').TakeLast(30)) Console.WriteLine(line);
+            throw;
+        }
 
         double growths = InfoField(c, "store_index_growths") - growthsBefore;
         double pending = InfoField(c, "store_disk_writes");

@@ -151,8 +151,8 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
     private void ServiceStore(int events)
     {
         int before = Store.Outstanding;
-        // While the index splits, a completion could land in a chunk not yet split and be lost there
-        // (Store.IndexSplitting): commands waiting on disk wait for the split, the rest run.
+        // While the index splits, a completion in a chunk not yet split threw (a read) or would be lost
+        // (an RMW): see Store.IndexSplitting. Commands waiting on disk wait for the split, the rest run.
         if (!_server.Store.IndexSplitting) Store.CompletePending();
         bool progressed = Store.Outstanding != before || events > 0;
         _resuming.Clear();

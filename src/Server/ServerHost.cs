@@ -66,6 +66,7 @@ public sealed class ServerHost : IDisposable
         {
             foreach (var r in reactors) r.DiskReadCompleted();
         };
+        Context.Store.ParkSessions = timeout => ReactorPause.Park(reactors, timeout);
         var releases = reactors.Select(r => new ReleaseHeldReplies(Context.Persistence)).ToArray();
         Context.Persistence.Start(count, i => reactors[i].Mailbox.Post(releases[i]));
 

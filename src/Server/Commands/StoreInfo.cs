@@ -22,6 +22,8 @@ public static class StoreInfo
         sb.Append("store_index_overflow_buckets:").Append(store.Kv.OverflowBucketCount).Append("\r\n");
         sb.Append("store_index_bytes:").Append(store.IndexBytes).Append("\r\n");
         sb.Append("store_index_growths:").Append(store.IndexGrowths).Append("\r\n");
+        // Longest time a doubling held every client: the reactors parked across the table switch, or the GC that frees the old table.
+        sb.Append("store_index_max_pause_ms:").Append(Ms(store.IndexMaxPauseMs)).Append("\r\n");
         sb.Append("store_log_page_size:").Append(1L << store.PageBits).Append("\r\n");
         sb.Append("store_log_memory:").Append(store.Kv.Log.MemorySizeBytes).Append("\r\n");
         var log = store.Kv.Log;

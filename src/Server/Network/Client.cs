@@ -111,6 +111,9 @@ public sealed unsafe class Client : Storage.IHeldReplies
     /// <summary>True while input may be parsed: not closing and not waiting on the store.</summary>
     internal bool CanReceive => !Closed && !CloseAfterReply && !StoreState.Waiting;
 
+    /// <summary>The epoll backend ended this client's turn with input left to read (EpollBackend.TurnBudget).</summary>
+    internal bool ReadAgain;
+
     /// <summary>Free space at the end of the input buffer (pinned), at least 4 KB.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Span<byte> ReceiveSpace()

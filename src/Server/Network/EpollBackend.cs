@@ -14,6 +14,17 @@ public sealed unsafe class EpollBackend : ReactorBackend
     private const int MaxEvents = 512;
     private const uint ReadEvents = LibC.EPOLLIN | LibC.EPOLLRDHUP | LibC.EPOLLET;
 
+    /// <summary>
+    /// Input a client gets a turn before the reactor serves the others and comes back to it. Reading
+    /// until the socket drains let a `redis-cli --pipe` of 5M SETs hold its reactor for 1.5 s, every
+    /// other client's PING waiting behind it; 256 KB (about 1,800 SETs, 1-2 ms) keeps big pipelines
+    /// in large reads.
+    /// </summary>
+    private const int TurnBudget = 256 * 1024;
+
+    /// <summary>Clients that had input left when their turn ended (edge-triggered: no new edge comes for it).</summary>
+    private List<Client> _readAgain = new(), _readingAgain = new();
+
     private readonly Epoll _epoll = new();
     private readonly Dictionary<long, Client> _clients;
     private readonly EpollEvent* _events;
@@ -42,9 +53,20 @@ public sealed unsafe class EpollBackend : ReactorBackend
     /// </summary>
     private void Read(Client client, bool hangup)
     {
+        int budget = TurnBudget;
         while (client.CanReceive)
         {
+            if (budget <= 0)
+            {
+                if (!client.ReadAgain)
+                {
+                    client.ReadAgain = true;
+                    _readAgain.Add(client);
+                }
+                break;
+            }
             var space = client.ReceiveSpace();
+            if (space.Length > budget) space = space[..budget];
             nint n;
             fixed (byte* p = space)
             {
@@ -52,6 +74,7 @@ public sealed unsafe class EpollBackend : ReactorBackend
             }
             if (n > 0)
             {
+                budget -= (int)n;
                 client.Received((int)n);
                 if (n < space.Length && !hangup) break;
             }
@@ -124,7 +147,7 @@ public sealed unsafe class EpollBackend : ReactorBackend
 
     public override int WaitAndDispatch(int timeoutMs, bool sleeping, out bool rang)
     {
-        int n = _epoll.Wait(_events, MaxEvents, sleeping ? timeoutMs : 0);
+        int n = _epoll.Wait(_events, MaxEvents, sleeping && _readAgain.Count == 0 ? timeoutMs : 0);
         rang = false;
         for (int i = 0; i < n; i++)
         {
@@ -144,7 +167,30 @@ public sealed unsafe class EpollBackend : ReactorBackend
                 client.Fail(e);
             }
         }
-        return n;
+        return n + ReadAgain();
+    }
+
+    /// <summary>The next turn of the clients whose input was left unread, after everyone else's.</summary>
+    private int ReadAgain()
+    {
+        if (_readAgain.Count == 0) return 0;
+        (_readAgain, _readingAgain) = (_readingAgain, _readAgain);
+        int count = _readingAgain.Count;
+        foreach (var client in _readingAgain)
+        {
+            client.ReadAgain = false;
+            if (client.Closed) continue;
+            try
+            {
+                Read(client, hangup: true); // read on to EAGAIN (or the budget): nothing else will ask
+            }
+            catch (Exception e)
+            {
+                client.Fail(e);
+            }
+        }
+        _readingAgain.Clear();
+        return count;
     }
 
     public override void Dispose()

@@ -1,40 +1,56 @@
+using NativeKv.Server.Storage;
+
 namespace NativeKv.Server.Network;
 
 /// <summary>
-/// Runs an action while every reactor is parked at a safe point: at the top of its loop, between
-/// turns, outside any store operation. For work FASTER only supports with its sessions suspended:
-/// growing the hash index while operations ran lost a key now and then (1 in 5M inserts, at the
-/// split; FASTER's maintainers say resizing under live sessions is not tested).
+/// Parks every reactor at a safe point: at the top of its loop, between turns, outside any store
+/// operation. For work FASTER only supports with its sessions suspended. Index growth parks them only
+/// across the table switch (<see cref="Store.GrowIndexIfNeeded"/>); <see cref="Run"/> keeps them parked
+/// for a whole action.
 /// </summary>
 public static class ReactorPause
 {
     /// <summary>False (and the action not run) when a reactor did not park within <paramref name="timeout"/>.</summary>
     public static bool Run(Reactor[] reactors, Action action, TimeSpan timeout)
     {
-        var pause = new Pause(reactors.Length);
-        foreach (var r in reactors) r.Mailbox.Post(pause);
-        bool all = pause.AllParked.Wait(timeout);
+        var pause = Park(reactors, timeout);
+        if (pause is null) return false;
         try
         {
-            if (all) action();
+            action();
         }
         finally
         {
-            pause.Resume.Set(); // late arrivals find it set and go straight on
+            pause.Resume();
         }
-        return all;
+        return true;
     }
 
-    private sealed class Pause(int reactors) : IReactorWork
+    /// <summary>
+    /// Parks every reactor and returns once all are parked; null (and none left parked) when one did not
+    /// park within <paramref name="timeout"/>. The caller resumes them, from any thread.
+    /// </summary>
+    public static IParkedSessions? Park(Reactor[] reactors, TimeSpan timeout)
+    {
+        var pause = new Pause(reactors.Length);
+        foreach (var r in reactors) r.Mailbox.Post(pause);
+        if (pause.AllParked.Wait(timeout)) return pause;
+        pause.Resume(); // late arrivals find it set and go straight on
+        return null;
+    }
+
+    private sealed class Pause(int reactors) : IReactorWork, IParkedSessions
     {
         private int _waiting = reactors;
         public readonly ManualResetEventSlim AllParked = new(false);
-        public readonly ManualResetEventSlim Resume = new(false);
+        private readonly ManualResetEventSlim _resume = new(false);
 
         public void Run(Reactor reactor)
         {
             if (Interlocked.Decrement(ref _waiting) == 0) AllParked.Set();
-            Resume.Wait();
+            _resume.Wait();
         }
+
+        public void Resume() => _resume.Set();
     }
 }

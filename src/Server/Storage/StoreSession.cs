@@ -109,7 +109,20 @@ public sealed unsafe class StoreSession : IDisposable
     /// <summary>Runs FASTER's completions (disk reads that arrived). Never blocks.</summary>
     public void CompletePending(bool wait = false)
     {
-        if (Outstanding > 0) _session.CompletePending(wait);
+        if (Outstanding == 0) return;
+        // No completions while the index splits (Store.IndexSplitting): FASTER completes a pending
+        // operation without splitting its key's chunk first. Those waiting on disk wait for the split.
+        if (_store.IndexSplitting)
+        {
+            if (!wait) return;
+            WaitWhileSplitting();
+        }
+        _session.CompletePending(wait);
+    }
+
+    private void WaitWhileSplitting()
+    {
+        while (_store.IndexSplitting) Thread.Sleep(1);
     }
 
     // ------------------------------------------------------------ operations
@@ -204,7 +217,11 @@ public sealed unsafe class StoreSession : IDisposable
             if (write) Stats.DiskWrites++; else Stats.DiskReads++;
             Outstanding++;
             slot.Owner = null;
-            while (!slot.Done) _session.CompletePending(wait: true);
+            while (!slot.Done)
+            {
+                WaitWhileSplitting();
+                _session.CompletePending(wait: true);
+            }
             Outstanding--;
         }
         else
@@ -340,7 +357,11 @@ public sealed unsafe class StoreSession : IDisposable
             var st = _probe.Read(ref k, ref input, ref output, ref ro, out var meta);
             if (st.IsPending)
             {
-                while (!slot.Done) _probe.CompletePending(wait: true);
+                while (!slot.Done)
+                {
+                    WaitWhileSplitting();
+                    _probe.CompletePending(wait: true);
+                }
                 found = slot.Found ? slot.Address : -1;
             }
             else

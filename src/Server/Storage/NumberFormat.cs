@@ -8,6 +8,41 @@ namespace NativeKv.Server.Storage;
 /// <summary>Integer and float text as Redis's string commands read and write it.</summary>
 public static class NumberFormat
 {
+    /// <summary>Bytes a number's text may need: <see cref="FormatHuman"/> of 1e308 is 309.</summary>
+    public const int MaxText = 400;
+
+    /// <summary>
+    /// Redis string2ll (as <see cref="RespNumber.TryParseInt64"/>): optional '-', no '+', no leading
+    /// zeros, no spaces, no overflow. Up to 18 digits cannot overflow, so they take a loop with no
+    /// checks but the digit test (INCR parses its value on every call; the checked loop divided per digit).
+    /// </summary>
+    public static bool TryParseLong(ReadOnlySpan<byte> s, out long value)
+    {
+        value = 0;
+        int len = s.Length;
+        if ((uint)(len - 1) >= 20) return false;
+        int i = 0;
+        bool negative = s[0] == (byte)'-';
+        if (negative) i = 1;
+        int digits = len - i;
+        if (digits == 0) return false;
+        uint first = (uint)(s[i] - '0');
+        if (first > 9 || (first == 0 && (len != 1))) return false; // "0" alone; no "-0", no "01"
+        if (digits <= 18)
+        {
+            long v = first;
+            for (i++; i < len; i++)
+            {
+                uint d = (uint)(s[i] - '0');
+                if (d > 9) return false;
+                v = v * 10 + d;
+            }
+            value = negative ? -v : v;
+            return true;
+        }
+        return RespNumber.TryParseInt64(s, out value);
+    }
+
     /// <summary>Redis string2ld-like: no spaces, no trailing garbage; "inf" forms parse as infinity.</summary>
     public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
     {

@@ -280,10 +280,20 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         slot.Expiry = live ? exp : 0;
         slot.Result = OpResult.Ok;
         if (live && type != KeyType.String) { slot.Result = OpResult.WrongType; return true; }
-        Span<byte> text = stackalloc byte[NumberFormat.MaxText];
-        int n = ComputeNumber(ref input, live ? ValueLayout.PayloadOf(ref value) : default, live, text, slot);
-        if (n < 0) return true; // not a number, overflow: nothing changes
-        if (!ValueLayout.TryWriteInRoom(ref value, live ? exp : 0, text[..n])) return false;
+        var old = live ? ValueLayout.PayloadOf(ref value) : default;
+        if (input.Op == StoreOp.IncrBy)
+        {
+            // Digits straight into the record (no text buffer, no copy).
+            if (!TryAddInteger(ref input, old, live, slot, out long v)) return true; // not a number, overflow: nothing changes
+            if (!ValueLayout.TryWriteIntegerInRoom(ref value, live ? exp : 0, v)) return false;
+        }
+        else
+        {
+            Span<byte> text = stackalloc byte[NumberFormat.MaxText];
+            int n = ComputeNumber(ref input, old, live, text, slot);
+            if (n < 0) return true;
+            if (!ValueLayout.TryWriteInRoom(ref value, live ? exp : 0, text[..n])) return false;
+        }
         slot.Changed = true;
         if (!live)
         {
@@ -448,16 +458,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     {
         if (input.Op == StoreOp.IncrBy)
         {
-            long v = 0;
-            if (live && !NumberFormat.TryParseLong(old, out v)) { slot.Result = OpResult.NotInteger; return -1; }
-            long incr = input.Arg;
-            if ((incr < 0 && v < 0 && incr < long.MinValue - v) || (incr > 0 && v > 0 && incr > long.MaxValue - v))
-            {
-                slot.Result = OpResult.Overflow;
-                return -1;
-            }
-            v += incr;
-            slot.Number = v;
+            if (!TryAddInteger(ref input, old, live, slot, out long v)) return -1;
             return NumberFormat.FormatLong(v, dest);
         }
         else
@@ -470,6 +471,23 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             slot.SetValue(dest[..n]);
             return n;
         }
+    }
+
+    /// <summary>INCRBY's new value into slot.Number; false and slot.Result when not an integer or it overflows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryAddInteger(ref StoreInput input, ReadOnlySpan<byte> old, bool live, OpSlot slot, out long v)
+    {
+        v = 0;
+        if (live && !NumberFormat.TryParseLong(old, out v)) { slot.Result = OpResult.NotInteger; return false; }
+        long incr = input.Arg;
+        if ((incr < 0 && v < 0 && incr < long.MinValue - v) || (incr > 0 && v > 0 && incr > long.MaxValue - v))
+        {
+            slot.Result = OpResult.Overflow;
+            return false;
+        }
+        v += incr;
+        slot.Number = v;
+        return true;
     }
 
     /// <summary>The new payload's length for every op but the counters (those compute their text once).</summary>

@@ -81,6 +81,21 @@ public static unsafe class ValueLayout
         return true;
     }
 
+    /// <summary>As <see cref="TryWriteInRoom"/> for the decimal text of <paramref name="number"/>, written in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryWriteIntegerInRoom(ref SpanByte v, long expiry, long number)
+    {
+        int n = NumberFormat.DigitCount(number);
+        int pad = v.Length - Header - n;
+        if ((uint)pad > 255) return false;
+        byte* p = v.ToPointer();
+        *p = pad == 0 ? (byte)KeyType.String : (byte)((byte)KeyType.String | Padded);
+        BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(p + 1, 8), expiry);
+        NumberFormat.WriteDigits(number, p + Header, n);
+        if (pad != 0) p[v.Length - 1] = (byte)pad;
+        return true;
+    }
+
     /// <summary>Payload room for a value of <paramref name="payload"/> bytes: FASTER rounds the record up to 8 bytes anyway.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int AlignedRoom(int payload) => ((sizeof(int) + Header + payload + 7) & ~7) - sizeof(int) - Header;

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using FASTER.core;
-using NativeKv.Server.Protocol;
 
 namespace NativeKv.Server.Storage;
 
@@ -556,7 +555,7 @@ public sealed class StoreValueLength : IVariableLengthStruct<SpanByte, StoreInpu
             StoreOp.Set or StoreOp.Append => input.DataLength,
             StoreOp.SetRange => (int)(input.Arg + input.DataLength),
             // A new counter takes the bytes FASTER's 8-byte record alignment leaves over anyway.
-            StoreOp.IncrBy => ValueLayout.AlignedRoom(RespNumber.DigitCount(input.Arg)),
+            StoreOp.IncrBy => ValueLayout.AlignedRoom(NumberFormat.DigitCount(input.Arg)),
             StoreOp.IncrByFloat => ValueLayout.AlignedRoom(FloatLength(input.Double)),
             _ => 0,
         };
@@ -578,7 +577,7 @@ public sealed class StoreValueLength : IVariableLengthStruct<SpanByte, StoreInpu
             {
                 long v = 0;
                 if (live) NumberFormat.TryParseLong(ValueLayout.PayloadOf(ref t), out v);
-                payload = CounterRoom(RespNumber.DigitCount(unchecked(v + input.Arg)), t.Length - ValueLayout.Header);
+                payload = CounterRoom(NumberFormat.DigitCount(unchecked(v + input.Arg)), t.Length - ValueLayout.Header);
                 break;
             }
             case StoreOp.IncrByFloat:

@@ -375,9 +375,10 @@ internal static unsafe class StringCommands
 
     private static void IncrBy(ref CommandContext ctx, long incr)
     {
-        var input = new StoreInput { Op = StoreOp.IncrBy, Arg = incr };
+        // Now is left for the store to read: only a counter with an expiry needs the clock.
+        var input = new StoreInput { Op = StoreOp.IncrBy, Arg = incr, Now = StoreInput.LazyNow };
         if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out var slot) == OpStatus.Pending) return;
-        if (Db.ReplyResultError(ref ctx, slot)) return;
+        if (slot.Result != OpResult.Ok && Db.ReplyResultError(ref ctx, slot)) return;
         ctx.Reply.Integer(slot.Number);
     }
 
@@ -395,7 +396,7 @@ internal static unsafe class StringCommands
             ctx.Reply.Error("ERR increment would produce NaN or Infinity");
             return;
         }
-        var input = new StoreInput { Op = StoreOp.IncrByFloat, Double = incr };
+        var input = new StoreInput { Op = StoreOp.IncrByFloat, Double = incr, Now = StoreInput.LazyNow };
         if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out var slot) == OpStatus.Pending) return;
         if (Db.ReplyResultError(ref ctx, slot)) return;
         ctx.Reply.Bulk(slot.Value);

@@ -63,7 +63,10 @@ public unsafe struct StoreInput
     public StoreOp Op;
     public OpFlags Flags;
     public KeyType Type;
-    /// <summary>Unix ms at the start of the operation; expiry decisions use it.</summary>
+    /// <summary>
+    /// Unix ms at the start of the operation; expiry decisions use it (through <see cref="Clock"/>).
+    /// <see cref="LazyNow"/>: read the clock only when a record with an expiry needs it.
+    /// </summary>
     public long Now;
     /// <summary>Absolute unix ms (0 = none) for SET / EXPIRE / GETEX.</summary>
     public long Expiry;
@@ -81,6 +84,24 @@ public unsafe struct StoreInput
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool Has(OpFlags f) => (Flags & f) != 0;
+
+    /// <summary>
+    /// Now, left unread by the issuer (INCR family): most counters have no expiry, and the clock
+    /// read was 2.3% of INCR's server CPU at pipeline 16.
+    /// </summary>
+    public const long LazyNow = -1;
+
+    /// <summary><see cref="Now"/>, reading the clock once if the issuer left it lazy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long Clock()
+    {
+        if (Now == LazyNow) Now = StoreSession.NowMs();
+        return Now;
+    }
+
+    /// <summary>Whether a record with <paramref name="expiry"/> has expired (reads the clock only when it has one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Expired(long expiry) => expiry != 0 && expiry <= Clock();
 }
 
 /// <summary>FASTER's Output: a reference to the slot that receives the result.</summary>

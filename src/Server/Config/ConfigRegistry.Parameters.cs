@@ -288,6 +288,7 @@ public sealed partial class ConfigRegistry
             validate: v => (v & (v - 1)) == 0 ? null : "argument must be a power of two");
         Numeric("store-page-size", null, I, u, 1L << 20, 1L << 30, c.StorePageSize, Num.Memory, bind: v => c.StorePageSize = v,
             validate: v => (v & (v - 1)) == 0 ? null : "argument must be a power of two");
+        Numeric("store-index-spill-factor", null, M, u, 0, 1024, c.StoreIndexSpillFactor, bind: v => c.StoreIndexSpillFactor = (int)v);
     }
 
     private static bool IsBaseName(string path) => path.IndexOf('/') < 0 && path.IndexOf('\\') < 0;

@@ -46,6 +46,13 @@ public sealed class ServerConfig
     /// </summary>
     public long StorePageSize { get; set; } = 8L << 20;
 
+    /// <summary>
+    /// store-index-spill-factor: with maxmemory set, once the log is half full the hash index is sized for
+    /// this many times the keys that fit in memory (at most twice the log memory); 0 or 1: it only
+    /// follows the keys. NativeKv's own.
+    /// </summary>
+    public int StoreIndexSpillFactor { get; set; } = 16;
+
     /// <summary>io-uring-buffers: provided receive buffers (16 KB each) per io_uring reactor; a power of two.</summary>
     public int IoUringBuffers { get; set; } = 256;
 

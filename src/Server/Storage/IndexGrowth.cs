@@ -139,24 +139,20 @@ public sealed partial class Store
         return grew;
     }
 
-    /// <summary>
-    /// Once the data outgrows the log memory, the index is sized for this many times the keys that fit
-    /// in it (at <see cref="IndexGrowthLoad"/> a bucket). A doubling cannot tell which half an entry
-    /// whose record is on disk belongs to, so FASTER puts it in both, and they stay: after a 5M-key load
-    /// under maxmemory 64mb, doubling as keys came left 1.6-2.0M overflow buckets (100-130 MB) beside
-    /// the 2M-bucket table and one new-key SET in 2,000 reading a chain from disk. Grown while every
-    /// record is still in memory, the split is exact: 16k overflow buckets, one SET in 12,000.
-    /// </summary>
-    public const int SpillKeysFactor = 16;
 
     private bool _sizedForSpill;
 
     /// <summary>
     /// How many buckets the index should have: enough for the keys at <see cref="IndexGrowthLoad"/> a
     /// bucket; and with maxmemory set, once the log is half full (and only once), enough for
-    /// <see cref="SpillKeysFactor"/> times the keys a full log memory holds (at most twice the log memory
+    /// <c>store-index-spill-factor</c> (16) times the keys a full log memory holds (at most twice the log memory
     /// in index: 2M buckets, 128 MB, for maxmemory 64mb), since the next ones will go to disk. Without
-    /// maxmemory the log has 2 GB and the index only follows the keys.
+    /// maxmemory the log has 2 GB and the index only follows the keys. Why ahead: a doubling cannot tell
+    /// which half an entry whose record is on disk belongs to, so FASTER puts it in both, and they stay:
+    /// after a 5M-key load under maxmemory 64mb, doubling as keys came left 1.6-2.0M overflow buckets
+    /// (100-130 MB) beside the 2M-bucket table and one new-key SET in 2,000 reading a chain from disk.
+    /// Grown while every record is still in memory, the split is exact: 7k-35k overflow buckets, one SET
+    /// in 10,000.
     /// </summary>
     internal long IndexTarget(out bool forSpill)
     {
@@ -166,7 +162,8 @@ public sealed partial class Store
         while (keys > target * IndexGrowthLoad) target *= 2;
         var log = Kv.Log;
         long span = log.TailAddress - log.BeginAddress;
-        if (!_sizedForSpill && Config.Maxmemory > 0 && span > MemoryBudget / 2)
+        int factor = Config.StoreIndexSpillFactor;
+        if (!_sizedForSpill && factor > 1 && Config.Maxmemory > 0 && span > MemoryBudget / 2)
         {
             if (log.HeadAddress > log.BeginAddress + (1L << PageBits))
             {
@@ -180,7 +177,7 @@ public sealed partial class Store
             // after records were on disk, and their duplicates left 460k overflow buckets).
             long fitInMemory = (long)(keys * ((double)MemoryBudget / span));
             long ahead = target, cap = MemoryBudget * 2 / 64;
-            while (ahead * IndexGrowthLoad < fitInMemory * SpillKeysFactor && ahead * 2 <= cap) ahead *= 2;
+            while (ahead * IndexGrowthLoad < fitInMemory * factor && ahead * 2 <= cap) ahead *= 2;
             if (ahead > Kv.IndexSize) forSpill = true;
             else _sizedForSpill = true; // already that large (a recovered index)
             target = ahead;

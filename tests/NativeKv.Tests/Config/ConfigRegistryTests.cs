@@ -76,9 +76,9 @@ public class ConfigRegistryTests
     public async Task Table_size_and_nativekv_extras()
     {
         var c = new ServerConfig();
-        // 183 redis parameters plus io-backend, io-uring-buffers and store-page-size.
-        await Assert.That(c.Registry.All.Count).IsEqualTo(186);
-        await Assert.That(c.Registry.Names.Count).IsEqualTo(207); // 202 + those three + server-cpulist + cpu-list
+        // 183 redis parameters plus io-backend, io-uring-buffers, store-page-size and store-index-spill-factor.
+        await Assert.That(c.Registry.All.Count).IsEqualTo(187);
+        await Assert.That(c.Registry.Names.Count).IsEqualTo(208); // 202 + those four + server-cpulist + cpu-list
         await Assert.That(Get(c, "store-page-size")).IsEqualTo((8L << 20).ToString());
         await Assert.That(Set(c, "store-page-size", "3mb")).IsEqualTo("argument must be a power of two");
         await Assert.That(Set(c, "store-page-size", "512kb")).IsNotNull(); // below 1 MB
@@ -92,6 +92,10 @@ public class ConfigRegistryTests
         await Assert.That(c.IoBackend).IsEqualTo("epoll");
         await Assert.That(Set(c, "io-backend", "kqueue")).IsEqualTo("argument(s) must be one of the following: auto, io_uring, epoll");
         await Assert.That(c.Registry.TryGet("io-backend", out var p) && p.Immutable).IsTrue();
+        await Assert.That(Get(c, "store-index-spill-factor")).IsEqualTo("16");
+        await Assert.That(Set(c, "store-index-spill-factor", "0")).IsNull(); // live: the index only follows the keys
+        await Assert.That(c.StoreIndexSpillFactor).IsEqualTo(0);
+        await Assert.That(Set(c, "store-index-spill-factor", "-1")).IsNotNull();
     }
 
     [Test]

@@ -24,7 +24,9 @@ public class IndexGrowthTests
         // 16 MB of log in 1 MB pages: the old keys are on disk, so each overwrite reads its record first
         // and completes later. Completions run during the split (the reactors not holding them back)
         // made a reactor fail within 5 s: NullReferenceException in FASTER's TryCopyToTail.
-        await using var server = await ServerProcess.StartAsync("--maxmemory", "16mb", "--store-page-size", "1mb", "--io-threads", "2");
+        // The index follows the keys (no sizing ahead of the spill), so it doubles with records on disk.
+        await using var server = await ServerProcess.StartAsync("--maxmemory", "16mb", "--store-page-size", "1mb", "--io-threads", "2",
+            "--store-index-spill-factor", "0");
         const long old = 150_000, total = 1_200_000;
         using (var first = new BulkLoader(server.Port)) first.Set(0, old, round: 1);
         using var c = new RespClient(server.Port);

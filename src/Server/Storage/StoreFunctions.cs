@@ -276,13 +276,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     /// </summary>
     private bool CounterInPlace(ref SpanByte key, ref StoreInput input, ref SpanByte value, OpSlot slot)
     {
-        long exp = ValueLayout.ExpiryOf(ref value);
-        bool live = !input.Expired(exp);
-        KeyType type = ValueLayout.TypeOf(ref value);
-        slot.Found = live;
-        slot.Type = live ? type : KeyType.None;
-        slot.Expiry = live ? exp : 0;
-        slot.Result = OpResult.Ok;
+        bool live = Observe(ref input, ref value, slot, out KeyType type, out long exp);
         if (live && type != KeyType.String) { slot.Result = OpResult.WrongType; return true; }
         var old = live ? ValueLayout.PayloadOf(ref value) : default;
         if (input.Op == StoreOp.IncrBy)
@@ -362,18 +356,29 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     private enum Decision { Skip, Write, Delete }
 
     /// <summary>
+    /// The old record as the command sees it (an expired one counts as missing): into the slot, its
+    /// type and expiry out; true when it is live.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Observe(ref StoreInput input, ref SpanByte old, OpSlot slot, out KeyType type, out long exp)
+    {
+        exp = ValueLayout.ExpiryOf(ref old);
+        bool live = !input.Expired(exp);
+        type = ValueLayout.TypeOf(ref old);
+        slot.Found = live;
+        slot.Type = live ? type : KeyType.None;
+        slot.Expiry = live ? exp : 0;
+        slot.Result = OpResult.Ok;
+        return live;
+    }
+
+    /// <summary>
     /// Decides what an RMW does to an existing record, and fills the slot's reply fields (old value,
     /// result). Pure: it may run more than once for one operation.
     /// </summary>
     private static Decision Decide(ref StoreInput input, ref SpanByte old, OpSlot slot)
     {
-        long oldExp = ValueLayout.ExpiryOf(ref old);
-        bool live = !input.Expired(oldExp);
-        KeyType type = ValueLayout.TypeOf(ref old);
-        slot.Found = live;
-        slot.Type = live ? type : KeyType.None;
-        slot.Expiry = live ? oldExp : 0;
-        slot.Result = OpResult.Ok;
+        bool live = Observe(ref input, ref old, slot, out KeyType type, out long oldExp);
         var payload = ValueLayout.PayloadOf(ref old);
         switch (input.Op)
         {

@@ -9,12 +9,7 @@ namespace NativeKv.Tests.Storage;
 /// </summary>
 public class IndexAndPageTests
 {
-    private static long InfoField(RespClient c, string name)
-    {
-        foreach (var line in c.Call("INFO", "memory").Text!.Split("\r\n"))
-            if (line.StartsWith(name + ":", StringComparison.Ordinal)) return long.Parse(line[(name.Length + 1)..]);
-        throw new InvalidOperationException($"INFO memory has no {name}");
-    }
+    private static long InfoField(RespClient c, string name) => (long)ServerInfo.Field(c, "memory", name);
 
     private static async Task<long> WaitForGrowths(RespClient c, long atLeast)
     {

@@ -9,13 +9,7 @@ namespace NativeKv.Tests.Storage;
 /// </summary>
 public class IndexGrowthTests
 {
-    private static double InfoField(RespClient c, string name)
-    {
-        foreach (var line in c.Call("INFO", "memory").Text!.Split("\r\n"))
-            if (line.StartsWith(name + ":", StringComparison.Ordinal))
-                return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        throw new InvalidOperationException($"INFO memory has no {name}");
-    }
+    private static double InfoField(RespClient c, string name) => ServerInfo.Field(c, "memory", name);
 
     [Test]
     [Timeout(600_000)]

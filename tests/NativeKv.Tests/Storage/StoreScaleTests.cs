@@ -9,12 +9,7 @@ public class StoreScaleTests
     private static long DirBytes(string dir) =>
         Directory.Exists(dir) ? new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
 
-    private static long InfoField(RespClient c, string name)
-    {
-        foreach (var line in c.Call("INFO", "memory").Text!.Split("\r\n"))
-            if (line.StartsWith(name + ":", StringComparison.Ordinal)) return long.Parse(line[(name.Length + 1)..]);
-        throw new InvalidOperationException($"INFO memory has no {name}");
-    }
+    private static long InfoField(RespClient c, string name) => (long)ServerInfo.Field(c, "memory", name);
 
     [Test]
     [Timeout(900_000)]

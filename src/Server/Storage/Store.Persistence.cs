@@ -72,8 +72,30 @@ public sealed partial class Store
             }
         }
         using var probe = NewFasterSession(new StoreStats(), ReadCopyOptions.None);
-        var slot = new OpSlot();
+        // Reads that go to disk are issued in batches and completed together: one at a time, the recount
+        // of 300k keys under maxmemory 16mb took 4-6 s alone and over 30 s on a busy machine.
+        const int Batch = 256;
+        var waiting = new List<(OpSlot Slot, long Address, int Ns, bool Expires, long Bytes)>(Batch);
+        var spare = new Stack<OpSlot>();
         long total = 0;
+        void Count(int ns, bool expires, long bytes)
+        {
+            var c = Counters(ns);
+            c.Keys++;
+            if (expires) c.Expires++;
+            c.Bytes += bytes;
+            total++;
+        }
+        void Drain()
+        {
+            foreach (var w in waiting)
+            {
+                while (!w.Slot.Done) probe.CompletePending(wait: true);
+                if (w.Slot.Found && w.Slot.Address == w.Address) Count(w.Ns, w.Expires, w.Bytes);
+                spare.Push(w.Slot);
+            }
+            waiting.Clear();
+        }
         var log = Kv.Log;
         using var iter = log.Scan(log.BeginAddress, log.TailAddress);
         while (iter.GetNext(out var info))
@@ -85,29 +107,25 @@ public sealed partial class Store
             int ns = ValueLayout.NamespaceOf(ref key);
             if (IsDeadNamespace(ns)) continue;
             long address = iter.CurrentAddress;
+            bool expires = ValueLayout.ExpiryOf(ref value) != 0;
+            long bytes = ValueLayout.RecordBytes(key.Length, value.Length);
             // Latest version? Now = 0 so an expired record still answers (the counters include it until reaped).
+            var slot = spare.Count > 0 ? spare.Pop() : new OpSlot();
             slot.Reset(0);
             var input = new StoreInput { Op = StoreOp.Read, Flags = OpFlags.HeaderOnly, Now = 0 };
             var output = new StoreOutput { Slot = slot };
             var ro = default(ReadOptions);
-            long found;
             var st = probe.Read(ref key, ref input, ref output, ref ro, out var meta);
             if (st.IsPending)
             {
-                while (!slot.Done) probe.CompletePending(wait: true);
-                found = slot.Found ? slot.Address : -1;
+                waiting.Add((slot, address, ns, expires, bytes));
+                if (waiting.Count >= Batch) Drain();
+                continue;
             }
-            else
-            {
-                found = st.Found && slot.Found ? meta.Address : -1;
-            }
-            if (found != address) continue;
-            var c = Counters(ns);
-            c.Keys++;
-            if (ValueLayout.ExpiryOf(ref value) != 0) c.Expires++;
-            c.Bytes += ValueLayout.RecordBytes(key.Length, value.Length);
-            total++;
+            if (st.Found && slot.Found && meta.Address == address) Count(ns, expires, bytes);
+            spare.Push(slot);
         }
+        Drain();
         return total;
     }
 

@@ -61,7 +61,6 @@ public sealed class ServerHost : IDisposable
         }
         Context.Reactors = reactors;
         foreach (var r in reactors) r.Start();
-        Context.Store.WithSessionsParked = action => ReactorPause.Run(reactors, action, TimeSpan.FromSeconds(5));
         Context.Store.DiskReadCompleted = () =>
         {
             foreach (var r in reactors) r.DiskReadCompleted();

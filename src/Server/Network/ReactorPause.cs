@@ -5,27 +5,10 @@ namespace NativeKv.Server.Network;
 /// <summary>
 /// Parks every reactor at a safe point: at the top of its loop, between turns, outside any store
 /// operation. For work FASTER only supports with its sessions suspended. Index growth parks them only
-/// across the table switch (<see cref="Store.GrowIndexIfNeeded"/>); <see cref="Run"/> keeps them parked
-/// for a whole action.
+/// across the table switch (<see cref="Store.GrowIndexIfNeeded"/>).
 /// </summary>
 public static class ReactorPause
 {
-    /// <summary>False (and the action not run) when a reactor did not park within <paramref name="timeout"/>.</summary>
-    public static bool Run(Reactor[] reactors, Action action, TimeSpan timeout)
-    {
-        var pause = Park(reactors, timeout);
-        if (pause is null) return false;
-        try
-        {
-            action();
-        }
-        finally
-        {
-            pause.Resume();
-        }
-        return true;
-    }
-
     /// <summary>
     /// Parks every reactor and returns once all are parked; null (and none left parked) when one did not
     /// park within <paramref name="timeout"/>. The caller resumes them, from any thread.

@@ -31,13 +31,6 @@ public sealed partial class Store
     public bool IndexSplitting => Volatile.Read(ref _indexSplitting);
 
     /// <summary>
-    /// Runs an action with every session that serves clients parked outside FASTER (the reactors:
-    /// ReactorPause, set by the server host); false when they could not be parked. Null until the
-    /// reactors run.
-    /// </summary>
-    public Func<Action, bool>? WithSessionsParked { get; set; }
-
-    /// <summary>
     /// Parks every session that serves clients (the reactors) and returns once they are; null (none left
     /// parked) when they were not all parked within the time given. Null until the reactors run: no
     /// growth before that.

@@ -9,8 +9,11 @@ namespace NativeKv.Server.Storage;
 /// of the 543-1,300 new-key SETs of a 5M-key load that read a chain from disk stalled the whole
 /// pipeline for that millisecond. Writes and everything else pass straight through.
 /// </summary>
-public sealed class ReadNotifyingDevice(IDevice inner, Action completed) : IDevice
+public sealed class ReadNotifyingDevice(IDevice inner) : IDevice
 {
+    /// <summary>Called on the I/O thread after each read completed; cheap and non-blocking.</summary>
+    public Action? Completed { get; set; }
+
     /// <summary>Reads completed so far (a reactor compares it before and after deciding to sleep).</summary>
     public long Completions;
 
@@ -65,10 +68,8 @@ public sealed class ReadNotifyingDevice(IDevice inner, Action completed) : IDevi
             finally
             {
                 Interlocked.Increment(ref device.Completions);
-                device._completed();
+                device.Completed?.Invoke();
             }
         }
     }
-
-    private readonly Action _completed = completed;
 }

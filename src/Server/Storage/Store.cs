@@ -100,8 +100,7 @@ public sealed partial class Store : IDisposable
         MemoryBits = memoryBits;
         PageBits = logPageBits;
         _device = new ReadNotifyingDevice(
-            Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, recoverDevice: keepFiles, disableFileBuffering: false),
-            () => DiskReadCompleted?.Invoke());
+            Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, recoverDevice: keepFiles, disableFileBuffering: false));
         var logSettings = new LogSettings
         {
             LogDevice = _device,
@@ -157,7 +156,7 @@ public sealed partial class Store : IDisposable
     /// Called on the I/O thread after each disk read of the log has completed (the server host wakes the
     /// reactors that wait on one). Cheap and non-blocking.
     /// </summary>
-    public Action? DiskReadCompleted { get; set; }
+    public Action? DiskReadCompleted { get => _device.Completed; set => _device.Completed = value; }
 
     /// <summary>Disk reads of the log completed so far.</summary>
     public long DiskCompletions => Volatile.Read(ref _device.Completions);
@@ -401,8 +400,6 @@ public sealed partial class Store : IDisposable
     /// <summary>The hash index: its table and overflow buckets, 64 bytes each.</summary>
     public long IndexBytes => (Kv.IndexSize + Kv.OverflowBucketCount) * 64L;
 
-    /// <summary>Bytes of log currently in memory plus the hash index.</summary>
-    public long MemoryInUse => Kv.Log.MemorySizeBytes + IndexBytes;
 
     public long DiskBytes
     {

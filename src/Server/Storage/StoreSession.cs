@@ -217,28 +217,29 @@ public sealed unsafe class StoreSession : IDisposable
             // of SETs did nearly all of a 1M -> 2M split on its reactor (130-150 ms in one turn, every
             // other client of that reactor waiting). The command waits, as for a disk read, and runs again
             // once the maintenance thread has split the rest; clients that do not touch the store go on.
-            slot.Owner = state;
-            slot.Session = this;
-            state.Outstanding++;
-            Outstanding++;
-            _attemptPending = true;
             _deferred.Add(slot);
-            return OpStatus.Pending;
+            return Wait(slot, state);
         }
         var status = Execute(ns, key, ref input, slot, write);
         if (status.IsPending)
         {
             if (write) Stats.DiskWrites++; else Stats.DiskReads++;
-            slot.Owner = state;
-            slot.Session = this;
-            state.Outstanding++;
-            Outstanding++;
-            _attemptPending = true;
-            return OpStatus.Pending;
+            return Wait(slot, state);
         }
         Finish(slot, status, write);
         if (write && slot.Changed) _dirty++;
         return slot.Found ? OpStatus.Found : OpStatus.NotFound;
+    }
+
+    /// <summary>The command waits for <paramref name="slot"/>: it is outstanding until completed (or released).</summary>
+    private OpStatus Wait(OpSlot slot, PendingState state)
+    {
+        slot.Owner = state;
+        slot.Session = this;
+        state.Outstanding++;
+        Outstanding++;
+        _attemptPending = true;
+        return OpStatus.Pending;
     }
 
     private OpStatus IssueSync(int ns, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot, bool write)

@@ -56,8 +56,7 @@ public class DiskFullTests
             await using var server = await ServerProcess.StartInAsync(dir, "--appendonly", "no", "--save", "3600 1");
             using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
             await Assert.That(c.Call("SET", "a", "1").ToString()).IsEqualTo("OK");
-            var filler = Path.Combine(dir, "filler");
-            Fill(filler);
+            var filler = FillDisk(dir);
             await Assert.That(c.Call("BGSAVE").ToString()).IsEqualTo("Background saving started");
             await WaitForInfo(c, "rdb_last_bgsave_status:err", Task.CompletedTask);
             await WaitForReply(c, rdbMisconf, "SET", "b", "2");
@@ -86,8 +85,7 @@ public class DiskFullTests
             await using var server = await ServerProcess.StartInAsync(dir, "--appendonly", "no", "--save", "");
             using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
             await Assert.That(c.Call("SET", "a", "1").ToString()).IsEqualTo("OK");
-            var filler = Path.Combine(dir, "filler");
-            Fill(filler);
+            var filler = FillDisk(dir);
             // Redis answers a failed SAVE with a bare -ERR; it used to hang inside FASTER's checkpoint.
             var sw = Stopwatch.StartNew();
             await Assert.That(c.Call("SAVE").ToString()).IsEqualTo("ERR");
@@ -133,8 +131,7 @@ public class DiskFullTests
                     await Assert.That(c.Call("SET", "before" + i, "b" + i).ToString()).IsEqualTo("OK");
                     acked["before" + i] = "b" + i;
                 }
-                var filler = Path.Combine(dir, "filler");
-                Fill(filler);
+                var filler = FillDisk(dir);
 
                 // A writer keeps writing: each SET is acknowledged only once stored; while the disk is full
                 // its SET either waits (its AOF write is held back) or gets MISCONF.
@@ -192,8 +189,10 @@ public class DiskFullTests
     }
 
     /// <summary>Writes zeros until the file system is full.</summary>
-    private static void Fill(string path)
+    /// <summary>Fills the tmpfs at <paramref name="dir"/> with a file; returns its path (delete it to free the space).</summary>
+    private static string FillDisk(string dir)
     {
+        var path = Path.Combine(dir, "filler");
         var chunk = new byte[1 << 20];
         using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None);
         try
@@ -203,6 +202,7 @@ public class DiskFullTests
         }
         catch (IOException) { }
         try { fs.Flush(); } catch (IOException) { }
+        return path;
     }
 
     private static async Task WaitForInfo(RespClient c, string line, Task writer)

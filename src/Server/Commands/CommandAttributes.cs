@@ -63,6 +63,12 @@ public sealed class RespCommandAttribute(string name) : Attribute
     public int FirstKey { get; set; }
     public int LastKey { get; set; }
     public int Step { get; set; }
+    /// <summary>
+    /// Keys counted by an argument (Redis's "keynum" key spec, as SINTERCARD, ZUNIONSTORE, EVAL): the index
+    /// of the numkeys argument, the keys following it; 0 = none. FirstKey/LastKey still name other keys
+    /// (ZUNIONSTORE's destination).
+    /// </summary>
+    public int NumKeysIndex { get; set; }
     public CommandGroup Group { get; set; }
     public string Summary { get; set; } = "";
     public string Since { get; set; } = "1.0.0";

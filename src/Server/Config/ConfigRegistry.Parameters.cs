@@ -231,13 +231,13 @@ public sealed partial class ConfigRegistry
         Numeric("cluster-link-sendbuf-limit", null, M, u, 0, ULongLongMax, 0, Num.Memory);
 
         // ---- size_t configs ----
-        Numeric("hash-max-listpack-entries", "hash-max-ziplist-entries", M, u, 0, LongMax, 512);
-        Numeric("set-max-intset-entries", null, M, u, 0, LongMax, 512);
-        Numeric("set-max-listpack-entries", null, M, u, 0, LongMax, 128);
-        Numeric("set-max-listpack-value", null, M, u, 0, LongMax, 64);
+        Numeric("hash-max-listpack-entries", "hash-max-ziplist-entries", M, u, 0, LongMax, c.HashMaxListpackEntries, bind: v => c.HashMaxListpackEntries = v);
+        Numeric("set-max-intset-entries", null, M, u, 0, LongMax, c.SetMaxIntsetEntries, bind: v => c.SetMaxIntsetEntries = v);
+        Numeric("set-max-listpack-entries", null, M, u, 0, LongMax, c.SetMaxListpackEntries, bind: v => c.SetMaxListpackEntries = v);
+        Numeric("set-max-listpack-value", null, M, u, 0, LongMax, c.SetMaxListpackValue, bind: v => c.SetMaxListpackValue = v);
         Numeric("zset-max-listpack-entries", "zset-max-ziplist-entries", M, u, 0, LongMax, 128);
         Numeric("active-defrag-ignore-bytes", null, M, u, 1, LongMax, 100 << 20, Num.Memory);
-        Numeric("hash-max-listpack-value", "hash-max-ziplist-value", M, u, 0, LongMax, 64, Num.Memory);
+        Numeric("hash-max-listpack-value", "hash-max-ziplist-value", M, u, 0, LongMax, c.HashMaxListpackValue, Num.Memory, bind: v => c.HashMaxListpackValue = v);
         Numeric("stream-node-max-bytes", null, M, u, 0, LongMax, 4096, Num.Memory);
         Numeric("zset-max-listpack-value", "zset-max-ziplist-value", M, u, 0, LongMax, 64, Num.Memory);
         Numeric("hll-sparse-max-bytes", null, M, u, 0, LongMax, 3000, Num.Memory);

@@ -32,6 +32,13 @@ public sealed class ServerConfig
     /// <summary>client-output-buffer-limit per class: [0] normal, [1] replica, [2] pubsub.</summary>
     public ClientOutputBufferLimit[] ClientOutputBufferLimits { get; set; } = ClientOutputBufferLimit.Defaults();
 
+    // --- collection encodings (Redis's thresholds: past them a collection converts, never back) ---
+    public long HashMaxListpackEntries { get; set; } = 512;
+    public long HashMaxListpackValue { get; set; } = 64;
+    public long SetMaxIntsetEntries { get; set; } = 512;
+    public long SetMaxListpackEntries { get; set; } = 128;
+    public long SetMaxListpackValue { get; set; } = 64;
+
     // --- threads ---
     /// <summary>Reactor count; 0 means one per CPU in the affinity mask.</summary>
     public int IoThreads { get; set; }

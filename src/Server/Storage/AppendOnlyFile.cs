@@ -12,6 +12,17 @@ public enum AofEntryKind : byte
     Delete = 2,
     /// <summary>The db -> namespace map changed (FLUSHDB, FLUSHALL, SWAPDB): [nextNs int32][count int32][ns int32 ...].</summary>
     Namespaces = 3,
+    /// <summary>
+    /// The records of one command that wrote more than one: [count u32][records...], each record the bytes
+    /// of the Write or Delete entry it would be alone. Recovery applies all of them or none.
+    /// </summary>
+    Frame = 4,
+    /// <summary>
+    /// A part of a frame too large for one entry: [frame u64][last u8][count u32][records...]. The frame
+    /// is the address of its first part (0 in the first part itself); recovery applies the parts once the
+    /// last one is there, and drops them when the log ends first.
+    /// </summary>
+    FramePart = 5,
 }
 
 /// <summary>The entry's first byte (FasterLog's typed-header enqueue copies the SpanBytes after it).</summary>
@@ -188,6 +199,111 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         return address;
     }
 
+    /// <summary>Header bytes of a frame part: kind, frame, last, count.</summary>
+    public const int FramePartHeader = 1 + 8 + 1 + 4;
+
+    /// <summary>
+    /// Appends a command's records: one record as its plain entry, more as one Frame entry, or, past
+    /// <see cref="MaxEntryLength"/>, as FramePart entries split at record boundaries (a record always fits
+    /// one: a value is at most a store page, and AOF pages are at least as large).
+    /// </summary>
+    internal void AppendFrame(CommandFrame frame)
+    {
+        var records = frame.Records;
+        if (frame.Count == 1)
+        {
+            FasterLog.Enqueue(records);
+            return;
+        }
+        if (5 + records.Length <= MaxEntryLength)
+        {
+            var entry = FrameBuffer(5 + records.Length);
+            entry[0] = (byte)AofEntryKind.Frame;
+            BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(1), (uint)frame.Count);
+            records.CopyTo(entry.AsSpan(5));
+            FasterLog.Enqueue(entry.AsSpan(0, 5 + records.Length));
+            return;
+        }
+        long first = 0;
+        int offset = 0;
+        while (offset < records.Length)
+        {
+            int end = offset, count = 0;
+            while (end < records.Length)
+            {
+                int next = CommandFrame.RecordLength(records[end..]);
+                if (count > 0 && FramePartHeader + end - offset + next > MaxEntryLength) break;
+                end += next;
+                count++;
+            }
+            int size = FramePartHeader + end - offset;
+            var part = FrameBuffer(size);
+            part[0] = (byte)AofEntryKind.FramePart;
+            BinaryPrimitives.WriteInt64LittleEndian(part.AsSpan(1), first);
+            part[9] = end == records.Length ? (byte)1 : (byte)0;
+            BinaryPrimitives.WriteUInt32LittleEndian(part.AsSpan(10), (uint)count);
+            records[offset..end].CopyTo(part.AsSpan(FramePartHeader));
+            long address = FasterLog.Enqueue(part.AsSpan(0, size));
+            if (first == 0) first = address;
+            offset = end;
+        }
+    }
+
+    [ThreadStatic] private static byte[]? t_frameBuffer;
+
+    /// <summary>A per-thread buffer to build a frame entry in (frames are built on reactors, one at a time).</summary>
+    private static byte[] FrameBuffer(int size)
+    {
+        var b = t_frameBuffer;
+        if (b is null || b.Length < size || (b.Length > 1 << 20 && size < 64 * 1024))
+            t_frameBuffer = b = new byte[Math.Max(size, 4096)];
+        return b;
+    }
+
+    // ------------------------------------------------------------ frames in flight (checkpoints)
+
+    // Frames with records in the store but not yet in this log, counted per generation: a checkpoint
+    // moves to the next generation and waits until the previous one's frames are appended.
+    private readonly int[] _openFrames = new int[2];
+    private readonly int[] _framesOpened = new int[2];
+    private int _frameGeneration;
+
+    /// <summary>A command's first record went into its frame; returns the generation to close it with.</summary>
+    internal int OpenFrame()
+    {
+        while (true)
+        {
+            int g = Volatile.Read(ref _frameGeneration);
+            Interlocked.Increment(ref _openFrames[g & 1]);
+            if (Volatile.Read(ref _frameGeneration) == g)
+            {
+                Interlocked.Increment(ref _framesOpened[g & 1]);
+                return g;
+            }
+            Interlocked.Decrement(ref _openFrames[g & 1]); // a checkpoint moved on meanwhile: count in the new one
+        }
+    }
+
+    internal void CloseFrame(int generation) => Interlocked.Decrement(ref _openFrames[generation & 1]);
+
+    /// <summary>
+    /// Starts a new generation of frames and waits until every frame opened before is appended (one
+    /// checkpoint at a time calls this). True when none was open, or all were appended within
+    /// <paramref name="timeout"/>; <paramref name="any"/>: a frame was opened in the closed generation.
+    /// </summary>
+    internal bool WaitForFramesOpenedBefore(TimeSpan timeout, out bool any)
+    {
+        int g = Interlocked.Increment(ref _frameGeneration) - 1;
+        any = Interlocked.Exchange(ref _framesOpened[g & 1], 0) > 0;
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (Volatile.Read(ref _openFrames[g & 1]) > 0)
+        {
+            if (Environment.TickCount64 > deadline) return false;
+            Thread.Sleep(1);
+        }
+        return true;
+    }
+
     public long AppendNamespaces(int[] map, int nextNs)
     {
         var buf = new byte[1 + 8 + 4 * map.Length];
@@ -238,7 +354,7 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     /// Calls <paramref name="apply"/> for each committed entry from <paramref name="from"/>. Returns the number
     /// of entries; <paramref name="damagedAt"/> is the address of an unreadable entry (-1 when none).
     /// </summary>
-    public long Replay(long from, Action<ReadOnlySpan<byte>> apply, out long damagedAt, out string? damage)
+    public long Replay(long from, Action<byte[], int, long> apply, out long damagedAt, out string? damage)
     {
         damagedAt = -1;
         damage = null;
@@ -252,7 +368,7 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         {
             while (iter.GetNext(out byte[] entry, out int length, out current, out _))
             {
-                apply(entry.AsSpan(0, length));
+                apply(entry, length, current);
                 count++;
             }
         }
@@ -329,7 +445,24 @@ public sealed unsafe class AppendOnlyFile : IDisposable
             if (state == AofTailState.Clean) state = AofTailState.Uncommitted;
         }
         if (state == AofTailState.Uncommitted) detail = $"{uncommitted} uncommitted entries after the last commit";
+        if (_tailFrames > 0) detail += $" ({_tailFrames} of them command frames, each dropped whole)";
+        if (_cutFrame is not null) detail += _cutFrame;
         return state;
+    }
+
+    private int _tailFrames;
+    private string? _cutFrame;
+
+    /// <summary>Notes an entry of the tail that is (part of) a command frame, for the log line.</summary>
+    private void NoteFrame(byte[] bytes, long pos, bool cut)
+    {
+        if (pos + 13 > bytes.Length) return;
+        var kind = (AofEntryKind)bytes[pos + 12];
+        if (kind is not (AofEntryKind.Frame or AofEntryKind.FramePart)) return;
+        if (!cut) _tailFrames++;
+        else _cutFrame = kind == AofEntryKind.Frame && pos + 17 <= bytes.Length
+            ? $"; the cut entry is a command frame of {BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)pos + 13))} records: dropped whole"
+            : "; the cut entry is part of a command frame: the frame is dropped whole";
     }
 
     private AofTailState ScanRaw(byte[] bytes, long startAddress, ref int entries, out string? why)
@@ -377,6 +510,7 @@ public sealed unsafe class AppendOnlyFile : IDisposable
                 // The file ends (on a sector boundary: a cut file was caught by the length check) inside an
                 // uncommitted entry: a flush the crash interrupted. Nothing acknowledged as durable is lost.
                 entries++;
+                NoteFrame(bytes, pos, cut: true);
                 return AofTailState.Uncommitted;
             }
             fixed (byte* p = &bytes[pos])
@@ -384,9 +518,13 @@ public sealed unsafe class AppendOnlyFile : IDisposable
                 if (Utility.XorBytes(p + 8, body + 4) != *(ulong*)p)
                 {
                     why = $"bad checksum of the entry at address {address}";
+                    NoteFrame(bytes, pos, cut: true);
+                    if (_cutFrame is not null) why += _cutFrame;
+                    _cutFrame = null;
                     return AofTailState.Torn;
                 }
             }
+            if (len > 0) NoteFrame(bytes, pos, cut: false);
             any = true;
             entries++;
             pos += size;

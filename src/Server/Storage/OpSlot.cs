@@ -36,6 +36,8 @@ public sealed class OpSlot
     internal StoreSession? Session;
     internal bool Prefetch;
     internal long Address;
+    /// <summary>The frame of the command that issued this write (records go there while it is active).</summary>
+    internal CommandFrame? Frame;
 
     /// <summary>The value bytes. The buffer is pinned, so a pending RMW may point into it.</summary>
     public ReadOnlySpan<byte> Value => _buffer.AsSpan(0, Length);
@@ -82,6 +84,7 @@ public sealed class OpSlot
         Session = null;
         Prefetch = false;
         Address = 0;
+        Frame = null;
         if (_buffer.Length > 64 * 1024) _buffer = GC.AllocateUninitializedArray<byte>(128, pinned: true);
     }
 
@@ -107,4 +110,6 @@ public sealed class PendingState
     internal StoreSession Session = null!;
     /// <summary>True while the client's current command waits for its operations to finish.</summary>
     public bool Waiting;
+    /// <summary>The records of the client's command when it writes several (see <see cref="StoreSession.FrameWrites"/>).</summary>
+    internal CommandFrame? Frame;
 }

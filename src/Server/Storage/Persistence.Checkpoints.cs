@@ -117,6 +117,31 @@ public sealed partial class Persistence
     }
 
     private static readonly TimeSpan TruncateCommitWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan FrameDrainWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A checkpoint is recorded in the manifest only once every command whose records it may hold is
+    /// in the AOF whole. FASTER's CPR checkpoint cuts each session at an operation boundary: a session
+    /// moves to version v+1 at its next operation's refresh (FASTERThread.InternalRefresh, every RMW),
+    /// and a reactor's session interleaves its clients' commands (one waits on disk while others run),
+    /// so the checkpoint can hold records 1-5 of an MSET and not 6-10. That is harmless while the MSET's
+    /// frame is replayed after it (the AOF start is the tail before the checkpoint began, and a frame is
+    /// appended when its command ends, so it lies after that start; its after-images are idempotent), but
+    /// a crash after the manifest and before the frame is in the file would leave the half for good.
+    /// Holding FASTER's version switch back instead needs its lockable sessions, whose BeginLockable spins
+    /// on the reactor during PREPARE while the command that holds the switch back may need that reactor
+    /// to finish (DESIGN.md, Atomicity). So: the frames open when FASTER finished (a generation counter
+    /// per AOF, two atomics per framed command, none for single-record ones) are waited for, then a
+    /// commit makes them durable. A SAVE waits for frames of its own reactor's clients in vain (the
+    /// reactor is inside SAVE): after 5 s the checkpoint fails and is not recorded, as a disk error.
+    /// </summary>
+    private void WaitForFramesInFlight(AppendOnlyFile aof)
+    {
+        if (!aof.WaitForFramesOpenedBefore(FrameDrainWait, out bool framed))
+            throw new InvalidOperationException($"commands writing several keys did not end within {FrameDrainWait.TotalSeconds:F0} s (the checkpoint holds part of them, the AOF not yet all)");
+        if (framed && !aof.CommitAndWait(FrameDrainWait))
+            throw new InvalidOperationException("the AOF commit of the commands in flight did not complete");
+    }
 
     private static void Pump(IReactorTurn? reactor, Func<bool> done)
     {
@@ -149,6 +174,7 @@ public sealed partial class Persistence
                 (ok, token) = _store.Kv.TakeFullCheckpointAsync(CheckpointType.FoldOver).AsTask().GetAwaiter().GetResult();
             }
             if (!ok) throw new InvalidOperationException("FASTER refused the checkpoint (another one is running)");
+            if (aof is not null) WaitForFramesInFlight(aof);
             double fasterMs = sw.Elapsed.TotalMilliseconds;
             long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now, _store.PageBits, _store.Comparer.Version);

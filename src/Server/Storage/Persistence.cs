@@ -189,8 +189,12 @@ public sealed partial class Persistence : IWriteLog
         if (!stale)
         {
             var replay = _store.NewSession("aof-replay");
-            long entries = aof.Replay(from, e => Apply(replay, e), out long damagedAt, out var replayDamage);
+            var frames = new AofReplay(replay);
+            long entries = aof.Replay(from, frames.Entry, out long damagedAt, out var replayDamage);
             replay.Dispose();
+            var (cutFrames, cutParts, cutRecords) = frames.Incomplete();
+            if (cutFrames > 0)
+                _log.Warning($"AOF: dropped {cutFrames} command frame(s) that the end of the log cut ({cutParts} of their parts read, {cutRecords} records): those commands are not applied at all");
             if (replayDamage is not null && aof.ScanFiles() is { DamageInTheMiddle: true } scan)
             {
                 aof.Dispose();
@@ -209,7 +213,7 @@ public sealed partial class Persistence : IWriteLog
                 repair = true;
             }
             if (entries > 0 || aof.CommittedUntilAddress > from)
-                _log.Notice($"DB loaded from append only file: {sw.Elapsed.TotalSeconds:0.000} seconds ({entries} entries)");
+                _log.Notice($"DB loaded from append only file: {sw.Elapsed.TotalSeconds:0.000} seconds ({entries} entries, {frames.Frames} command frames of which {frames.FramesSplit} split into parts)");
         }
         Attach(aof);
         _aof = aof;
@@ -253,7 +257,7 @@ public sealed partial class Persistence : IWriteLog
     }
 
     /// <summary>Re-applies one AOF entry (no logging: the store's AOF hook is off during replay).</summary>
-    private static unsafe void Apply(StoreSession session, ReadOnlySpan<byte> entry)
+    internal static unsafe void Apply(StoreSession session, ReadOnlySpan<byte> entry)
     {
         var kind = (AofEntryKind)entry[0];
         switch (kind)

@@ -137,7 +137,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     public void PostInitialUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte value, ref StoreOutput output, ref RMWInfo rmwInfo)
     {
         ApplyStaged(ref key, output.Slot);
-        LogWrite(ref key, ref value); // durability: the record's image, under the record lock
+        LogWrite(ref key, ref value, output.Slot); // durability: the record's image, under the record lock
     }
 
     // ---------------------------------------------------------------- RMW: record exists, copy to a new one
@@ -190,12 +190,9 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     public void PostCopyUpdater(ref SpanByte key, ref StoreInput input, ref SpanByte oldValue, ref SpanByte newValue, ref StoreOutput output, ref RMWInfo rmwInfo)
     {
         ApplyStaged(ref key, output.Slot);
-        if (_store.Aof is { } aof)
-        {
-            // durability: a delete leaves a tombstone whose header type is None
-            if (ValueLayout.TypeOf(ref newValue) == KeyType.None) aof.AppendDelete(ref key);
-            else LogWrite(ref key, ref newValue);
-        }
+        // durability: a delete leaves a tombstone whose header type is None
+        if (ValueLayout.TypeOf(ref newValue) == KeyType.None) LogDelete(ref key, output.Slot);
+        else LogWrite(ref key, ref newValue, output.Slot);
     }
 
     // ---------------------------------------------------------------- RMW: record in the mutable region
@@ -217,7 +214,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             if (!live) _stats.ExpiredKeys++;
             slot.Changed = live;
             rmwInfo.Action = RMWAction.ExpireAndStop;
-            _store.Aof?.AppendDelete(ref key); // durability
+            LogDelete(ref key, slot); // durability
             return false;
         }
         var oldPayload = ValueLayout.PayloadOf(ref value);
@@ -251,7 +248,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         long dBytes = ValueLayout.RecordBytes(key.Length, value.Length) - oldBytes;
         if (dBytes != 0) Interlocked.Add(ref ns.Bytes, dBytes);
         if (!live) _stats.ExpiredKeys++;
-        LogWrite(ref key, ref value); // durability: the record's image, under the record lock
+        LogWrite(ref key, ref value, slot); // durability: the record's image, under the record lock
         return true;
     }
 
@@ -299,7 +296,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             Interlocked.Decrement(ref _store.Counters(ValueLayout.NamespaceOf(ref key)).Expires);
             _stats.ExpiredKeys++;
         }
-        LogWrite(ref key, ref value); // durability: the record's image, under the record lock
+        LogWrite(ref key, ref value, slot); // durability: the record's image, under the record lock
         return true;
     }
 
@@ -313,12 +310,20 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     }
 
     /// <summary>
-    /// Logs the record's image. A padded counter is logged as its real value (replay, and anything
-    /// else reading the AOF, never sees the room), copied out on the stack: at most ~420 bytes.
+    /// Logs the record's image: into its command's frame when the command writes several records
+    /// (appended whole when it ends), else straight into the AOF, as one entry. A padded counter is
+    /// logged as its real value (replay, and anything else reading the AOF, never sees the room),
+    /// copied out on the stack: at most ~420 bytes.
     /// </summary>
-    private void LogWrite(ref SpanByte key, ref SpanByte value)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void LogWrite(ref SpanByte key, ref SpanByte value, OpSlot slot)
     {
         if (_store.Aof is not { } aof) return;
+        if (slot.Frame is { Active: true } frame)
+        {
+            frame.AddWrite(aof, ref key, ref value, ValueLayout.IsPadded(ref value));
+            return;
+        }
         if (!ValueLayout.IsPadded(ref value))
         {
             aof.AppendWrite(ref key, ref value);
@@ -333,6 +338,14 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             var exact = SpanByte.FromPointer(p, len);
             aof.AppendWrite(ref key, ref exact);
         }
+    }
+
+    /// <summary>Logs a delete, as <see cref="LogWrite"/>.</summary>
+    private void LogDelete(ref SpanByte key, OpSlot slot)
+    {
+        if (_store.Aof is not { } aof) return;
+        if (slot.Frame is { Active: true } frame) frame.AddDelete(aof, ref key);
+        else aof.AppendDelete(ref key);
     }
 
     public void RMWCompletionCallback(ref SpanByte key, ref StoreInput input, ref StoreOutput output, Empty ctx, Status status, RecordMetadata recordMetadata)

@@ -82,8 +82,30 @@ public sealed unsafe class StoreSession : IDisposable
             return true;
         }
         state.Waiting = false;
+        // A command that wrote several records appends them now, as one frame, before its replies can
+        // leave (the write log takes CommitWait from the AOF tail after this) and while it still holds
+        // its keys' locks: the frame lands after every earlier write of those keys and before any later one.
+        if (state.Frame is { Active: true } frame)
+        {
+            frame.Active = false;
+            frame.Flush();
+        }
         ReleaseSlots(state);
         return false;
+    }
+
+    /// <summary>
+    /// The running command may write more than one record: its after-images are collected and appended
+    /// to the AOF as one frame when it ends, so recovery applies it whole or not at all. Call it before
+    /// the command's first write, in every attempt. A command that writes one record does not call it:
+    /// its record goes straight into the AOF from the store callback (no copy, the hot SET path), and one
+    /// record needs no frame. Which commands may write several is known only to the command (MSET, DEL of
+    /// several keys, RENAME, MOVE; and any write command whose key spec names more than one key).
+    /// </summary>
+    public void FrameWrites()
+    {
+        if (_command is not { } state || _store.Aof is null) return;
+        (state.Frame ??= new CommandFrame()).Active = true;
     }
 
     /// <summary>Drops a client's slots (client closed while waiting: in-flight ones are left to the GC).</summary>
@@ -92,7 +114,17 @@ public sealed unsafe class StoreSession : IDisposable
         foreach (var s in state.Slots)
         {
             if (s.Done) _pool.Push(s);
-            else s.Owner = null;
+            else
+            {
+                s.Owner = null;
+                s.Frame = null; // its record, when it comes, goes to the AOF alone
+            }
+        }
+        // Its records so far are in the store: the AOF must have them too, so the store and a restart agree.
+        if (state.Frame is { Active: true } frame)
+        {
+            frame.Active = false;
+            frame.Flush();
         }
         state.Slots.Clear();
         state.Outstanding = 0;
@@ -209,6 +241,7 @@ public sealed unsafe class StoreSession : IDisposable
         }
         slot = _pool.Count > 0 ? _pool.Pop() : new OpSlot();
         slot.Reset(tag);
+        if (write) slot.Frame = state.Frame;
         slots.Add(slot);
         _cursor++;
         if (_store.IndexSplitting)

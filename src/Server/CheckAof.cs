@@ -52,9 +52,13 @@ internal static class CheckAof
         long size = segments.Sum(s => new FileInfo(AofScan.SegmentPath(devicePath, s)).Length);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"AOF analyzed: dir={aofDir}, files={string.Join(',', segments.Select(s => name + "." + s))}, size={size}, begin address={begin}, commit metadata {(commit is { } m ? $"{m.Number}: until address {m.Info.UntilAddress}, commit {m.Info.CommitNum}" : "none")}"));
+        if (scan.IncompleteFrames > 0)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{scan.IncompleteFrames} command frame(s) split into parts have no last part (the first from address {scan.IncompleteFrameAt}): the server applies none of their records"));
         if (!scan.Damaged)
         {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"AOF is valid: {scan.RecordsBefore} records ({scan.BytesBefore} bytes)"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"AOF is valid: {scan.RecordsBefore} records ({scan.BytesBefore} bytes), {scan.Frames} command frames ({scan.FramesSplit} split into parts)"));
             return 0;
         }
         output.WriteLine(scan.Describe());

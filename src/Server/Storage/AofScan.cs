@@ -22,6 +22,10 @@ public sealed class AofScanReport
     public long RecordsAfter, CommitsAfter, BytesAfter;
     /// <summary>Where the last valid entry past the damage ends (-1: none).</summary>
     public long LastValidEnd = -1;
+    /// <summary>Command frames before the damage, those split into parts, and split frames whose last part never came.</summary>
+    public long Frames, FramesSplit, IncompleteFrames;
+    /// <summary>Address of the first part of the earliest incomplete frame (-1: none).</summary>
+    public long IncompleteFrameAt = -1;
 
     public bool Damaged => DamageAddress >= 0;
     /// <summary>Damage with valid entries behind it: not a torn tail, so never dropped silently.</summary>
@@ -57,6 +61,7 @@ public static unsafe class AofScan
         long end = (segments[^1] << segmentBits) + new FileInfo(SegmentPath(devicePath, segments[^1])).Length;
         if (from < FirstValidAddress) from = FirstValidAddress;
         var page = new byte[pageSize];
+        var open = new SortedSet<long>();
         for (long pageStart = from & ~(pageSize - 1); pageStart < end; pageStart += pageSize)
         {
             long segment = pageStart >> segmentBits;
@@ -94,7 +99,11 @@ public static unsafe class AofScan
                         pos += 4;
                         continue;
                     }
-                    if (len > 0) report.RecordsBefore++;
+                    if (len > 0)
+                    {
+                        report.RecordsBefore++;
+                        CountFrame(report, open, page.AsSpan((int)pos + HeaderSize, len), address);
+                    }
                     report.BytesBefore += size;
                     report.GoodUntil = address + size;
                     pos += size;
@@ -117,7 +126,31 @@ public static unsafe class AofScan
                 }
             }
         }
+        report.IncompleteFrames = open.Count;
+        if (open.Count > 0) report.IncompleteFrameAt = open.Min;
         return report;
+    }
+
+    /// <summary>Frames as recovery sees them: a split one is whole once its last part is read.</summary>
+    private static void CountFrame(AofScanReport report, SortedSet<long> open, ReadOnlySpan<byte> payload, long address)
+    {
+        var kind = (AofEntryKind)payload[0];
+        if (kind == AofEntryKind.Frame)
+        {
+            report.Frames++;
+            return;
+        }
+        if (kind != AofEntryKind.FramePart || payload.Length < AppendOnlyFile.FramePartHeader) return;
+        long first = BinaryPrimitives.ReadInt64LittleEndian(payload[1..]);
+        if (first == 0)
+        {
+            open.Add(address);
+        }
+        else if (payload[9] != 0 && open.Remove(first))
+        {
+            report.Frames++;
+            report.FramesSplit++;
+        }
     }
 
     /// <summary>Header + payload rounded to 4; -1 for a length no entry has.</summary>

@@ -77,13 +77,15 @@ public sealed unsafe class CommandFrame
     /// Appends what was collected (one record: its plain entry; more: a frame) and empties the frame;
     /// then the checkpoint that waits for frames open in its generation no longer waits for this one.
     /// </summary>
-    internal void Flush()
+    /// <param name="current">The store's AOF now: one turned off (and maybe on again) while the command ran
+    /// does not take its frame.</param>
+    internal void Flush(AppendOnlyFile? current)
     {
         if (OpenIn is { } aof)
         {
             try
             {
-                if (Count > 0) aof.AppendFrame(this);
+                if (Count > 0 && aof == current) aof.AppendFrame(this);
             }
             finally
             {

@@ -88,7 +88,7 @@ public sealed unsafe class StoreSession : IDisposable
         if (state.Frame is { Active: true } frame)
         {
             frame.Active = false;
-            frame.Flush();
+            frame.Flush(_store.Aof);
         }
         ReleaseSlots(state);
         return false;
@@ -124,7 +124,7 @@ public sealed unsafe class StoreSession : IDisposable
         if (state.Frame is { Active: true } frame)
         {
             frame.Active = false;
-            frame.Flush();
+            frame.Flush(_store.Aof);
         }
         state.Slots.Clear();
         state.Outstanding = 0;

@@ -1,4 +1,8 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Text;
+using NativeKv.Server;
+using NativeKv.Server.Storage;
 using NativeKv.Tests.Infrastructure;
 
 namespace NativeKv.Tests.Durability;
@@ -121,4 +125,197 @@ public class AofFrameTests
     [Timeout(180_000)]
     public async Task Kill_9_during_10_key_msets_with_appendfsync_everysec_applies_every_mset_whole(CancellationToken ct)
         => await CrashDuringMsets("everysec", 4);
+
+    // ------------------------------------------------------------ cutting the AOF where a command's records lie
+
+    private sealed record Entry(long Address, long Size, byte[] Payload);
+
+    /// <summary>The AOF's entries (commit records left out), read raw from its first segment.</summary>
+    private static List<Entry> Entries(string dataDir)
+    {
+        int pageBits = Persistence.AofPageBitsOf(dataDir, new Log(TextWriter.Null));
+        long page = 1L << pageBits;
+        var bytes = File.ReadAllBytes(Path.Combine(dataDir, "appendonlydir", "appendonly.aof.0"));
+        var list = new List<Entry>();
+        long pos = AofScan.FirstValidAddress;
+        while (pos + AofScan.HeaderSize <= bytes.Length)
+        {
+            int len = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan((int)pos + 8));
+            if (len == 0)
+            {
+                pos = (pos / page + 1) * page; // padding to the page end (or nothing more in this page)
+                continue;
+            }
+            long size = AofScan.HeaderSize + ((Math.Abs((long)len) + 3) & ~3L);
+            if (len > 0) list.Add(new Entry(pos, size, bytes.AsSpan((int)pos + AofScan.HeaderSize, len).ToArray()));
+            pos += size;
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Finds the records holding <paramref name="marker"/> (one command's), and cuts the AOF at the inner
+    /// entry boundary nearest their middle (none in a frame of one entry: at its start): the commit metadata covers everything before it (as if a
+    /// commit had been written there and the process died), and the file is wiped from
+    /// <paramref name="tornBytes"/> bytes past it (0: at the boundary; more: a torn entry stays behind).
+    /// Before framing, the boundary fell between the 10 records of the MSET.
+    /// </summary>
+    private static void CutInside(string dataDir, string marker, long tornBytes)
+    {
+        var mark = Encoding.ASCII.GetBytes(marker);
+        var entries = Entries(dataDir);
+        var hits = entries.Where(e => e.Payload.AsSpan().IndexOf(mark) >= 0).ToList();
+        if (hits.Count == 0) throw new InvalidOperationException($"no AOF entry holds {marker}");
+        long start = hits[0].Address, end = hits[^1].Address + hits[^1].Size;
+        long middle = (start + end) / 2;
+        // Inside the region when it has an inner boundary (between records, or between a frame's parts).
+        var cut = hits.Count == 1 ? hits[0] : hits.Skip(1).MinBy(e => Math.Abs(e.Address - middle))!;
+        var report = new AofScanReport
+        {
+            StartAddress = AofScan.FirstValidAddress,
+            GoodUntil = cut.Address,
+            DamageAddress = cut.Address + Math.Min(tornBytes, cut.Size - 4) / 4 * 4,
+        };
+        var aofDir = Path.Combine(dataDir, "appendonlydir");
+        int pageBits = Persistence.AofPageBitsOf(dataDir, new Log(TextWriter.Null));
+        AofScan.TruncateAt(aofDir, Path.Combine(aofDir, "appendonly.aof"), AppendOnlyFile.SegmentBitsFor(pageBits), report);
+    }
+
+    /// <summary><c>nativekv --check-aof DIR</c>, in process.</summary>
+    private static (int Code, string Output) CheckAof(string dir)
+    {
+        var output = new StringWriter();
+        int code = Server.CheckAof.Run([dir], TextReader.Null, output);
+        return (code, output.ToString());
+    }
+
+    private static object[] Mset(string prefix, int keys, string value)
+    {
+        var args = new object[1 + 2 * keys];
+        args[0] = "MSET";
+        for (int i = 0; i < keys; i++)
+        {
+            args[1 + 2 * i] = prefix + i;
+            args[2 + 2 * i] = value;
+        }
+        return args;
+    }
+
+    private static string?[] Mget(RespClient c, string prefix, int keys)
+    {
+        var args = new object[1 + keys];
+        args[0] = "MGET";
+        for (int i = 0; i < keys; i++) args[1 + i] = prefix + i;
+        return c.Call(args).Items!.Select(r => r.Text).ToArray();
+    }
+
+    /// <summary>
+    /// The AOF cut between the records of an acknowledged 10-key MSET (the last one), with everything
+    /// before the cut committed: recovery drops the MSET whole, the one before it stays whole.
+    /// </summary>
+    [Test]
+    [Timeout(60_000)]
+    public async Task An_aof_cut_inside_an_mset_drops_the_whole_mset(CancellationToken ct)
+    {
+        var dir = NewDir();
+        try
+        {
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""))
+            {
+                using var c = new RespClient(server.Port);
+                await Assert.That(c.Call(Mset("g:", GroupSize, "first-AAAA")).Text).IsEqualTo("OK");
+                await Assert.That(c.Call(Mset("g:", GroupSize, "second-BBBB")).Text).IsEqualTo("OK");
+                KillHard(server);
+            }
+            CutInside(dir, "second-BBBB", tornBytes: 0);
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes"))
+            {
+                using var c = new RespClient(server.Port);
+                var values = Mget(c, "g:", GroupSize);
+                await Assert.That(values.Distinct().Count()).IsEqualTo(1);
+                await Assert.That(values[0]).IsEqualTo("first-AAAA");
+            }
+        }
+        finally { TryDelete(dir); }
+    }
+
+    private const int BigKeys = 12;
+    private static string BigValue(string marker) => marker + new string(marker[0], (1 << 20) - marker.Length);
+
+    /// <summary>
+    /// 12 values of 1 MB in one MSET: more than one AOF entry holds (8 MB pages), so the frame is
+    /// split into parts; after a kill -9 every key reads back, and --check-aof finds the AOF valid.
+    /// </summary>
+    [Test]
+    [Timeout(90_000)]
+    public async Task A_frame_larger_than_an_aof_entry_is_split_into_parts_and_applied_whole(CancellationToken ct)
+    {
+        var dir = NewDir();
+        try
+        {
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+                await Assert.That(c.Call(Mset("big:", BigKeys, BigValue("first:"))).Text).IsEqualTo("OK");
+                await Assert.That(c.Call(Mset("big:", BigKeys, BigValue("second:"))).Text).IsEqualTo("OK");
+                KillHard(server);
+            }
+            var parts = Entries(dir).Where(e => e.Payload[0] == (byte)AofEntryKind.FramePart).ToList();
+            await Assert.That(parts.Count >= 4).IsTrue(); // two frames of at least two parts each
+            var (code, report) = CheckAof(dir);
+            await Assert.That(code).IsEqualTo(0);
+            await Assert.That(report).Contains("2 command frames (2 split into parts)");
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+                var values = Mget(c, "big:", BigKeys);
+                await Assert.That(values.All(v => v == BigValue("second:"))).IsTrue();
+                await Assert.That(server.LogText).Contains("2 command frames of which 2 split into parts");
+                KillHard(server);
+            }
+            // Cut between the parts of the second frame, the first parts committed: none of it applies.
+            CutInside(dir, "second:", tornBytes: 0);
+            (code, report) = CheckAof(dir);
+            await Assert.That(report).Contains("1 command frame(s) split into parts have no last part");
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+                var values = Mget(c, "big:", BigKeys);
+                await Assert.That(values.All(v => v == BigValue("first:"))).IsTrue();
+                await Assert.That(server.LogText).Contains("dropped 1 command frame(s) that the end of the log cut");
+            }
+        }
+        finally { TryDelete(dir); }
+    }
+
+    /// <summary>
+    /// A torn tail inside a frame: the file ends in the middle of its last part (a flush the kill
+    /// interrupted), its first parts committed. The torn bytes are dropped and so is the whole frame.
+    /// </summary>
+    [Test]
+    [Timeout(90_000)]
+    public async Task A_torn_tail_inside_a_frame_drops_the_whole_frame(CancellationToken ct)
+    {
+        var dir = NewDir();
+        try
+        {
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+                await Assert.That(c.Call(Mset("big:", BigKeys, BigValue("first:"))).Text).IsEqualTo("OK");
+                await Assert.That(c.Call(Mset("big:", BigKeys, BigValue("second:"))).Text).IsEqualTo("OK");
+                KillHard(server);
+            }
+            CutInside(dir, "second:", tornBytes: 300_000);
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+                var values = Mget(c, "big:", BigKeys);
+                await Assert.That(values.All(v => v == BigValue("first:"))).IsTrue();
+                await Assert.That(server.LogText).Contains("part of a command frame: the frame is dropped whole");
+                await Assert.That(server.LogText).Contains("dropped 1 command frame(s) that the end of the log cut");
+            }
+        }
+        finally { TryDelete(dir); }
+    }
 }

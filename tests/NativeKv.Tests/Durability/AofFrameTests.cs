@@ -318,4 +318,60 @@ public class AofFrameTests
         }
         finally { TryDelete(dir); }
     }
+
+    /// <summary>
+    /// An MSET of 10 keys whose records are on disk (maxmemory 16mb, 200k keys written first): each
+    /// write completes later, in FASTER's completion callback, and the command runs again; the frame
+    /// still holds each of the 10 records exactly once, and they all come back after a kill -9.
+    /// </summary>
+    [Test]
+    [Timeout(120_000)]
+    public async Task An_mset_of_keys_on_disk_is_one_frame_holding_each_record_once(CancellationToken ct)
+    {
+        var dir = NewDir();
+        const int load = 200_000;
+        try
+        {
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--appendfsync", "everysec",
+                "--save", "", "--maxmemory", "16mb"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+                var value = new string('v', 100);
+                for (int from = 0; from < load; from += 10_000)
+                {
+                    var batch = new StringBuilder();
+                    for (int i = from; i < from + 10_000; i++) batch.Append($"*3\r\n$3\r\nSET\r\n${("cold:" + i).Length}\r\ncold:{i}\r\n$100\r\n{value}\r\n");
+                    c.SendRaw(batch.ToString());
+                    for (int i = 0; i < 10_000; i++) c.Read();
+                }
+                string StoreStat(string name)
+                {
+                    var info = c.Call("INFO", "all").Text!;
+                    var line = info.Split("\r\n").First(l => l.StartsWith(name + ":", StringComparison.Ordinal));
+                    return line[(name.Length + 1)..];
+                }
+                long writesBefore = long.Parse(StoreStat("store_disk_writes"));
+                var args = new object[21];
+                args[0] = "MSET";
+                for (int i = 0; i < GroupSize; i++)
+                {
+                    args[1 + 2 * i] = "cold:" + (i * 1000);
+                    args[2 + 2 * i] = "cold-new-" + i;
+                }
+                await Assert.That(c.Call(args).Text).IsEqualTo("OK");
+                await Assert.That(long.Parse(StoreStat("store_disk_writes")) > writesBefore).IsTrue();
+                KillHard(server);
+            }
+            var frames = Entries(dir).Where(e => e.Payload[0] == (byte)AofEntryKind.Frame).ToList();
+            await Assert.That(frames.Count).IsEqualTo(1);
+            await Assert.That(BinaryPrimitives.ReadUInt32LittleEndian(frames[0].Payload.AsSpan(1))).IsEqualTo((uint)GroupSize);
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--maxmemory", "16mb"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+                for (int i = 0; i < GroupSize; i++) await Assert.That(c.Call("GET", "cold:" + (i * 1000)).Text).IsEqualTo("cold-new-" + i);
+                await Assert.That(c.Call("DBSIZE").Integer).IsEqualTo(load);
+            }
+        }
+        finally { TryDelete(dir); }
+    }
 }

@@ -98,9 +98,10 @@ public sealed unsafe class StoreSession : IDisposable
     /// The running command may write more than one record: its after-images are collected and appended
     /// to the AOF as one frame when it ends, so recovery applies it whole or not at all. Call it before
     /// the command's first write, in every attempt. A command that writes one record does not call it:
-    /// its record goes straight into the AOF from the store callback (no copy, the hot SET path), and one
-    /// record needs no frame. Which commands may write several is known only to the command (MSET, DEL of
-    /// several keys, RENAME, MOVE; and any write command whose key spec names more than one key).
+    /// its record goes straight into the AOF from the store callback (no copy, the hot SET path). It has
+    /// to be decided before the first record: that record is in the AOF the moment its callback returns,
+    /// and a commit from another reactor may cover it before a second one comes (MSET, DEL of several
+    /// keys, RENAME, MOVE call it; a write command whose key spec names several keys needs it).
     /// </summary>
     public void FrameWrites()
     {

@@ -102,13 +102,15 @@ internal static unsafe partial class SetCommands
         return Set.IsMember(slots[i].Value, member);
     }
 
-    private static SetBuffer?[] PrepareProbes(OpSlot[] slots, int n, long queries, SetScratch s)
+    /// <summary>Indexed copies of the sources the members of source <paramref name="iterated"/> are looked up in.</summary>
+    private static SetBuffer?[] PrepareProbes(OpSlot[] slots, int n, int iterated, SetScratch s)
     {
         var probes = s.ProbesFor(n);
+        long queries = Set.Count(slots[iterated].Value);
         for (int i = 0; i < n; i++)
         {
             probes[i] = null;
-            if (!slots[i].Found) continue;
+            if (!slots[i].Found || i == iterated) continue;
             var p = slots[i].Value;
             // Below that, scanning the entries costs less than copying them (128 x 128 compares, ~20 us).
             if (queries > 8 && Set.Count(p) >= SetBuffer.IndexFrom && Set.EncodingOf(p) != CollectionEncoding.IntSet)
@@ -168,7 +170,7 @@ internal static unsafe partial class SetCommands
             order[j + 1] = v;
         }
         var smallest = slots[order[0]].Value;
-        var probes = PrepareProbes(slots, n, Set.Count(smallest), s);
+        var probes = PrepareProbes(slots, n, order[0], s);
         SetBuffer result;
         if (dstIndex >= 0)
         {
@@ -260,7 +262,7 @@ internal static unsafe partial class SetCommands
         }
         else if (algo == 1)
         {
-            var probes = PrepareProbes(slots, n, Set.Count(slots[0].Value), s);
+            var probes = PrepareProbes(slots, n, 0, s);
             var e = new Set.Enumerator(slots[0].Value, scratch);
             while (e.Next(out var m))
             {

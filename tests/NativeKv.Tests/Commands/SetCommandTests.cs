@@ -159,6 +159,40 @@ public class SetCommandTests
         server.DeleteData();
     }
 
+    [Test]
+    public async Task Algebra_over_large_sets_matches_a_model()
+    {
+        // Sets past 128 members are looked up through an index: the results must not change.
+        await using var server = await ServerProcess.StartAsync();
+        using var c = new RespClient(server.Port);
+        var rng = new Random(3);
+        var model = new Dictionary<string, HashSet<string>>();
+        foreach (var (key, n) in new[] { ("a", 400), ("b", 300), ("c", 150), ("d", 20) })
+        {
+            var members = Enumerable.Range(0, n).Select(_ => rng.Next(2) == 0 ? rng.Next(600).ToString() : "s" + rng.Next(600)).ToHashSet();
+            model[key] = members;
+            c.Call(new object[] { "SADD", key }.Concat(members).ToArray());
+        }
+        string Sorted(IEnumerable<string> s) => string.Join(",", s.Order(StringComparer.Ordinal));
+        string Got(Reply r) => Sorted(r.Items!.Select(x => x.Text!));
+        var inter = model["a"].Intersect(model["b"]).Intersect(model["c"]);
+        var union = model["a"].Union(model["b"]).Union(model["d"]);
+        var diff = model["a"].Except(model["b"]).Except(model["d"]);
+        await Assert.That(Got(c.Call("SINTER", "a", "b", "c"))).IsEqualTo(Sorted(inter));
+        await Assert.That(c.Call("SINTERCARD", "3", "a", "b", "c").Integer).IsEqualTo(inter.Count());
+        await Assert.That(Got(c.Call("SUNION", "a", "b", "d"))).IsEqualTo(Sorted(union));
+        await Assert.That(Got(c.Call("SDIFF", "a", "b", "d"))).IsEqualTo(Sorted(diff));
+        await Assert.That(Got(c.Call("SDIFF", "a", "d"))).IsEqualTo(Sorted(model["a"].Except(model["d"])));
+        await Assert.That(c.Call("SDIFFSTORE", "x", "a", "b", "d").Integer).IsEqualTo(diff.Count());
+        await Assert.That(Got(c.Call("SMEMBERS", "x"))).IsEqualTo(Sorted(diff));
+        await Assert.That(c.Call("SUNIONSTORE", "a", "a", "b").Integer).IsEqualTo(model["a"].Union(model["b"]).Count());
+        var probe = Enumerable.Range(0, 40).Select(i => (object)(i % 2 == 0 ? i.ToString() : "s" + i)).ToArray();
+        var flags = c.Call(new object[] { "SMISMEMBER", "b" }.Concat(probe).ToArray()).Items!.Select(x => x.Integer).ToArray();
+        await Assert.That(string.Join("", flags)).IsEqualTo(string.Join("", probe.Select(p => model["b"].Contains((string)p) ? 1 : 0)));
+        await server.DisposeAsync();
+        server.DeleteData();
+    }
+
     // ------------------------------------------------------------ binary members
 
     [Test]

@@ -79,14 +79,17 @@ public class SetValuesTests
         }
     }
 
-    private static string RandomMember(Random rng) => rng.Next(10) switch
+    private static string RandomMember(Random rng) => rng.Next(IntegerHeavy ? 40 : 10) switch
     {
         < 5 => rng.Next(-40, 40).ToString(),
         5 => (rng.NextInt64(long.MinValue, long.MaxValue)).ToString(),
         6 => "0" + rng.Next(10), // not canonical: a string
         7 => new string('x', rng.Next(0, 12)),
-        _ => "m" + rng.Next(60),
+        < 10 => "m" + rng.Next(60),
+        _ => rng.Next(-200, 200).ToString(),
     };
+
+    [ThreadStatic] private static bool IntegerHeavy;
 
     [Test]
     public async Task Random_operations_match_the_model_across_conversions()
@@ -94,6 +97,7 @@ public class SetValuesTests
         for (int seed = 0; seed < 24; seed++)
         {
             var rng = new Random(seed);
+            IntegerHeavy = seed % 2 == 1; // intsets that grow to the limits before a string comes
             var limits = new SetLimits(rng.Next(1, 40), rng.Next(1, 40), rng.Next(1, 10));
             var model = new Model(limits);
             var buf = new SetBuffer(16);
@@ -214,6 +218,23 @@ public class SetValuesTests
         Set.Add(buf, B("1000"), tight);
         Set.Add(buf, B("x"), tight);
         await Assert.That(Set.EncodingOf(buf.Payload)).IsEqualTo(CollectionEncoding.Hashtable);
+        // ... and only while it has fewer members than set-max-listpack-entries (then one more comes).
+        var three = new SetLimits(512, 3, 64);
+        Set.Create(buf, B("1"), 1, three);
+        foreach (var m in new[] { "1", "2", "x" }) Set.Add(buf, B(m), three);
+        await Assert.That(Set.EncodingOf(buf.Payload)).IsEqualTo(CollectionEncoding.Listpack);
+        Set.Create(buf, B("1"), 1, three);
+        foreach (var m in new[] { "1", "2", "3", "x" }) Set.Add(buf, B(m), three);
+        await Assert.That(Set.EncodingOf(buf.Payload)).IsEqualTo(CollectionEncoding.Hashtable);
+        // A listpack takes members up to set-max-listpack-entries, a member up to set-max-listpack-value bytes.
+        Set.Create(buf, B("a"), 1, three);
+        foreach (var m in new[] { "a", "b", "c" }) Set.Add(buf, B(m), three);
+        await Assert.That(Set.EncodingOf(buf.Payload)).IsEqualTo(CollectionEncoding.Listpack);
+        Set.Add(buf, B("d"), three);
+        await Assert.That(Set.EncodingOf(buf.Payload)).IsEqualTo(CollectionEncoding.Hashtable);
+        Set.Create(buf, B("a"), 1, limits);
+        Set.Add(buf, B(new string('v', 64)), limits);
+        await Assert.That(Set.EncodingOf(buf.Payload)).IsEqualTo(CollectionEncoding.Listpack);
         // An intset past set-max-intset-entries becomes a hashtable, not a listpack.
         var few = new SetLimits(2, 128, 64);
         Set.Create(buf, B("1"), 1, few);

@@ -264,6 +264,36 @@ public class SetValuesTests
     }
 
     [Test]
+    public async Task Steady_state_edits_allocate_nothing()
+    {
+        // What SADD/SREM/SISMEMBER/SPOP do to a small set, once the buffers have their size.
+        var limits = new SetLimits(512, 128, 64);
+        var buf = new SetBuffer();
+        var copy = new SetBuffer();
+        var members = Enumerable.Range(0, 40).Select(i => B("member:" + i)).ToArray();
+        var ints = Enumerable.Range(0, 40).Select(i => B(i.ToString())).ToArray();
+        var both = new[] { members, ints };
+        Span<byte> scratch = stackalloc byte[24];
+        long before = 0;
+        for (int round = 0; round < 2; round++)
+        {
+            if (round == 1) before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var set in both)
+            {
+                Set.Create(buf, set[0], 1, limits);
+                foreach (var m in set) Set.Add(buf, m, limits);
+                foreach (var m in set) Set.IsMember(buf.Payload, m);
+                copy.Load(buf.Payload);
+                Set.RemoveAt(copy, [3, 7]);
+                var e = new Set.Enumerator(buf.Payload, scratch);
+                while (e.Next(out _)) { }
+                foreach (var m in set) Set.Remove(buf, m);
+            }
+        }
+        await Assert.That(GC.GetAllocatedBytesForCurrentThread() - before).IsEqualTo(0L);
+    }
+
+    [Test]
     public async Task Scan_of_a_hashtable_pages_through_every_member_once()
     {
         var limits = new SetLimits(0, 0, 64);

@@ -155,7 +155,7 @@ internal static unsafe partial class SetCommands
                 else
                 {
                     var empty = s.Write(store, 0);
-                    Set.CreateEntries(empty, CollectionEncoding.Listpack);
+                    Set.CreateEmpty(empty, CollectionEncoding.Listpack);
                     Finish(ref ctx, dstIndex, empty, s);
                 }
                 return;
@@ -175,13 +175,13 @@ internal static unsafe partial class SetCommands
         if (dstIndex >= 0)
         {
             result = s.Write(store, 0);
-            if (Set.EncodingOf(smallest) == CollectionEncoding.IntSet) IntSet.Create(result);
-            else Set.CreateEntries(result, CollectionEncoding.Listpack);
+            if (Set.EncodingOf(smallest) == CollectionEncoding.IntSet) Set.CreateEmpty(result, CollectionEncoding.IntSet);
+            else Set.CreateEmpty(result, CollectionEncoding.Listpack);
         }
         else
         {
             result = s.Result;
-            Set.CreateEntries(result, CollectionEncoding.Listpack);
+            Set.CreateEmpty(result, CollectionEncoding.Listpack);
         }
         var firstKey = ctx[first + order[0]];
         long cardinality = 0;
@@ -244,8 +244,8 @@ internal static unsafe partial class SetCommands
         }
         // The result starts as an intset for a STORE (or when every source is one), else as a hashtable.
         var result = dstIndex >= 0 ? s.Write(store, 0) : s.Result;
-        if (dstIndex >= 0 || allIntsets) IntSet.Create(result);
-        else Set.CreateEntries(result, CollectionEncoding.Hashtable);
+        if (dstIndex >= 0 || allIntsets) Set.CreateEmpty(result, CollectionEncoding.IntSet);
+        else Set.CreateEmpty(result, CollectionEncoding.Hashtable);
         Span<byte> scratch = stackalloc byte[24];
         if (!diff)
         {

@@ -237,7 +237,7 @@ internal static unsafe partial class SetCommands
         {
             // CASE 1: the whole set, and the key goes.
             ReplyMembers(ref ctx, payload);
-            Set.CreateEntries(buf, CollectionEncoding.Listpack);
+            Set.CreateEmpty(buf, CollectionEncoding.Listpack);
             Store(ref ctx, ctx[1], buf, keepTtl: true, s);
             return;
         }

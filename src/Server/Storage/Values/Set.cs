@@ -70,11 +70,15 @@ public static class Set
     public static void Create(SetBuffer buf, ReadOnlySpan<byte> first, long sizeHint, in SetLimits limits)
     {
         if (TryInteger(first, out _) && sizeHint <= limits.IntsetEntries) IntSet.Create(buf);
-        else CreateEntries(buf, sizeHint <= limits.ListpackEntries ? CollectionEncoding.Listpack : CollectionEncoding.Hashtable);
+        else CreateEmpty(buf, sizeHint <= limits.ListpackEntries ? CollectionEncoding.Listpack : CollectionEncoding.Hashtable);
     }
 
-    public static void CreateEntries(SetBuffer buf, CollectionEncoding encoding) =>
-        Listpack.WriteHeader(buf.Reset(Listpack.HeaderSize), encoding, 0);
+    /// <summary>An empty set of <paramref name="encoding"/> (the result sets of SINTERSTORE, SUNIONSTORE...).</summary>
+    public static void CreateEmpty(SetBuffer buf, CollectionEncoding encoding)
+    {
+        if (encoding == CollectionEncoding.IntSet) IntSet.Create(buf);
+        else Listpack.WriteHeader(buf.Reset(Listpack.HeaderSize), encoding, 0);
+    }
 
     /// <summary>setTypeMaybeConvert: to hashtable at once when <paramref name="sizeHint"/> members will not fit.</summary>
     public static void MaybeConvert(SetBuffer buf, long sizeHint, in SetLimits limits)
@@ -257,7 +261,9 @@ public static class Set
             _ints = EncodingOf(payload) == CollectionEncoding.IntSet;
             if (_ints) return;
             int n = Count(payload);
+            // A big set's table (64k members: 256 KB) is not kept for the small ones after it.
             if (_offsets.Length < n) _offsets = new int[Math.Max(n, _offsets.Length * 2)];
+            else if (_offsets.Length > 65536 && n <= 65536) _offsets = new int[Math.Max(n, 64)];
             var r = new Listpack.Reader(payload);
             int i = 0, offset = r.Offset;
             while (r.Next(out _))
@@ -265,7 +271,6 @@ public static class Set
                 _offsets[i++] = offset;
                 offset = r.Offset;
             }
-            // Big sets do not keep their table alive after the command.
         }
 
         public ReadOnlySpan<byte> MemberAt(ReadOnlySpan<byte> payload, int ordinal, Span<byte> scratch)
@@ -274,11 +279,6 @@ public static class Set
             var r = new Listpack.Reader(payload[(_offsets[ordinal] - Listpack.HeaderSize)..]);
             r.Next(out var entry);
             return entry;
-        }
-
-        public void Trim()
-        {
-            if (_offsets.Length > 64 * 1024) _offsets = new int[64];
         }
     }
 
@@ -291,7 +291,7 @@ public static class Set
     /// </summary>
     public static ulong Scan(ReadOnlySpan<byte> payload, ulong cursor, long count, SetBuffer result, ref int[] heap)
     {
-        CreateEntries(result, CollectionEncoding.Listpack);
+        CreateEmpty(result, CollectionEncoding.Listpack);
         Span<byte> scratch = stackalloc byte[24];
         if (EncodingOf(payload) != CollectionEncoding.Hashtable)
         {

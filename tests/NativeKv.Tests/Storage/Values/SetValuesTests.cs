@@ -252,12 +252,12 @@ public class SetValuesTests
         await Assert.That(Set.EncodingOf(buf.Payload)).IsEqualTo(CollectionEncoding.Hashtable);
         await Assert.That(Set.EncodingName(buf.Payload)).IsEqualTo("hashtable");
         // SINTERSTORE's result of integers only becomes an intset.
-        Set.CreateEntries(buf, CollectionEncoding.Listpack);
+        Set.CreateEmpty(buf, CollectionEncoding.Listpack);
         foreach (var m in new[] { "9", "-2", "4" }) Set.Add(buf, B(m), limits);
         Set.MaybeConvertToIntset(buf, limits);
         await Assert.That(Set.EncodingName(buf.Payload)).IsEqualTo("intset");
         await Assert.That(string.Join(",", Members(buf.Payload))).IsEqualTo("-2,4,9");
-        Set.CreateEntries(buf, CollectionEncoding.Listpack);
+        Set.CreateEmpty(buf, CollectionEncoding.Listpack);
         foreach (var m in new[] { "9", "04" }) Set.Add(buf, B(m), limits);
         Set.MaybeConvertToIntset(buf, limits);
         await Assert.That(Set.EncodingName(buf.Payload)).IsEqualTo("listpack");

@@ -42,7 +42,7 @@ internal static unsafe class HashStore
         OpStatus st;
         if (w.Count == 0)
         {
-            var del = new StoreInput { Op = StoreOp.Delete };
+            var del = new StoreInput { Op = StoreOp.Delete, Now = StoreInput.LazyNow };
             st = store.Rmw(ctx.Client.Database, ctx[1], ref del, out _);
         }
         else
@@ -51,7 +51,12 @@ internal static unsafe class HashStore
             if (!Db.CheckValueSize(ref ctx, payload.Length)) return false;
             fixed (byte* p = payload)
             {
-                var input = new StoreInput { Op = StoreOp.Set, Flags = OpFlags.KeepTtl, Type = KeyType.Hash, Data = p, DataLength = payload.Length };
+                // LazyNow: the read just before took the clock; a write of no expiry needs it only for a
+                // record that has one (the second clock read was 4% of HSET's server CPU at pipeline 16).
+                var input = new StoreInput
+                {
+                    Op = StoreOp.Set, Flags = OpFlags.KeepTtl, Type = KeyType.Hash, Now = StoreInput.LazyNow, Data = p, DataLength = payload.Length,
+                };
                 st = store.Rmw(ctx.Client.Database, ctx[1], ref input, out _);
             }
         }

@@ -361,7 +361,9 @@ internal static class HashCommands
             try
             {
                 Hash.Offsets(payload, offsets.AsSpan(0, size));
-                for (ulong i = 0; i < count; i++)
+                // A count as large as -LONG_MAX is Redis's to answer too; the loop ends once the client's
+                // output passed its limit (or the writer's capacity) and is being discarded.
+                for (ulong i = 0; i < count && !r.Discarding; i++)
                 {
                     Hash.At(payload, offsets[Random.Shared.Next(size)], out var f, out var v);
                     ReplyPair(r, f, v, withValues, pairs);

@@ -137,9 +137,11 @@ internal static class HashCommands
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         ctx.Reply.ArrayHeader(ctx.Count - 2);
+        var payload = st == Lookup.Found ? slot.Value : Hash.Empty;
+        var lookups = new Hash.Lookups(payload, ctx.Count - 2);
         for (int i = 2; i < ctx.Count; i++)
         {
-            if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[i], out var value)) ctx.Reply.Bulk(value);
+            if (lookups.TryGet(payload, ctx[i], out var value)) ctx.Reply.Bulk(value);
             else ctx.Reply.NullBulk();
         }
     }

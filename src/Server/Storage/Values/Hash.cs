@@ -93,4 +93,26 @@ public static class Hash
             dest[i++] = at;
         }
     }
+
+    /// <summary>Many look-ups in one payload (HMGET): past <see cref="HashIndex.From"/> fields they go through an index.</summary>
+    public readonly struct Lookups
+    {
+        private readonly HashIndex? _index;
+
+        public Lookups(ReadOnlySpan<byte> payload, int lookups) =>
+            _index = lookups > 4 && Count(payload) >= HashIndex.From ? HashIndex.Build(payload) : null;
+
+        public bool TryGet(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> field, out ReadOnlySpan<byte> value)
+        {
+            if (_index is null) return Hash.TryGet(payload, field, out value);
+            int at = _index.Find(payload, field, HashIndex.HashOf(field));
+            if (at < 0)
+            {
+                value = default;
+                return false;
+            }
+            At(payload, at, out _, out value);
+            return true;
+        }
+    }
 }

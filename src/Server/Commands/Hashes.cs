@@ -1,0 +1,497 @@
+using NativeKv.Server.Storage;
+using NativeKv.Server.Storage.Values;
+
+namespace NativeKv.Server.Commands;
+
+/// <summary>
+/// What every hash command shares: the typed read, and the write of a whole new payload
+/// (StoreOp.Set of type Hash keeping the TTL, or a delete once the last field goes). The key-lock
+/// table makes the read-compute-write atomic; payloads are read and edited only through
+/// <see cref="Hash"/> and <see cref="HashWriter"/>.
+/// </summary>
+internal static unsafe class HashStore
+{
+    // The payload being written lives here (pinned) while the store may still point into it: a write
+    // that goes pending keeps its buffer held until the reactor's session has nothing in flight.
+    [ThreadStatic] private static byte[]? t_scratch;
+    [ThreadStatic] private static List<byte[]>? t_held;
+
+    /// <summary>A scratch buffer kept past 1 MB would pin a big hash's size per reactor for good.</summary>
+    private const int KeepScratch = 1 << 20;
+
+    public static Lookup Read(ref CommandContext ctx, out OpSlot slot) => Db.Read(ref ctx, ctx[1], KeyType.Hash, out slot);
+
+    public static HashLimits Limits(ref CommandContext ctx) =>
+        new(ctx.Server.Config.HashMaxListpackEntries, ctx.Server.Config.HashMaxListpackValue);
+
+    /// <summary>A writer over the key's current payload (<paramref name="found"/>: the read found it).</summary>
+    public static HashWriter Writer(ref CommandContext ctx, bool found, OpSlot slot)
+    {
+        var store = Db.Store(ref ctx);
+        if (t_held is { Count: > 0 } held && !store.HasPending) held.Clear();
+        var scratch = t_scratch ??= GC.AllocateUninitializedArray<byte>(4096, pinned: true);
+        return new HashWriter(found ? slot.Value : default, scratch, Limits(ref ctx));
+    }
+
+    /// <summary>Stores the writer's payload as the key's value; false when the command stops (pending or error replied).</summary>
+    public static bool Write(ref CommandContext ctx, ref HashWriter w)
+    {
+        var store = Db.Store(ref ctx);
+        var buffer = w.Buffer;
+        t_scratch = buffer.Length <= KeepScratch ? buffer : null;
+        OpStatus st;
+        if (w.Count == 0)
+        {
+            var del = new StoreInput { Op = StoreOp.Delete, Now = StoreInput.LazyNow };
+            st = store.Rmw(ctx.Client.Database, ctx[1], ref del, out _);
+        }
+        else
+        {
+            var payload = w.Payload;
+            if (!Db.CheckValueSize(ref ctx, payload.Length)) return false;
+            fixed (byte* p = payload)
+            {
+                // LazyNow: the read just before took the clock; a write of no expiry needs it only for a
+                // record that has one (the second clock read was 4% of HSET's server CPU at pipeline 16).
+                var input = new StoreInput
+                {
+                    Op = StoreOp.Set, Flags = OpFlags.KeepTtl, Type = KeyType.Hash, Now = StoreInput.LazyNow, Data = p, DataLength = payload.Length,
+                };
+                st = store.Rmw(ctx.Client.Database, ctx[1], ref input, out _);
+            }
+        }
+        if (st != OpStatus.Pending) return true;
+        (t_held ??= new()).Add(buffer);
+        if (t_scratch == buffer) t_scratch = null;
+        return false;
+    }
+}
+
+/// <summary>Hash commands (Redis 7.2 t_hash.c) over inline payloads.</summary>
+internal static class HashCommands
+{
+    [RespCommand("HSET", Arity = -4, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Creates or modifies the value of a field in a hash.", Since = "2.0.0",
+        Complexity = "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.")]
+    public static void HSet(ref CommandContext ctx) => HSetGeneric(ref ctx, replyOk: false);
+
+    [RespCommand("HMSET", Arity = -4, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Sets the values of multiple fields.", Since = "2.0.0",
+        Complexity = "O(N) where N is the number of fields being set.")]
+    public static void HMSet(ref CommandContext ctx) => HSetGeneric(ref ctx, replyOk: true);
+
+    /// <summary>hsetCommand (HMSET shares it and answers OK).</summary>
+    private static void HSetGeneric(ref CommandContext ctx, bool replyOk)
+    {
+        if (ctx.Count % 2 == 1)
+        {
+            ctx.Reply.Error($"ERR wrong number of arguments for '{(replyOk ? "hmset" : "hset")}' command");
+            return;
+        }
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
+        for (int i = 2; i < ctx.Count; i++) w.ConsiderLength(ctx[i].Length);
+        long created = 0;
+        for (int i = 2; i < ctx.Count; i += 2)
+        {
+            if (w.Set(ctx[i], ctx[i + 1])) created++;
+        }
+        if (!HashStore.Write(ref ctx, ref w)) return;
+        if (replyOk) ctx.Reply.Ok();
+        else ctx.Reply.Integer(created);
+    }
+
+    [RespCommand("HSETNX", Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Sets the value of a field in a hash only when the field doesn't exist.", Since = "2.0.0", Complexity = "O(1)")]
+    public static void HSetNx(ref CommandContext ctx)
+    {
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out _))
+        {
+            ctx.Reply.Integer(0);
+            return;
+        }
+        var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
+        w.Set(ctx[2], ctx[3]);
+        if (!HashStore.Write(ref ctx, ref w)) return;
+        ctx.Reply.Integer(1);
+    }
+
+    [RespCommand("HGET", Arity = 3, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Returns the value of a field in a hash.", Since = "2.0.0", Complexity = "O(1)")]
+    public static void HGet(ref CommandContext ctx)
+    {
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out var value)) ctx.Reply.Bulk(value);
+        else ctx.Reply.NullBulk();
+    }
+
+    [RespCommand("HMGET", Arity = -3, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Returns the values of all fields in a hash.", Since = "2.0.0",
+        Complexity = "O(N) where N is the number of fields being requested.")]
+    public static void HMGet(ref CommandContext ctx)
+    {
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        ctx.Reply.ArrayHeader(ctx.Count - 2);
+        var payload = st == Lookup.Found ? slot.Value : Hash.Empty;
+        var lookups = new Hash.Lookups(payload, ctx.Count - 2);
+        for (int i = 2; i < ctx.Count; i++)
+        {
+            if (lookups.TryGet(payload, ctx[i], out var value)) ctx.Reply.Bulk(value);
+            else ctx.Reply.NullBulk();
+        }
+    }
+
+    [RespCommand("HDEL", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", Since = "2.0.0",
+        Complexity = "O(N) where N is the number of fields to be removed.")]
+    public static void HDel(ref CommandContext ctx)
+    {
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.NotFound)
+        {
+            ctx.Reply.Integer(0);
+            return;
+        }
+        var w = HashStore.Writer(ref ctx, true, slot);
+        long deleted = 0;
+        for (int i = 2; i < ctx.Count && w.Count > 0; i++)
+        {
+            if (w.Delete(ctx[i])) deleted++;
+        }
+        if (deleted > 0 && !HashStore.Write(ref ctx, ref w)) return;
+        ctx.Reply.Integer(deleted);
+    }
+
+    [RespCommand("HEXISTS", Arity = 3, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Determines whether a field exists in a hash.", Since = "2.0.0", Complexity = "O(1)")]
+    public static void HExists(ref CommandContext ctx)
+    {
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        ctx.Reply.Integer(st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out _) ? 1 : 0);
+    }
+
+    [RespCommand("HLEN", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Returns the number of fields in a hash.", Since = "2.0.0", Complexity = "O(1)")]
+    public static void HLen(ref CommandContext ctx)
+    {
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        ctx.Reply.Integer(st == Lookup.Found ? Hash.Count(slot.Value) : 0);
+    }
+
+    [RespCommand("HSTRLEN", Arity = 3, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Returns the length of the value of a field.", Since = "3.2.0", Complexity = "O(1)")]
+    public static void HStrLen(ref CommandContext ctx)
+    {
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        ctx.Reply.Integer(st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out var value) ? value.Length : 0);
+    }
+
+    [RespCommand("HKEYS", Arity = 2, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Returns all fields in a hash.", Since = "2.0.0", Complexity = "O(N) where N is the size of the hash.")]
+    public static void HKeys(ref CommandContext ctx) => GetAll(ref ctx, fields: true, values: false);
+
+    [RespCommand("HVALS", Arity = 2, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Returns all values in a hash.", Since = "2.0.0", Complexity = "O(N) where N is the size of the hash.")]
+    public static void HVals(ref CommandContext ctx) => GetAll(ref ctx, fields: false, values: true);
+
+    [RespCommand("HGETALL", Arity = 2, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Returns all fields and values in a hash.", Since = "2.0.0", Complexity = "O(N) where N is the size of the hash.")]
+    public static void HGetAll(ref CommandContext ctx) => GetAll(ref ctx, fields: true, values: true);
+
+    /// <summary>genericHgetallCommand: HGETALL is a map in RESP3 (an empty one for a missing key).</summary>
+    private static void GetAll(ref CommandContext ctx, bool fields, bool values)
+    {
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        var payload = st == Lookup.Found ? slot.Value : Hash.Empty;
+        int n = Hash.Count(payload);
+        if (fields && values) ctx.Reply.MapHeader(n);
+        else ctx.Reply.ArrayHeader(n);
+        var e = Hash.Enumerate(payload);
+        while (e.Next(out var f, out var v))
+        {
+            if (fields) ctx.Reply.Bulk(f);
+            if (values) ctx.Reply.Bulk(v);
+        }
+    }
+
+    [RespCommand("HINCRBY", Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.",
+        Since = "2.0.0", Complexity = "O(1)")]
+    public static void HIncrBy(ref CommandContext ctx)
+    {
+        if (!ctx.TryGetLong(3, out long incr))
+        {
+            ctx.Reply.Error("ERR value is not an integer or out of range");
+            return;
+        }
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        long value = 0;
+        if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out var old) && !NumberFormat.TryParseLong(old, out value))
+        {
+            ctx.Reply.Error("ERR hash value is not an integer");
+            return;
+        }
+        if ((incr < 0 && value < 0 && incr < long.MinValue - value) || (incr > 0 && value > 0 && incr > long.MaxValue - value))
+        {
+            ctx.Reply.Error("ERR increment or decrement would overflow");
+            return;
+        }
+        value += incr;
+        Span<byte> text = stackalloc byte[20];
+        int n = NumberFormat.FormatLong(value, text);
+        var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
+        w.Set(ctx[2], text[..n]);
+        if (!HashStore.Write(ref ctx, ref w)) return;
+        ctx.Reply.Integer(value);
+    }
+
+    [RespCommand("HINCRBYFLOAT", Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.",
+        Since = "2.6.0", Complexity = "O(1)")]
+    public static void HIncrByFloat(ref CommandContext ctx)
+    {
+        // Redis adds long doubles; a double is what NativeKv has (as INCRBYFLOAT): sums past 1.8e308
+        // are "would produce NaN or Infinity" here where Redis's 80-bit long double still holds them.
+        if (!NumberFormat.TryParseDouble(ctx[3], out double incr))
+        {
+            ctx.Reply.Error("ERR value is not a valid float");
+            return;
+        }
+        if (double.IsInfinity(incr))
+        {
+            ctx.Reply.Error("ERR value is NaN or Infinity");
+            return;
+        }
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        double value = 0;
+        if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out var old) && !NumberFormat.TryParseDouble(old, out value))
+        {
+            ctx.Reply.Error("ERR hash value is not a float");
+            return;
+        }
+        value += incr;
+        if (double.IsNaN(value) || double.IsInfinity(value))
+        {
+            ctx.Reply.Error("ERR increment would produce NaN or Infinity");
+            return;
+        }
+        Span<byte> text = stackalloc byte[400];
+        int n = NumberFormat.FormatHuman(value, text);
+        var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
+        w.Set(ctx[2], text[..n]);
+        if (!HashStore.Write(ref ctx, ref w)) return;
+        ctx.Reply.Bulk(text[..n]);
+    }
+
+    [RespCommand("HRANDFIELD", Arity = -2, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Returns one or more random fields from a hash.", Since = "6.2.0",
+        Complexity = "O(N) where N is the number of fields returned")]
+    public static void HRandField(ref CommandContext ctx)
+    {
+        if (ctx.Count == 2)
+        {
+            var st1 = HashStore.Read(ref ctx, out var one);
+            if (st1 is Lookup.Pending or Lookup.Error) return;
+            if (st1 == Lookup.NotFound)
+            {
+                ctx.Reply.NullBulk();
+                return;
+            }
+            PickAt(one.Value, Random.Shared.Next(Hash.Count(one.Value)), out var f, out _);
+            ctx.Reply.Bulk(f);
+            return;
+        }
+        if (!ctx.TryGetLong(2, out long l))
+        {
+            ctx.Reply.Error("ERR value is not an integer or out of range");
+            return;
+        }
+        if (l == long.MinValue)
+        {
+            ctx.Reply.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            return;
+        }
+        bool withValues = false;
+        if (ctx.Count > 4 || (ctx.Count == 4 && !ctx.ArgIs(3, "WITHVALUES"u8)))
+        {
+            ctx.Reply.Error("ERR syntax error");
+            return;
+        }
+        if (ctx.Count == 4)
+        {
+            withValues = true;
+            if (l < -long.MaxValue / 2 || l > long.MaxValue / 2)
+            {
+                ctx.Reply.Error("ERR value is out of range");
+                return;
+            }
+        }
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.NotFound || l == 0)
+        {
+            ctx.Reply.EmptyArray();
+            return;
+        }
+        RandomFields(ref ctx, slot.Value, l, withValues);
+    }
+
+    /// <summary>hrandfieldWithCountCommand's cases, over a payload's pairs.</summary>
+    private static void RandomFields(ref CommandContext ctx, ReadOnlySpan<byte> payload, long l, bool withValues)
+    {
+        var r = ctx.Reply;
+        bool pairs = withValues && r.Protocol >= 3;
+        int size = Hash.Count(payload);
+        ulong count = l >= 0 ? (ulong)l : (ulong)(-l);
+        // Case 1: repeats allowed (negative count), or one field: count independent picks.
+        if (l < 0 || count == 1)
+        {
+            r.ArrayHeader(withValues && !pairs ? (long)count * 2 : (long)count);
+            var offsets = System.Buffers.ArrayPool<int>.Shared.Rent(size);
+            try
+            {
+                Hash.Offsets(payload, offsets.AsSpan(0, size));
+                // A count as large as -LONG_MAX is Redis's to answer too; the loop ends once the client's
+                // output passed its limit (or the writer's capacity) and is being discarded.
+                for (ulong i = 0; i < count && !r.Discarding; i++)
+                {
+                    Hash.At(payload, offsets[Random.Shared.Next(size)], out var f, out var v);
+                    ReplyPair(r, f, v, withValues, pairs);
+                }
+            }
+            finally { System.Buffers.ArrayPool<int>.Shared.Return(offsets); }
+            return;
+        }
+        // Case 2: the whole hash. Otherwise count distinct fields, kept in order (Redis's listpack
+        // sampling, lpRandomPairsUnique, returns them in order too): selection sampling.
+        long want = (long)Math.Min(count, (ulong)size);
+        r.ArrayHeader(withValues && !pairs ? want * 2 : want);
+        long left = size;
+        var e = Hash.Enumerate(payload);
+        while (want > 0 && e.Next(out var f, out var v))
+        {
+            if (Random.Shared.NextInt64(left--) < want)
+            {
+                ReplyPair(r, f, v, withValues, pairs);
+                want--;
+            }
+        }
+    }
+
+    private static void ReplyPair(Protocol.RespWriter r, ReadOnlySpan<byte> f, ReadOnlySpan<byte> v, bool withValues, bool pairs)
+    {
+        if (pairs) r.ArrayHeader(2);
+        r.Bulk(f);
+        if (withValues) r.Bulk(v);
+    }
+
+    private static void PickAt(ReadOnlySpan<byte> payload, int index, out ReadOnlySpan<byte> field, out ReadOnlySpan<byte> value)
+    {
+        var e = Hash.Enumerate(payload);
+        field = value = default;
+        for (int i = 0; i <= index && e.Next(out field, out value); i++) { }
+    }
+
+    [RespCommand("HSCAN", Arity = -3, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,
+        Group = CommandGroup.Hash, Summary = "Iterates over fields and values of a hash.", Since = "2.8.0",
+        Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.")]
+    public static void HScan(ref CommandContext ctx)
+    {
+        if (!TryParseCursor(ctx[2]))
+        {
+            ctx.Reply.Error("ERR invalid cursor");
+            return;
+        }
+        var st = HashStore.Read(ref ctx, out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.NotFound)
+        {
+            ctx.Reply.ArrayHeader(2);
+            ctx.Reply.Bulk("0"u8);
+            ctx.Reply.EmptyArray();
+            return;
+        }
+        ReadOnlySpan<byte> pattern = default;
+        for (int j = 3; j < ctx.Count; j++)
+        {
+            bool hasNext = j < ctx.Count - 1;
+            if (ctx.ArgIs(j, "COUNT"u8) && hasNext)
+            {
+                if (!ctx.TryGetLong(j + 1, out long count))
+                {
+                    ctx.Reply.Error("ERR value is not an integer or out of range");
+                    return;
+                }
+                if (count < 1)
+                {
+                    ctx.Reply.Error("ERR syntax error");
+                    return;
+                }
+                j++;
+            }
+            else if (ctx.ArgIs(j, "MATCH"u8) && hasNext)
+            {
+                pattern = ctx[++j];
+                if (pattern.Length == 1 && pattern[0] == (byte)'*') pattern = default;
+            }
+            else
+            {
+                ctx.Reply.Error("ERR syntax error");
+                return;
+            }
+        }
+        // An inline hash is one record read whole: all of it in one reply, cursor 0, as Redis answers
+        // for a listpack whatever the cursor and COUNT (the paged layout will bring real cursors).
+        var payload = slot.Value;
+        int n = 0;
+        var e = Hash.Enumerate(payload);
+        while (e.Next(out var f, out _))
+        {
+            if (pattern.IsEmpty || GlobMatcher.Match(pattern, f)) n++;
+        }
+        var r = ctx.Reply;
+        r.ArrayHeader(2);
+        r.Bulk("0"u8);
+        r.ArrayHeader(n * 2);
+        e = Hash.Enumerate(payload);
+        while (e.Next(out var f, out var v))
+        {
+            if (!pattern.IsEmpty && !GlobMatcher.Match(pattern, f)) continue;
+            r.Bulk(f);
+            r.Bulk(v);
+        }
+    }
+
+    /// <summary>
+    /// parseScanCursorOrReply: strtoul's syntax, so a sign is taken ("-1" wraps), "" is cursor 0, and a
+    /// leading space, trailing bytes or a value past 2^64-1 are an invalid cursor.
+    /// </summary>
+    private static bool TryParseCursor(ReadOnlySpan<byte> s)
+    {
+        if (s.IsEmpty) return true;
+        int i = 0;
+        if (s[0] is (byte)'+' or (byte)'-') i++;
+        if (i == s.Length) return false;
+        ulong v = 0;
+        for (; i < s.Length; i++)
+        {
+            uint d = (uint)(s[i] - '0');
+            if (d > 9) return false;
+            if (v > (ulong.MaxValue - d) / 10) return false;
+            v = v * 10 + d;
+        }
+        return true;
+    }
+}

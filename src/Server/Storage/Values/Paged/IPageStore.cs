@@ -53,7 +53,11 @@ public interface IPageStore
 {
     PageRead Read(in PageKey key, PageSet into);
 
-    /// <summary>Writes the page's used bytes; a store may keep room past them (a page-size multiple) so later writes stay in place.</summary>
+    /// <summary>
+    /// Writes the page's used bytes. A store may keep room past a bucket page's bytes (to a page-size
+    /// multiple) so later writes stay in place; a value chunk is written once (an overwrite of the value
+    /// takes new chunk pages), so it needs none.
+    /// </summary>
     void Write(in PageKey key, ReadOnlySpan<byte> page);
 
     void Delete(in PageKey key);

@@ -93,7 +93,7 @@ public static partial class PagedHash
     /// what makes the pick uniform over elements rather than over buckets (unsplit buckets hold twice
     /// what split ones do); measured in PagedHashModelTests.Random_element_is_nearly_uniform.
     /// </summary>
-    public const int RandomTries = 4;
+    public const int RandomTries = 8;
 
     /// <summary>Pages <see cref="Random"/> still needs (the next bucket the pick will look at, then the value's chunks).</summary>
     public static void NeedsRandom(in PagedMeta meta, ulong seed, PageSet pages, List<PageKey> needs, int tries = RandomTries)

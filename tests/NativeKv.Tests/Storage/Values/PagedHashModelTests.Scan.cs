@@ -128,8 +128,13 @@ public partial class PagedHashModelTests
             }
             return chi / (n - 1);
         }
-        double plain = Chi(1), weighted = Chi(PagedHash.RandomTries);
-        Console.WriteLine($"random pick over {n} elements in {d.Meta.Buckets} buckets: chi2/df plain {plain:F2}, weighted ({PagedHash.RandomTries} tries) {weighted:F2} (uniform: 1.00 +- {Math.Sqrt(2.0 / n):F2})");
+        double plain = Chi(1);
+        long reads = d.Store.Reads;
+        double weighted = Chi(PagedHash.RandomTries);
+        double readsPerPick = (d.Store.Reads - reads) / (double)(n * PerElement);
+        Console.WriteLine($"random pick over {n} elements in {d.Meta.Buckets} buckets, {PerElement} picks each: chi2/df plain {plain:F2}, " +
+            $"weighted ({PagedHash.RandomTries} tries) {weighted:F2} (uniform: 1.00 +- {Math.Sqrt(2.0 / n):F2}), {readsPerPick:F2} bucket reads a pick");
+        await Assert.That(readsPerPick).IsLessThan(2.5);
         await Assert.That(plain).IsGreaterThan(3.0).Because("the plain pick is biased by bucket size (this test can tell)");
         await Assert.That(weighted).IsLessThan(1.5);
     }

@@ -143,11 +143,14 @@ public partial class PagedHashModelTests
     public async Task Random_element_of_a_sparse_collection_walks_past_empty_buckets()
     {
         var d = new PagedDriver(PagedMeta.Create(78, PagedKind.Hash), new InMemoryPageStore());
-        for (int i = 0; i < 20_000; i++) d.Set(B($"f{i}"), B($"v{i}"));
-        for (int i = 0; i < 20_000; i++) if (i != 12_345) d.Delete(B($"f{i}"));
+        for (int i = 0; i < 100_000; i++) d.Set(B($"f{i}"), B($"v{i}"));
+        for (int i = 0; i < 100_000; i++) if (i != 12_345) d.Delete(B($"f{i}"));
         var sink = new CollectingSink();
         await Assert.That(d.Random(42, sink)).IsTrue();
         await Assert.That(sink.Items[0].Field).IsEqualTo("f12345");
+        // Hundreds of empty buckets: the walk reads them 64 a round (one a round took a round per bucket).
+        await Assert.That(d.Meta.Buckets).IsGreaterThan(300UL);
+        await Assert.That(d.RandomRounds).IsLessThanOrEqualTo(PagedHash.RandomTries + (int)(d.Meta.Buckets / PagedHash.MaxScanBuckets) + 2);
         await Assert.That(Encoding.Latin1.GetString(sink.Items[0].Value)).IsEqualTo("v12345");
         d.Delete(B("f12345"));
         sink.Items.Clear();

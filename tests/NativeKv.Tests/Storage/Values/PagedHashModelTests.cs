@@ -44,11 +44,37 @@ public partial class PagedHashModelTests
         var d = new PagedDriver(PagedMeta.Create((ulong)seed * 1000 + 7, kind), new InMemoryPageStore());
         var model = new Dictionary<string, byte[]>();
         var keys = new List<string>();
-        var index = new Dictionary<string, int>();
         bool hash = kind == PagedKind.Hash;
         int next = 0;
+        // A scan runs through the whole sequence, a step every eighth operation: at its end, every element
+        // neither added nor removed since it began (present throughout) must have been yielded.
+        ulong scanCursor = 0;
+        var scanned = new HashSet<string>();
+        var touched = new HashSet<string>();
+        int scansDone = 0;
+        var sink = new CollectingSink();
+        var fieldSink = new FieldSink(scanned);
         for (int step = 0; step < steps; step++)
         {
+            if (step % 8 == 0)
+            {
+                scanCursor = d.ScanStep(scanCursor, 10, fieldSink);
+                if (scanCursor == 0)
+                {
+                    foreach (var f in model.Keys)
+                        if (!touched.Contains(f) && !scanned.Contains(f)) await Assert.That(f).IsNull().Because($"step {step}: the scan missed {f}");
+                    scanned.Clear();
+                    touched.Clear();
+                    scansDone++;
+                }
+            }
+            if (step % 50 == 0 && model.Count > 0)
+            {
+                sink.Items.Clear();
+                d.Random((ulong)rng.NextInt64(), sink);
+                var (f, v) = sink.Items[0];
+                if (!model.TryGetValue(f, out var mv) || !mv.AsSpan().SequenceEqual(v)) await Assert.That(f).IsNull().Because($"step {step}: random pick {f}");
+            }
             bool growing = step < steps / 2 && model.Count < peak;
             int op = rng.Next(100);
             if (model.Count == 0 || (growing ? op < 55 : op < 10))
@@ -57,8 +83,8 @@ public partial class PagedHashModelTests
                 var v = hash ? Value(rng, maxLarge) : [];
                 if (d.Set(B(f), v) != SetResult.Added) await Assert.That(f).IsNull().Because($"step {step}: {f} is new");
                 model[f] = v;
-                index[f] = keys.Count;
                 keys.Add(f);
+                touched.Add(f);
             }
             else if (op < (growing ? 70 : 25))
             {
@@ -76,11 +102,10 @@ public partial class PagedHashModelTests
                 string f = keys[i];
                 if (!d.Delete(B(f))) await Assert.That(f).IsNull().Because($"step {step}: delete {f}");
                 model.Remove(f);
+                touched.Add(f);
                 string last = keys[^1];
                 keys[i] = last;
-                index[last] = i;
                 keys.RemoveAt(keys.Count - 1);
-                index.Remove(f);
                 if (d.Lookup(B(f)) is not null) await Assert.That(f).IsNull().Because($"step {step}: {f} was deleted");
             }
             else if (op < 93)
@@ -101,9 +126,15 @@ public partial class PagedHashModelTests
             if ((step + 1) % fullEvery == 0) await AssertSameAsModel(d, model, $"seed {seed} step {step}");
         }
         await AssertSameAsModel(d, model, $"seed {seed} end");
+        await Assert.That(scansDone).IsGreaterThan(2);
         // A mutation reads its pages in one round; a read in at most two (the bucket, then value chunks).
         await Assert.That(d.MaxWriteRounds).IsLessThanOrEqualTo(1);
         await Assert.That(d.MaxReadRounds).IsLessThanOrEqualTo(2);
+    }
+
+    private sealed class FieldSink(HashSet<string> fields) : IEntrySink
+    {
+        public void Entry(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value) => fields.Add(Encoding.Latin1.GetString(field));
     }
 
     [Test]

@@ -165,10 +165,13 @@ internal sealed class PagedDriver
         return sink.Items;
     }
 
+    /// <summary>Read rounds the last random pick took.</summary>
+    public int RandomRounds;
+
     public bool Random(ulong seed, IEntrySink sink, int tries = PagedHash.RandomTries)
     {
         _pages.Clear();
-        for (; ; Fetch())
+        for (RandomRounds = 0; ; RandomRounds += Fetch())
         {
             PagedHash.NeedsRandom(Meta, seed, _pages, _needs, tries);
             if (_needs.Count == 0) break;

@@ -101,7 +101,10 @@ public static partial class PagedHash
         if (meta.Count == 0) return;
         if (!Pick(meta, seed, tries, pages, out var bucket, out int index))
         {
-            Need(pages, needs, BucketKey(meta, bucket));
+            // A draw needs its bucket; the walk (index -2) reads ahead, a scan step's worth a round, since
+            // a collection far below its bucket count (buckets never merge) may have long empty runs.
+            int ahead = index == -2 ? (int)Math.Min((ulong)MaxScanBuckets, meta.Buckets) : 1;
+            for (int i = 0; i < ahead; i++) Need(pages, needs, BucketKey(meta, (bucket + (ulong)i) % meta.Buckets));
             return;
         }
         if (!HasValues(meta)) return;
@@ -137,7 +140,8 @@ public static partial class PagedHash
     }
 
     /// <summary>
-    /// The pick: true with the bucket and entry index, or false with the bucket it must read next.
+    /// The pick: true with the bucket and entry index, or false with the bucket it must read next
+    /// (index -1 for a draw, -2 for the walk).
     /// After <paramref name="tries"/> draws it walks up from the last drawn bucket to the first
     /// non-empty one (the collection is not empty, so one exists) and takes a drawn slot in it.
     /// </summary>
@@ -178,7 +182,7 @@ public static partial class PagedHash
             if (pages.State(key) == PageState.NotInHand)
             {
                 bucket = b;
-                index = -1;
+                index = -2;
                 return false;
             }
             int n = BucketPage.CountOf(pages.Get(key));

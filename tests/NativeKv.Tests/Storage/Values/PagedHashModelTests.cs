@@ -149,6 +149,28 @@ public partial class PagedHashModelTests
     public async Task Hash_with_multi_chunk_values_matches_the_model()
         => await RunModel(PagedKind.Hash, seed: 3, steps: 6_000, peak: 1_500, fullEvery: 500, maxLarge: 3 * PagedHash.ValueChunkSize + 17);
 
+    /// <summary>A hash loaded with 1-byte values and then rewritten with 900-byte ones splits as its values grow.</summary>
+    [Test]
+    public async Task Overwrites_that_grow_values_split_buckets()
+    {
+        var store = new InMemoryPageStore();
+        var d = new PagedDriver(PagedMeta.Create(45, PagedKind.Hash), store);
+        var model = new Dictionary<string, byte[]>();
+        for (int i = 0; i < 20_000; i++) d.Set(B($"f{i}"), model[$"f{i}"] = [(byte)i]);
+        ulong before = d.Meta.Buckets;
+        var big = new byte[900];
+        for (int i = 0; i < 20_000; i++)
+        {
+            big[0] = (byte)i;
+            await Assert.That(d.Set(B($"f{i}"), big)).IsEqualTo(SetResult.Updated);
+            model[$"f{i}"] = (byte[])big.Clone();
+        }
+        int largest = store.Pages.Where(p => p.Key.Kind == PageKind.Bucket).Max(p => p.Value.Length);
+        await Assert.That(d.Meta.Buckets).IsGreaterThan(before * 20);
+        await Assert.That(largest).IsLessThan(4 * d.Meta.PageSize).Because($"largest bucket {largest} B");
+        await AssertSameAsModel(d, model, "after growing overwrites");
+    }
+
     [Test]
     public async Task Small_pages_and_long_fields_keep_the_invariants()
     {

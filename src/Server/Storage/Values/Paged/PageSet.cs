@@ -35,6 +35,19 @@ public sealed class PageSet
 
     public int Count => _count;
 
+    private ArrayBufferWriter<byte>? _scratch;
+
+    /// <summary>Where an out-of-line value is gathered for a sink; reused, so a warm set allocates nothing.</summary>
+    internal ArrayBufferWriter<byte> Scratch
+    {
+        get
+        {
+            _scratch ??= new ArrayBufferWriter<byte>(256);
+            _scratch.ResetWrittenCount();
+            return _scratch;
+        }
+    }
+
     public PageState State(in PageKey key)
     {
         if (!_index.TryGetValue(key, out int i)) return PageState.NotInHand;

@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace NativeKv.Server.Storage.Values.Paged;
 
 /// <summary>Receives the elements a scan or a random pick yields (a set's value is empty).</summary>
@@ -63,7 +61,6 @@ public static partial class PagedHash
     {
         int n = ScanBuckets(meta, cursor, count);
         bool hasValues = HasValues(meta);
-        ArrayBufferWriter<byte>? scratch = null;
         for (int i = 0; i < n; i++)
         {
             var r = new BucketPage.Reader(pages.Get(BucketKey(meta, cursor + (ulong)i)), hasValues);
@@ -74,8 +71,7 @@ public static partial class PagedHash
                     sink.Entry(e.Field, e.InlineValue);
                     continue;
                 }
-                scratch ??= new ArrayBufferWriter<byte>(e.ValueLength);
-                scratch.ResetWrittenCount();
+                var scratch = pages.Scratch;
                 CopyValue(meta, e, pages, scratch);
                 sink.Entry(e.Field, scratch.WrittenSpan);
             }
@@ -131,7 +127,7 @@ public static partial class PagedHash
                 sink.Entry(e.Field, e.InlineValue);
                 return true;
             }
-            var scratch = new ArrayBufferWriter<byte>(e.ValueLength);
+            var scratch = pages.Scratch;
             CopyValue(meta, e, pages, scratch);
             sink.Entry(e.Field, scratch.WrittenSpan);
             return true;

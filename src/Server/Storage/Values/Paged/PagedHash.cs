@@ -117,7 +117,7 @@ public static partial class PagedHash
 
     /// <summary>
     /// Pages <see cref="Set"/> needs: the field's bucket, and the buckets it may split (those the split
-    /// rule would take if the field were new, a bound on what it takes).
+    /// rule would take if the whole entry were added, a bound on what a new field or a grown value takes).
     /// </summary>
     public static void NeedsSet(in PagedMeta meta, ReadOnlySpan<byte> field, int valueLength, PageSet pages, List<PageKey> needs)
     {
@@ -191,11 +191,11 @@ public static partial class PagedHash
         store.Write(key, buf[..newUsed]);
 
         meta.EntryBytes = meta.EntryBytes - (ulong)oldLength + (ulong)size;
-        if (found) return SetResult.Updated;
-        meta.Count++;
+        if (!found) meta.Count++;
+        // An overwrite that grows a value splits too, or a hash loaded small and rewritten large would keep its bucket count.
         for (int i = 0, max = MaxSplits(meta, field.Length, value.Length); i < max && meta.EntryBytes > Room(meta, meta.Buckets); i++)
             SplitOne(ref meta, pages, store);
-        return SetResult.Added;
+        return found ? SetResult.Updated : SetResult.Added;
     }
 
     /// <summary>Pages <see cref="Delete"/> needs: the field's bucket (its value chunks are deleted blind).</summary>

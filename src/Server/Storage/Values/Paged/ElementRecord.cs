@@ -1,0 +1,136 @@
+using System.Buffers.Binary;
+
+namespace NativeKv.Server.Storage.Values.Paged;
+
+/// <summary>What an element record does.</summary>
+public enum ElementOp : byte
+{
+    HSet = 1,
+    HDel = 2,
+    SAdd = 3,
+    SRem = 4,
+}
+
+/// <summary>
+/// An AOF record for one element of a paged collection: its after-image, never a page. Pages are
+/// derived state (a checkpoint holds them; replay rebuilds them), so every record is idempotent:
+/// HSET/SADD say "the element is present (with this value)", HDEL/SREM "it is absent", and applying a
+/// record twice leaves what applying it once left, whatever came between that a later record undoes.
+/// Layout (the AOF's framing goes around it):
+/// <code>
+/// [op: u8][cid: u64 LE][key length: LEB128][key][field length: LEB128][field][value length: LEB128][value]
+/// </code>
+/// The value is present for HSET only. The key is the store key the main record lives under, so replay
+/// finds the meta; the cid says which life of that key the record belongs to: a record whose cid is not
+/// the meta's (the key was deleted and made again since) is skipped.
+/// </summary>
+public readonly ref struct ElementRecord
+{
+    public readonly ElementOp Op;
+    public readonly ulong Cid;
+    public readonly ReadOnlySpan<byte> Key;
+    public readonly ReadOnlySpan<byte> Field;
+    public readonly ReadOnlySpan<byte> Value;
+
+    public ElementRecord(ElementOp op, ulong cid, ReadOnlySpan<byte> key, ReadOnlySpan<byte> field, ReadOnlySpan<byte> value = default)
+    {
+        Op = op;
+        Cid = cid;
+        Key = key;
+        Field = field;
+        Value = op == ElementOp.HSet ? value : default;
+    }
+
+    public bool IsHash => Op is ElementOp.HSet or ElementOp.HDel;
+
+    public bool IsRemoval => Op is ElementOp.HDel or ElementOp.SRem;
+
+    public int EncodedSize
+    {
+        get
+        {
+            int n = 1 + 8 + Part(Key.Length) + Part(Field.Length);
+            return Op == ElementOp.HSet ? n + Part(Value.Length) : n;
+        }
+    }
+
+    private static int Part(int length) => BucketPage.VarintSize((uint)length) + length;
+
+    /// <summary>Writes the record; returns its size (<see cref="EncodedSize"/>).</summary>
+    public int Encode(Span<byte> dest)
+    {
+        dest[0] = (byte)Op;
+        BinaryPrimitives.WriteUInt64LittleEndian(dest[1..], Cid);
+        int n = 9;
+        n += WritePart(dest[n..], Key);
+        n += WritePart(dest[n..], Field);
+        if (Op == ElementOp.HSet) n += WritePart(dest[n..], Value);
+        return n;
+    }
+
+    private static int WritePart(Span<byte> dest, ReadOnlySpan<byte> part)
+    {
+        int n = BucketPage.WriteVarint(dest, (uint)part.Length);
+        part.CopyTo(dest[n..]);
+        return n + part.Length;
+    }
+
+    /// <summary>Reads a record from the start of <paramref name="src"/>; false when it is cut short or not a record.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> src, out ElementRecord record, out int consumed)
+    {
+        record = default;
+        consumed = 0;
+        if (src.Length < 9 || src[0] is < (byte)ElementOp.HSet or > (byte)ElementOp.SRem) return false;
+        var op = (ElementOp)src[0];
+        ulong cid = BinaryPrimitives.ReadUInt64LittleEndian(src[1..]);
+        int at = 9;
+        if (!TryPart(src, ref at, out var key) || !TryPart(src, ref at, out var field)) return false;
+        ReadOnlySpan<byte> value = default;
+        if (op == ElementOp.HSet && !TryPart(src, ref at, out value)) return false;
+        record = new ElementRecord(op, cid, key, field, value);
+        consumed = at;
+        return true;
+    }
+
+    private static bool TryPart(ReadOnlySpan<byte> src, scoped ref int at, out ReadOnlySpan<byte> part)
+    {
+        part = default;
+        uint len = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            if (at >= src.Length || shift > 28) return false;
+            byte b = src[at++];
+            len |= (uint)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0) break;
+        }
+        if (len > (uint)(src.Length - at)) return false;
+        part = src.Slice(at, (int)len);
+        at += (int)len;
+        return true;
+    }
+}
+
+public static partial class PagedHash
+{
+    /// <summary>Pages <see cref="ApplyRecord"/> needs (none for a record of another life of the key).</summary>
+    public static void NeedsRecord(in PagedMeta meta, in ElementRecord record, PageSet pages, List<PageKey> needs)
+    {
+        if (record.Cid != meta.Cid) return;
+        if (record.IsRemoval) NeedsDelete(meta, record.Field, pages, needs);
+        else NeedsSet(meta, record.Field, record.Value.Length, pages, needs);
+    }
+
+    /// <summary>
+    /// Replays an element record: idempotent (set = "present with this value", delete = "absent").
+    /// False when the record belongs to another collection id and was skipped.
+    /// </summary>
+    public static bool ApplyRecord(ref PagedMeta meta, in ElementRecord record, PageSet pages, IPageStore store)
+    {
+        if (record.Cid != meta.Cid) return false;
+        if (record.IsHash != (meta.Kind == PagedKind.Hash))
+            throw new InvalidDataException($"{record.Op} record for collection {meta.Cid}, a {meta.Kind}");
+        if (record.IsRemoval) Delete(ref meta, record.Field, pages, store);
+        else Set(ref meta, record.Field, record.Value, pages, store);
+        return true;
+    }
+}

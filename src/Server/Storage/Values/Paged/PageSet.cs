@@ -1,0 +1,128 @@
+using System.Buffers;
+
+namespace NativeKv.Server.Storage.Values.Paged;
+
+/// <summary>Whether a page set holds a page.</summary>
+public enum PageState : byte
+{
+    /// <summary>Not read yet: the operation must name it in its needs.</summary>
+    NotInHand,
+    /// <summary>Read, and the store has no such page (an empty bucket).</summary>
+    Missing,
+    Present,
+}
+
+/// <summary>
+/// The pages one command holds: filled by <see cref="IPageStore.Read"/> (now, or when a disk read
+/// completes), kept across the command's replay rounds, and written through by the operations that
+/// change them, so a second operation of the same command (HSET k f1 v1 f2 v2) sees the first's
+/// result. Buffers come from the shared array pool and go back on <see cref="Clear"/>; a reused set
+/// allocates nothing once warm.
+/// </summary>
+public sealed class PageSet
+{
+    private struct Slot
+    {
+        public PageKey Key;
+        public byte[]? Buffer;
+        public int Length;
+        public bool Present;
+    }
+
+    private Slot[] _slots = new Slot[8];
+    private int _count;
+    private readonly Dictionary<PageKey, int> _index = new();
+
+    public int Count => _count;
+
+    private ArrayBufferWriter<byte>? _scratch;
+
+    /// <summary>Where an out-of-line value is gathered for a sink; reused, so a warm set allocates nothing.</summary>
+    internal ArrayBufferWriter<byte> Scratch
+    {
+        get
+        {
+            _scratch ??= new ArrayBufferWriter<byte>(256);
+            _scratch.ResetWrittenCount();
+            return _scratch;
+        }
+    }
+
+    public PageState State(in PageKey key)
+    {
+        if (!_index.TryGetValue(key, out int i)) return PageState.NotInHand;
+        return _slots[i].Present ? PageState.Present : PageState.Missing;
+    }
+
+    /// <summary>The page's bytes; empty when it is missing. The page must be in hand.</summary>
+    public ReadOnlySpan<byte> Get(in PageKey key)
+    {
+        ref var s = ref _slots[IndexOf(key)];
+        return s.Present ? s.Buffer.AsSpan(0, s.Length) : default;
+    }
+
+    /// <summary>Puts a page in hand (a read's result), replacing what the set held for it.</summary>
+    public void Put(in PageKey key, ReadOnlySpan<byte> page)
+    {
+        var dest = Edit(key, page.Length);
+        page.CopyTo(dest);
+        SetLength(key, page.Length);
+    }
+
+    /// <summary>Records that the store has no such page.</summary>
+    public void PutMissing(in PageKey key)
+    {
+        ref var s = ref Reserve(key);
+        s.Present = false;
+        s.Length = 0;
+    }
+
+    /// <summary>
+    /// A writable buffer of at least <paramref name="capacity"/> bytes for the page, its current bytes
+    /// kept at the start; the page is present from now on, with the length <see cref="SetLength"/> gives.
+    /// </summary>
+    public Span<byte> Edit(in PageKey key, int capacity)
+    {
+        ref var s = ref Reserve(key);
+        if (s.Buffer is null || s.Buffer.Length < capacity)
+        {
+            var b = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
+            if (s.Buffer is not null)
+            {
+                if (s.Present) s.Buffer.AsSpan(0, s.Length).CopyTo(b);
+                ArrayPool<byte>.Shared.Return(s.Buffer);
+            }
+            s.Buffer = b;
+        }
+        if (!s.Present) s.Length = 0;
+        s.Present = true;
+        return s.Buffer;
+    }
+
+    public void SetLength(in PageKey key, int length) => _slots[IndexOf(key)].Length = length;
+
+    /// <summary>Hands every buffer back; the set is empty again.</summary>
+    public void Clear()
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            if (_slots[i].Buffer is { } b) ArrayPool<byte>.Shared.Return(b);
+            _slots[i] = default;
+        }
+        _count = 0;
+        _index.Clear();
+    }
+
+    private int IndexOf(in PageKey key)
+        => _index.TryGetValue(key, out int i) ? i : throw new InvalidOperationException($"page {key} is not in hand");
+
+    private ref Slot Reserve(in PageKey key)
+    {
+        if (_index.TryGetValue(key, out int i)) return ref _slots[i];
+        if (_count == _slots.Length) Array.Resize(ref _slots, _count * 2);
+        _index[key] = _count;
+        ref var s = ref _slots[_count++];
+        s.Key = key;
+        return ref s;
+    }
+}

@@ -409,11 +409,8 @@ internal static class HashCommands
         Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.")]
     public static void HScan(ref CommandContext ctx)
     {
-        if (!TryParseCursor(ctx[2]))
-        {
-            ctx.Reply.Error("ERR invalid cursor");
-            return;
-        }
+        // hscanCommand: the cursor, the key, then scanGenericCommand's options.
+        if (!ScanArgs.TryParseCursor(ref ctx, 2, out _)) return;
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound)
@@ -423,35 +420,7 @@ internal static class HashCommands
             ctx.Reply.EmptyArray();
             return;
         }
-        ReadOnlySpan<byte> pattern = default;
-        for (int j = 3; j < ctx.Count; j++)
-        {
-            bool hasNext = j < ctx.Count - 1;
-            if (ctx.ArgIs(j, "COUNT"u8) && hasNext)
-            {
-                if (!ctx.TryGetLong(j + 1, out long count))
-                {
-                    ctx.Reply.Error("ERR value is not an integer or out of range");
-                    return;
-                }
-                if (count < 1)
-                {
-                    ctx.Reply.Error("ERR syntax error");
-                    return;
-                }
-                j++;
-            }
-            else if (ctx.ArgIs(j, "MATCH"u8) && hasNext)
-            {
-                pattern = ctx[++j];
-                if (pattern.Length == 1 && pattern[0] == (byte)'*') pattern = default;
-            }
-            else
-            {
-                ctx.Reply.Error("ERR syntax error");
-                return;
-            }
-        }
+        if (!ScanArgs.TryParse(ref ctx, 3, allowType: false, out var scan)) return;
         // An inline hash is one record read whole: all of it in one reply, cursor 0, as Redis answers
         // for a listpack whatever the cursor and COUNT (the paged layout will bring real cursors).
         var payload = slot.Value;
@@ -459,7 +428,7 @@ internal static class HashCommands
         var e = Hash.Enumerate(payload);
         while (e.Next(out var f, out _))
         {
-            if (pattern.IsEmpty || GlobMatcher.Match(pattern, f)) n++;
+            if (scan.Matches(f)) n++;
         }
         var r = ctx.Reply;
         r.ArrayHeader(2);
@@ -468,30 +437,9 @@ internal static class HashCommands
         e = Hash.Enumerate(payload);
         while (e.Next(out var f, out var v))
         {
-            if (!pattern.IsEmpty && !GlobMatcher.Match(pattern, f)) continue;
+            if (!scan.Matches(f)) continue;
             r.Bulk(f);
             r.Bulk(v);
         }
-    }
-
-    /// <summary>
-    /// parseScanCursorOrReply: strtoul's syntax, so a sign is taken ("-1" wraps), "" is cursor 0, and a
-    /// leading space, trailing bytes or a value past 2^64-1 are an invalid cursor.
-    /// </summary>
-    private static bool TryParseCursor(ReadOnlySpan<byte> s)
-    {
-        if (s.IsEmpty) return true;
-        int i = 0;
-        if (s[0] is (byte)'+' or (byte)'-') i++;
-        if (i == s.Length) return false;
-        ulong v = 0;
-        for (; i < s.Length; i++)
-        {
-            uint d = (uint)(s[i] - '0');
-            if (d > 9) return false;
-            if (v > (ulong.MaxValue - d) / 10) return false;
-            v = v * 10 + d;
-        }
-        return true;
     }
 }

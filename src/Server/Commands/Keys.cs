@@ -475,19 +475,6 @@ internal static unsafe class KeyspaceCommands
         return next;
     }
 
-    private static bool TryParseType(ReadOnlySpan<byte> s, out KeyType t)
-    {
-        t = KeyType.None;
-        if (Ascii.EqualsIgnoreCase(s, "string"u8)) t = KeyType.String;
-        else if (Ascii.EqualsIgnoreCase(s, "list"u8)) t = KeyType.List;
-        else if (Ascii.EqualsIgnoreCase(s, "set"u8)) t = KeyType.Set;
-        else if (Ascii.EqualsIgnoreCase(s, "zset"u8)) t = KeyType.ZSet;
-        else if (Ascii.EqualsIgnoreCase(s, "hash"u8)) t = KeyType.Hash;
-        else if (Ascii.EqualsIgnoreCase(s, "stream"u8)) t = KeyType.Stream;
-        else return false;
-        return true;
-    }
-
     [RespCommand("KEYS", Arity = 2, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic,
         Summary = "Returns all key names that match a pattern.",
         Complexity = "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.")]
@@ -519,48 +506,12 @@ internal static unsafe class KeyspaceCommands
         Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.")]
     public static void Scan(ref CommandContext ctx)
     {
-        if (!ulong.TryParse(ctx[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong cursor))
-        {
-            ctx.Reply.Error("ERR invalid cursor");
-            return;
-        }
-        long count = 10;
-        ReadOnlySpan<byte> pattern = default;
-        var type = KeyType.None;
-        bool typeGiven = false;
-        for (int j = 2; j < ctx.Count; j++)
-        {
-            bool hasNext = j < ctx.Count - 1;
-            if (ctx.ArgIs(j, "COUNT"u8) && hasNext)
-            {
-                if (!ctx.TryGetLong(j + 1, out count))
-                {
-                    ctx.Reply.Error("ERR value is not an integer or out of range");
-                    return;
-                }
-                if (count < 1)
-                {
-                    ctx.Reply.Error("ERR syntax error");
-                    return;
-                }
-                j++;
-            }
-            else if (ctx.ArgIs(j, "MATCH"u8) && hasNext)
-            {
-                pattern = ctx[++j];
-                if (pattern.Length == 1 && pattern[0] == (byte)'*') pattern = default;
-            }
-            else if (ctx.ArgIs(j, "TYPE"u8) && hasNext)
-            {
-                typeGiven = true;
-                TryParseType(ctx[++j], out type);
-            }
-            else
-            {
-                ctx.Reply.Error("ERR syntax error");
-                return;
-            }
-        }
+        // scanCommand -> scanGenericCommand
+        if (!ScanArgs.TryParseCursor(ref ctx, 1, out ulong cursor) || !ScanArgs.TryParse(ref ctx, 2, allowType: true, out var scan)) return;
+        long count = scan.Count;
+        var pattern = scan.Pattern;
+        var type = scan.Type;
+        bool typeGiven = scan.TypeGiven;
         var session = Db.Store(ref ctx);
         var store = session.Store;
         int ns = store.Namespace(ctx.Client.Database);

@@ -389,11 +389,7 @@ internal static unsafe partial class SetCommands
     public static void SScan(ref CommandContext ctx)
     {
         // sscanCommand, then scanGenericCommand's options.
-        if (!ulong.TryParse(ctx[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong cursor))
-        {
-            ctx.Reply.Error("ERR invalid cursor");
-            return;
-        }
+        if (!ScanArgs.TryParseCursor(ref ctx, 2, out ulong cursor)) return;
         var st = Db.Read(ref ctx, ctx[1], KeyType.Set, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound)
@@ -401,40 +397,10 @@ internal static unsafe partial class SetCommands
             ctx.Reply.Raw("*2\r\n$1\r\n0\r\n*0\r\n"u8);
             return;
         }
-        long count = 10;
-        ReadOnlySpan<byte> pattern = default;
-        bool usePattern = false;
-        for (int j = 3; j < ctx.Count; j++)
-        {
-            bool hasNext = j < ctx.Count - 1;
-            if (ctx.ArgIs(j, "COUNT"u8) && hasNext)
-            {
-                if (!ctx.TryGetLong(j + 1, out count))
-                {
-                    ctx.Reply.Error("ERR value is not an integer or out of range");
-                    return;
-                }
-                if (count < 1)
-                {
-                    ctx.Reply.Error("ERR syntax error");
-                    return;
-                }
-                j++;
-            }
-            else if (ctx.ArgIs(j, "MATCH"u8) && hasNext)
-            {
-                pattern = ctx[++j];
-                usePattern = !(pattern.Length == 1 && pattern[0] == (byte)'*');
-            }
-            else
-            {
-                ctx.Reply.Error("ERR syntax error");
-                return;
-            }
-        }
+        if (!ScanArgs.TryParse(ref ctx, 3, allowType: false, out var scan)) return;
         var s = SetScratch.Current;
         var page = s.Result;
-        ulong next = Set.Scan(slot.Value, cursor, count, page, ref s.Heap);
+        ulong next = Set.Scan(slot.Value, cursor, scan.Count, page, ref s.Heap);
         ctx.Reply.ArrayHeader(2);
         ctx.Reply.Bulk(checked((long)next));
         int matches = 0;
@@ -442,13 +408,13 @@ internal static unsafe partial class SetCommands
         var e = new Set.Enumerator(page.Payload, scratch);
         while (e.Next(out var m))
         {
-            if (!usePattern || GlobMatcher.Match(pattern, m)) matches++;
+            if (scan.Matches(m)) matches++;
         }
         ctx.Reply.ArrayHeader(matches);
         e = new Set.Enumerator(page.Payload, scratch);
         while (e.Next(out var m))
         {
-            if (!usePattern || GlobMatcher.Match(pattern, m)) ctx.Reply.Bulk(m);
+            if (scan.Matches(m)) ctx.Reply.Bulk(m);
         }
     }
 }

@@ -217,7 +217,7 @@ public sealed class KeyLockTable
     /// </summary>
     private static LockSet? Grant(WaitQueue queue, int stripe, ref int w)
     {
-        LockSet? granted = null;
+        LockSet? granted = null, last = null;
         bool more = false;
         for (var s = queue.Head; s is not null;)
         {
@@ -228,8 +228,7 @@ public sealed class KeyLockTable
                 w = s.WaitExclusive ? w | ExclusiveBit : w + 1;
                 queue.Remove(s);
                 s.Acquired++;
-                s.NextGranted = granted;
-                granted = s;
+                Append(ref granted, ref last, s);
                 if (s.WaitExclusive)
                 {
                     more = queue.Waits(next, stripe);
@@ -242,9 +241,17 @@ public sealed class KeyLockTable
         return granted;
     }
 
+    /// <summary>Links a granted set at the end of the list, so owners are told in arrival order.</summary>
+    internal static void Append(ref LockSet? head, ref LockSet? last, LockSet s)
+    {
+        s.NextGranted = null;
+        if (last is null) head = s;
+        else last.NextGranted = s;
+        last = s;
+    }
+
     internal static void Notify(LockSet? granted)
     {
-        // Oldest first is not needed: each owner continues on its own reactor.
         while (granted is not null)
         {
             var next = granted.NextGranted;

@@ -104,7 +104,7 @@ internal sealed class KeyspaceGate
     /// <summary>Under the monitor: admits waiters from the head in FIFO order; reopens the gate when none is left.</summary>
     private LockSet? Grant()
     {
-        LockSet? granted = null;
+        LockSet? granted = null, last = null;
         while (_queue.Head is { } head)
         {
             if (_exclusiveHeld) break;
@@ -119,8 +119,7 @@ internal sealed class KeyspaceGate
             }
             _queue.Remove(head);
             head.GateHeld = true;
-            head.NextGranted = granted;
-            granted = head;
+            KeyLockTable.Append(ref granted, ref last, head);
         }
         if (_queue.Head is null && !_exclusiveHeld) Volatile.Write(ref _shut, 0);
         return granted;

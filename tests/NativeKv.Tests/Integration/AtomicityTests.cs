@@ -91,6 +91,36 @@ public class AtomicityTests
         await Assert.That(torn).IsEqualTo(0);
     }
 
+    [Test]
+    public async Task Clients_closing_while_holding_or_waiting_leave_no_lock_behind()
+    {
+        // Clients on both reactors pipeline MSETs and FLUSHDBs (the keyspace lock) on two keys and reset
+        // the connection without reading: some close holding locks, some parked behind others. A lock
+        // left behind would make the last MSET hang.
+        await using var server = await ServerProcess.StartAsync("--io-threads", "2");
+        var batch = new List<byte>();
+        for (int i = 0; i < 200; i++)
+        {
+            batch.AddRange(RespClient.Encode("MSET", "a", i, "b", i));
+            if (i % 50 == 0) batch.AddRange(RespClient.Encode("FLUSHDB"));
+        }
+        var bytes = batch.ToArray();
+        for (int round = 0; round < 20; round++)
+        {
+            var clients = Enumerable.Range(0, 8).Select(_ => new RespClient(server.Port)).ToList();
+            foreach (var c in clients) c.SendRaw(bytes);
+            foreach (var c in clients)
+            {
+                c.Socket.LingerState = new System.Net.Sockets.LingerOption(true, 0); // RST: the server drops them mid-work
+                c.Dispose();
+            }
+        }
+        using var last = new RespClient(server.Port, TimeSpan.FromSeconds(5));
+        await Assert.That(last.Call("MSET", "a", "x", "b", "x").Text).IsEqualTo("OK");
+        await Assert.That(last.Call("MGET", "a", "b").ToString()).IsEqualTo("[x, x]");
+        await Assert.That(last.Call("DBSIZE").Integer).IsEqualTo(2L);
+    }
+
     /// <summary>A connection with a small tag (its index among the writers).</summary>
     private sealed class TaggedClient(int port, int tag) : IDisposable
     {

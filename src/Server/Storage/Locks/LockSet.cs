@@ -37,6 +37,8 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
     internal int Acquired;
     internal GateMode Gate;
     internal bool GateHeld;
+    /// <summary>Holds the gate shared on its Interlocked counter, not on its reactor's line (admitted from the queue).</summary>
+    internal bool GateAtomic;
     internal bool Prepared;
     internal LockSetState State;
 
@@ -49,7 +51,10 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
     internal bool WaitExclusive;
 
     public ILockWaiter Waiter { get; } = waiter;
-    /// <summary>The gate's reader counter this owner uses (its reactor's), so owners on different reactors do not share a cache line.</summary>
+    /// <summary>
+    /// The gate's reader line this owner writes (its reactor's index): only one thread may use a slot, and
+    /// Acquire, Release and Cancel of a set run on its owner's thread.
+    /// </summary>
     public int GateSlot { get; } = gateSlot;
     public LockSetState Status => State;
     public bool IsHeld => State == LockSetState.Held;
@@ -65,6 +70,7 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
         Acquired = 0;
         Gate = GateMode.None;
         GateHeld = false;
+        GateAtomic = false;
         Prepared = false;
     }
 

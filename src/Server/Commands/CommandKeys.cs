@@ -51,6 +51,7 @@ internal static partial class CommandTable
     /// ReadOnly command or a single-record write marked <see cref="KeyLock.SharedWrite"/>, exclusive
     /// otherwise; keys of another database (MOVE, COPY ... DB n) in that database too.
     /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void CollectLocks(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, LockSet set)
     {
         set.Begin();
@@ -58,6 +59,17 @@ internal static partial class CommandTable
         if ((mode & KeyLock.Keyspace) != 0)
         {
             set.AddKeyspace();
+            return;
+        }
+        if (spec.FirstKey > 0 && spec.FirstKey == spec.LastKey && spec.NumKeysIndex == 0
+            && (mode & (KeyLock.TargetDbArgument | KeyLock.TargetDbOption)) == 0)
+        {
+            // One key (GET, SET, INCR, HSET...): most commands; the general walk below cost GET 4% of its CPU.
+            if (spec.FirstKey < args.Length)
+            {
+                bool x = (spec.Flags & CommandFlags.ReadOnly) == 0 && (mode & KeyLock.SharedWrite) == 0;
+                set.AddKey(db, input.Slice(args[spec.FirstKey].Offset, args[spec.FirstKey].Length), x);
+            }
             return;
         }
         Span<int> keys = stackalloc int[64];

@@ -70,6 +70,31 @@ public class KeyLockTableTests
     }
 
     [Test]
+    public async Task One_owner_thread_plain_fast_paths_keep_modes_and_the_queue()
+    {
+        // One reactor: no CAS on the fast paths (SingleThreaded); parking and grants work the same.
+        var table = new KeyLockTable { SingleThreaded = true };
+        var (s1, _) = NewSet();
+        var (s2, _) = NewSet();
+        var (x, wx) = NewSet();
+        await Assert.That(table.Acquire(Keys(s1, false, "k"))).IsTrue();
+        await Assert.That(table.Acquire(Keys(s2, false, "k"))).IsTrue();
+        await Assert.That(table.Acquire(Keys(x, true, "k"))).IsFalse();
+        table.Release(s1);
+        await Assert.That(wx.Grants).IsEqualTo(0);
+        var (late, wl) = NewSet();
+        await Assert.That(table.Acquire(Keys(late, false, "k"))).IsFalse(); // behind x
+        table.Release(s2);
+        await Assert.That(wx.Grants).IsEqualTo(1);
+        await Assert.That(table.Acquire(x)).IsTrue();
+        table.Release(x);
+        await Assert.That(wl.Grants).IsEqualTo(1);
+        await Assert.That(table.Acquire(late)).IsTrue();
+        table.Release(late);
+        await Assert.That(table.WordOf(KeyLockTable.StripeOf(HashOf("k"), 0))).IsEqualTo(0);
+    }
+
+    [Test]
     public async Task Exclusive_excludes_exclusive_and_a_waiter_is_woken_exactly_once()
     {
         var table = new KeyLockTable();

@@ -43,6 +43,14 @@ public sealed class KeyLockTable
         for (int i = 0; i < _queues.Length; i++) _queues[i] = new WaitQueue();
     }
 
+    /// <summary>
+    /// Only one thread ever acquires or releases (one reactor): the fast paths use plain loads and stores
+    /// instead of lock-prefixed CAS. Each CAS was 1.3% of a pipelined GET's CPU (2 per command, about 9 ns
+    /// apiece here); one reactor needs no atomics, as Redis's one thread takes no locks. Set before the
+    /// reactors start; the slow paths (monitor, FIFO, grants through the mailbox) are the same either way.
+    /// </summary>
+    public bool SingleThreaded { get; set; }
+
     /// <summary>Parks so far (INFO-style counter for tests and stats).</summary>
     public long Parks;
 
@@ -138,6 +146,13 @@ public sealed class KeyLockTable
     private bool TryFast(int stripe, bool exclusive)
     {
         ref int word = ref _words[stripe];
+        if (SingleThreaded)
+        {
+            int v = word;
+            if (exclusive ? v != 0 : (v & (ExclusiveBit | WaitersBit)) != 0) return false;
+            word = exclusive ? ExclusiveBit : v + 1;
+            return true;
+        }
         if (exclusive) return Interlocked.CompareExchange(ref word, ExclusiveBit, 0) == 0;
         int w = Volatile.Read(ref word);
         while ((w & (ExclusiveBit | WaitersBit)) == 0)
@@ -153,6 +168,13 @@ public sealed class KeyLockTable
     private bool TryReleaseFast(int stripe, bool exclusive)
     {
         ref int word = ref _words[stripe];
+        if (SingleThreaded)
+        {
+            int v = word;
+            if ((v & WaitersBit) != 0) return false;
+            word = exclusive ? 0 : v - 1;
+            return true;
+        }
         if (exclusive) return Interlocked.CompareExchange(ref word, 0, ExclusiveBit) == ExclusiveBit;
         int w = Volatile.Read(ref word);
         while ((w & WaitersBit) == 0)

@@ -97,6 +97,7 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
     {
         if (Prepared) return;
         Prepared = true;
+        if (Count <= 1) return;
         var e = Entries;
         for (int i = 1; i < Count; i++)
         {

@@ -146,7 +146,7 @@ public sealed class CommandTableGenerator : IIncrementalGenerator
     private static CommandAttributeModel ExtractCommand(AttributeData attribute, CancellationToken ct)
     {
         string? name = attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as string : null;
-        int arity = 0, firstKey = 0, lastKey = 0, step = 0, group = 0;
+        int arity = 0, firstKey = 0, lastKey = 0, step = 0, group = 0, numKeysIndex = 0, keyLock = 0;
         uint flags = 0;
         string summary = "", since = "1.0.0", complexity = "";
         foreach (KeyValuePair<string, TypedConstant> arg in attribute.NamedArguments)
@@ -159,6 +159,8 @@ public sealed class CommandTableGenerator : IIncrementalGenerator
                 case "FirstKey": firstKey = ToInt(value); break;
                 case "LastKey": lastKey = ToInt(value); break;
                 case "Step": step = ToInt(value); break;
+                case "NumKeysIndex": numKeysIndex = ToInt(value); break;
+                case "Lock": keyLock = ToInt(value); break;
                 case "Group": group = ToInt(value); break;
                 case "Summary": summary = value as string ?? ""; break;
                 case "Since": since = value as string ?? ""; break;
@@ -171,7 +173,7 @@ public sealed class CommandTableGenerator : IIncrementalGenerator
         (EquatableArray<string> flagNames, uint unnamed) = SplitFlags(flagsType, flags);
 
         return new CommandAttributeModel(
-            name, arity, flags, flagNames, unnamed, firstKey, lastKey, step, group, EnumMemberName(groupType, group),
+            name, arity, flags, flagNames, unnamed, firstKey, lastKey, step, numKeysIndex, keyLock, group, EnumMemberName(groupType, group),
             summary, since, complexity,
             LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct)));
     }

@@ -33,6 +33,8 @@ internal sealed record CommandAttributeModel(
     int FirstKey,
     int LastKey,
     int Step,
+    int NumKeysIndex,
+    int Lock,
     int Group,
     string? GroupName,
     string Summary,

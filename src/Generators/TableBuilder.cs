@@ -31,6 +31,7 @@ internal static class TableBuilder
         public string[] FlagNames = Array.Empty<string>();
         public uint UnnamedFlagBits;
         public int FirstKey, LastKey, Step;
+        public int NumKeysIndex, Lock;
         public int Group;
         public string? GroupName;
         public string Summary = "", Since = "", Complexity = "";
@@ -96,6 +97,8 @@ internal static class TableBuilder
                     FirstKey = c.FirstKey,
                     LastKey = c.LastKey,
                     Step = c.Step,
+                    NumKeysIndex = c.NumKeysIndex,
+                    Lock = c.Lock,
                     Group = c.Group,
                     GroupName = c.GroupName,
                     Summary = c.Summary,
@@ -265,6 +268,14 @@ internal static class TableBuilder
         {
             return "Step must not be negative";
         }
+        if (c.NumKeysIndex < 0)
+        {
+            return "NumKeysIndex must not be negative";
+        }
+        if (arity > 0 && c.NumKeysIndex > 0 && c.NumKeysIndex >= arity)
+        {
+            return $"NumKeysIndex {c.NumKeysIndex} is beyond the {arity} arguments of a fixed arity";
+        }
         if (c.FirstKey == 0 && (c.LastKey != 0 || c.Step != 0))
         {
             return "LastKey and Step must be 0 when FirstKey is 0 (no keys)";
@@ -358,7 +369,9 @@ internal static class TableBuilder
               .Append(StringArray(AclCategories(e.FlagNames, e.GroupName))).Append(", ")
               .Append(e.Parent).Append(", ")
               .Append(IntArray(e.Subs.Select(s => s.Index))).Append(", ")
-              .Append(e.InvokeTarget is not null ? "true" : "false")
+              .Append(e.InvokeTarget is not null ? "true" : "false").Append(", ")
+              .Append(e.NumKeysIndex).Append(", ")
+              .Append("(").Append(Ns).Append("KeyLock)").Append(e.Lock)
               .Append("),\n");
         }
         sb.Append("    };\n\n");

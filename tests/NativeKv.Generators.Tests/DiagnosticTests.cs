@@ -144,6 +144,8 @@ public class DiagnosticTests
     [Arguments("[RespCommand(\"GET\", Arity = -3, FirstKey = 2, LastKey = 1, Step = 1)]")]            // LastKey < FirstKey
     [Arguments("[RespCommand(\"GET\", Arity = -3, FirstKey = -1, LastKey = 1, Step = 1)]")]           // negative FirstKey
     [Arguments("[RespCommand(\"GET\", Arity = -3, FirstKey = 0, LastKey = 1, Step = 1)]")]            // keys without FirstKey
+    [Arguments("[RespCommand(\"SINTERCARD\", Arity = -3, NumKeysIndex = -1)]")]                       // negative NumKeysIndex
+    [Arguments("[RespCommand(\"SINTERCARD\", Arity = 2, NumKeysIndex = 2)]")]                         // NumKeysIndex >= fixed arity
     public async Task NKV003_ImpossibleArity(string attribute)
     {
         Harness.Result r = Harness.Run("[assembly: NativeKv.Server.Commands.RespContainer(\"CLIENT\")]", Handler(attribute));
@@ -158,6 +160,8 @@ public class DiagnosticTests
     [Arguments("[RespCommand(\"CLIENT|X\", Arity = 2)]")]
     [Arguments("[RespCommand(\"CLIENT|Y\", Arity = -2)]")]
     [Arguments("[RespCommand(\"GETSET\", Arity = 3, FirstKey = 1, LastKey = 1, Step = 1)]")]
+    [Arguments("[RespCommand(\"SINTERCARD\", Arity = -3, NumKeysIndex = 1)]")]
+    [Arguments("[RespCommand(\"ZUNIONSTORE\", Arity = -4, FirstKey = 1, LastKey = 1, Step = 1, NumKeysIndex = 2)]")]
     public async Task NKV003_NotReportedForValidSpecs(string attribute)
     {
         Harness.Result r = Harness.Run("[assembly: NativeKv.Server.Commands.RespContainer(\"CLIENT\")]", Handler(attribute));

@@ -62,6 +62,11 @@ internal static class Harness
                 }
                 public static int Count() => CommandTable.Count;
                 public static string[] Names() => System.Array.ConvertAll(CommandTable.Commands, c => c.Name);
+                public static string Locking(int i)
+                {
+                    CommandSpec c = CommandTable.Commands[i];
+                    return $"numkeys={c.NumKeysIndex} lock={c.Lock}";
+                }
                 public static string Describe(int i)
                 {
                     CommandSpec c = CommandTable.Commands[i];
@@ -149,6 +154,7 @@ internal static class Harness
         public int Count => (int)Call(nameof(Count))!;
         public string[] Names => (string[])Call(nameof(Names))!;
         public string Describe(int i) => (string)Call(nameof(Describe), i)!;
+        public string Locking(int i) => (string)Call(nameof(Locking), i)!;
         public int IndexOf(string name) => Array.IndexOf(Names, name);
     }
 

@@ -56,6 +56,30 @@ public class TableTests
     }
 
     [Test]
+    public async Task Metadata_NumKeysIndex_and_Lock_reach_the_table()
+    {
+        Harness.Loaded t = Harness.Load("""
+            using NativeKv.Server.Commands;
+            namespace Locking;
+            internal static class H
+            {
+                [RespCommand("SINTERCARD", Arity = -3, Flags = CommandFlags.ReadOnly | CommandFlags.MovableKeys, NumKeysIndex = 1)]
+                public static void A(ref CommandContext ctx) { }
+                [RespCommand("SET", Arity = -3, Flags = CommandFlags.Write, FirstKey = 1, LastKey = 1, Step = 1, Lock = KeyLock.SharedWrite)]
+                public static void B(ref CommandContext ctx) { }
+                [RespCommand("COPY", Arity = -3, Flags = CommandFlags.Write, FirstKey = 1, LastKey = 2, Step = 1, Lock = KeyLock.TargetDbOption)]
+                public static void C(ref CommandContext ctx) { }
+                [RespCommand("GET", Arity = 2, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1)]
+                public static void D(ref CommandContext ctx) { }
+            }
+            """);
+        await Assert.That(t.Locking(t.IndexOf("sintercard"))).IsEqualTo("numkeys=1 lock=Default");
+        await Assert.That(t.Locking(t.IndexOf("set"))).IsEqualTo("numkeys=0 lock=SharedWrite");
+        await Assert.That(t.Locking(t.IndexOf("copy"))).IsEqualTo("numkeys=0 lock=TargetDbOption");
+        await Assert.That(t.Locking(t.IndexOf("get"))).IsEqualTo("numkeys=0 lock=Default");
+    }
+
+    [Test]
     public async Task Metadata_ContainersAndSubcommands()
     {
         Harness.Loaded t = Sample.Value;

@@ -27,6 +27,28 @@ public enum CommandFlags : uint
     Protected = 1 << 19,
 }
 
+/// <summary>
+/// How a command takes the key-lock table (Storage/Locks). By default a ReadOnly command takes its keys
+/// shared and any other command exclusive; a command without keys takes nothing.
+/// </summary>
+[Flags]
+public enum KeyLock : byte
+{
+    Default = 0,
+    /// <summary>
+    /// A write of one record that FASTER's RMW already makes atomic (SET, INCR, EXPIRE, single-key DEL...):
+    /// shared, so that one hot key written from 50 clients on two reactors never parks. With more than one
+    /// key argument the command takes them exclusive.
+    /// </summary>
+    SharedWrite = 1,
+    /// <summary>Reads or changes every key without naming them (FLUSHDB, SWAPDB, KEYS, SCAN, DBSIZE): alone in the keyspace.</summary>
+    Keyspace = 2,
+    /// <summary>The keys also live in the database named by the argument after the last key (MOVE key db).</summary>
+    TargetDbArgument = 4,
+    /// <summary>The keys after the first also live in the database of a "DB n" option (COPY src dst DB n).</summary>
+    TargetDbOption = 8,
+}
+
 /// <summary>Command groups as COMMAND DOCS names them.</summary>
 public enum CommandGroup
 {
@@ -69,6 +91,8 @@ public sealed class RespCommandAttribute(string name) : Attribute
     /// (ZUNIONSTORE's destination).
     /// </summary>
     public int NumKeysIndex { get; set; }
+    /// <summary>How the command locks its keys beyond what its flags say (see <see cref="KeyLock"/>).</summary>
+    public KeyLock Lock { get; set; }
     public CommandGroup Group { get; set; }
     public string Summary { get; set; } = "";
     public string Since { get; set; } = "1.0.0";

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NativeKv.Server.Network;
 using NativeKv.Server.Protocol;
+using NativeKv.Server.Storage.Locks;
 
 namespace NativeKv.Server.Commands;
 
@@ -12,9 +13,14 @@ public sealed class CommandExecutor(ServerContext server)
 {
     private readonly ServerContext _server = server;
 
+    /// <summary>The key-lock table every command with keys goes through (Storage/Locks).</summary>
+    public KeyLockTable Locks { get; } = new();
+
     /// <summary>
-    /// Runs one command. False when it waits on disk: nothing was replied or consumed, and the
-    /// caller runs it again (same input, same args) once the client's store operations complete.
+    /// Runs one command. False when it waits, on disk or for its key locks (<c>client.Locks.IsParked</c>):
+    /// nothing was replied or consumed, and the caller runs it again (same input, same args) once the
+    /// client's store operations complete or its locks are granted. Locks, once held, stay held across
+    /// those runs and are released when the command has finished.
     /// </summary>
     public bool Execute(Client client, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
     {
@@ -71,9 +77,25 @@ public sealed class CommandExecutor(ServerContext server)
         if (_server.WriteDenied is { } denied && ((spec.Flags & CommandFlags.Write) != 0 || spec.Name == "ping"))
         {
             // Nothing a write does may be acknowledged while the disk refuses it (Redis denies PING too).
+            // (A write parked on its locks may come back here once the disk failed: it never ran.)
+            if (client.Locks.IsHeld) Locks.Release(client.Locks);
             Reject(client, spec, stats, denied);
             FinishReplyMode(client, skipThis);
             return true;
+        }
+
+        var locks = client.Locks;
+        if (!locks.IsHeld && CommandTable.Locks(spec))
+        {
+            // First run of the command (not a replay after disk, not a resumption after a grant).
+            if (!locks.IsParked) CommandTable.CollectLocks(spec, client.Database, input, args, locks);
+            if (!Locks.Acquire(locks))
+            {
+                // Parked: the waiter's Granted() resumes the client through its reactor's mailbox.
+                if (skipThis) client.ReplyMode = ReplyMode.Skip;
+                output.Enabled = true;
+                return false;
+            }
         }
 
         long errorsBefore = output.ErrorCount;
@@ -94,6 +116,8 @@ public sealed class CommandExecutor(ServerContext server)
         }
         long elapsed = Stopwatch.GetTimestamp() - start;
         if (store is not null && store.Dirty > 0 && _server.WriteLog is { } writeLog) writeLog.Append(db, input, args, client);
+        // Finished, its AOF records appended: other clients may see its keys now.
+        if (locks.IsHeld) Locks.Release(locks);
 
         stats.CommandsProcessed++;
         stats.Calls[spec.Index]++;

@@ -1,3 +1,7 @@
+using System.Text;
+using NativeKv.Server.Protocol;
+using NativeKv.Server.Storage.Locks;
+
 namespace NativeKv.Server.Commands;
 
 internal static partial class CommandTable
@@ -16,5 +20,98 @@ internal static partial class CommandTable
         if (spec.FirstKey <= 0 || spec.Step <= 0 || (spec.Arity > 0 && spec.Arity != argc)) return false;
         (first, last, step) = (spec.FirstKey, spec.LastKey, spec.Step);
         return true;
+    }
+
+    /// <summary>
+    /// The argument indexes of a command's keys, in argument order: the FirstKey/LastKey/Step range, then
+    /// the keys counted by the NumKeysIndex argument. Keys past the arguments given are left out (the
+    /// command's own parsing reports those); so is a numkeys that is not a count (likewise).
+    /// </summary>
+    public static int KeyIndexes(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, Span<int> into)
+    {
+        int n = 0, argc = args.Length;
+        if (spec.FirstKey > 0 && spec.Step > 0)
+        {
+            int last = spec.LastKey >= 0 ? spec.LastKey : argc + spec.LastKey;
+            for (int k = spec.FirstKey; k <= last && k < argc && n < into.Length; k += spec.Step) into[n++] = k;
+        }
+        int nk = spec.NumKeysIndex;
+        if (nk > 0 && nk < argc && RespNumber.TryParseInt64(input.Slice(args[nk].Offset, args[nk].Length), out long count) && count > 0)
+        {
+            for (long k = nk + 1; k <= nk + count && k < argc && n < into.Length; k++) into[n++] = (int)k;
+        }
+        return n;
+    }
+
+    /// <summary>Whether the command takes any lock (keys, or the whole keyspace).</summary>
+    public static bool Locks(CommandSpec spec) => spec.FirstKey > 0 || spec.NumKeysIndex > 0 || (spec.Lock & KeyLock.Keyspace) != 0;
+
+    /// <summary>
+    /// Fills <paramref name="set"/> with the locks a command must hold while it runs: shared for a
+    /// ReadOnly command or a single-record write marked <see cref="KeyLock.SharedWrite"/>, exclusive
+    /// otherwise; keys of another database (MOVE, COPY ... DB n) in that database too.
+    /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void CollectLocks(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, LockSet set)
+    {
+        set.Begin();
+        var mode = spec.Lock;
+        if ((mode & KeyLock.Keyspace) != 0)
+        {
+            set.AddKeyspace();
+            return;
+        }
+        if (spec.FirstKey > 0 && spec.FirstKey == spec.LastKey && spec.NumKeysIndex == 0
+            && (mode & (KeyLock.TargetDbArgument | KeyLock.TargetDbOption)) == 0)
+        {
+            // One key (GET, SET, INCR, HSET...): most commands; the general walk below cost GET 4% of its CPU.
+            if (spec.FirstKey < args.Length)
+            {
+                bool x = (spec.Flags & CommandFlags.ReadOnly) == 0 && (mode & KeyLock.SharedWrite) == 0;
+                set.AddKey(db, input.Slice(args[spec.FirstKey].Offset, args[spec.FirstKey].Length), x);
+            }
+            return;
+        }
+        Span<int> keys = stackalloc int[64];
+        int count = KeyIndexes(spec, input, args, keys);
+        if (count == keys.Length)
+        {
+            // MSET of thousands of keys: the stack span holds 64; the rest is walked the same way.
+            var all = new int[args.Length];
+            count = KeyIndexes(spec, input, args, all);
+            keys = all;
+        }
+        bool exclusive = (spec.Flags & CommandFlags.ReadOnly) == 0 && !((mode & KeyLock.SharedWrite) != 0 && count == 1);
+        int otherDb = OtherDatabase(spec, input, args, db);
+        for (int i = 0; i < count; i++)
+        {
+            var key = input.Slice(args[keys[i]].Offset, args[keys[i]].Length);
+            set.AddKey(db, key, exclusive);
+            // COPY src dst DB n: dst is in db n; MOVE key n: key is in both.
+            if (otherDb >= 0 && ((mode & KeyLock.TargetDbArgument) != 0 || i > 0)) set.AddKey(otherDb, key, exclusive);
+        }
+    }
+
+    /// <summary>The other database a MOVE or COPY ... DB n names; -1 when none (or not a number: the command fails).</summary>
+    private static int OtherDatabase(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, int db)
+    {
+        int at = -1;
+        if ((spec.Lock & KeyLock.TargetDbArgument) != 0)
+        {
+            int last = spec.LastKey >= 0 ? spec.LastKey : args.Length + spec.LastKey;
+            at = last + 1;
+        }
+        else if ((spec.Lock & KeyLock.TargetDbOption) != 0)
+        {
+            int last = spec.LastKey >= 0 ? spec.LastKey : args.Length + spec.LastKey;
+            for (int j = last + 1; j < args.Length - 1; j++)
+            {
+                if (Ascii.EqualsIgnoreCase(input.Slice(args[j].Offset, args[j].Length), "DB"u8))
+                    at = j + 1;
+            }
+        }
+        if (at <= 0 || at >= args.Length) return -1;
+        if (!RespNumber.TryParseInt64(input.Slice(args[at].Offset, args[at].Length), out long d) || d < 0 || d > int.MaxValue || d == db) return -1;
+        return (int)d;
     }
 }

@@ -7,7 +7,7 @@ namespace NativeKv.Server.Commands;
 public sealed class CommandSpec(
     int index, string name, int arity, CommandFlags flags, int firstKey, int lastKey, int step,
     CommandGroup group, string summary, string since, string complexity, string[] aclCategories,
-    int parent, int[] subcommands, bool hasHandler)
+    int parent, int[] subcommands, bool hasHandler, int numKeysIndex = 0, KeyLock keyLock = KeyLock.Default)
 {
     /// <summary>Position in <c>CommandTable.Commands</c>; also the slot for per-command stats.</summary>
     public int Index { get; } = index;
@@ -18,6 +18,10 @@ public sealed class CommandSpec(
     public int FirstKey { get; } = firstKey;
     public int LastKey { get; } = lastKey;
     public int Step { get; } = step;
+    /// <summary>Index of a numkeys argument whose keys follow it (Redis's keynum key spec); 0 = none.</summary>
+    public int NumKeysIndex { get; } = numKeysIndex;
+    /// <summary>How the command takes the key-lock table beyond its flags.</summary>
+    public KeyLock Lock { get; } = keyLock;
     public CommandGroup Group { get; } = group;
     public string Summary { get; } = summary;
     public string Since { get; } = since;

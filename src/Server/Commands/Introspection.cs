@@ -259,37 +259,64 @@ internal static class IntrospectionCommands
     }
 
     /// <summary>
-    /// One range key spec derived from FirstKey/LastKey/Step (the table has no richer key data):
-    /// begin_search index FirstKey, find_keys range with lastkey relative to it.
+    /// The key specs the table knows: a range from FirstKey/LastKey/Step (begin_search index FirstKey,
+    /// find_keys range with lastkey relative to it), and a keynum spec for NumKeysIndex (begin_search
+    /// index NumKeysIndex, find_keys keynum: count at 0, keys from 1, step 1), as Redis 7 reports them.
     /// </summary>
     private static void WriteKeySpecs(RespWriter r, CommandSpec spec)
     {
-        if (spec.FirstKey <= 0)
+        bool range = spec.FirstKey > 0, keynum = spec.NumKeysIndex > 0;
+        r.SetHeader((range ? 1 : 0) + (keynum ? 1 : 0));
+        if (range)
         {
-            r.SetHeader(0);
-            return;
+            r.MapHeader(3);
+            r.Bulk("flags"u8);
+            WriteKeyFlags(r, KeyFlags(spec));
+            r.Bulk("begin_search"u8);
+            r.MapHeader(2);
+            r.Bulk("type"u8); r.Bulk("index"u8);
+            r.Bulk("spec"u8);
+            r.MapHeader(1);
+            r.Bulk("index"u8); r.Integer(spec.FirstKey);
+            r.Bulk("find_keys"u8);
+            r.MapHeader(2);
+            r.Bulk("type"u8); r.Bulk("range"u8);
+            r.Bulk("spec"u8);
+            r.MapHeader(3);
+            r.Bulk("lastkey"u8); r.Integer(spec.LastKey >= 0 ? spec.LastKey - spec.FirstKey : spec.LastKey);
+            r.Bulk("keystep"u8); r.Integer(spec.Step);
+            r.Bulk("limit"u8); r.Integer(0);
         }
-        r.SetHeader(1);
-        r.MapHeader(3);
-        r.Bulk("flags"u8);
-        var keyFlags = KeyFlags(spec);
-        r.SetHeader(keyFlags.Length);
-        foreach (var f in keyFlags) r.SimpleString(f);
-        r.Bulk("begin_search"u8);
-        r.MapHeader(2);
-        r.Bulk("type"u8); r.Bulk("index"u8);
-        r.Bulk("spec"u8);
-        r.MapHeader(1);
-        r.Bulk("index"u8); r.Integer(spec.FirstKey);
-        r.Bulk("find_keys"u8);
-        r.MapHeader(2);
-        r.Bulk("type"u8); r.Bulk("range"u8);
-        r.Bulk("spec"u8);
-        r.MapHeader(3);
-        r.Bulk("lastkey"u8); r.Integer(spec.LastKey >= 0 ? spec.LastKey - spec.FirstKey : spec.LastKey);
-        r.Bulk("keystep"u8); r.Integer(spec.Step);
-        r.Bulk("limit"u8); r.Integer(0);
+        if (keynum)
+        {
+            r.MapHeader(3);
+            r.Bulk("flags"u8);
+            WriteKeyFlags(r, NumKeysFlags(spec));
+            r.Bulk("begin_search"u8);
+            r.MapHeader(2);
+            r.Bulk("type"u8); r.Bulk("index"u8);
+            r.Bulk("spec"u8);
+            r.MapHeader(1);
+            r.Bulk("index"u8); r.Integer(spec.NumKeysIndex);
+            r.Bulk("find_keys"u8);
+            r.MapHeader(2);
+            r.Bulk("type"u8); r.Bulk("keynum"u8);
+            r.Bulk("spec"u8);
+            r.MapHeader(3);
+            r.Bulk("keynumidx"u8); r.Integer(0);
+            r.Bulk("firstkey"u8); r.Integer(1);
+            r.Bulk("keystep"u8); r.Integer(1);
+        }
     }
+
+    private static void WriteKeyFlags(RespWriter r, string[] flags)
+    {
+        r.SetHeader(flags.Length);
+        foreach (var f in flags) r.SimpleString(f);
+    }
+
+    /// <summary>Counted keys beside a range (ZUNIONSTORE's sources beside its destination) are read; alone, they are the command's.</summary>
+    private static string[] NumKeysFlags(CommandSpec spec) => spec.FirstKey > 0 ? ["RO", "access"] : KeyFlags(spec);
 
     private static string[] KeyFlags(CommandSpec spec)
     {
@@ -358,7 +385,7 @@ internal static class IntrospectionCommands
             return;
         }
         var spec = CommandTable.Commands[index];
-        if (spec.FirstKey <= 0)
+        if (spec.FirstKey <= 0 && spec.NumKeysIndex <= 0)
         {
             ctx.Reply.Error("ERR The command has no key arguments");
             return;
@@ -372,28 +399,50 @@ internal static class IntrospectionCommands
         int first = spec.FirstKey;
         int last = spec.LastKey >= 0 ? spec.LastKey : argc + spec.LastKey;
         int step = spec.Step;
-        if (last >= argc || last < first || first >= argc)
-        {
-            if ((spec.Flags & CommandFlags.NoMandatoryKeys) != 0) ctx.Reply.EmptyArray();
-            else ctx.Reply.Error("ERR Invalid arguments specified for command");
-            return;
-        }
         int count = 0;
-        for (int i = first; i <= last; i += step) count++;
+        if (first > 0)
+        {
+            if (last >= argc || last < first || first >= argc)
+            {
+                if ((spec.Flags & CommandFlags.NoMandatoryKeys) != 0) ctx.Reply.EmptyArray();
+                else ctx.Reply.Error("ERR Invalid arguments specified for command");
+                return;
+            }
+            for (int i = first; i <= last; i += step) count++;
+        }
+        // Keys counted by an argument (SINTERCARD 2 a b, ZUNIONSTORE dst 2 a b): a count that is not a
+        // positive number, or names more keys than follow, is Redis's "Invalid arguments".
+        int nk = spec.NumKeysIndex;
+        long counted = 0;
+        if (nk > 0)
+        {
+            if (nk >= argc || !ctx.TryGetLong(nk + 2, out counted) || counted <= 0 || counted > argc - nk - 1)
+            {
+                ctx.Reply.Error("ERR Invalid arguments specified for command");
+                return;
+            }
+            count += (int)counted;
+        }
         var r = ctx.Reply;
         r.ArrayHeader(count);
-        var keyFlags = KeyFlags(spec);
-        for (int i = first; i <= last; i += step)
+        if (first > 0)
         {
-            if (!withFlags)
-            {
-                r.Bulk(ctx[i + 2]);
-                continue;
-            }
-            r.ArrayHeader(2);
-            r.Bulk(ctx[i + 2]);
-            r.SetHeader(keyFlags.Length);
-            foreach (var f in keyFlags) r.SimpleString(f);
+            for (int i = first; i <= last; i += step) WriteKey(ref ctx, i + 2, withFlags, KeyFlags(spec));
         }
+        for (int i = nk + 1; i <= nk + counted; i++) WriteKey(ref ctx, i + 2, withFlags, NumKeysFlags(spec));
+    }
+
+    private static void WriteKey(ref CommandContext ctx, int arg, bool withFlags, string[] keyFlags)
+    {
+        var r = ctx.Reply;
+        if (!withFlags)
+        {
+            r.Bulk(ctx[arg]);
+            return;
+        }
+        r.ArrayHeader(2);
+        r.Bulk(ctx[arg]);
+        r.SetHeader(keyFlags.Length);
+        foreach (var f in keyFlags) r.SimpleString(f);
     }
 }

@@ -113,12 +113,12 @@ internal static class Db
 /// <summary>Generic keyspace commands.</summary>
 internal static class KeyCommands
 {
-    [RespCommand("DEL", Arity = -2, Flags = CommandFlags.Write, FirstKey = 1, LastKey = -1, Step = 1,
+    [RespCommand("DEL", Lock = KeyLock.SharedWrite, Arity = -2, Flags = CommandFlags.Write, FirstKey = 1, LastKey = -1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Deletes one or more keys.",
         Complexity = "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).")]
     public static void Del(ref CommandContext ctx) => DeleteKeys(ref ctx);
 
-    [RespCommand("UNLINK", Arity = -2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = -1, Step = 1,
+    [RespCommand("UNLINK", Lock = KeyLock.SharedWrite, Arity = -2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = -1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Asynchronously deletes one or more keys.", Since = "4.0.0",
         Complexity = "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.")]
     public static void Unlink(ref CommandContext ctx) => DeleteKeys(ref ctx);
@@ -177,19 +177,19 @@ internal static unsafe class KeyspaceCommands
 
     // ------------------------------------------------------------ expiry
 
-    [RespCommand("EXPIRE", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("EXPIRE", Lock = KeyLock.SharedWrite, Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key in seconds.", Complexity = "O(1)")]
     public static void Expire(ref CommandContext ctx) => ExpireGeneric(ref ctx, StoreSession.NowMs(), seconds: true, "expire");
 
-    [RespCommand("PEXPIRE", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("PEXPIRE", Lock = KeyLock.SharedWrite, Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key in milliseconds.", Since = "2.6.0", Complexity = "O(1)")]
     public static void PExpire(ref CommandContext ctx) => ExpireGeneric(ref ctx, StoreSession.NowMs(), seconds: false, "pexpire");
 
-    [RespCommand("EXPIREAT", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("EXPIREAT", Lock = KeyLock.SharedWrite, Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key to a Unix timestamp.", Since = "1.2.0", Complexity = "O(1)")]
     public static void ExpireAt(ref CommandContext ctx) => ExpireGeneric(ref ctx, 0, seconds: true, "expireat");
 
-    [RespCommand("PEXPIREAT", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("PEXPIREAT", Lock = KeyLock.SharedWrite, Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key to a Unix milliseconds timestamp.", Since = "2.6.0", Complexity = "O(1)")]
     public static void PExpireAt(ref CommandContext ctx) => ExpireGeneric(ref ctx, 0, seconds: false, "pexpireat");
 
@@ -275,7 +275,7 @@ internal static unsafe class KeyspaceCommands
         ctx.Reply.Integer(ms ? ttl : (ttl + 500) / 1000);
     }
 
-    [RespCommand("PERSIST", Arity = 2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("PERSIST", Lock = KeyLock.SharedWrite, Arity = 2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Removes the expiration time of a key.", Since = "2.2.0", Complexity = "O(1)")]
     public static void Persist(ref CommandContext ctx)
     {
@@ -342,7 +342,7 @@ internal static unsafe class KeyspaceCommands
         }
     }
 
-    [RespCommand("COPY", Arity = -3, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 2, Step = 1,
+    [RespCommand("COPY", Lock = KeyLock.TargetDbOption, Arity = -3, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 2, Step = 1,
         Group = CommandGroup.Generic, Summary = "Copies the value of a key to a new key.", Since = "6.2.0",
         Complexity = "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.")]
     public static void Copy(ref CommandContext ctx)
@@ -391,7 +391,7 @@ internal static unsafe class KeyspaceCommands
         ctx.Reply.Integer(r == OpStatus.Found ? 1 : 0);
     }
 
-    [RespCommand("MOVE", Arity = 3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("MOVE", Lock = KeyLock.TargetDbArgument, Arity = 3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Moves a key to another database.", Complexity = "O(1)")]
     public static void Move(ref CommandContext ctx)
     {
@@ -475,7 +475,7 @@ internal static unsafe class KeyspaceCommands
         return next;
     }
 
-    [RespCommand("KEYS", Arity = 2, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic,
+    [RespCommand("KEYS", Lock = KeyLock.Keyspace, Arity = 2, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic,
         Summary = "Returns all key names that match a pattern.",
         Complexity = "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.")]
     public static void Keys(ref CommandContext ctx)
@@ -501,7 +501,7 @@ internal static unsafe class KeyspaceCommands
         foreach (var k in distinct) ctx.Reply.Bulk(k);
     }
 
-    [RespCommand("SCAN", Arity = -2, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic, Since = "2.8.0",
+    [RespCommand("SCAN", Lock = KeyLock.Keyspace, Arity = -2, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic, Since = "2.8.0",
         Summary = "Iterates over the key names in the database.",
         Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.")]
     public static void Scan(ref CommandContext ctx)
@@ -535,7 +535,7 @@ internal static unsafe class KeyspaceCommands
         foreach (var k in keys) ctx.Reply.Bulk(k);
     }
 
-    [RespCommand("RANDOMKEY", Arity = 1, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic,
+    [RespCommand("RANDOMKEY", Lock = KeyLock.Keyspace, Arity = 1, Flags = CommandFlags.ReadOnly, Group = CommandGroup.Generic,
         Summary = "Returns a random key name from the database.", Complexity = "O(1)")]
     public static void RandomKey(ref CommandContext ctx)
     {
@@ -567,11 +567,11 @@ internal static unsafe class KeyspaceCommands
 
     // ------------------------------------------------------------ databases
 
-    [RespCommand("DBSIZE", Arity = 1, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, Group = CommandGroup.Server,
+    [RespCommand("DBSIZE", Lock = KeyLock.Keyspace, Arity = 1, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, Group = CommandGroup.Server,
         Summary = "Returns the number of keys in the database.", Complexity = "O(1)")]
     public static void DbSize(ref CommandContext ctx) => ctx.Reply.Integer(ctx.Server.Store.KeyCount(ctx.Client.Database));
 
-    [RespCommand("FLUSHDB", Arity = -1, Flags = CommandFlags.Write, Group = CommandGroup.Server,
+    [RespCommand("FLUSHDB", Lock = KeyLock.Keyspace, Arity = -1, Flags = CommandFlags.Write, Group = CommandGroup.Server,
         Summary = "Remove all keys from the current database.", Complexity = "O(N) where N is the number of keys in the selected database")]
     public static void FlushDb(ref CommandContext ctx)
     {
@@ -581,7 +581,7 @@ internal static unsafe class KeyspaceCommands
         ctx.Reply.Ok();
     }
 
-    [RespCommand("FLUSHALL", Arity = -1, Flags = CommandFlags.Write, Group = CommandGroup.Server,
+    [RespCommand("FLUSHALL", Lock = KeyLock.Keyspace, Arity = -1, Flags = CommandFlags.Write, Group = CommandGroup.Server,
         Summary = "Removes all keys from all databases.", Complexity = "O(N) where N is the total number of keys in all databases")]
     public static void FlushAll(ref CommandContext ctx)
     {
@@ -601,7 +601,7 @@ internal static unsafe class KeyspaceCommands
         return true;
     }
 
-    [RespCommand("SWAPDB", Arity = 3, Flags = CommandFlags.Write | CommandFlags.Fast, Group = CommandGroup.Server, Since = "4.0.0",
+    [RespCommand("SWAPDB", Lock = KeyLock.Keyspace, Arity = 3, Flags = CommandFlags.Write | CommandFlags.Fast, Group = CommandGroup.Server, Since = "4.0.0",
         Summary = "Swaps two Redis databases.", Complexity = "O(N) where N is the count of clients watching or blocking on keys from both databases.")]
     public static void SwapDb(ref CommandContext ctx)
     {

@@ -16,7 +16,7 @@ internal static unsafe class StringCommands
         }
     }
 
-    [RespCommand("SET", Arity = -3, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("SET", Lock = KeyLock.SharedWrite, Arity = -3, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
         Complexity = "O(1)")]
     public static void Set(ref CommandContext ctx)
@@ -75,11 +75,11 @@ internal static unsafe class StringCommands
         else ctx.Reply.Integer(1);
     }
 
-    [RespCommand("SETNX", Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("SETNX", Lock = KeyLock.SharedWrite, Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Set the string value of a key only when the key doesn't exist.", Complexity = "O(1)")]
     public static void SetNx(ref CommandContext ctx) => SetGeneric(ref ctx, ctx[1], ctx[2], OpFlags.NX, 0, replyOk: false);
 
-    [RespCommand("SETEX", Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("SETEX", Lock = KeyLock.SharedWrite, Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", Since = "2.0.0", Complexity = "O(1)")]
     public static void SetEx(ref CommandContext ctx)
     {
@@ -87,7 +87,7 @@ internal static unsafe class StringCommands
         SetGeneric(ref ctx, ctx[1], ctx[3], OpFlags.None, expiry, replyOk: true);
     }
 
-    [RespCommand("PSETEX", Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("PSETEX", Lock = KeyLock.SharedWrite, Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", Since = "2.6.0", Complexity = "O(1)")]
     public static void PSetEx(ref CommandContext ctx)
     {
@@ -95,11 +95,11 @@ internal static unsafe class StringCommands
         SetGeneric(ref ctx, ctx[1], ctx[3], OpFlags.None, expiry, replyOk: true);
     }
 
-    [RespCommand("GETSET", Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("GETSET", Lock = KeyLock.SharedWrite, Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Returns the previous string value of a key after setting it to a new value.", Complexity = "O(1)")]
     public static void GetSet(ref CommandContext ctx) => SetGeneric(ref ctx, ctx[1], ctx[2], OpFlags.GetOld, 0, replyOk: true);
 
-    [RespCommand("GETDEL", Arity = 2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("GETDEL", Lock = KeyLock.SharedWrite, Arity = 2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Returns the string value of a key after deleting the key.", Since = "6.2.0", Complexity = "O(1)")]
     public static void GetDel(ref CommandContext ctx)
     {
@@ -111,7 +111,7 @@ internal static unsafe class StringCommands
         else ctx.Reply.NullBulk();
     }
 
-    [RespCommand("GETEX", Arity = -2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("GETEX", Lock = KeyLock.SharedWrite, Arity = -2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Returns the string value of a key after setting its expiration time.", Since = "6.2.0", Complexity = "O(1)")]
     public static void GetEx(ref CommandContext ctx)
     {
@@ -234,7 +234,7 @@ internal static unsafe class StringCommands
         ctx.Reply.Integer(1);
     }
 
-    [RespCommand("APPEND", Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("APPEND", Lock = KeyLock.SharedWrite, Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Appends a string to the value of a key. Creates the key if it doesn't exist.", Since = "2.0.0",
         Complexity = "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.")]
     public static void Append(ref CommandContext ctx)
@@ -304,7 +304,7 @@ internal static unsafe class StringCommands
         else ctx.Reply.Bulk(s.Slice((int)start, (int)(end - start + 1)));
     }
 
-    [RespCommand("SETRANGE", Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("SETRANGE", Lock = KeyLock.SharedWrite, Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", Since = "2.2.0",
         Complexity = "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.")]
     public static void SetRange(ref CommandContext ctx)
@@ -337,15 +337,15 @@ internal static unsafe class StringCommands
         ctx.Reply.Integer(slot.Number);
     }
 
-    [RespCommand("INCR", Arity = 2, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("INCR", Lock = KeyLock.SharedWrite, Arity = 2, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", Complexity = "O(1)")]
     public static void Incr(ref CommandContext ctx) => IncrBy(ref ctx, 1);
 
-    [RespCommand("DECR", Arity = 2, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("DECR", Lock = KeyLock.SharedWrite, Arity = 2, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", Complexity = "O(1)")]
     public static void Decr(ref CommandContext ctx) => IncrBy(ref ctx, -1);
 
-    [RespCommand("INCRBY", Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("INCRBY", Lock = KeyLock.SharedWrite, Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", Complexity = "O(1)")]
     public static void IncrByCommand(ref CommandContext ctx)
     {
@@ -357,7 +357,7 @@ internal static unsafe class StringCommands
         IncrBy(ref ctx, incr);
     }
 
-    [RespCommand("DECRBY", Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("DECRBY", Lock = KeyLock.SharedWrite, Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", Complexity = "O(1)")]
     public static void DecrByCommand(ref CommandContext ctx)
     {
@@ -383,7 +383,7 @@ internal static unsafe class StringCommands
         ctx.Reply.Integer(slot.Number);
     }
 
-    [RespCommand("INCRBYFLOAT", Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
+    [RespCommand("INCRBYFLOAT", Lock = KeyLock.SharedWrite, Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.String, Summary = "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", Since = "2.6.0", Complexity = "O(1)")]
     public static void IncrByFloat(ref CommandContext ctx)
     {

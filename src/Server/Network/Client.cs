@@ -52,6 +52,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
         {
             _reactor = value;
             Output.Pool = value.Buffers;
+            Locks = new Storage.Locks.LockSet(new LockWake(this), value.Index);
         }
     }
     public int Fd { get; }
@@ -67,6 +68,10 @@ public sealed unsafe class Client : Storage.IHeldReplies
     public RequestParser Parser { get; } = new();
     /// <summary>The store operations of the command in progress (kept while it waits on disk).</summary>
     internal Storage.PendingState StoreState { get; } = new();
+    /// <summary>The key locks of the command in progress (held across its disk rounds; parked while it waits for them).</summary>
+    internal Storage.Locks.LockSet Locks { get; private set; } = null!;
+    /// <summary>The current command waits: on the store, or parked for its key locks. Input stays unparsed meanwhile.</summary>
+    internal bool CommandWaiting => StoreState.Waiting || Locks.IsParked;
 
     // --- state that commands change ---
     public string Name { get; set; } = "";
@@ -109,7 +114,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
     private int _stashLength;
 
     /// <summary>True while input may be parsed: not closing and not waiting on the store.</summary>
-    internal bool CanReceive => !Closed && !CloseAfterReply && !StoreState.Waiting;
+    internal bool CanReceive => !Closed && !CloseAfterReply && !CommandWaiting;
 
     /// <summary>The epoll backend ended this client's turn with input left to read (EpollBackend.TurnBudget).</summary>
     internal bool ReadAgain;
@@ -136,7 +141,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
     /// <summary>A read found the socket empty: with no input pending, the borrowed buffer goes back.</summary>
     internal void NothingReceived()
     {
-        if (_inputStart == _inputEnd && !StoreState.Waiting) ReleaseInput();
+        if (_inputStart == _inputEnd && !CommandWaiting) ReleaseInput();
     }
 
     /// <summary>Bytes received elsewhere (an io_uring provided buffer): copy in and execute.</summary>
@@ -238,7 +243,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
 
     private void FinishIfEnded()
     {
-        if (!_inputEnded || StoreState.Waiting || _stashLength > 0 || Closed) return;
+        if (!_inputEnded || CommandWaiting || _stashLength > 0 || Closed) return;
         // An incomplete command left at the end can never complete: drop it.
         CloseAfterReply = true;
         _inputStart = _inputEnd = 0;
@@ -331,7 +336,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
     private void ProcessInput()
     {
         int commands = 0;
-        while (!CloseAfterReply && !Closed && !StoreState.Waiting)
+        while (!CloseAfterReply && !Closed && !CommandWaiting)
         {
             var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
             var result = Parser.Parse(span, out int consumed);
@@ -340,9 +345,10 @@ public sealed unsafe class Client : Storage.IHeldReplies
                 commands++;
                 if (!Server.Executor.Execute(this, span, Parser.Args))
                 {
-                    // Waits on disk: not consumed; the reactor runs it again when its reads are in.
+                    // Waits on disk (the reactor runs it again when its reads are in) or for its locks
+                    // (the grant posts LockWake to the reactor's mailbox): not consumed.
                     _waitConsumed = consumed;
-                    Reactor.AddWaiting(this);
+                    if (!Locks.IsParked) Reactor.AddWaiting(this);
                     PrefetchBehind(consumed);
                     break;
                 }
@@ -372,7 +378,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
         if (_inputStart == _inputEnd)
         {
             _inputStart = _inputEnd = 0;
-            if (!StoreState.Waiting) ReleaseInput();
+            if (!CommandWaiting) ReleaseInput();
         }
         else if (_inputEnd - _inputStart > Server.Config.ClientQueryBufferLimit)
         {
@@ -404,7 +410,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
         var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
         if (!Server.Executor.Execute(this, span, Parser.Args))
         {
-            Reactor.AddWaiting(this);
+            if (!Locks.IsParked) Reactor.AddWaiting(this);
             PrefetchBehind(_waitConsumed);
             return;
         }
@@ -412,8 +418,19 @@ public sealed unsafe class Client : Storage.IHeldReplies
         _prefetchedAhead = Math.Max(0, _prefetchedAhead - _waitConsumed);
         ProcessInput();
         if (Closed) return;
-        if (!StoreState.Waiting && !CloseAfterReply) Reactor.Backend.Resume(this); // input that arrived meanwhile
+        if (!CommandWaiting && !CloseAfterReply) Reactor.Backend.Resume(this); // input that arrived meanwhile
         else Flush();
+    }
+
+    /// <summary>
+    /// On this reactor (LockWake): the lock the parked command waited for is granted. It takes the rest of
+    /// its locks (it may park again, on a later stripe) and then runs as after a disk wait.
+    /// </summary>
+    internal void LocksGranted()
+    {
+        if (Closed || !Locks.IsParked) return;
+        if (!Server.Executor.Locks.Acquire(Locks)) return;
+        ResumeAfterStore();
     }
 
     /// <summary>
@@ -438,6 +455,8 @@ public sealed unsafe class Client : Storage.IHeldReplies
         {
             // Operations still in flight in FASTER may read their values from the input buffer
             // (StoreInput.Data): it must not be lent to another client then.
+            // Held or awaited key locks go back first: other clients' commands may be parked behind them.
+            if (Locks is not null) Server.Executor.Locks.Cancel(Locks);
             bool storeBusy = StoreState.Waiting || StoreState.Slots.Count > 0;
             if (storeBusy) Reactor.Store?.Abandon(StoreState);
             else ReleaseInput();
@@ -467,7 +486,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
             Close();
             return;
         }
-        if (_inputStart == _inputEnd && !StoreState.Waiting)
+        if (_inputStart == _inputEnd && !CommandWaiting)
         {
             // A buffer grown for a big command is dropped once idle; the next read borrows again.
             ReleaseInput();
@@ -480,4 +499,25 @@ public sealed unsafe class Client : Storage.IHeldReplies
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool HasPendingOutput() => Output.Length > _outputSent;
+}
+
+/// <summary>
+/// A client's parked command was granted its lock (on whichever thread released it): the client continues
+/// on its own reactor. One per client, posted at most once per park, so a wake-up allocates nothing.
+/// </summary>
+internal sealed class LockWake(Client client) : IReactorWork, Storage.Locks.ILockWaiter
+{
+    public void Granted() => client.Reactor.Mailbox.Post(this);
+
+    public void Run(Reactor reactor)
+    {
+        try
+        {
+            client.LocksGranted();
+        }
+        catch (Exception e)
+        {
+            client.Fail(e);
+        }
+    }
 }

@@ -105,6 +105,9 @@ public sealed class CommandExecutor(ServerContext server)
         int mark = output.Mark;
         int db = client.Database;
         store?.BeginCommand(client.StoreState);
+        // A write naming several keys (SMOVE, RENAME, MSET, DEL a b...) may write several records: they
+        // reach the AOF as one frame, applied whole by recovery. Decided before its first record, in every run.
+        if (store is not null && locks.IsHeld && locks.KeyCount > 1 && (spec.Flags & CommandFlags.Write) != 0) store.FrameWrites();
         CommandTable.Invoke(spec.Index, ref ctx);
         if (store is not null && store.EndCommand())
         {

@@ -92,6 +92,62 @@ public class AtomicityTests
     }
 
     [Test]
+    public async Task Hset_of_two_fields_is_never_seen_half_done_by_hmget()
+    {
+        var (reads, torn) = await Probe(Long, writers: 2, readers: 2,
+            write: (c, i) => c.Send("HSET", "h", "a", i, "b", i),
+            read: c => c.Send("HMGET", "h", "a", "b"),
+            isTorn: r => r.Items![0].Text != r.Items[1].Text);
+        await Assert.That(reads).IsGreaterThan(1000);
+        await Assert.That(torn).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task Smove_is_never_seen_half_done_by_sunion()
+    {
+        // s1 = {x1, m}, s2 = {x2}; writers move m back and forth. SMOVE removes m from its source before
+        // adding it to the destination: a union of the two that holds x1 and x2 but not m saw it half done.
+        var (reads, torn) = await Probe(Short, writers: 2, readers: 2,
+            write: (c, i) =>
+            {
+                if (c.Tag == 0 && i == 0) c.Send("SADD", "s1", "x1", "m");
+                else if (c.Tag == 0 && i == 1) c.Send("SADD", "s2", "x2");
+                else if (i % 2 == 0) c.Send("SMOVE", "s1", "s2", "m");
+                else c.Send("SMOVE", "s2", "s1", "m");
+            },
+            read: c => c.Send("SUNION", "s1", "s2"),
+            isTorn: r => r.Items!.Length == 2 && r.Items.Any(x => x.Text == "x1") && r.Items.Any(x => x.Text == "x2"));
+        await Assert.That(reads).IsGreaterThan(1000);
+        await Assert.That(torn).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task Hincrby_and_sadd_from_both_reactors_lose_no_update()
+    {
+        // A collection write reads the record, computes and writes it back: without the key's lock, two
+        // reactors both read n and both write n + 1.
+        await using var server = await ServerProcess.StartAsync("--io-threads", "2");
+        const int clients = 4, rounds = 250;
+        var tasks = Enumerable.Range(0, clients).Select(t => Task.Factory.StartNew(() =>
+        {
+            using var c = new RespClient(server.Port);
+            for (int round = 0; round < rounds; round++)
+            {
+                for (int k = 0; k < Pipeline; k++)
+                {
+                    c.Send("HINCRBY", "h", "n", 1);
+                    c.Send("SADD", "s", $"{t}-{round}-{k}");
+                }
+                for (int k = 0; k < 2 * Pipeline; k++) c.Read();
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        await Task.WhenAll(tasks);
+        using var check = new RespClient(server.Port);
+        await Assert.That(check.Call("HGET", "h", "n").Text).IsEqualTo((clients * rounds * Pipeline).ToString());
+        await Assert.That(check.Call("SCARD", "s").Integer).IsEqualTo((long)clients * rounds * Pipeline);
+    }
+
+    [Test]
     public async Task Clients_closing_while_holding_or_waiting_leave_no_lock_behind()
     {
         // Clients on both reactors pipeline MSETs and FLUSHDBs (the keyspace lock) on two keys and reset

@@ -61,12 +61,15 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
     public bool IsParked => State == LockSetState.Parked;
     /// <summary>True when the command asked for nothing (no keys, not a keyspace command).</summary>
     public bool IsEmpty => Count == 0 && Gate == GateMode.None;
+    /// <summary>Keys named by the command (before stripes are merged): a write of more than one is framed in the AOF.</summary>
+    public int KeyCount { get; private set; }
 
     /// <summary>Starts collecting the locks of a new command.</summary>
     public void Begin()
     {
         if (State != LockSetState.Idle) throw new InvalidOperationException("the previous command's locks are still taken");
         Count = 0;
+        KeyCount = 0;
         Acquired = 0;
         Gate = GateMode.None;
         GateHeld = false;
@@ -79,6 +82,7 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
     {
         long h;
         fixed (byte* p = key) h = KeyComparer.Hash(p, key.Length);
+        KeyCount++;
         AddStripe(KeyLockTable.StripeOf(h, db), exclusive);
     }
 

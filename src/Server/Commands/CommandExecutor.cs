@@ -87,14 +87,23 @@ public sealed class CommandExecutor(ServerContext server)
         var locks = client.Locks;
         if (!locks.IsHeld && CommandTable.Locks(spec))
         {
-            // First run of the command (not a replay after disk, not a resumption after a grant).
-            if (!locks.IsParked) CommandTable.CollectLocks(spec, client.Database, input, args, locks);
-            if (!Locks.Acquire(locks))
+            var session = client.Reactor.Store;
+            while (true)
             {
-                // Parked: the waiter's Granted() resumes the client through its reactor's mailbox.
-                if (skipThis) client.ReplyMode = ReplyMode.Skip;
-                output.Enabled = true;
-                return false;
+                // First run of the command (not a replay after disk, not a resumption after a grant).
+                if (!locks.IsParked) CommandTable.CollectLocks(spec, client.Database, input, args, locks, session);
+                if (!Locks.Acquire(locks))
+                {
+                    // Parked: the waiter's Granted() resumes the client through its reactor's mailbox.
+                    if (skipThis) client.ReplyMode = ReplyMode.Skip;
+                    output.Enabled = true;
+                    return false;
+                }
+                // Keys are striped by their namespace: a FLUSHDB or SWAPDB that ran before the keyspace gate
+                // was ours gave their database another one. Hash them again under the new map (it cannot
+                // change again while the gate is held).
+                if (locks.NamespaceMap is null || ReferenceEquals(locks.NamespaceMap, session!.Store.NamespaceMapIdentity)) break;
+                Locks.Release(locks);
             }
         }
 

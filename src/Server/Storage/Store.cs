@@ -199,6 +199,12 @@ public sealed partial class Store : IDisposable
 
     public int Namespace(int db) => Volatile.Read(ref _dbNs)[db];
 
+    /// <summary>
+    /// The db -> namespace map now. Never changed in place (FLUSHDB, FLUSHALL and SWAPDB install a new
+    /// one), so whoever hashed keys under it can tell, by reference, whether they still name the same records.
+    /// </summary>
+    public object NamespaceMapIdentity => Volatile.Read(ref _dbNs);
+
     public NamespaceCounters Counters(int ns)
     {
         var arr = Volatile.Read(ref _counters);

@@ -314,21 +314,70 @@ public sealed unsafe class StoreSession : IDisposable
 
     private Status Execute(int ns, ReadOnlySpan<byte> key, ref StoreInput input, OpSlot slot, bool write)
     {
+        long hash = KeyInBuffer(ns, key);
+        fixed (byte* p = _keyBuffer)
+        {
+            var k = SpanByte.FromPointer(p, ValueLayout.KeyPrefix + key.Length);
+            var output = new StoreOutput { Slot = slot };
+            if (!write)
+            {
+                var ro = default(ReadOptions);
+                SetKeyHash(ref ro, hash);
+                return _session.Read(ref k, ref input, ref output, ref ro, out _);
+            }
+            ref int stripe = ref _store.WriteStripe(hash);
+            Store.EnterStripe(ref stripe);
+            try
+            {
+                var mo = default(RMWOptions);
+                SetKeyHash(ref mo, hash);
+                return _session.RMW(ref k, ref input, ref output, ref mo);
+            }
+            finally { Volatile.Write(ref stripe, 0); }
+        }
+    }
+
+    // ------------------------------------------------------------ the key buffer and its hash
+
+    private int _bufferNs = -1;
+    private int _bufferLength;
+    private long _bufferHash;
+
+    /// <summary>
+    /// The hash the store files <paramref name="key"/> of database <paramref name="db"/> under (namespace and
+    /// key). The lock table stripes keys by it, and the command's first operation on that key finds key
+    /// and hash already in the key buffer: one hash per key where there were two for GET (FASTER's and the
+    /// lock's) and three for SET (with the write stripe's).
+    /// </summary>
+    public long HashKey(int db, ReadOnlySpan<byte> key) => KeyInBuffer(_store.Namespace(db), key);
+
+    /// <summary>Puts [ns][key] in the key buffer unless it is there already; its hash.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long KeyInBuffer(int ns, ReadOnlySpan<byte> key)
+    {
         int len = ValueLayout.KeyPrefix + key.Length;
+        if (_bufferNs == ns && _bufferLength == len && key.SequenceEqual(_keyBuffer.AsSpan(ValueLayout.KeyPrefix, key.Length)))
+            return _bufferHash;
         if (len > _keyBuffer.Length) _keyBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(len, _keyBuffer.Length * 2), pinned: true);
         BinaryPrimitives.WriteInt32LittleEndian(_keyBuffer, ns);
         key.CopyTo(_keyBuffer.AsSpan(ValueLayout.KeyPrefix));
         fixed (byte* p = _keyBuffer)
         {
             var k = SpanByte.FromPointer(p, len);
-            var output = new StoreOutput { Slot = slot };
-            if (!write) return _session.Read(ref k, ref input, ref output);
-            ref int stripe = ref _store.WriteStripe(_store.Comparer.GetHashCode64(ref k));
-            Store.EnterStripe(ref stripe);
-            try { return _session.RMW(ref k, ref input, ref output); }
-            finally { Volatile.Write(ref stripe, 0); }
+            _bufferHash = _store.Comparer.GetHashCode64(ref k);
         }
+        _bufferNs = ns;
+        _bufferLength = len;
+        return _bufferHash;
     }
+
+    // FASTER 2.6.5 takes a caller's key hash in its operation options but keeps the setter internal;
+    // an accessor is bound at compile time (no reflection), so AOT keeps it.
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_KeyHash")]
+    private static extern void SetKeyHash(ref ReadOptions options, long? hash);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_KeyHash")]
+    private static extern void SetKeyHash(ref RMWOptions options, long? hash);
 
     private static ulong Tag(StoreOp op, int ns, ReadOnlySpan<byte> key)
     {

@@ -70,6 +70,7 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
         if (State != LockSetState.Idle) throw new InvalidOperationException("the previous command's locks are still taken");
         Count = 0;
         KeyCount = 0;
+        NamespaceMap = null;
         Acquired = 0;
         Gate = GateMode.None;
         GateHeld = false;
@@ -78,6 +79,24 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
     }
 
     /// <summary>A key of the command: <paramref name="db"/> is part of its identity (SELECT).</summary>
+    /// <summary>
+    /// A key by the hash the store files it under (namespace and key: <see cref="StoreSession.HashKey"/>),
+    /// so its first store operation reuses the hash instead of computing it again. Every owner of one
+    /// table must stripe keys one way: the server always comes here; <see cref="AddKey"/> is for a table
+    /// without a store.
+    /// </summary>
+    public void AddHashed(long storeHash, bool exclusive)
+    {
+        KeyCount++;
+        AddStripe(KeyLockTable.StripeOf(storeHash, 0), exclusive);
+    }
+
+    /// <summary>
+    /// The store's namespace map the keys were hashed under (<see cref="Store.NamespaceMapIdentity"/>): a SWAPDB or
+    /// FLUSHDB between hashing and holding the keyspace gate moves the keys to other namespaces.
+    /// </summary>
+    public object? NamespaceMap { get; set; }
+
     public unsafe void AddKey(int db, ReadOnlySpan<byte> key, bool exclusive)
     {
         long h;

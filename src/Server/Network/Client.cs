@@ -471,9 +471,11 @@ public sealed unsafe class Client : Storage.IHeldReplies
         }
         finally
         {
+            // Out of CLIENT LIST before the socket closes: a client that saw its connection end must not
+            // find it listed any more (CLIENT KILL from another reactor, then CLIENT LIST, listed it).
+            Server.Clients.Unregister(this);
             Reactor.Backend.Release(this);
             Reactor.OnClosed(this);
-            Server.Clients.Unregister(this);
         }
     }
 

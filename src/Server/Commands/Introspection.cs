@@ -258,6 +258,21 @@ internal static class IntrospectionCommands
         }
     }
 
+    /// <summary>A key spec's map up to its find_keys value: flags, and a begin_search of type index.</summary>
+    private static void BeginKeySpec(RespWriter r, string[] flags, int index)
+    {
+        r.MapHeader(3);
+        r.Bulk("flags"u8);
+        WriteKeyFlags(r, flags);
+        r.Bulk("begin_search"u8);
+        r.MapHeader(2);
+        r.Bulk("type"u8); r.Bulk("index"u8);
+        r.Bulk("spec"u8);
+        r.MapHeader(1);
+        r.Bulk("index"u8); r.Integer(index);
+        r.Bulk("find_keys"u8);
+    }
+
     /// <summary>
     /// The key specs the table knows: a range from FirstKey/LastKey/Step (begin_search index FirstKey,
     /// find_keys range with lastkey relative to it), and a keynum spec for NumKeysIndex (begin_search
@@ -269,16 +284,7 @@ internal static class IntrospectionCommands
         r.SetHeader((range ? 1 : 0) + (keynum ? 1 : 0));
         if (range)
         {
-            r.MapHeader(3);
-            r.Bulk("flags"u8);
-            WriteKeyFlags(r, KeyFlags(spec));
-            r.Bulk("begin_search"u8);
-            r.MapHeader(2);
-            r.Bulk("type"u8); r.Bulk("index"u8);
-            r.Bulk("spec"u8);
-            r.MapHeader(1);
-            r.Bulk("index"u8); r.Integer(spec.FirstKey);
-            r.Bulk("find_keys"u8);
+            BeginKeySpec(r, KeyFlags(spec), spec.FirstKey);
             r.MapHeader(2);
             r.Bulk("type"u8); r.Bulk("range"u8);
             r.Bulk("spec"u8);
@@ -289,16 +295,7 @@ internal static class IntrospectionCommands
         }
         if (keynum)
         {
-            r.MapHeader(3);
-            r.Bulk("flags"u8);
-            WriteKeyFlags(r, NumKeysFlags(spec));
-            r.Bulk("begin_search"u8);
-            r.MapHeader(2);
-            r.Bulk("type"u8); r.Bulk("index"u8);
-            r.Bulk("spec"u8);
-            r.MapHeader(1);
-            r.Bulk("index"u8); r.Integer(spec.NumKeysIndex);
-            r.Bulk("find_keys"u8);
+            BeginKeySpec(r, NumKeysFlags(spec), spec.NumKeysIndex);
             r.MapHeader(2);
             r.Bulk("type"u8); r.Bulk("keynum"u8);
             r.Bulk("spec"u8);

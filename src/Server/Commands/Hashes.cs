@@ -363,9 +363,9 @@ internal static class HashCommands
             try
             {
                 Hash.Offsets(payload, offsets.AsSpan(0, size));
-                // A count as large as -LONG_MAX is Redis's to answer too; the loop ends once the client's
-                // output passed its limit (or the writer's capacity) and is being discarded.
-                for (ulong i = 0; i < count && !r.Discarding; i++)
+                // A count as large as -LONG_MAX is Redis's to answer too: the picks stop at RepeatedPicks' bound.
+                long start = r.Length;
+                for (ulong i = 0; i < count && !RepeatedPicks.Stop(ref ctx, start); i++)
                 {
                     Hash.At(payload, offsets[Random.Shared.Next(size)], out var f, out var v);
                     ReplyPair(r, f, v, withValues, pairs);

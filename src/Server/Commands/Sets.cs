@@ -315,9 +315,10 @@ internal static unsafe partial class SetCommands
         s.Locator.Build(payload);
         if (!unique || count == 1)
         {
-            // CASE 1: count draws with repeats. Redis stops once the client is being closed (output limit).
+            // CASE 1: count draws with repeats, up to RepeatedPicks' bound.
             ctx.Reply.ArrayHeader(count);
-            for (long i = 0; i < count && !ctx.Reply.Discarding; i++)
+            long start = ctx.Reply.Length;
+            for (long i = 0; i < count && !RepeatedPicks.Stop(ref ctx, start); i++)
                 ctx.Reply.Bulk(s.Locator.MemberAt(payload, rng.Next(size), scratch));
             return;
         }

@@ -37,7 +37,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     {
         slot.Address = address;
         long exp = ValueLayout.ExpiryOf(ref value);
-        if (ValueLayout.IsExpired(exp, input.Now))
+        if (input.Expired(exp))
         {
             slot.Found = false;
             return false;

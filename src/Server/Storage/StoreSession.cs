@@ -186,7 +186,8 @@ public sealed unsafe class StoreSession : IDisposable
     public OpStatus Read(int db, ReadOnlySpan<byte> key, out OpSlot slot, OpFlags flags = OpFlags.None)
     {
         int ns = _store.Namespace(db);
-        var input = new StoreInput { Op = StoreOp.Read, Flags = flags, Now = NowMs() };
+        // The clock is read only for a record with an expiry (most have none): clock_gettime on every GET.
+        var input = new StoreInput { Op = StoreOp.Read, Flags = flags, Now = StoreInput.LazyNow };
         return Issue(ns, key, ref input, out slot, write: false);
     }
 
@@ -205,7 +206,7 @@ public sealed unsafe class StoreSession : IDisposable
 
     public OpStatus ReadNamespace(int ns, ReadOnlySpan<byte> key, out OpSlot slot, OpFlags flags = OpFlags.None)
     {
-        var input = new StoreInput { Op = StoreOp.Read, Flags = flags, Now = NowMs() };
+        var input = new StoreInput { Op = StoreOp.Read, Flags = flags, Now = StoreInput.LazyNow };
         return Issue(ns, key, ref input, out slot, write: false);
     }
 

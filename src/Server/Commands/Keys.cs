@@ -128,7 +128,6 @@ internal static class KeyCommands
         var store = Db.Store(ref ctx);
         int db = ctx.Client.Database;
         long deleted = 0;
-        if (ctx.Count > 2) store.FrameWrites(); // several keys: one AOF frame
         for (int i = 1; i < ctx.Count; i++)
         {
             var input = new StoreInput { Op = StoreOp.Delete };
@@ -311,7 +310,6 @@ internal static unsafe class KeyspaceCommands
             else ctx.Reply.Ok();
             return;
         }
-        store.FrameWrites(); // the copy and the delete: one AOF frame
         var r = CopyValue(store, src, store.Store.Namespace(db), ctx[2], nx);
         if (r == OpStatus.Pending) return;
         if (nx && r == OpStatus.NotFound)
@@ -419,7 +417,6 @@ internal static unsafe class KeyspaceCommands
             ctx.Reply.Integer(0);
             return;
         }
-        store.FrameWrites(); // the copy and the delete: one AOF frame
         var r = CopyValue(store, src, store.Store.Namespace((int)d), ctx[1], nx: true);
         if (r == OpStatus.Pending) return;
         if (r == OpStatus.NotFound)

@@ -190,7 +190,6 @@ internal static unsafe class StringCommands
     {
         var store = Db.Store(ref ctx);
         int db = ctx.Client.Database;
-        if (ctx.Count > 3) store.FrameWrites(); // several keys: one AOF frame, applied whole by recovery
         for (int i = 1; i < ctx.Count; i += 2)
         {
             var value = ctx[i + 1];

@@ -100,8 +100,9 @@ public sealed unsafe class StoreSession : IDisposable
     /// the command's first write, in every attempt. A command that writes one record does not call it:
     /// its record goes straight into the AOF from the store callback (no copy, the hot SET path). It has
     /// to be decided before the first record: that record is in the AOF the moment its callback returns,
-    /// and a commit from another reactor may cover it before a second one comes (MSET, DEL of several
-    /// keys, RENAME, MOVE call it; a write command whose key spec names several keys needs it).
+    /// and a commit from another reactor may cover it before a second one comes. The executor calls it
+    /// for every write whose locks name more than one key (MSET, DEL a b, RENAME, SMOVE; MOVE locks its
+    /// key in both databases), so handlers never do.
     /// </summary>
     public void FrameWrites()
     {

@@ -157,10 +157,18 @@ public class AofFrameTests
         long pos = AofScan.FirstValidAddress;
         while (pos + AofScan.HeaderSize <= bytes.Length)
         {
+            long pageEnd = (pos / page + 1) * page;
+            if (pos + AofScan.HeaderSize > pageEnd)
+            {
+                // Fewer bytes left in the page than a header: padding (reading on would take the next
+                // page's checksum for a length, and stop the walk there).
+                pos = pageEnd;
+                continue;
+            }
             int len = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan((int)pos + 8));
             if (len == 0)
             {
-                pos = (pos / page + 1) * page; // padding to the page end (or nothing more in this page)
+                pos = pageEnd; // padding to the page end (or nothing more in this page)
                 continue;
             }
             long size = AofScan.HeaderSize + ((Math.Abs((long)len) + 3) & ~3L);

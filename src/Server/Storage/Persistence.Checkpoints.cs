@@ -59,9 +59,12 @@ public sealed partial class Persistence
 
     private void RunJob(PersistenceJob kind)
     {
-        RunCheckpoint(kind, null);
+        bool ok = RunCheckpoint(kind, null);
         lock (_jobLock)
         {
+            // Counted as the job ends, in one step (as Redis's child exit handler): a client that saw
+            // rdb_saves grow and then sends SAVE must not find this one still in progress.
+            if (ok && kind == PersistenceJob.Save) _saves++;
             _job = PersistenceJob.None;
             _jobThread = null;
         }
@@ -108,6 +111,7 @@ public sealed partial class Persistence
         {
             lock (_jobLock)
             {
+                if (ok) _saves++;
                 _job = PersistenceJob.None;
                 _foregroundSave = false;
             }
@@ -209,7 +213,6 @@ public sealed partial class Persistence
             }
             else
             {
-                _saves++;
                 _lastSaveOk = true;
                 _lastSaveSeconds = seconds;
                 _log.Notice($"DB saved on disk: checkpoint {token} ({timing})");

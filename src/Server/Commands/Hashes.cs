@@ -1,5 +1,6 @@
 using NativeKv.Server.Storage;
 using NativeKv.Server.Storage.Values;
+using NativeKv.Server.Storage.Values.Paged;
 
 namespace NativeKv.Server.Commands;
 
@@ -90,14 +91,24 @@ internal static class HashCommands
         }
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
-        var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
-        for (int i = 2; i < ctx.Count; i++) w.ConsiderLength(ctx[i].Length);
         long created = 0;
-        for (int i = 2; i < ctx.Count; i += 2)
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
         {
-            if (w.Set(ctx[i], ctx[i + 1])) created++;
+            created = PagedHashes.Set(ref ctx, meta);
+            if (created < 0) return;
         }
-        if (!HashStore.Write(ref ctx, ref w)) return;
+        else
+        {
+            long expiry = st == Lookup.Found ? slot.Expiry : 0;
+            var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
+            for (int i = 2; i < ctx.Count; i++) w.ConsiderLength(ctx[i].Length);
+            for (int i = 2; i < ctx.Count; i += 2)
+            {
+                if (w.Set(ctx[i], ctx[i + 1])) created++;
+            }
+            // Past the listpack thresholds the hash moves to pages, all its fields at once.
+            if (w.Encoding == CollectionEncoding.Hashtable ? !PagedHashes.Convert(ref ctx, w.Payload, expiry) : !HashStore.Write(ref ctx, ref w)) return;
+        }
         if (replyOk) ctx.Reply.Ok();
         else ctx.Reply.Integer(created);
     }
@@ -125,7 +136,15 @@ internal static class HashCommands
     {
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
-        if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out var value)) ctx.Reply.Bulk(value);
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            var value = PagedAccess.Value;
+            if (!PagedHashes.TryGet(ref ctx, meta, ctx[2], out bool found, value)) return;
+            if (found) ctx.Reply.Bulk(value.WrittenSpan);
+            else ctx.Reply.NullBulk();
+            return;
+        }
+        if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out var inline)) ctx.Reply.Bulk(inline);
         else ctx.Reply.NullBulk();
     }
 
@@ -183,7 +202,8 @@ internal static class HashCommands
     {
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
-        ctx.Reply.Integer(st == Lookup.Found ? Hash.Count(slot.Value) : 0);
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta)) ctx.Reply.Integer((long)meta.Count);
+        else ctx.Reply.Integer(st == Lookup.Found ? Hash.Count(slot.Value) : 0);
     }
 
     [RespCommand("HSTRLEN", Arity = 3, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,

@@ -23,6 +23,11 @@ public enum AofEntryKind : byte
     /// last one is there, and drops them when the log ends first.
     /// </summary>
     FramePart = 5,
+    /// <summary>
+    /// One element change of a paged collection: [record length i32][ElementRecord] (HSET/HDEL/SADD/SREM
+    /// of one field, an after-image). Its pages are not logged: replay rebuilds them from these.
+    /// </summary>
+    Element = 6,
 }
 
 /// <summary>The entry's first byte (FasterLog's typed-header enqueue copies the SpanBytes after it).</summary>
@@ -197,6 +202,16 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     {
         FasterLog.Enqueue(new AofHeader { Kind = AofEntryKind.Delete }, ref key, out long address);
         return address;
+    }
+
+    /// <summary>An element record alone (outside a command's frame: recovery's own writes never get here).</summary>
+    public void AppendElement(in Values.Paged.ElementRecord record)
+    {
+        int size = 5 + record.EncodedSize;
+        Span<byte> small = stackalloc byte[512];
+        var entry = size <= small.Length ? small[..size] : new byte[size];
+        CommandFrame.WriteElement(entry, record);
+        FasterLog.Enqueue(entry);
     }
 
     /// <summary>Header bytes of a frame part: kind, frame, last, count.</summary>

@@ -50,6 +50,27 @@ public sealed unsafe class CommandFrame
         key.AsReadOnlySpan().CopyTo(dst[5..]);
     }
 
+    internal void AddElement(AppendOnlyFile aof, in Values.Paged.ElementRecord record)
+    {
+        Open(aof);
+        WriteElement(Reserve(5 + record.EncodedSize), record);
+    }
+
+    /// <summary>A record already encoded as its entry's bytes.</summary>
+    internal void AddEncoded(AppendOnlyFile aof, ReadOnlySpan<byte> entry)
+    {
+        Open(aof);
+        entry.CopyTo(Reserve(entry.Length));
+    }
+
+    /// <summary>An element record as the bytes of its entry: [Element][length i32][record].</summary>
+    internal static void WriteElement(Span<byte> dest, in Values.Paged.ElementRecord record)
+    {
+        dest[0] = (byte)AofEntryKind.Element;
+        int n = record.Encode(dest[5..]);
+        BinaryPrimitives.WriteInt32LittleEndian(dest[1..], n);
+    }
+
     private void Open(AppendOnlyFile aof)
     {
         if (OpenIn is null)
@@ -103,7 +124,8 @@ public sealed unsafe class CommandFrame
     internal static int RecordLength(ReadOnlySpan<byte> records)
     {
         int keyLen = BinaryPrimitives.ReadInt32LittleEndian(records[1..]);
-        if ((AofEntryKind)records[0] == AofEntryKind.Delete) return 5 + keyLen;
+        var kind = (AofEntryKind)records[0];
+        if (kind == AofEntryKind.Delete || kind == AofEntryKind.Element) return 5 + keyLen; // an element's is the record's length
         return 5 + keyLen + 4 + BinaryPrimitives.ReadInt32LittleEndian(records[(5 + keyLen)..]);
     }
 }

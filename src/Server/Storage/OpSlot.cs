@@ -38,6 +38,8 @@ public sealed class OpSlot
     internal long Address;
     /// <summary>The frame of the command that issued this write (records go there while it is active).</summary>
     internal CommandFrame? Frame;
+    /// <summary>The write is not logged (<see cref="OpFlags.NoLog"/>).</summary>
+    internal bool Unlogged;
 
     /// <summary>The value bytes. The buffer is pinned, so a pending RMW may point into it.</summary>
     public ReadOnlySpan<byte> Value => _buffer.AsSpan(0, Length);
@@ -85,6 +87,7 @@ public sealed class OpSlot
         Prefetch = false;
         Address = 0;
         Frame = null;
+        Unlogged = false;
         if (_buffer.Length > 64 * 1024) _buffer = GC.AllocateUninitializedArray<byte>(128, pinned: true);
     }
 
@@ -112,4 +115,8 @@ public sealed class PendingState
     public bool Waiting;
     /// <summary>The records of the client's command when it writes several (see <see cref="StoreSession.FrameWrites"/>).</summary>
     internal CommandFrame? Frame;
+    /// <summary>The collection id the running command created (kept across its replay rounds, so a rerun writes the same pages).</summary>
+    internal ulong NewCid;
+    /// <summary>A pinned buffer of the client's, for an RMW input that must outlive the handler (a pending write points into it).</summary>
+    internal byte[]? Pinned;
 }

@@ -281,6 +281,16 @@ public sealed partial class Persistence : IWriteLog
                 var type = (KeyType)value[0];
                 long expiry = BinaryPrimitives.ReadInt64LittleEndian(value[1..]);
                 var payload = value[ValueLayout.Header..];
+                if (Values.Paged.PagedRoot.TryRead(payload, out var logged))
+                {
+                    session.Store.SawCollectionId(logged.Cid);
+                    // The same life of a paged collection already in the store: its meta there is the
+                    // one its pages were built with (by the checkpoint, or by the element records replayed
+                    // so far); this image brings only what the key itself changed (its expiry).
+                    if (session.ReadNamespace(ns, key, out var current) == OpStatus.Found
+                        && Values.Paged.PagedRoot.TryRead(current.Value, out var held) && held.Cid == logged.Cid)
+                        payload = current.Value.ToArray();
+                }
                 fixed (byte* p = payload)
                 {
                     var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = payload.Length };
@@ -297,8 +307,45 @@ public sealed partial class Persistence : IWriteLog
                 session.Store.RestoreNamespaces(map, next);
                 return;
             }
+            case AofEntryKind.Element:
+                ApplyElement(session, entry.Slice(5, BinaryPrimitives.ReadInt32LittleEndian(entry[1..])));
+                return;
             default:
                 throw new FasterException($"unknown AOF entry kind {(byte)kind}");
+        }
+    }
+
+    /// <summary>
+    /// Re-applies one element change to the paged collection its key holds now, when that is the record's
+    /// life of the key (same cid; otherwise the key was deleted or replaced since, and the record is
+    /// skipped). Idempotent: "present with this value" or "absent".
+    /// </summary>
+    private static unsafe void ApplyElement(StoreSession session, ReadOnlySpan<byte> bytes)
+    {
+        if (!Values.Paged.ElementRecord.TryDecode(bytes, out var record, out _))
+            throw new FasterException("AOF element record cut short");
+        session.Store.SawCollectionId(record.Cid);
+        int ns = BinaryPrimitives.ReadInt32LittleEndian(record.Key);
+        var key = record.Key[ValueLayout.KeyPrefix..];
+        if (session.ReadNamespace(ns, key, out var main) != OpStatus.Found) return;
+        if (!Values.Paged.PagedRoot.TryRead(main.Value, out var meta) || meta.Cid != record.Cid) return;
+        var type = main.Type;
+        long expiry = main.Expiry;
+        var pages = Values.Paged.CommandPages.For(session);
+        while (true)
+        {
+            Values.Paged.PagedHash.NeedsRecord(meta, record, pages.Pages, pages.Needs);
+            if (pages.Needs.Count == 0) break;
+            pages.Fetch(); // no command runs: reads complete before they return
+        }
+        Values.Paged.PagedHash.ApplyRecord(ref meta, record, pages.Pages, pages);
+        pages.WritePages(meta.PageSize);
+        Span<byte> root = stackalloc byte[Values.Paged.PagedRoot.Size];
+        Values.Paged.PagedRoot.Write(meta, root);
+        fixed (byte* p = root)
+        {
+            var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = root.Length };
+            session.RmwNamespace(ns, key, ref input, out _);
         }
     }
 

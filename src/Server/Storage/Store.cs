@@ -66,6 +66,8 @@ public sealed partial class Store : IDisposable
 
     private readonly object _nsLock = new();
     private NamespaceCounters[] _counters = new NamespaceCounters[64];
+    /// <summary>The pages namespace's counters: never dead, not a database (DBSIZE never sees them).</summary>
+    private readonly NamespaceCounters _pageCounters = new();
     private int[] _dbNs;
     private int _nextNs;
     private readonly List<StoreStats> _allStats = new();
@@ -209,6 +211,7 @@ public sealed partial class Store : IDisposable
     {
         var arr = Volatile.Read(ref _counters);
         if ((uint)ns < (uint)arr.Length && arr[ns] is { } c) return c;
+        if (ns == PagesNamespace) return _pageCounters;
         return CountersSlow(ns);
     }
 
@@ -243,6 +246,31 @@ public sealed partial class Store : IDisposable
     }
 
     public bool IsDeadNamespace(int ns) => Counters(ns).Dead;
+
+    // ------------------------------------------------------------ paged collections
+
+    /// <summary>
+    /// The namespace page records of paged collections live in, under [cid][kind][page] keys: no
+    /// database maps to it, so SCAN, KEYS, DBSIZE and FLUSHDB never see pages; a collection's pages die
+    /// with its cid (the graveyard), not with a namespace.
+    /// </summary>
+    public const int PagesNamespace = -1;
+
+    private long _nextCid = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16;
+
+    /// <summary>
+    /// A collection id never used before in this data directory: the clock in ms at start-up, shifted 16
+    /// bits, then counted up (a restart starts past every id of the last run unless the clock went back
+    /// by more than that run's ids / 65,536 ms), and past every id recovery saw (<see cref="SawCollectionId"/>).
+    /// </summary>
+    public ulong NewCollectionId() => (ulong)Interlocked.Increment(ref _nextCid);
+
+    /// <summary>Recovery met <paramref name="cid"/>: ids handed out later are above it.</summary>
+    public void SawCollectionId(ulong cid)
+    {
+        long c = (long)cid, seen;
+        while ((seen = Volatile.Read(ref _nextCid)) < c && Interlocked.CompareExchange(ref _nextCid, c, seen) != seen) { }
+    }
 
     public long KeyCount(int db) => Math.Max(0, Volatile.Read(ref Counters(Namespace(db)).Keys));
     public long ExpiresCount(int db) => Math.Max(0, Volatile.Read(ref Counters(Namespace(db)).Expires));

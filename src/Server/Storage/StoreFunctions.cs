@@ -318,7 +318,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void LogWrite(ref SpanByte key, ref SpanByte value, OpSlot slot)
     {
-        if (_store.Aof is not { } aof) return;
+        if (_store.Aof is not { } aof || slot.Unlogged) return;
         if (slot.Frame is { Active: true } frame)
         {
             frame.AddWrite(aof, ref key, ref value, ValueLayout.IsPadded(ref value));
@@ -343,7 +343,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     /// <summary>Logs a delete, as <see cref="LogWrite"/>.</summary>
     private void LogDelete(ref SpanByte key, OpSlot slot)
     {
-        if (_store.Aof is not { } aof) return;
+        if (_store.Aof is not { } aof || slot.Unlogged) return;
         if (slot.Frame is { Active: true } frame) frame.AddDelete(aof, ref key);
         else aof.AppendDelete(ref key);
     }

@@ -39,6 +39,11 @@ public enum OpFlags : ushort
     SetExpiry = 256,
     /// <summary>Reads of a value that must be a string (GET and friends).</summary>
     StringOnly = 512,
+    /// <summary>
+    /// The write is not logged: a paged collection's meta, which its command's element records in the
+    /// AOF rebuild (logging the 48-byte meta too would cost each HSET into a big hash ~80 AOF bytes).
+    /// </summary>
+    NoLog = 1024,
 }
 
 /// <summary>Outcome of an operation besides found / not found, set by the store functions.</summary>

@@ -27,7 +27,7 @@ public enum OpStatus : byte
 /// finished are answered from their slots (so an RMW is never applied twice) and the rest are issued.
 /// Outside a command (benchmarks, maintenance) a pending operation is completed synchronously.
 /// </summary>
-public sealed unsafe class StoreSession : IDisposable
+public sealed unsafe partial class StoreSession : IDisposable
 {
     private readonly Store _store;
     private readonly ClientSession<SpanByte, SpanByte, StoreInput, StoreOutput, Empty, StoreFunctions> _session;
@@ -82,6 +82,7 @@ public sealed unsafe class StoreSession : IDisposable
             return true;
         }
         state.Waiting = false;
+        state.NewCid = 0;
         // A command that wrote several records appends them now, as one frame, before its replies can
         // leave (the write log takes CommitWait from the AOF tail after this) and while it still holds
         // its keys' locks: the frame lands after every earlier write of those keys and before any later one.
@@ -131,6 +132,7 @@ public sealed unsafe class StoreSession : IDisposable
         state.Slots.Clear();
         state.Outstanding = 0;
         state.Waiting = false;
+        state.NewCid = 0;
     }
 
     private void ReleaseSlots(PendingState state)
@@ -245,6 +247,7 @@ public sealed unsafe class StoreSession : IDisposable
         slot = _pool.Count > 0 ? _pool.Pop() : new OpSlot();
         slot.Reset(tag);
         if (write) slot.Frame = state.Frame;
+        slot.Unlogged = input.Has(OpFlags.NoLog);
         slots.Add(slot);
         _cursor++;
         if (_store.IndexSplitting)
@@ -282,6 +285,7 @@ public sealed unsafe class StoreSession : IDisposable
     {
         slot = _syncSlot;
         slot.Reset(0);
+        slot.Unlogged = input.Has(OpFlags.NoLog);
         var status = Execute(ns, key, ref input, slot, write);
         if (status.IsPending)
         {

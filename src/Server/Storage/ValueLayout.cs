@@ -14,6 +14,8 @@ public enum KeyType : byte
     ZSet = 4,
     Hash = 5,
     Stream = 6,
+    /// <summary>A page of a paged collection (<see cref="Store.PagesNamespace"/>): never a user key.</summary>
+    Page = 7,
 }
 
 /// <summary>

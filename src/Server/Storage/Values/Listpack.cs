@@ -12,8 +12,13 @@ public enum CollectionEncoding : byte
     Listpack = 1,
     /// <summary>Sorted 64-bit integers ("intset"): small sets of integers.</summary>
     IntSet = 2,
-    /// <summary>Past the listpack/intset thresholds ("hashtable").</summary>
+    /// <summary>Past the listpack/intset thresholds ("hashtable"): inline, the encoding byte records the one-way conversion.</summary>
     Hashtable = 3,
+    /// <summary>
+    /// Past the thresholds, paged (OBJECT ENCODING "hashtable"): the payload is only
+    /// [Paged][PagedMeta], the elements live in page records (<see cref="Paged.PagedRoot"/>).
+    /// </summary>
+    Paged = 4,
 }
 
 /// <summary>

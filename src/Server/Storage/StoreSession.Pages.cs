@@ -1,0 +1,160 @@
+using System.Buffers.Binary;
+using FASTER.core;
+using NativeKv.Server.Storage.Values.Paged;
+
+namespace NativeKv.Server.Storage;
+
+/// <summary>
+/// Page records of paged collections (<see cref="Store.PagesNamespace"/>). Reads go through
+/// <see cref="ReadNamespace"/> like any read (a page on disk makes the command wait and run again);
+/// writes and deletes are blind (a FASTER upsert or tombstone: never pending, never logged: the
+/// command logs element records instead, and pages are derived state a checkpoint holds).
+/// </summary>
+public sealed unsafe partial class StoreSession
+{
+    private byte[] _pageBuffer = GC.AllocateUninitializedArray<byte>(ValueLayout.Header + 4096, pinned: true);
+
+    /// <summary>The store key of a page, without the namespace prefix.</summary>
+    public static void PageKeyBytes(in PageKey key, Span<byte> dest) => key.Write(dest);
+
+    /// <summary>Reads a page into <paramref name="slot"/> (payload only), as any read of the running command.</summary>
+    public OpStatus ReadPage(in PageKey key, out OpSlot slot)
+    {
+        Span<byte> k = stackalloc byte[PageKey.EncodedSize];
+        key.Write(k);
+        return ReadNamespace(Store.PagesNamespace, k, out slot);
+    }
+
+    /// <summary>
+    /// Writes a page, its record at least <paramref name="room"/> payload bytes long: a bucket keeps a
+    /// whole page so the inserts that follow update it in place in the mutable region, where an exact
+    /// record would be copied to a new one on every growth (a page's own header says how much is used).
+    /// </summary>
+    public void WritePage(in PageKey key, ReadOnlySpan<byte> page, int room = 0)
+    {
+        int payload = Math.Max(page.Length, room);
+        int len = ValueLayout.Header + payload;
+        if (_pageBuffer.Length < len) _pageBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(len, _pageBuffer.Length * 2), pinned: true);
+        _pageBuffer[0] = (byte)KeyType.Page;
+        BinaryPrimitives.WriteInt64LittleEndian(_pageBuffer.AsSpan(1), 0);
+        page.CopyTo(_pageBuffer.AsSpan(ValueLayout.Header));
+        // The room past the page's bytes is left as it is: readers of a bucket stop at its used length.
+        Span<byte> k = stackalloc byte[PageKey.EncodedSize];
+        key.Write(k);
+        long hash = KeyInBuffer(Store.PagesNamespace, k);
+        fixed (byte* kp = _keyBuffer)
+        fixed (byte* vp = _pageBuffer)
+        {
+            var sk = SpanByte.FromPointer(kp, ValueLayout.KeyPrefix + k.Length);
+            var sv = SpanByte.FromPointer(vp, len);
+            ref int stripe = ref _store.WriteStripe(hash);
+            Store.EnterStripe(ref stripe);
+            try
+            {
+                var input = new StoreInput { Op = StoreOp.Set };
+                var output = new StoreOutput();
+                var uo = default(UpsertOptions);
+                SetKeyHash(ref uo, hash);
+                _session.Upsert(ref sk, ref input, ref sv, ref output, ref uo);
+            }
+            finally { Volatile.Write(ref stripe, 0); }
+        }
+    }
+
+    /// <summary>Deletes a page (a tombstone; compaction drops both).</summary>
+    public void DeletePage(in PageKey key)
+    {
+        Span<byte> k = stackalloc byte[PageKey.EncodedSize];
+        key.Write(k);
+        long hash = KeyInBuffer(Store.PagesNamespace, k);
+        fixed (byte* kp = _keyBuffer)
+        {
+            var sk = SpanByte.FromPointer(kp, ValueLayout.KeyPrefix + k.Length);
+            ref int stripe = ref _store.WriteStripe(hash);
+            Store.EnterStripe(ref stripe);
+            try
+            {
+                var dopt = default(DeleteOptions);
+                SetKeyHash(ref dopt, hash);
+                _session.Delete(ref sk, ref dopt);
+            }
+            finally { Volatile.Write(ref stripe, 0); }
+        }
+    }
+
+    /// <summary>
+    /// Logs one element change of a paged collection into the running command's frame (the executor
+    /// frames every write of a paged collection: <see cref="FrameWrites"/>), or alone outside a command.
+    /// </summary>
+    public void LogElement(in ElementRecord record)
+    {
+        if (_store.Aof is not { } aof) return;
+        if (_command?.Frame is { Active: true } frame) frame.AddElement(aof, record);
+        else aof.AppendElement(record);
+    }
+
+    /// <summary>
+    /// A new collection id for the running command, the same in each of its replay rounds (a rerun
+    /// writes the pages of the first round again, not a second collection's).
+    /// </summary>
+    public ulong CommandCollectionId()
+    {
+        if (_command is not { } state) return _store.NewCollectionId();
+        if (state.NewCid == 0) state.NewCid = _store.NewCollectionId();
+        return state.NewCid;
+    }
+
+    /// <summary>
+    /// A pinned buffer of at least <paramref name="size"/> bytes owned by the running command's client:
+    /// an RMW input may point into it, since a pending write reads its input later, when it completes.
+    /// </summary>
+    public byte[] CommandPinned(int size)
+    {
+        if (_command is not { } state) return GC.AllocateUninitializedArray<byte>(size, pinned: true);
+        if (state.Pinned is null || state.Pinned.Length < size) state.Pinned = GC.AllocateUninitializedArray<byte>(Math.Max(size, 64), pinned: true);
+        return state.Pinned;
+    }
+
+    /// <summary>Logs element entries encoded by <see cref="CommandFrame.WriteElement"/>, back to back.</summary>
+    public void LogElements(ReadOnlySpan<byte> entries)
+    {
+        if (_store.Aof is not { } aof) return;
+        var frame = _command?.Frame is { Active: true } f ? f : null;
+        while (!entries.IsEmpty)
+        {
+            int len = CommandFrame.RecordLength(entries);
+            if (frame is not null) frame.AddEncoded(aof, entries[..len]);
+            else aof.FasterLog.Enqueue(entries[..len]);
+            entries = entries[len..];
+        }
+    }
+
+    /// <summary>
+    /// Logs a main record's image that differs from what the store holds (a collection's creation
+    /// logs its empty meta, the element records that follow fill it).
+    /// </summary>
+    public void LogImage(int db, ReadOnlySpan<byte> key, KeyType type, long expiry, ReadOnlySpan<byte> payload)
+    {
+        if (_store.Aof is not { } aof) return;
+        int klen = ValueLayout.KeyPrefix + key.Length, vlen = ValueLayout.Header + payload.Length;
+        var bytes = new byte[klen + vlen];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, _store.Namespace(db));
+        key.CopyTo(bytes.AsSpan(ValueLayout.KeyPrefix));
+        bytes[klen] = (byte)type;
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(klen + 1), expiry);
+        payload.CopyTo(bytes.AsSpan(klen + ValueLayout.Header));
+        fixed (byte* p = bytes)
+        {
+            var sk = SpanByte.FromPointer(p, klen);
+            var sv = SpanByte.FromPointer(p + klen, vlen);
+            if (_command?.Frame is { Active: true } frame) frame.AddWrite(aof, ref sk, ref sv, unpad: false);
+            else aof.AppendWrite(ref sk, ref sv);
+        }
+    }
+
+    [System.Runtime.CompilerServices.UnsafeAccessor(System.Runtime.CompilerServices.UnsafeAccessorKind.Method, Name = "set_KeyHash")]
+    private static extern void SetKeyHash(ref UpsertOptions options, long? hash);
+
+    [System.Runtime.CompilerServices.UnsafeAccessor(System.Runtime.CompilerServices.UnsafeAccessorKind.Method, Name = "set_KeyHash")]
+    private static extern void SetKeyHash(ref DeleteOptions options, long? hash);
+}

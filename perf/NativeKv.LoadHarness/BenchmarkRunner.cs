@@ -75,11 +75,16 @@ sealed class BenchmarkRunner(HarnessOptions options)
 
     /// <summary>redis-benchmark's arguments for <paramref name="requests"/> requests of the scenario against the server.</summary>
     public string[] BenchmarkArguments(ServerUnderTest server, Scenario scenario, int requests, int? keyspace = null) =>
+        BenchmarkArguments(server.Port, scenario, requests, keyspace);
+
+    public string[] BenchmarkArguments(int port, Scenario scenario, int requests, int? keyspace = null) =>
     [
-        "-h", "127.0.0.1", "-p", server.Port.ToString(),
+        "-h", "127.0.0.1", "-p", port.ToString(),
         "-c", (scenario.Clients ?? options.Clients).ToString(), "-n", requests.ToString(),
         "-d", options.DataSize.ToString(), "-r", (keyspace ?? options.Keys).ToString(),
-        "-P", scenario.Pipeline.ToString(), "-t", scenario.Test, "--csv",
+        "-P", scenario.Pipeline.ToString(), "--csv",
+        // A command on the command line replaces -t (redis-benchmark ignores -t then).
+        .. scenario.Command ?? ["-t", scenario.Test],
     ];
 
     Outcome<ThroughputSample> Measure(ServerUnderTest server, Scenario scenario, int round, int? keyspace, int requests)

@@ -146,6 +146,7 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
         {
             _results.Throughput.Add(sample);
             Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} {sample.Rps,10:N0} rps   p50 {sample.P50Ms:F3}   p99 {sample.P99Ms:F3} ms   {sample.CpuUsPerRequest:F2} µs/req   ({sample.Requests:N0} in {sample.Seconds:F1} s, warm-up {_runner.LastWarmupSeconds:F1} s)");
+            CheckCollection(round, scenario, server);
         }
         else if (outcome.Transient)
         {
@@ -158,6 +159,25 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
             Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} FAILED: {outcome.Failure}");
         }
     }
+
+    /// <summary>After a hash or set run: how many fields or members its key holds (log), and a note when the run measured misses.</summary>
+    void CheckCollection(int round, Scenario scenario, ServerUnderTest server)
+    {
+        if (CollectionChecks.CountCommand(scenario) is not { } command) return;
+        var reply = Infrastructure.ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), .. command],
+                                                       TimeSpan.FromSeconds(30), cpu: options.ClientCpu);
+        var name = server.Spec.Name;
+        if (CollectionChecks.ParseCount(reply.Stdout) is not long count)
+        {
+            Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} {string.Join(' ', command)} answered '{reply.Stdout.Trim()}{reply.Stderr.Trim()}'");
+            return;
+        }
+        Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} {string.Join(' ', command)} = {count:N0}");
+        if (CollectionChecks.Note(scenario, count, options.Keys) is { } note && _noted.Add((scenario.Name, name)))
+            _results.Notes.Add($"{server.Spec.DisplayName}, {note}{(options.Rounds > 1 ? $" (first in round {round})" : "")}");
+    }
+
+    readonly HashSet<(string Scenario, string Server)> _noted = [];
 
     /// <summary>
     /// All servers started once with the scenario's AOF settings and kept for its rounds: a fresh AOF

@@ -19,10 +19,11 @@ enum ScenarioKind
 /// <paramref name="RequestScale"/> multiplies the warm-up and a fixed --requests (pipelined runs are faster);
 /// <paramref name="Clients"/> overrides --clients (the --backends runs have 50 and 500);
 /// <paramref name="Command"/>, when set, is the command redis-benchmark sends instead of a -t test
-/// (it has no HGET test: <c>redis-benchmark ... HGET myhash element:__rand_int__</c>).
+/// (it has no HGET test: <c>redis-benchmark ... HGET myhash:hget element:__rand_int__</c>); <paramref name="Keyspace"/>,
+/// when set, is its -r instead of --keys.
 /// </summary>
 sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline, Persistence Persistence, double RequestScale,
-                       int? Clients = null, string[]? Command = null)
+                       int? Clients = null, string[]? Command = null, int? Keyspace = null)
 {
     /// <summary>
     /// What redis-benchmark calls the test in its CSV output: -t mset reports "MSET (10 keys)", a command
@@ -51,15 +52,15 @@ static class Scenarios
 {
     // The hash and set tests as redis-benchmark runs them (checked against a redis-server MONITOR):
     // hset = HSET myhash element:__rand_int__ <-d bytes>, sadd = SADD myset element:__rand_int__,
-    // spop = SPOP myset (no random part: it pops what sadd left, nil once the set is empty; the harness
-    // notes it, CollectionChecks). hget is not one of its tests: the command is given instead, and hits
-    // only the fields hset wrote. sadd runs before spop and hset before hget in each round.
+    // spop = SPOP myset (no random part; the harness fills myset first, CollectionScenarios). hget is
+    // not one of its tests: the command is given instead, on a hash of its own loaded first, so that every
+    // HGET hits. sadd runs before spop in each round.
     static readonly string[] Tests = ["set", "get", "incr", "mset", "ping_mbulk", "hset", "hget", "sadd", "spop"];
 
-    /// <summary>Tests redis-benchmark has no -t name for: the command it is given instead.</summary>
-    static readonly Dictionary<string, string[]> Commands = new()
+    /// <summary>Tests redis-benchmark has no -t name for: the command it is given instead, and its -r.</summary>
+    static readonly Dictionary<string, (string[] Command, int Keyspace)> Commands = new()
     {
-        ["hget"] = ["HGET", "myhash", "element:__rand_int__"],
+        ["hget"] = (["HGET", CollectionScenarios.HgetKey, "element:__rand_int__"], CollectionScenarios.HgetFields),
     };
 
     /// <summary>The tests on one hash or set key (myhash, myset): "collections" selects them all.</summary>
@@ -74,7 +75,8 @@ static class Scenarios
         foreach (var pipeline in Pipelines)
             foreach (var test in Tests)
                 list.Add(new($"{test}-p{pipeline}", ScenarioKind.Throughput, test, pipeline, Persistence.Off, pipeline == 1 ? 1 : 5,
-                             Command: Commands.GetValueOrDefault(test)));
+                             Command: Commands.TryGetValue(test, out var c) ? c.Command : null,
+                             Keyspace: Commands.TryGetValue(test, out var k) ? k.Keyspace : null));
         list.Add(new("aof-always", ScenarioKind.Durability, "set", 1, Persistence.AofAlways, 1));
         list.Add(new("aof-everysec", ScenarioKind.Durability, "set", 1, Persistence.AofEverysec, 1));
         list.Add(new("ltm", ScenarioKind.LargerThanMemory, "", 0, Persistence.Off, 0));

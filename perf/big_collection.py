@@ -174,7 +174,7 @@ def probe(args):
         pass
     except (OSError, ConnectionError, ValueError) as e:
         failure = "probe: %s" % e
-    # A PING still unanswered when the probe is stopped has waited at least this long.
+    # A PING still unanswered when the probe is stopped has waited at least this long: worth a line when it is the worst.
     pending = (time.perf_counter() - in_flight) * 1000 if in_flight is not None else None
     ordered = sorted(times)
 
@@ -187,7 +187,7 @@ def probe(args):
         f.write("probe_p99_ms: %.1f\n" % pct(99))
         f.write("probe_p50_ms: %.2f\n" % pct(50))
         f.write("probe_over_50ms: %d\n" % sum(1 for t in times if t > 50))
-        if pending is not None:
+        if pending is not None and (not ordered or pending > max(ordered)):
             f.write("probe_unanswered_ping_waited_ms: %.1f\n" % pending)
         if failure:
             f.write("probe_failure: %s\n" % failure)

@@ -6,7 +6,7 @@
 # hash and set tests, which take -r KEYSPACE (default 100000):
 #   hset  HSET myhash element:__rand_int__ xxx (redis-benchmark's): a hash of up to KEYSPACE fields
 #   sadd  SADD myset element:__rand_int__:   a set of up to KEYSPACE members
-#   spop  SPOP myset: myset is first filled with as many members as the warm-up and the run pop (every SPOP
+#   spop  SPOP myset: myset is first filled with the members the warm-up and the run pop, plus 1,000 (every SPOP
 #         hits; redis-benchmark's own -t spop pops an empty set unless sadd ran just before)
 #   hget  HGET myhash element:__rand_int__: myhash is first filled with all KEYSPACE fields (every HGET hits)
 # REQUESTS (environment, default 2000000) is the measured run; the warm-up is a tenth of it.
@@ -25,15 +25,17 @@ fill() {  # fill TYPE KEY COUNT FORMAT: COUNT fields/members through redis-cli -
   taskset -c 1 python3 "$here/big_collection.py" gen --type "$1" --key "$2" --fields "$3" --format "$4" --batch 100 \
     | taskset -c 1 redis-cli -p "$port" --pipe --pipe-timeout 0 >/dev/null
 }
+# Options first: redis-benchmark takes everything after a command's name as its arguments.
 case "$test" in
   hset|sadd) bench=(-r "$keyspace" -t "$test") ;;
-  spop) bench=(-t spop); fill set myset $((warmup + requests)) 'm:%014d' ;;
+  # 1,000 spare members: with 50 clients x 16 in flight redis-benchmark may send a few past -n.
+  spop) bench=(-t spop); fill set myset $((warmup + requests + 1000)) 'm:%014d' ;;
   hget) bench=(-r "$keyspace" HGET myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
   *) bench=(-t "$test") ;;
 esac
-taskset -c 1 redis-benchmark -p "$port" "${bench[@]}" -P 16 -n "$warmup" -c 50 -q >/dev/null 2>&1   # warm-up
+taskset -c 1 redis-benchmark -p "$port" -P 16 -n "$warmup" -c 50 -q "${bench[@]}" >/dev/null 2>&1   # warm-up
 read -r u1 s1 < <(awk '{print $14, $15}' /proc/$pid/stat)
-out=$(taskset -c 1 redis-benchmark -p "$port" "${bench[@]}" -P 16 -n "$requests" -c 50 -q 2>/dev/null | tr '\r' '\n' | grep "requests per second" | tail -1)
+out=$(taskset -c 1 redis-benchmark -p "$port" -P 16 -n "$requests" -c 50 -q "${bench[@]}" 2>/dev/null | tr '\r' '\n' | grep "requests per second" | tail -1)
 read -r u2 s2 < <(awk '{print $14, $15}' /proc/$pid/stat)
 us=$(echo "scale=3; (($u2 + $s2) - ($u1 + $s1)) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)
 case "$test" in

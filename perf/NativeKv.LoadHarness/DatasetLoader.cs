@@ -48,7 +48,6 @@ sealed partial class DatasetLoader(HarnessOptions options, string cacheFolder)
     /// </summary>
     public static (double? Seconds, string? Failure) PipeFile(ServerUnderTest server, string file, long commands, int cpu, TimeSpan timeout)
     {
-        long keys = commands;
         var result = ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "--pipe"],
                                          timeout, cpu: cpu, stdinFile: file);
         if (!server.IsAlive) return (null, $"server exited while loading: {server.LogTail(3)}");
@@ -57,7 +56,7 @@ sealed partial class DatasetLoader(HarnessOptions options, string cacheFolder)
         if (!match.Success) return (null, $"redis-cli --pipe {result.FailureSummary()}");
         long errors = long.Parse(match.Groups[1].Value), replies = long.Parse(match.Groups[2].Value);
         if (errors > 0) return (null, $"{errors} of {replies} commands answered with an error: {FirstLine(result.Stderr + result.Stdout)}");
-        if (replies != keys) return (null, $"{replies} replies for {keys} commands");
+        if (replies != commands) return (null, $"{replies} replies for {commands} commands");
         return (result.Elapsed.TotalSeconds, null);
     }
 

@@ -27,7 +27,7 @@ sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline
 {
     /// <summary>
     /// What redis-benchmark calls the test in its CSV output: -t mset reports "MSET (10 keys)", a command
-    /// given on the command line its arguments joined by spaces ("HGET myhash element:__rand_int__").
+    /// given on the command line its arguments joined by spaces ("HGET myhash:hget element:__rand_int__").
     /// </summary>
     public string CsvTestName => Command is not null ? string.Join(' ', Command)
                                  : Test == "mset" ? "MSET (10 keys)" : Test.ToUpperInvariant();
@@ -63,7 +63,7 @@ static class Scenarios
         ["hget"] = (["HGET", CollectionScenarios.HgetKey, "element:__rand_int__"], CollectionScenarios.HgetFields),
     };
 
-    /// <summary>The tests on one hash or set key (myhash, myset): "collections" selects them all.</summary>
+    /// <summary>The tests on a hash or set key (myhash, myhash:hget, myset): "collections" selects them all.</summary>
     public static readonly string[] CollectionTests = ["hset", "hget", "sadd", "spop"];
     static readonly int[] Pipelines = [1, 16];
 

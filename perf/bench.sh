@@ -5,7 +5,8 @@
 # Makes sure everything is there, then runs perf/NativeKv.LoadHarness:
 #   - artifacts/nativekv: published with ./build.sh publish when missing or older than src/
 #   - redis-server, redis-benchmark, redis-cli: Debian packages, through apt (as root or with sudo)
-#   - garnet-server: .NET tool installed into perf/.tools/garnet (gitignored); not for --backends
+#   - garnet-server: .NET tool installed into perf/.tools/garnet (gitignored); not for --backends, nor
+#     when --servers leaves it out
 #   - with --backends (NativeKv's epoll vs io_uring reactor backends): perf (linux-perf) and strace,
 #     through apt, to count the server's system calls
 # Results: Markdown on stdout; Markdown + CSV in perf/results/<timestamp>/.
@@ -17,11 +18,16 @@ GARNET_DIR=perf/.tools/garnet
 HARNESS=perf/NativeKv.LoadHarness
 
 BACKENDS=""
+NO_GARNET=""   # --servers without garnet: nothing to install for it
+prev=""
 for a in "$@"; do
   case "$a" in
     -h|--help) exec dotnet run -c Release --project "$HARNESS" -- --help ;;
     --backends) BACKENDS=1 ;;
+    --servers=*) [[ "${a#--servers=}" == *garnet* ]] || NO_GARNET=1 ;;
   esac
+  [ "$prev" = --servers ] && { [[ "$a" == *garnet* ]] || NO_GARNET=1; }
+  prev=$a
 done
 
 apt_get() {
@@ -60,8 +66,8 @@ apt_install taskset util-linux
 if [ -n "$BACKENDS" ]; then
   apt_install perf linux-perf || echo "==> could not install linux-perf" >&2
   apt_install strace strace || echo "==> could not install strace" >&2
-# Otherwise Garnet, as a local .NET tool.
-elif [ ! -x "$GARNET_DIR/garnet-server" ]; then
+# Otherwise Garnet, as a local .NET tool (unless --servers leaves it out).
+elif [ -z "$NO_GARNET" ] && [ ! -x "$GARNET_DIR/garnet-server" ]; then
   echo "==> installing garnet-server $GARNET_VERSION into $GARNET_DIR" >&2
   dotnet tool install garnet-server --version "$GARNET_VERSION" --tool-path "$GARNET_DIR" >&2
 fi

@@ -1,18 +1,46 @@
 #!/bin/bash
 # Server CPU per request of one redis-benchmark test at pipeline 16, the server pinned to CPU 0 with one
 # reactor and the benchmark on CPU 1 (the steadier number on a shared 2-core machine than requests/s).
-#   perf/cpu-per-request.sh LABEL BINARY PORT TEST     e.g. perf/cpu-per-request.sh new artifacts/nativekv 7613 get
+#   perf/cpu-per-request.sh LABEL BINARY PORT TEST [KEYSPACE]   e.g. perf/cpu-per-request.sh new artifacts/nativekv 7613 get
+# TEST is any redis-benchmark -t test (get, set, incr, ...; one key, no -r, as before), or one of the
+# hash and set tests, which take -r KEYSPACE (default 100000):
+#   hset  HSET myhash element:__rand_int__ xxx (redis-benchmark's): a hash of up to KEYSPACE fields
+#   sadd  SADD myset element:__rand_int__:   a set of up to KEYSPACE members
+#   spop  SPOP myset: myset is first filled with the members the warm-up and the run pop, plus 1,000 (every SPOP
+#         hits; redis-benchmark's own -t spop pops an empty set unless sadd ran just before)
+#   hget  HGET myhash element:__rand_int__: myhash is first filled with all KEYSPACE fields (every HGET hits)
+# REQUESTS (environment, default 2000000) is the measured run; the warm-up is a tenth of it.
+# BINARY may be redis-server as well (it takes the same options here).
 # Run two binaries interleaved, several rounds, and compare the best and the median.
 set -euo pipefail
-label=$1; bin=$2; port=$3; test=$4
+label=$1; bin=$2; port=$3; test=$4; keyspace=${5:-100000}
+requests=${REQUESTS:-2000000}; warmup=$((requests / 10))
+here=$(dirname "$0")
 dir=$(mktemp -d)
 taskset -c 0 "$bin" --port "$port" --io-threads 1 --save "" --appendonly no --dir "$dir" >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-taskset -c 1 redis-benchmark -p "$port" -t "$test" -P 16 -n 200000 -c 50 -q >/dev/null 2>&1   # warm-up
+fill() {  # fill TYPE KEY COUNT FORMAT: COUNT fields/members through redis-cli --pipe, 100 per command
+  taskset -c 1 python3 "$here/big_collection.py" gen --type "$1" --key "$2" --fields "$3" --format "$4" --batch 100 \
+    | taskset -c 1 redis-cli -p "$port" --pipe --pipe-timeout 0 >/dev/null
+}
+# Options first: redis-benchmark takes everything after a command's name as its arguments.
+case "$test" in
+  hset|sadd) bench=(-r "$keyspace" -t "$test") ;;
+  # 1,000 spare members: with 50 clients x 16 in flight redis-benchmark may send a few past -n.
+  spop) bench=(-t spop); fill set myset $((warmup + requests + 1000)) 'm:%014d' ;;
+  hget) bench=(-r "$keyspace" HGET myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
+  *) bench=(-t "$test") ;;
+esac
+taskset -c 1 redis-benchmark -p "$port" -P 16 -n "$warmup" -c 50 -q "${bench[@]}" >/dev/null 2>&1   # warm-up
 read -r u1 s1 < <(awk '{print $14, $15}' /proc/$pid/stat)
-out=$(taskset -c 1 redis-benchmark -p "$port" -t "$test" -P 16 -n 2000000 -c 50 -q 2>/dev/null | tr '\r' '\n' | grep "requests per second" | tail -1)
+out=$(taskset -c 1 redis-benchmark -p "$port" -P 16 -n "$requests" -c 50 -q "${bench[@]}" 2>/dev/null | tr '\r' '\n' | grep "requests per second" | tail -1)
 read -r u2 s2 < <(awk '{print $14, $15}' /proc/$pid/stat)
-us=$(echo "scale=3; (($u2 + $s2) - ($u1 + $s1)) * 1000000 / $(getconf CLK_TCK) / 2000000" | bc)
-echo "$label $test cpu_us/req=$us  $out"
+us=$(echo "scale=3; (($u2 + $s2) - ($u1 + $s1)) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)
+case "$test" in
+  hset|hget) extra="  (HLEN myhash $(redis-cli -p "$port" hlen myhash))" ;;
+  sadd|spop) extra="  (SCARD myset $(redis-cli -p "$port" scard myset))" ;;
+  *) extra="" ;;
+esac
+echo "$label $test cpu_us/req=$us  $out$extra"

@@ -30,7 +30,10 @@ sealed class BenchmarkRunner(HarnessOptions options)
     /// One measured run (after its warm-up). <paramref name="keyspace"/> replaces --keys as redis-benchmark's
     /// -r (the larger-than-memory scenario loads its own key count).
     /// </summary>
-    public Outcome<ThroughputSample> Run(ServerUnderTest server, Scenario scenario, int round, int? keyspace = null)
+    /// <paramref name="prepare"/>, when set, runs before each redis-benchmark run (warm-ups included) with its
+    /// request count, outside the CPU measurement; a non-null answer is why the scenario cannot be measured.
+    public Outcome<ThroughputSample> Run(ServerUnderTest server, Scenario scenario, int round, int? keyspace = null,
+                                         Func<int, string?>? prepare = null)
     {
         bool durability = scenario.Kind == ScenarioKind.Durability;
         int? fixedRequests = options.Requests is int n ? scenario.Requests(n) : null;
@@ -41,16 +44,16 @@ sealed class BenchmarkRunner(HarnessOptions options)
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            var warmup = Measure(server, scenario, round, keyspace, warmupRequests);
+            var warmup = Measure(server, scenario, round, keyspace, prepare, warmupRequests);
             // A warm-up over in a few tens of milliseconds (pipelined runs on a quiet machine) gives a poor
             // rate: warm up again for about WarmupSeconds at the rate it did see.
             for (int again = 0; again < 2 && warmup.Value is { } w && w.Seconds < WarmupSeconds / 2 && !durability && fixedRequests is null; again++)
-                warmup = Measure(server, scenario, round, keyspace, (int)Math.Clamp(w.Rps * WarmupSeconds, MinimumRequests, MaximumRequests));
+                warmup = Measure(server, scenario, round, keyspace, prepare, (int)Math.Clamp(w.Rps * WarmupSeconds, MinimumRequests, MaximumRequests));
             if (warmup.Value is null) return warmup;
             double rate = warmup.Value.Rps;
             if (durability && fixedRequests is null)
             {
-                var calibration = Measure(server, scenario, round, keyspace, CalibrationRequests);
+                var calibration = Measure(server, scenario, round, keyspace, prepare, CalibrationRequests);
                 if (calibration.Value is null) return calibration;
                 rate = Math.Min(rate, calibration.Value.Rps); // a stall in either shortens the run
             }
@@ -60,7 +63,7 @@ sealed class BenchmarkRunner(HarnessOptions options)
         {
             LastWarmupSeconds = clock.Elapsed.TotalSeconds;
         }
-        var sample = Measure(server, scenario, round, keyspace, requests);
+        var sample = Measure(server, scenario, round, keyspace, prepare, requests);
         // Warm-ups can be slower than the steady state (or catch a stall): a run that came out far too
         // short for the CPU tick is repeated at the rate it measured, and the short one discarded.
         for (int retry = 0; retry < 2 && fixedRequests is null; retry++)
@@ -68,22 +71,29 @@ sealed class BenchmarkRunner(HarnessOptions options)
             if (sample.Value is not { } v || v.Seconds >= options.Seconds / 2) break;
             int resized = (int)Math.Clamp(v.Rps * options.Seconds, MinimumRequests, MaximumRequests);
             if (resized <= v.Requests) break;
-            sample = Measure(server, scenario, round, keyspace, resized);
+            sample = Measure(server, scenario, round, keyspace, prepare, resized);
         }
         return sample;
     }
 
     /// <summary>redis-benchmark's arguments for <paramref name="requests"/> requests of the scenario against the server.</summary>
     public string[] BenchmarkArguments(ServerUnderTest server, Scenario scenario, int requests, int? keyspace = null) =>
+        BenchmarkArguments(server.Port, scenario, requests, keyspace);
+
+    public string[] BenchmarkArguments(int port, Scenario scenario, int requests, int? keyspace = null) =>
     [
-        "-h", "127.0.0.1", "-p", server.Port.ToString(),
+        "-h", "127.0.0.1", "-p", port.ToString(),
         "-c", (scenario.Clients ?? options.Clients).ToString(), "-n", requests.ToString(),
-        "-d", options.DataSize.ToString(), "-r", (keyspace ?? options.Keys).ToString(),
-        "-P", scenario.Pipeline.ToString(), "-t", scenario.Test, "--csv",
+        "-d", options.DataSize.ToString(), "-r", (keyspace ?? scenario.Keyspace ?? options.Keys).ToString(),
+        "-P", scenario.Pipeline.ToString(), "--csv",
+        // A command on the command line replaces -t (redis-benchmark ignores -t then).
+        .. scenario.Command ?? ["-t", scenario.Test],
     ];
 
-    Outcome<ThroughputSample> Measure(ServerUnderTest server, Scenario scenario, int round, int? keyspace, int requests)
+    Outcome<ThroughputSample> Measure(ServerUnderTest server, Scenario scenario, int round, int? keyspace,
+                                      Func<int, string?>? prepare, int requests)
     {
+        if (prepare?.Invoke(requests) is { } refused) return Outcome<ThroughputSample>.Fail(refused);
         var args = BenchmarkArguments(server, scenario, requests, keyspace);
         // Generous: at 200 requests/s this still finishes; a hung server costs at most 10 minutes.
         var timeout = TimeSpan.FromSeconds(Math.Clamp(requests / 200.0, 60, 600));

@@ -39,7 +39,15 @@ sealed partial class DatasetLoader(HarnessOptions options, string cacheFolder)
             return (null, $"SET answered '{FirstLine(probe.Stdout + probe.Stderr)}'");
         ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "DEL", "key:probe"],
                             TimeSpan.FromSeconds(30), cpu: cpu);
+        return PipeFile(server, file, keys, cpu, timeout);
+    }
 
+    /// <summary>
+    /// <c>redis-cli --pipe</c> of <paramref name="file"/>, which holds <paramref name="commands"/> commands:
+    /// its wall-clock seconds, or why it failed (an error reply, a reply count that is not <paramref name="commands"/>, a server that died).
+    /// </summary>
+    public static (double? Seconds, string? Failure) PipeFile(ServerUnderTest server, string file, long commands, int cpu, TimeSpan timeout)
+    {
         var result = ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "--pipe"],
                                          timeout, cpu: cpu, stdinFile: file);
         if (!server.IsAlive) return (null, $"server exited while loading: {server.LogTail(3)}");
@@ -47,8 +55,8 @@ sealed partial class DatasetLoader(HarnessOptions options, string cacheFolder)
         var match = RepliesLine().Match(result.Stdout);
         if (!match.Success) return (null, $"redis-cli --pipe {result.FailureSummary()}");
         long errors = long.Parse(match.Groups[1].Value), replies = long.Parse(match.Groups[2].Value);
-        if (errors > 0) return (null, $"{errors} of {replies} SETs answered with an error: {FirstLine(result.Stderr + result.Stdout)}");
-        if (replies != keys) return (null, $"{replies} replies for {keys} SETs");
+        if (errors > 0) return (null, $"{errors} of {replies} commands answered with an error: {FirstLine(result.Stderr + result.Stdout)}");
+        if (replies != commands) return (null, $"{replies} replies for {commands} commands");
         return (result.Elapsed.TotalSeconds, null);
     }
 

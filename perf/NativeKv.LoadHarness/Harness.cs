@@ -141,11 +141,12 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
             _results.Fail(scenario.Name, name, $"server had exited before the run (round {round}): {server.LogTail(3)}");
             return;
         }
-        var outcome = _runner.Run(server, scenario, round);
+        var outcome = _runner.Run(server, scenario, round, prepare: FillFor(round, scenario, server));
         if (outcome.Value is { } sample)
         {
             _results.Throughput.Add(sample);
             Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} {sample.Rps,10:N0} rps   p50 {sample.P50Ms:F3}   p99 {sample.P99Ms:F3} ms   {sample.CpuUsPerRequest:F2} µs/req   ({sample.Requests:N0} in {sample.Seconds:F1} s, warm-up {_runner.LastWarmupSeconds:F1} s)");
+            CheckCollection(round, scenario, server);
         }
         else if (outcome.Transient)
         {
@@ -158,6 +159,58 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
             Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} FAILED: {outcome.Failure}");
         }
     }
+
+    /// <summary>After a hash or set run: how many fields or members its key holds (log), and a note when the run measured misses.</summary>
+    void CheckCollection(int round, Scenario scenario, ServerUnderTest server)
+    {
+        if (CollectionScenarios.CountCommand(scenario) is not { } command) return;
+        var reply = Infrastructure.ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), .. command],
+                                                       TimeSpan.FromSeconds(30), cpu: options.ClientCpu);
+        var name = server.Spec.Name;
+        if (CollectionScenarios.ParseCount(reply.Stdout) is not long count)
+        {
+            Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} {string.Join(' ', command)} answered '{reply.Stdout.Trim()}{reply.Stderr.Trim()}'");
+            return;
+        }
+        Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {name,-9} {string.Join(' ', command)} = {count:N0}");
+        if (CollectionScenarios.Note(scenario, count) is { } note && _noted.Add((scenario.Name, name)))
+            _results.Notes.Add($"{server.Spec.DisplayName}, {note}{(options.Rounds > 1 ? $" (first in round {round})" : "")}");
+    }
+
+    readonly HashSet<(string Scenario, string Server)> _noted = [];
+
+    /// <summary>
+    /// What goes into the key before each run of the scenario (<see cref="CollectionScenarios"/>): SPOP gets as
+    /// many new members in myset as the run pops; HGET its hash, once per server. Null for the other scenarios.
+    /// </summary>
+    Func<int, string?>? FillFor(int round, Scenario scenario, ServerUnderTest server)
+    {
+        if (scenario.Kind != ScenarioKind.Throughput) return null;
+        string? Timed(string what, Func<Stream, long> write)
+        {
+            var clock = Stopwatch.StartNew();
+            var failure = CollectionScenarios.Fill(server, scratchRoot, write, options.ClientCpu);
+            Log($"round {round}/{options.Rounds}  {scenario.Name,-14} {server.Spec.Name,-9} fill: {what} in {clock.Elapsed.TotalSeconds:F1} s{(failure is null ? "" : $": {failure}")}");
+            return failure is null ? null : $"filling {what} failed: {failure}";
+        }
+        return scenario.Test switch
+        {
+            "spop" => requests =>
+            {
+                long first = _nextFillMember;
+                _nextFillMember += requests;
+                return Timed($"{requests:N0} members into {CollectionScenarios.SetKey}", s => CollectionScenarios.WriteSetFill(s, first, requests));
+            },
+            "hget" => _ => !_hgetFilled.Add(server) ? null
+                : Timed($"{CollectionScenarios.HgetFields:N0} fields into {CollectionScenarios.HgetKey}",
+                        s => CollectionScenarios.WriteHashFill(s, CollectionScenarios.HgetFields, options.DataSize)),
+            _ => null,
+        };
+    }
+
+    /// <summary>SPOP fills add members fill:N from here on: each is new, whatever is left in the set.</summary>
+    long _nextFillMember;
+    readonly HashSet<ServerUnderTest> _hgetFilled = [];
 
     /// <summary>
     /// All servers started once with the scenario's AOF settings and kept for its rounds: a fresh AOF

@@ -22,8 +22,11 @@ sealed class HarnessOptions
           --client-cpu N          CPU redis-benchmark / redis-cli are pinned to (default 1)
           --servers LIST          comma-separated subset of nativekv,redis,garnet (default all three)
           --scenarios LIST        comma-separated names or name parts (default all):
-                                  memory, set-p1, get-p16, ..., aof-always, aof-everysec, ltm;
-                                  "set" = set-p1,set-p16; "p16" = every pipelined run; "aof" = both AOF runs
+                                  memory, set-p1, get-p16, ..., hset-p1, spop-p16, aof-always, aof-everysec, ltm;
+                                  "set" = set-p1,set-p16; "p16" = every pipelined run; "aof" = both AOF runs;
+                                  hset, hget, sadd, spop (redis-benchmark -t hset,sadd,spop; myset filled before
+                                  each SPOP run; hget = HGET myhash:hget element:__rand_int__ -r 50000 over a
+                                  hash of 50,000 fields loaded first); "collections" = those four
           --clients N             redis-benchmark -c (default 50)
           --data-size N           value size in bytes, redis-benchmark -d (default 100)
           --keys N                keys loaded for the memory scenario and redis-benchmark -r (default 1000000)

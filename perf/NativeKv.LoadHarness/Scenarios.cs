@@ -17,13 +17,23 @@ enum ScenarioKind
 /// <summary>
 /// One row of the report. <paramref name="Test"/> is redis-benchmark's -t name;
 /// <paramref name="RequestScale"/> multiplies the warm-up and a fixed --requests (pipelined runs are faster);
-/// <paramref name="Clients"/> overrides --clients (the --backends runs have 50 and 500).
+/// <paramref name="Clients"/> overrides --clients (the --backends runs have 50 and 500);
+/// <paramref name="Command"/>, when set, is the command redis-benchmark sends instead of a -t test
+/// (it has no HGET test: <c>redis-benchmark ... HGET myhash:hget element:__rand_int__</c>); <paramref name="Keyspace"/>,
+/// when set, is its -r instead of --keys.
 /// </summary>
 sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline, Persistence Persistence, double RequestScale,
-                       int? Clients = null)
+                       int? Clients = null, string[]? Command = null, int? Keyspace = null)
 {
-    /// <summary>What redis-benchmark calls the test in its CSV output (-t mset reports "MSET (10 keys)").</summary>
-    public string CsvTestName => Test == "mset" ? "MSET (10 keys)" : Test.ToUpperInvariant();
+    /// <summary>
+    /// What redis-benchmark calls the test in its CSV output: -t mset reports "MSET (10 keys)", a command
+    /// given on the command line its arguments joined by spaces ("HGET myhash:hget element:__rand_int__").
+    /// </summary>
+    public string CsvTestName => Command is not null ? string.Join(' ', Command)
+                                 : Test == "mset" ? "MSET (10 keys)" : Test.ToUpperInvariant();
+
+    /// <summary>The name in the report's rows: the test, without a command's arguments.</summary>
+    public string Label => Command is not null ? Test.ToUpperInvariant() : CsvTestName;
 
     public string Title => Kind switch
     {
@@ -31,7 +41,7 @@ sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline
         ScenarioKind.LargerThanMemory when Test == "" => "larger than memory",
         ScenarioKind.LargerThanMemory => $"{CsvTestName} P{Pipeline}, random, larger than memory",
         ScenarioKind.Durability => $"SET, appendfsync {(Persistence == Persistence.AofAlways ? "always" : "everysec")}",
-        _ => Clients is int c ? $"{CsvTestName} P{Pipeline}, {c} clients" : $"{CsvTestName} P{Pipeline}",
+        _ => Clients is int c ? $"{Label} P{Pipeline}, {c} clients" : $"{Label} P{Pipeline}",
     };
 
     public int Requests(int baseRequests) => Math.Max(1000, (int)(baseRequests * RequestScale));
@@ -40,7 +50,21 @@ sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline
 /// <summary>The scenario catalogue and the --scenarios filter.</summary>
 static class Scenarios
 {
-    static readonly string[] Tests = ["set", "get", "incr", "mset", "ping_mbulk"];
+    // The hash and set tests as redis-benchmark runs them (checked against a redis-server MONITOR):
+    // hset = HSET myhash element:__rand_int__ <-d bytes>, sadd = SADD myset element:__rand_int__,
+    // spop = SPOP myset (no random part; the harness fills myset first, CollectionScenarios). hget is
+    // not one of its tests: the command is given instead, on a hash of its own loaded first, so that every
+    // HGET hits. sadd runs before spop in each round.
+    static readonly string[] Tests = ["set", "get", "incr", "mset", "ping_mbulk", "hset", "hget", "sadd", "spop"];
+
+    /// <summary>Tests redis-benchmark has no -t name for: the command it is given instead, and its -r.</summary>
+    static readonly Dictionary<string, (string[] Command, int Keyspace)> Commands = new()
+    {
+        ["hget"] = (["HGET", CollectionScenarios.HgetKey, "element:__rand_int__"], CollectionScenarios.HgetFields),
+    };
+
+    /// <summary>The tests on a hash or set key (myhash, myhash:hget, myset): "collections" selects them all.</summary>
+    public static readonly string[] CollectionTests = ["hset", "hget", "sadd", "spop"];
     static readonly int[] Pipelines = [1, 16];
 
     public static IReadOnlyList<Scenario> All { get; } = Build();
@@ -50,7 +74,9 @@ static class Scenarios
         var list = new List<Scenario> { new("memory", ScenarioKind.Memory, "", 0, Persistence.Off, 0) };
         foreach (var pipeline in Pipelines)
             foreach (var test in Tests)
-                list.Add(new($"{test}-p{pipeline}", ScenarioKind.Throughput, test, pipeline, Persistence.Off, pipeline == 1 ? 1 : 5));
+                list.Add(new($"{test}-p{pipeline}", ScenarioKind.Throughput, test, pipeline, Persistence.Off, pipeline == 1 ? 1 : 5,
+                             Command: Commands.TryGetValue(test, out var c) ? c.Command : null,
+                             Keyspace: Commands.TryGetValue(test, out var k) ? k.Keyspace : null));
         list.Add(new("aof-always", ScenarioKind.Durability, "set", 1, Persistence.AofAlways, 1));
         list.Add(new("aof-everysec", ScenarioKind.Durability, "set", 1, Persistence.AofEverysec, 1));
         list.Add(new("ltm", ScenarioKind.LargerThanMemory, "", 0, Persistence.Off, 0));
@@ -60,7 +86,8 @@ static class Scenarios
     /// <summary>
     /// Comma-separated tokens; a scenario is selected when a token equals its name or one of the
     /// '-'-separated parts of its name: "set" = set-p1,set-p16; "p16" = every pipelined run;
-    /// "aof" = both durability runs; "memory"; "ltm" (larger than memory). Null or empty selects everything.
+    /// "aof" = both durability runs; "memory"; "ltm" (larger than memory); "collections" = hset, hget,
+    /// sadd and spop at both pipelines. Null or empty selects everything.
     /// </summary>
     public static IReadOnlyList<Scenario> Select(string? filter)
     {
@@ -94,5 +121,7 @@ static class Scenarios
         return all.Where(s => tokens.Any(t => Matches(s, t))).ToList();
     }
 
-    static bool Matches(Scenario s, string token) => s.Name == token || s.Name.Split('-').Contains(token);
+    static bool Matches(Scenario s, string token) =>
+        s.Name == token || s.Name.Split('-').Contains(token)
+        || (token == "collections" && s.Kind == ScenarioKind.Throughput && CollectionTests.Contains(s.Test));
 }

@@ -20,9 +20,8 @@ public sealed unsafe class CommandFrame
     public int Count { get; private set; }
     /// <summary>The command is running (or waiting on disk) and collects its records here.</summary>
     internal bool Active;
-    /// <summary>The AOF the frame is registered with (checkpoints wait for open frames), null when none is.</summary>
+    /// <summary>The AOF the frame's records were collected for, null while it holds none.</summary>
     internal AppendOnlyFile? OpenIn;
-    internal int Generation;
 
     public ReadOnlySpan<byte> Records => _buffer.AsSpan(0, Length);
 
@@ -50,14 +49,7 @@ public sealed unsafe class CommandFrame
         key.AsReadOnlySpan().CopyTo(dst[5..]);
     }
 
-    private void Open(AppendOnlyFile aof)
-    {
-        if (OpenIn is null)
-        {
-            Generation = aof.OpenFrame();
-            OpenIn = aof;
-        }
-    }
+    private void Open(AppendOnlyFile aof) => OpenIn ??= aof;
 
     private Span<byte> Reserve(int size)
     {
@@ -73,10 +65,7 @@ public sealed unsafe class CommandFrame
         return span;
     }
 
-    /// <summary>
-    /// Appends what was collected (one record: its plain entry; more: a frame) and empties the frame;
-    /// then the checkpoint that waits for frames open in its generation no longer waits for this one.
-    /// </summary>
+    /// <summary>Appends what was collected (one record: its plain entry; more: a frame) and empties the frame.</summary>
     /// <param name="current">The store's AOF now: one turned off (and maybe on again) while the command ran
     /// does not take its frame.</param>
     internal void Flush(AppendOnlyFile? current)
@@ -89,7 +78,6 @@ public sealed unsafe class CommandFrame
             }
             finally
             {
-                aof.CloseFrame(Generation);
                 OpenIn = null;
             }
         }

@@ -84,16 +84,15 @@ public sealed partial class Persistence
     public string? SaveNow(IReactorTurn? reactor, Action releaseKeyspace)
     {
         long since = Stopwatch.GetTimestamp();
-        bool holding = true;
+        bool holding = true, ok = false, claimed = false;
         void Release()
         {
             if (!holding) return;
             holding = false;
             _saveLendsGate = false;
             releaseKeyspace();
-            NoteGatePause(Stopwatch.GetElapsedTime(since).TotalMilliseconds);
+            if (claimed) NoteGatePause(Stopwatch.GetElapsedTime(since).TotalMilliseconds);
         }
-        bool ok = false, claimed = false;
         try
         {
             // One checkpoint at a time (two FASTER checkpoints at once deadlocked in IndexCheckpointInfo.Reset).

@@ -205,7 +205,11 @@ public sealed partial class Persistence
                 }
                 return _saveLendsGate;
             }, TimeSpan.FromMilliseconds(10));
-            if (!mine) hold = null; // a SAVE holds the gate for us
+            if (!mine)
+            {
+                hold = null;
+                _log.Verbose("Checkpoint: taking its cut under the keyspace gate of the SAVE that waits for it");
+            }
         }
         try
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NativeKv.Server.Storage.Locks;
 using NativeKv.Tests.Infrastructure;
 
 namespace NativeKv.Tests.Durability;
@@ -302,5 +303,85 @@ public class CheckpointCutTests
             await Assert.That(max2).IsEqualTo(Math.Max(max, last2));
         }
         finally { TryDelete(dir); }
+    }
+
+    private sealed class Wake : ILockWaiter
+    {
+        public readonly SemaphoreSlim Signal = new(0);
+        public void Granted() => Signal.Release();
+    }
+
+    /// <summary>
+    /// The checkpointer's hold on the gate, from a plain thread: it waits while a command holds the gate
+    /// shared (a reactor's client, granted through its waiter), commands arriving meanwhile queue behind
+    /// it, and they are granted once it leaves.
+    /// </summary>
+    [Test]
+    [Timeout(30_000)]
+    public async Task A_thread_takes_the_gate_after_the_commands_in_it_and_before_later_ones(CancellationToken ct)
+    {
+        var table = new KeyLockTable();
+        var inside = new LockSet(new Wake(), 0);
+        inside.Begin();
+        inside.AddKey(0, "a"u8, exclusive: true);
+        await Assert.That(table.Acquire(inside)).IsTrue();
+
+        var hold = new ThreadGateHold(table);
+        var entered = Task.Run(() => hold.Enter(() => false, TimeSpan.FromMilliseconds(10)));
+        await Task.Delay(200, ct);
+        await Assert.That(entered.IsCompleted).IsFalse(); // the command in the keyspace goes first
+
+        var laterWake = new Wake();
+        var later = new LockSet(laterWake, 1);
+        later.Begin();
+        later.AddKey(0, "b"u8, exclusive: false);
+        await Assert.That(table.Acquire(later)).IsFalse(); // queued behind the waiting checkpointer
+        table.Release(inside);
+        await Assert.That(await entered).IsTrue();
+        await Assert.That(hold.Held).IsTrue();
+        await Assert.That(await laterWake.Signal.WaitAsync(100, ct)).IsFalse();
+        hold.Exit();
+        await Assert.That(await laterWake.Signal.WaitAsync(5000, ct)).IsTrue();
+        await Assert.That(table.Acquire(later)).IsTrue();
+        table.Release(later);
+    }
+
+    /// <summary>
+    /// A hold that gives up (a SAVE lends its gate) or whose check throws (shutdown's limit) leaves the
+    /// queue: the gate opens again for the commands behind it.
+    /// </summary>
+    [Test]
+    [Timeout(30_000)]
+    public async Task A_thread_that_stops_waiting_for_the_gate_leaves_it_open(CancellationToken ct)
+    {
+        foreach (bool throws in new[] { false, true })
+        {
+            var table = new KeyLockTable();
+            var inside = new LockSet(new Wake(), 0);
+            inside.Begin();
+            inside.AddKey(0, "a"u8, exclusive: false);
+            await Assert.That(table.Acquire(inside)).IsTrue();
+            var hold = new ThreadGateHold(table);
+            int polls = 0;
+            var entered = Task.Run(() => hold.Enter(() =>
+            {
+                if (++polls < 5) return false;
+                if (throws) throw new TimeoutException("limit");
+                return true;
+            }, TimeSpan.FromMilliseconds(10)));
+            if (throws) await Assert.That(async () => await entered).Throws<TimeoutException>();
+            else await Assert.That(await entered).IsFalse();
+            await Assert.That(hold.Held).IsFalse();
+            // Nothing left queued: a new command and a new exclusive holder get in at once.
+            var next = new LockSet(new Wake(), 1);
+            next.Begin();
+            next.AddKey(0, "b"u8, exclusive: true);
+            await Assert.That(table.Acquire(next)).IsTrue();
+            table.Release(next);
+            table.Release(inside);
+            var again = new ThreadGateHold(table);
+            await Assert.That(again.Enter(() => throw new InvalidOperationException("waited"), TimeSpan.FromMilliseconds(10))).IsTrue();
+            again.Exit();
+        }
     }
 }

@@ -89,7 +89,21 @@ public sealed partial class Persistence
         {
             if (!holding) return;
             holding = false;
-            _saveLendsGate = false;
+            // A job taking its cut under this SAVE's gate (it may have started after the one waited for
+            // ended, and borrowed before this SAVE saw it) keeps the gate until its cut is taken.
+            while (true)
+            {
+                lock (_jobLock)
+                {
+                    if (!_cutOnLentGate)
+                    {
+                        _saveLendsGate = false;
+                        break;
+                    }
+                }
+                reactor?.Store.CompletePending();
+                Thread.Sleep(1);
+            }
             releaseKeyspace();
             if (claimed) NoteGatePause(Stopwatch.GetElapsedTime(since).TotalMilliseconds);
         }
@@ -111,13 +125,12 @@ public sealed partial class Persistence
                         claimed = true;
                         break;
                     }
+                    // A job that has not taken its cut yet waits for the gate this SAVE holds while it waits
+                    // for the job: lend it (no command runs while it is held, which is all the cut needs).
+                    _saveLendsGate = true;
                 }
-                // A job that has not taken its cut yet waits for the gate this SAVE holds while it waits for
-                // the job: lend it (no command runs while it is held, which is all the job's cut needs).
-                _saveLendsGate = true;
                 Pump(reactor, () => Job == PersistenceJob.None);
             }
-            _saveLendsGate = false;
             var cut = new ManualResetEventSlim(false);
             var done = new ManualResetEventSlim(false);
             var t = new Thread(() =>
@@ -159,8 +172,10 @@ public sealed partial class Persistence
     private static readonly TimeSpan ShutdownGateWait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan GateWarnAfter = TimeSpan.FromSeconds(5);
 
-    /// <summary>A foreground SAVE holds the keyspace gate and waits for the running job (see SaveNow).</summary>
-    private volatile bool _saveLendsGate;
+    /// <summary>Under _jobLock: a foreground SAVE holds the keyspace gate and waits for the running job (see SaveNow).</summary>
+    private bool _saveLendsGate;
+    /// <summary>Under _jobLock: a job is taking its cut under that SAVE's gate; the SAVE keeps it until the cut is taken.</summary>
+    private bool _cutOnLentGate;
 
     /// <summary>
     /// The key-lock table whose keyspace gate a checkpoint takes (set by the host before the reactors start;
@@ -203,7 +218,12 @@ public sealed partial class Persistence
                     warned = true;
                     _log.Warning($"Checkpoint: waiting for commands to leave the keyspace ({waited.TotalSeconds:F0} s so far)");
                 }
-                return _saveLendsGate;
+                lock (_jobLock)
+                {
+                    if (!_saveLendsGate) return false;
+                    _cutOnLentGate = true;
+                    return true;
+                }
             }, TimeSpan.FromMilliseconds(10));
             if (!mine)
             {
@@ -228,6 +248,10 @@ public sealed partial class Persistence
             {
                 hold.Exit();
                 NoteGatePause(Stopwatch.GetElapsedTime(since).TotalMilliseconds);
+            }
+            else if (cutTaken is null)
+            {
+                lock (_jobLock) _cutOnLentGate = false;
             }
             cutTaken?.Invoke();
         }

@@ -45,6 +45,7 @@ public sealed class ServerHost : IDisposable
 
         // Creates the store and loads it (checkpoint + AOF); sets Context.Store and Context.WriteLog.
         Context.Persistence = Storage.Persistence.Open(Context);
+        Context.Persistence.Locks = Context.Executor.Locks; // a checkpoint's cut takes the keyspace gate
         Context.Store.Start();
         StoreInfo.Register();
         InfoSections.Persistence = Context.Persistence.WriteInfo;

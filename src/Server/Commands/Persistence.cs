@@ -5,11 +5,14 @@ namespace NativeKv.Server.Commands;
 /// <summary>SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE: checkpoints of the store (see Storage/Persistence).</summary>
 internal static class PersistenceCommands
 {
-    [RespCommand("SAVE", Arity = 1, Flags = CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.NoAsyncLoading | CommandFlags.NoMulti,
+    // Keyspace: it runs once no command is between two store operations, as its checkpoint's cut needs.
+    [RespCommand("SAVE", Lock = KeyLock.Keyspace, Arity = 1, Flags = CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.NoAsyncLoading | CommandFlags.NoMulti,
         Group = CommandGroup.Server, Summary = "Synchronously saves the database(s) to disk.", Complexity = "O(N) where N is the total number of keys in all databases")]
     public static void Save(ref CommandContext ctx)
     {
-        var error = ctx.Server.Persistence!.SaveNow(ctx.Client.Reactor);
+        var client = ctx.Client;
+        var locks = ctx.Server.Executor.Locks;
+        var error = ctx.Server.Persistence!.SaveNow(client.Reactor, () => locks.Release(client.Locks));
         if (error is null) ctx.Reply.Ok();
         else ctx.Reply.Error(error);
     }

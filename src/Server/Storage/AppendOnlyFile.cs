@@ -275,50 +275,6 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         return b;
     }
 
-    // ------------------------------------------------------------ frames in flight (checkpoints)
-
-    // Frames with records in the store but not yet in this log, counted per generation: a checkpoint
-    // moves to the next generation and waits until the previous one's frames are appended.
-    private readonly int[] _openFrames = new int[2];
-    private readonly int[] _framesOpened = new int[2];
-    private int _frameGeneration;
-
-    /// <summary>A command's first record went into its frame; returns the generation to close it with.</summary>
-    internal int OpenFrame()
-    {
-        while (true)
-        {
-            int g = Volatile.Read(ref _frameGeneration);
-            Interlocked.Increment(ref _openFrames[g & 1]);
-            if (Volatile.Read(ref _frameGeneration) == g)
-            {
-                Interlocked.Increment(ref _framesOpened[g & 1]);
-                return g;
-            }
-            Interlocked.Decrement(ref _openFrames[g & 1]); // a checkpoint moved on meanwhile: count in the new one
-        }
-    }
-
-    internal void CloseFrame(int generation) => Interlocked.Decrement(ref _openFrames[generation & 1]);
-
-    /// <summary>
-    /// Starts a new generation of frames and waits until every frame opened before is appended (one
-    /// checkpoint at a time calls this). True when none was open, or all were appended within
-    /// <paramref name="timeout"/>; <paramref name="any"/>: a frame was opened in the closed generation.
-    /// </summary>
-    internal bool WaitForFramesOpenedBefore(TimeSpan timeout, out bool any)
-    {
-        int g = Interlocked.Increment(ref _frameGeneration) - 1;
-        any = Interlocked.Exchange(ref _framesOpened[g & 1], 0) > 0;
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (Volatile.Read(ref _openFrames[g & 1]) > 0)
-        {
-            if (Environment.TickCount64 > deadline) return false;
-            Thread.Sleep(1);
-        }
-        return true;
-    }
-
     public long AppendNamespaces(int[] map, int nextNs)
     {
         var buf = new byte[1 + 8 + 4 * map.Length];

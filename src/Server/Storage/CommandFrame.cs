@@ -20,9 +20,8 @@ public sealed unsafe class CommandFrame
     public int Count { get; private set; }
     /// <summary>The command is running (or waiting on disk) and collects its records here.</summary>
     internal bool Active;
-    /// <summary>The AOF the frame is registered with (checkpoints wait for open frames), null when none is.</summary>
+    /// <summary>The AOF the frame's records were collected for, null while it holds none.</summary>
     internal AppendOnlyFile? OpenIn;
-    internal int Generation;
 
     public ReadOnlySpan<byte> Records => _buffer.AsSpan(0, Length);
 
@@ -71,14 +70,7 @@ public sealed unsafe class CommandFrame
         BinaryPrimitives.WriteInt32LittleEndian(dest[1..], n);
     }
 
-    private void Open(AppendOnlyFile aof)
-    {
-        if (OpenIn is null)
-        {
-            Generation = aof.OpenFrame();
-            OpenIn = aof;
-        }
-    }
+    private void Open(AppendOnlyFile aof) => OpenIn ??= aof;
 
     private Span<byte> Reserve(int size)
     {
@@ -94,10 +86,7 @@ public sealed unsafe class CommandFrame
         return span;
     }
 
-    /// <summary>
-    /// Appends what was collected (one record: its plain entry; more: a frame) and empties the frame;
-    /// then the checkpoint that waits for frames open in its generation no longer waits for this one.
-    /// </summary>
+    /// <summary>Appends what was collected (one record: its plain entry; more: a frame) and empties the frame.</summary>
     /// <param name="current">The store's AOF now: one turned off (and maybe on again) while the command ran
     /// does not take its frame.</param>
     internal void Flush(AppendOnlyFile? current)
@@ -110,7 +99,6 @@ public sealed unsafe class CommandFrame
             }
             finally
             {
-                aof.CloseFrame(Generation);
                 OpenIn = null;
             }
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FASTER.core;
+using NativeKv.Server.Storage.Locks;
 
 namespace NativeKv.Server.Storage;
 
@@ -72,79 +73,198 @@ public sealed partial class Persistence
     }
 
     /// <summary>
-    /// SAVE: a checkpoint now, on the calling reactor. The reactor keeps completing its session's disk
+    /// SAVE: a checkpoint now, on the calling reactor. SAVE is a keyspace command: when it runs its client
+    /// holds the keyspace gate exclusively, so no command is between two of its store operations, and it
+    /// hands the gate back through <paramref name="releaseKeyspace"/> once the cut is taken (the flush goes
+    /// on with the gate open; only this reactor waits for the rest, as before). The checkpointer cannot take
+    /// the gate itself here: a command of this reactor's clients waiting on disk holds it shared and can
+    /// only finish on this reactor, which is inside SAVE. The reactor keeps completing its session's disk
     /// operations while it waits, so the checkpoint's phases are never held up by it.
     /// </summary>
-    public string? SaveNow(IReactorTurn? reactor)
+    public string? SaveNow(IReactorTurn? reactor, Action releaseKeyspace)
     {
-        // One checkpoint at a time (two FASTER checkpoints at once deadlocked in IndexCheckpointInfo.Reset).
-        // A BGSAVE running: Redis's error. A rewrite or another reactor's SAVE running: wait for it, as
-        // Redis would have run this SAVE after it; claim the slot in the same lock that saw it free.
-        while (true)
+        long since = Stopwatch.GetTimestamp();
+        bool holding = true, ok = false, claimed = false;
+        void Release()
         {
-            lock (_jobLock)
+            if (!holding) return;
+            holding = false;
+            // A job taking its cut under this SAVE's gate (it may have started after the one waited for
+            // ended, and borrowed before this SAVE saw it) keeps the gate until its cut is taken.
+            while (true)
             {
-                if (_job == PersistenceJob.Save && !_foregroundSave) return "ERR Background save already in progress";
-                if (_job == PersistenceJob.None)
+                lock (_jobLock)
                 {
-                    _job = PersistenceJob.Save;
-                    _foregroundSave = true;
-                    _jobStart = Environment.TickCount64;
-                    break;
+                    if (!_cutOnLentGate)
+                    {
+                        _saveLendsGate = false;
+                        break;
+                    }
                 }
+                reactor?.Store.CompletePending();
+                Thread.Sleep(1);
             }
-            Pump(reactor, () => Job == PersistenceJob.None);
+            releaseKeyspace();
+            if (claimed) NoteGatePause(Stopwatch.GetElapsedTime(since).TotalMilliseconds);
         }
-        bool ok = false;
         try
         {
+            // One checkpoint at a time (two FASTER checkpoints at once deadlocked in IndexCheckpointInfo.Reset).
+            // A BGSAVE running: Redis's error. A rewrite or another reactor's SAVE running: wait for it, as
+            // Redis would have run this SAVE after it; claim the slot in the same lock that saw it free.
+            while (true)
+            {
+                lock (_jobLock)
+                {
+                    if (_job == PersistenceJob.Save && !_foregroundSave) return "ERR Background save already in progress";
+                    if (_job == PersistenceJob.None)
+                    {
+                        _job = PersistenceJob.Save;
+                        _foregroundSave = true;
+                        _jobStart = Environment.TickCount64;
+                        claimed = true;
+                        break;
+                    }
+                    // A job that has not taken its cut yet waits for the gate this SAVE holds while it waits
+                    // for the job: lend it (no command runs while it is held, which is all the cut needs).
+                    _saveLendsGate = true;
+                }
+                Pump(reactor, () => Job == PersistenceJob.None);
+            }
+            var cut = new ManualResetEventSlim(false);
             var done = new ManualResetEventSlim(false);
             var t = new Thread(() =>
             {
-                try { ok = RunCheckpoint(PersistenceJob.Save, null); }
-                finally { done.Set(); }
+                try { ok = RunCheckpoint(PersistenceJob.Save, null, cutTaken: cut.Set); }
+                finally
+                {
+                    cut.Set();
+                    done.Set();
+                }
             }) { Name = "save", IsBackground = true };
             t.Start();
-            Pump(reactor, () => done.IsSet);
+            while (!done.IsSet)
+            {
+                reactor?.Store.CompletePending();
+                if (cut.IsSet) Release(); // on this thread: the client's lock set is its reactor's
+                (cut.IsSet ? done : cut).Wait(1);
+            }
         }
         finally
         {
-            lock (_jobLock)
+            Release();
+            if (claimed)
             {
-                if (ok) _saves++;
-                _job = PersistenceJob.None;
-                _foregroundSave = false;
+                lock (_jobLock)
+                {
+                    if (ok) _saves++;
+                    _job = PersistenceJob.None;
+                    _foregroundSave = false;
+                }
+                _commitSignal.Set(); // a job queued behind this SAVE starts soon
             }
-            _commitSignal.Set(); // a job queued behind this SAVE starts soon
         }
         return ok ? null : "ERR";
     }
 
     private static readonly TimeSpan TruncateCommitWait = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan FrameDrainWait = TimeSpan.FromSeconds(5);
+    /// <summary>Shutdown's final checkpoint: the reactors are gone, so any holder of the gate is a bug; do not hang on it.</summary>
+    private static readonly TimeSpan ShutdownGateWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan GateWarnAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>Under _jobLock: a foreground SAVE holds the keyspace gate and waits for the running job (see SaveNow).</summary>
+    private bool _saveLendsGate;
+    /// <summary>Under _jobLock: a job is taking its cut under that SAVE's gate; the SAVE keeps it until the cut is taken.</summary>
+    private bool _cutOnLentGate;
 
     /// <summary>
-    /// A checkpoint is recorded in the manifest only once every command whose records it may hold is
-    /// in the AOF whole. FASTER's CPR checkpoint cuts each session at an operation boundary: a session
-    /// moves to version v+1 at its next operation's refresh (FASTERThread.InternalRefresh, every RMW),
-    /// and a reactor's session interleaves its clients' commands (one waits on disk while others run),
-    /// so the checkpoint can hold records 1-5 of an MSET and not 6-10. That is harmless while the MSET's
-    /// frame is replayed after it (the AOF start is the tail before the checkpoint began, and a frame is
-    /// appended when its command ends, so it lies after that start; its after-images are idempotent), but
-    /// a crash after the manifest and before the frame is in the file would leave the half for good.
-    /// Holding FASTER's version switch back instead needs its lockable sessions, whose BeginLockable spins
-    /// on the reactor during PREPARE while the command that holds the switch back may need that reactor
-    /// to finish (DESIGN.md, Atomicity). So: the frames open when FASTER finished (a generation counter
-    /// per AOF, two atomics per framed command, none for single-record ones) are waited for, then a
-    /// commit makes them durable. A SAVE waits for frames of its own reactor's clients in vain (the
-    /// reactor is inside SAVE): after 5 s the checkpoint fails and is not recorded, as a disk error.
+    /// The key-lock table whose keyspace gate a checkpoint takes (set by the host before the reactors start;
+    /// null at start-up, when no command runs).
     /// </summary>
-    private void WaitForFramesInFlight(AppendOnlyFile aof)
+    public KeyLockTable? Locks { get; set; }
+
+    /// <summary>
+    /// Starts FASTER's checkpoint at a command boundary and returns once every session has moved to the
+    /// new version, its flush still running. FASTER moves a session from version v to v+1 at the session's
+    /// next refresh (ClientSession.UnsafeResumeThread -> InternalRefresh, at every operation), which can
+    /// fall between two store operations of one command: the checkpoint would hold a paged collection's new
+    /// bucket pages with its old meta, which no replay of element records repairs. So the checkpointer takes
+    /// the keyspace gate exclusively (every keyed command holds it shared for its whole run, disk waits
+    /// included), notes the AOF tail and namespace map (exactly the cut: every command before it ended, with
+    /// its AOF records appended below that tail), starts the checkpoint, and waits until FASTER's phase has
+    /// left IN_PROGRESS at the new version: IN_PROGRESS ends only once every session inside an operation has
+    /// refreshed into v+1 (VersionChangeTask: epoch markers), and a session outside one refreshes into v+1
+    /// at its next operation, so from then on nothing writes in v. The sessions of reactors whose clients
+    /// are parked on the gate do not hold that up: a ClientSession leaves the epoch after every operation.
+    /// The gate is then opened; the index and log writes go on behind it.
+    /// </summary>
+    /// <param name="cutTaken">The caller holds the gate (SAVE) and is told when it may open it.</param>
+    private (Task<(bool success, Guid token)> checkpoint, int[] map, int next, long aofStart, double cutMs) StartAtCut(
+        AppendOnlyFile? aof, Action? cutTaken, TimeSpan? gateLimit)
     {
-        if (!aof.WaitForFramesOpenedBefore(FrameDrainWait, out bool framed))
-            throw new InvalidOperationException($"commands writing several keys did not end within {FrameDrainWait.TotalSeconds:F0} s (the checkpoint holds part of them, the AOF not yet all)");
-        if (framed && !aof.CommitAndWait(FrameDrainWait))
-            throw new InvalidOperationException("the AOF commit of the commands in flight did not complete");
+        ThreadGateHold? hold = null;
+        long since = Stopwatch.GetTimestamp();
+        if (cutTaken is null && Locks is { } locks)
+        {
+            hold = new ThreadGateHold(locks);
+            bool warned = false;
+            bool mine = hold.Enter(() =>
+            {
+                var waited = Stopwatch.GetElapsedTime(since);
+                if (gateLimit is { } limit && waited > limit)
+                    throw new TimeoutException($"commands did not leave the keyspace within {limit.TotalSeconds:F0} s");
+                if (!warned && waited > GateWarnAfter)
+                {
+                    warned = true;
+                    _log.Warning($"Checkpoint: waiting for commands to leave the keyspace ({waited.TotalSeconds:F0} s so far)");
+                }
+                lock (_jobLock)
+                {
+                    if (!_saveLendsGate) return false;
+                    _cutOnLentGate = true;
+                    return true;
+                }
+            }, TimeSpan.FromMilliseconds(10));
+            if (!mine)
+            {
+                hold = null;
+                _log.Verbose("Checkpoint: taking its cut under the keyspace gate of the SAVE that waits for it");
+            }
+        }
+        try
+        {
+            var (map, next, aofStart) = _store.SnapshotForCheckpoint(aof);
+            long version = _store.Kv.CurrentVersion;
+            // The synchronous part of TakeFullCheckpointAsync drives the state machine through PREPARE and
+            // IN_PROGRESS itself (it awaits only the index and log writes); the loop makes that a checked fact.
+            var checkpoint = _store.Kv.TakeFullCheckpointAsync(CheckpointType.FoldOver).AsTask();
+            var spin = new SpinWait();
+            while (!checkpoint.IsCompleted && !PastVersionSwitch(_store.Kv.SystemState, version)) spin.SpinOnce();
+            return (checkpoint, map, next, aofStart, Stopwatch.GetElapsedTime(since).TotalMilliseconds);
+        }
+        finally
+        {
+            if (hold is not null)
+            {
+                hold.Exit();
+                NoteGatePause(Stopwatch.GetElapsedTime(since).TotalMilliseconds);
+            }
+            else if (cutTaken is null)
+            {
+                lock (_jobLock) _cutOnLentGate = false;
+            }
+            cutTaken?.Invoke();
+        }
+    }
+
+    /// <summary>No session writes in the old version any more: past IN_PROGRESS (not in a transition) at a newer version.</summary>
+    private static bool PastVersionSwitch(SystemState state, long from)
+        => state.Version > from && state.Phase is Phase.WAIT_INDEX_CHECKPOINT or Phase.WAIT_FLUSH or Phase.PERSISTENCE_CALLBACK or Phase.REST;
+
+    private void NoteGatePause(double ms)
+    {
+        _lastGateMs = ms;
+        if (ms > _maxGateMs) _maxGateMs = ms;
     }
 
     private static void Pump(IReactorTurn? reactor, Func<bool> done)
@@ -161,24 +281,27 @@ public sealed partial class Persistence
     /// record both in the manifest (written atomically), then truncate the AOF before the noted tail,
     /// delete the older checkpoint and the hybrid-log segments below it.
     /// </summary>
-    private bool RunCheckpoint(PersistenceJob kind, string? reason)
+    private bool RunCheckpoint(PersistenceJob kind, string? reason, Action? cutTaken = null, TimeSpan? gateLimit = null)
     {
         var sw = Stopwatch.StartNew();
         long dirtyBefore = Dirty;
         try
         {
             var aof = _aof;
-            var (map, next, aofStart) = _store.SnapshotForCheckpoint(aof);
             long beginBefore = _store.Kv.Log.BeginAddress;
             bool ok;
             Guid token;
+            int[] map;
+            int next;
+            long aofStart;
+            double cutMs;
             lock (_store.StateMachineLock) // an index resize in progress finishes first
             {
                 CheckpointReserve.Take(_store, kind == PersistenceJob.Rewrite); // a full disk fails here, not inside FASTER
-                (ok, token) = _store.Kv.TakeFullCheckpointAsync(CheckpointType.FoldOver).AsTask().GetAwaiter().GetResult();
+                (var checkpoint, map, next, aofStart, cutMs) = StartAtCut(aof, cutTaken, gateLimit);
+                (ok, token) = checkpoint.GetAwaiter().GetResult();
             }
             if (!ok) throw new InvalidOperationException("FASTER refused the checkpoint (another one is running)");
-            if (aof is not null) WaitForFramesInFlight(aof);
             double fasterMs = sw.Elapsed.TotalMilliseconds;
             long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now, _store.PageBits, _store.Comparer.Version);
@@ -202,7 +325,7 @@ public sealed partial class Persistence
             Interlocked.Exchange(ref _lastSaveUnix, now);
             long seconds = (long)sw.Elapsed.TotalSeconds;
             _store.Phases.WholeMs = sw.Elapsed.TotalMilliseconds;
-            var timing = $"{sw.ElapsedMilliseconds} ms: FASTER {fasterMs:F1} ms ({_store.Phases}), manifest and AOF {manifestMs:F1} ms, cleanup {sw.Elapsed.TotalMilliseconds - fasterMs - manifestMs:F1} ms";
+            var timing = $"{sw.ElapsedMilliseconds} ms: cut {cutMs:F1} ms, FASTER {fasterMs:F1} ms ({_store.Phases}), manifest and AOF {manifestMs:F1} ms, cleanup {sw.Elapsed.TotalMilliseconds - fasterMs - manifestMs:F1} ms";
             if (kind == PersistenceJob.Rewrite)
             {
                 _rewrites++;
@@ -253,7 +376,7 @@ public sealed partial class Persistence
         if (save && (force || _server.Config.SavePoints.Length > 0 || _aof is not null))
         {
             _log.Notice("Saving the final checkpoint before exiting.");
-            if (RunCheckpoint(PersistenceJob.Save, null)) _log.Notice("DB saved on disk");
+            if (RunCheckpoint(PersistenceJob.Save, null, gateLimit: ShutdownGateWait)) _log.Notice("DB saved on disk");
             else _log.Warning("Error trying to save the DB, can't exit.");
         }
         if (_aof is { } aof)

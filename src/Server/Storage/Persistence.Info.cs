@@ -6,6 +6,10 @@ namespace NativeKv.Server.Storage;
 /// <summary>INFO persistence.</summary>
 public sealed partial class Persistence
 {
+    // How long keyed commands were held at the keyspace gate by a checkpoint's cut (ms): the last one and the longest.
+    private double _lastGateMs;
+    private double _maxGateMs;
+
     /// <summary>INFO persistence (registered by the server host as an INFO section).</summary>
     public void WriteInfo(ServerContext server, StringBuilder sb)
     {
@@ -40,6 +44,7 @@ public sealed partial class Persistence
         Num("rdb_last_cow_size", 0);
         Num("rdb_last_load_keys_expired", 0);
         Num("rdb_last_load_keys_loaded", _loadedKeys);
+        Line("checkpoint_gate_ms", string.Create(CultureInfo.InvariantCulture, $"last={_lastGateMs:F3},max={_maxGateMs:F3}"));
         Num("aof_enabled", aof is not null ? 1 : 0);
         Num("aof_rewrite_in_progress", job == PersistenceJob.Rewrite ? 1 : 0);
         Num("aof_rewrite_scheduled", rewriteScheduled ? 1 : 0);

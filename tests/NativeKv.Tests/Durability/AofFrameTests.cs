@@ -79,8 +79,8 @@ public class AofFrameTests
                         }
                         catch (Exception) { /* the server died under us */ }
                     })).ToList();
-                    // Checkpoints meanwhile: one cuts the reactors' sessions at operation boundaries, so it
-                    // can hold part of an MSET; the MSET's frame must then be replayed over it.
+                    // Checkpoints meanwhile: the restart loads one taken in the middle of the load and replays
+                    // the frames after it (CheckpointCutTests: a checkpoint alone holds each MSET whole).
                     tasks.Add(Task.Run(async () =>
                     {
                         using var c = new RespClient(server.Port, TimeSpan.FromSeconds(5));
@@ -397,38 +397,6 @@ public class AofFrameTests
                 for (int i = 0; i < GroupSize; i++) await Assert.That(c.Call("GET", "cold:" + (i * 1000)).Text).IsEqualTo("cold-new-" + i);
                 await Assert.That(c.Call("DBSIZE").Integer).IsEqualTo(load);
             }
-        }
-        finally { TryDelete(dir); }
-    }
-
-    /// <summary>
-    /// A checkpoint is recorded only once the frames open when FASTER finished are in the AOF: the wait
-    /// holds while one is open, ends when it is appended, and frames opened after it began do not hold it.
-    /// </summary>
-    [Test]
-    [Timeout(30_000)]
-    public async Task A_checkpoint_waits_for_the_frames_open_when_it_finished(CancellationToken ct)
-    {
-        var dir = NewDir();
-        try
-        {
-            using var aof = AppendOnlyFile.Open(dir, "appendonly.aof", 23, new Log(TextWriter.Null), true, out _, out _, out _);
-            await Assert.That(aof.WaitForFramesOpenedBefore(TimeSpan.FromSeconds(1), out bool none)).IsTrue();
-            await Assert.That(none).IsFalse();
-
-            int open = aof.OpenFrame();
-            var wait = Task.Run(() => (aof.WaitForFramesOpenedBefore(TimeSpan.FromSeconds(10), out bool any), any));
-            await Task.Delay(200);
-            await Assert.That(wait.IsCompleted).IsFalse();
-            int later = aof.OpenFrame(); // opened after the checkpoint moved on: not waited for
-            aof.CloseFrame(open);
-            var (done, framed) = await wait;
-            await Assert.That(done).IsTrue();
-            await Assert.That(framed).IsTrue();
-
-            // The next checkpoint waits for the later one, and gives up after its timeout.
-            await Assert.That(aof.WaitForFramesOpenedBefore(TimeSpan.FromMilliseconds(100), out _)).IsFalse();
-            aof.CloseFrame(later);
         }
         finally { TryDelete(dir); }
     }

@@ -82,11 +82,13 @@ internal static partial class PagedHashes
     private static bool Fits(ref CommandContext ctx, in PagedMeta meta, CommandPages pages, scoped ReadOnlySpan<byte> field, int valueLength)
     {
         var page = pages.Pages.Get(PagedHash.BucketKey(meta, PagedHash.BucketOf(meta, field)));
-        long used = BucketPage.UsedOf(page);
+        long used = BucketPage.UsedOf(page) + BucketPage.EntrySize(true, field.Length, valueLength, valueLength > PagedHash.InlineLimit(meta));
+        long max = ctx.Server.Store.MaxValueLength;
+        if (used <= max) return true;
+        // Only a bucket near the limit looks for the entry the write replaces (a scan of the bucket was 6% of HSET's CPU).
         if (BucketPage.Find(page, true, field, out var old)) used -= old.Length;
-        used += BucketPage.EntrySize(true, field.Length, valueLength, valueLength > PagedHash.InlineLimit(meta));
-        if (used <= ctx.Server.Store.MaxValueLength) return true;
-        ctx.Reply.Error($"ERR hash bucket of {used} bytes exceeds the store's maximum value size ({ctx.Server.Store.MaxValueLength} bytes)");
+        if (used <= max) return true;
+        ctx.Reply.Error($"ERR hash bucket of {used} bytes exceeds the store's maximum value size ({max} bytes)");
         return false;
     }
 

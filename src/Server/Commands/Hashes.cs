@@ -40,7 +40,8 @@ internal static unsafe class HashStore
     /// </summary>
     public static bool Commit(ref CommandContext ctx, ref HashWriter w, bool found, OpSlot slot)
     {
-        if (w.Encoding != CollectionEncoding.Hashtable) return Write(ref ctx, ref w);
+        // An emptied hash is a delete, whatever its encoding (a legacy inline Hashtable payload included).
+        if (w.Encoding != CollectionEncoding.Hashtable || w.Count == 0) return Write(ref ctx, ref w);
         return PagedHashes.Convert(ref ctx, w.Payload, found ? slot.Expiry : 0) >= 0;
     }
 

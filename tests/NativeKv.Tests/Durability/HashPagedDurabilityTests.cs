@@ -224,6 +224,25 @@ public class HashPagedDurabilityTests
         }
         await Assert.That(fromAll.Count).IsEqualTo(n);
         await Assert.That(c.Call("HKEYS", "big").Items!.Length).IsEqualTo(n);
+
+        // Random picks, deletes and increments on the cold hash: their bucket reads wait on disk too.
+        var picks = c.Call("HRANDFIELD", "big", "-3000", "WITHVALUES").Items!;
+        await Assert.That(picks.Length).IsEqualTo(6000);
+        for (int i = 0; i < picks.Length; i += 2) await Assert.That(picks[i + 1].Text).IsEqualTo(V(int.Parse(picks[i].Text!.AsSpan(6))));
+        var distinct = c.Call("HRANDFIELD", "big", "300").Items!.Select(x => x.Text!).ToList();
+        await Assert.That(distinct.Distinct().Count()).IsEqualTo(300);
+        for (int i = 0; i < 50; i++) c.Send("HRANDFIELD", "big");
+        for (int i = 0; i < 50; i++) await Assert.That(c.Read().Text!).StartsWith("field:");
+        for (int j = 0; j < 20; j++) c.Send(new object[] { "HDEL", "big" }.Concat(Enumerable.Range(j * 5000, 100).Select(k => (object)("field:" + k))).ToArray());
+        for (int j = 0; j < 20; j++) await Assert.That(c.Read().Integer).IsEqualTo(100);
+        for (int j = 0; j < 200; j++) c.Send("HINCRBY", "big", "field:" + (j * 997 % n), "1");
+        for (int j = 0; j < 200; j++) await Assert.That(c.Read().Text).IsEqualTo("ERR hash value is not an integer");
+        for (int j = 0; j < 200; j++) c.Send("HINCRBY", "big", "counter:" + j, j);
+        for (int j = 0; j < 200; j++) await Assert.That(c.Read().Integer).IsEqualTo(j);
+        await Assert.That(c.Call("HLEN", "big").Integer).IsEqualTo(n - 2000 + 200);
+        await Assert.That(c.Call("HEXISTS", "big", "field:5000").Integer).IsEqualTo(0);
+        await Assert.That(c.Call("HGET", "big", "field:5100").Text).IsEqualTo(V(5100));
+        await Assert.That(c.Call("HGET", "big", "counter:77").Text).IsEqualTo("77");
         await Assert.That(DiskReads(c) - readsBefore).IsGreaterThan(1000);
     }
 

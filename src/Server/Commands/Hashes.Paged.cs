@@ -85,7 +85,8 @@ internal static partial class PagedHashes
         long used = BucketPage.UsedOf(page) + BucketPage.EntrySize(true, field.Length, valueLength, valueLength > PagedHash.InlineLimit(meta));
         long max = ctx.Server.Store.MaxValueLength;
         if (used <= max) return true;
-        // Only a bucket near the limit looks for the entry the write replaces (a scan of the bucket was 6% of HSET's CPU).
+        // Only a bucket near the limit looks for the entry the write replaces: that second scan of the bucket took
+        // HSET into a 100k-field hash from 3.5 to 4.75 us of server CPU (redis-benchmark -t hset -r 100000 -P 16).
         if (BucketPage.Find(page, true, field, out var old)) used -= old.Length;
         if (used <= max) return true;
         ctx.Reply.Error($"ERR hash bucket of {used} bytes exceeds the store's maximum value size ({max} bytes)");

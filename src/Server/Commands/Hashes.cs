@@ -34,6 +34,17 @@ internal static unsafe class HashStore
         return new HashWriter(found ? slot.Value : default, scratch, Limits(ref ctx));
     }
 
+    /// <summary>
+    /// Stores what a single-field write (HSETNX, HINCRBY, HINCRBYFLOAT, HDEL) left in the writer: inline,
+    /// or, when the edit passed the listpack thresholds, as a new paged hash. False when the command stopped.
+    /// </summary>
+    public static bool Commit(ref CommandContext ctx, ref HashWriter w, bool found, OpSlot slot)
+    {
+        // An emptied hash is a delete, whatever its encoding (a legacy inline Hashtable payload included).
+        if (w.Encoding != CollectionEncoding.Hashtable || w.Count == 0) return Write(ref ctx, ref w);
+        return PagedHashes.Convert(ref ctx, w.Payload, found ? slot.Expiry : 0) >= 0;
+    }
+
     /// <summary>Stores the writer's payload as the key's value; false when the command stops (pending or error replied).</summary>
     public static bool Write(ref CommandContext ctx, ref HashWriter w)
     {
@@ -68,7 +79,7 @@ internal static unsafe class HashStore
     }
 }
 
-/// <summary>Hash commands (Redis 7.2 t_hash.c) over inline payloads.</summary>
+/// <summary>Hash commands (Redis 7.2 t_hash.c): inline payloads here, paged ones through <see cref="PagedHashes"/>.</summary>
 internal static class HashCommands
 {
     [RespCommand("HSET", Arity = -4, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -102,12 +113,19 @@ internal static class HashCommands
             long expiry = st == Lookup.Found ? slot.Expiry : 0;
             var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
             for (int i = 2; i < ctx.Count; i++) w.ConsiderLength(ctx[i].Length);
-            for (int i = 2; i < ctx.Count; i += 2)
+            int next = 2;
+            for (; next < ctx.Count && w.Encoding != CollectionEncoding.Hashtable; next += 2)
             {
-                if (w.Set(ctx[i], ctx[i + 1])) created++;
+                if (w.Set(ctx[next], ctx[next + 1])) created++;
             }
-            // Past the listpack thresholds the hash moves to pages, all its fields at once.
-            if (w.Encoding == CollectionEncoding.Hashtable ? !PagedHashes.Convert(ref ctx, w.Payload, expiry) : !HashStore.Write(ref ctx, ref w)) return;
+            if (w.Encoding == CollectionEncoding.Hashtable)
+            {
+                // Past the listpack thresholds the hash moves to pages: the fields so far, then the rest of the arguments.
+                long rest = PagedHashes.Convert(ref ctx, w.Payload, expiry, next);
+                if (rest < 0) return;
+                created += rest;
+            }
+            else if (!HashStore.Write(ref ctx, ref w)) return;
         }
         if (replyOk) ctx.Reply.Ok();
         else ctx.Reply.Integer(created);
@@ -119,6 +137,12 @@ internal static class HashCommands
     {
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            int set = PagedHashes.SetIfAbsent(ref ctx, meta);
+            if (set >= 0) ctx.Reply.Integer(set);
+            return;
+        }
         if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out _))
         {
             ctx.Reply.Integer(0);
@@ -126,7 +150,7 @@ internal static class HashCommands
         }
         var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
         w.Set(ctx[2], ctx[3]);
-        if (!HashStore.Write(ref ctx, ref w)) return;
+        if (!HashStore.Commit(ref ctx, ref w, st == Lookup.Found, slot)) return;
         ctx.Reply.Integer(1);
     }
 
@@ -155,6 +179,11 @@ internal static class HashCommands
     {
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            PagedHashes.MultiGet(ref ctx, meta);
+            return;
+        }
         ctx.Reply.ArrayHeader(ctx.Count - 2);
         var payload = st == Lookup.Found ? slot.Value : Hash.Empty;
         var lookups = new Hash.Lookups(payload, ctx.Count - 2);
@@ -177,13 +206,19 @@ internal static class HashCommands
             ctx.Reply.Integer(0);
             return;
         }
+        if (PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            long paged = PagedHashes.Delete(ref ctx, meta);
+            if (paged >= 0) ctx.Reply.Integer(paged);
+            return;
+        }
         var w = HashStore.Writer(ref ctx, true, slot);
         long deleted = 0;
         for (int i = 2; i < ctx.Count && w.Count > 0; i++)
         {
             if (w.Delete(ctx[i])) deleted++;
         }
-        if (deleted > 0 && !HashStore.Write(ref ctx, ref w)) return;
+        if (deleted > 0 && !HashStore.Commit(ref ctx, ref w, true, slot)) return;
         ctx.Reply.Integer(deleted);
     }
 
@@ -193,6 +228,11 @@ internal static class HashCommands
     {
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            if (PagedHashes.TryFind(ref ctx, meta, ctx[2], out bool found, out _)) ctx.Reply.Integer(found ? 1 : 0);
+            return;
+        }
         ctx.Reply.Integer(st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out _) ? 1 : 0);
     }
 
@@ -212,6 +252,11 @@ internal static class HashCommands
     {
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            if (PagedHashes.TryFind(ref ctx, meta, ctx[2], out _, out int length)) ctx.Reply.Integer(length);
+            return;
+        }
         ctx.Reply.Integer(st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out var value) ? value.Length : 0);
     }
 
@@ -232,6 +277,11 @@ internal static class HashCommands
     {
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            PagedHashes.GetAll(ref ctx, meta, fields, values);
+            return;
+        }
         var payload = st == Lookup.Found ? slot.Value : Hash.Empty;
         int n = Hash.Count(payload);
         if (fields && values) ctx.Reply.MapHeader(n);
@@ -257,7 +307,20 @@ internal static class HashCommands
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         long value = 0;
-        if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out var old) && !NumberFormat.TryParseLong(old, out value))
+        PagedMeta meta = default;
+        CommandPages? pages = null;
+        bool paged = st == Lookup.Found && PagedRoot.TryRead(slot.Value, out meta);
+        bool found;
+        ReadOnlySpan<byte> old = default;
+        if (paged)
+        {
+            pages = PagedAccess.Pages(ref ctx);
+            var oldValue = PagedAccess.Value;
+            if (!PagedHashes.TryGet(ref ctx, pages, meta, ctx[2], out found, oldValue)) return;
+            old = oldValue.WrittenSpan;
+        }
+        else found = st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out old);
+        if (found && !NumberFormat.TryParseLong(old, out value))
         {
             ctx.Reply.Error("ERR hash value is not an integer");
             return;
@@ -270,9 +333,16 @@ internal static class HashCommands
         value += incr;
         Span<byte> text = stackalloc byte[20];
         int n = NumberFormat.FormatLong(value, text);
-        var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
-        w.Set(ctx[2], text[..n]);
-        if (!HashStore.Write(ref ctx, ref w)) return;
+        if (paged)
+        {
+            if (!PagedHashes.Update(ref ctx, pages!, meta, ctx[2], text[..n])) return;
+        }
+        else
+        {
+            var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
+            w.Set(ctx[2], text[..n]);
+            if (!HashStore.Commit(ref ctx, ref w, st == Lookup.Found, slot)) return;
+        }
         ctx.Reply.Integer(value);
     }
 
@@ -296,7 +366,20 @@ internal static class HashCommands
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         double value = 0;
-        if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out var old) && !NumberFormat.TryParseDouble(old, out value))
+        PagedMeta meta = default;
+        CommandPages? pages = null;
+        bool paged = st == Lookup.Found && PagedRoot.TryRead(slot.Value, out meta);
+        bool found;
+        ReadOnlySpan<byte> old = default;
+        if (paged)
+        {
+            pages = PagedAccess.Pages(ref ctx);
+            var oldValue = PagedAccess.Value;
+            if (!PagedHashes.TryGet(ref ctx, pages, meta, ctx[2], out found, oldValue)) return;
+            old = oldValue.WrittenSpan;
+        }
+        else found = st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out old);
+        if (found && !NumberFormat.TryParseDouble(old, out value))
         {
             ctx.Reply.Error("ERR hash value is not a float");
             return;
@@ -307,11 +390,18 @@ internal static class HashCommands
             ctx.Reply.Error("ERR increment would produce NaN or Infinity");
             return;
         }
-        Span<byte> text = stackalloc byte[400];
+        Span<byte> text = stackalloc byte[NumberFormat.MaxText];
         int n = NumberFormat.FormatHuman(value, text);
-        var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
-        w.Set(ctx[2], text[..n]);
-        if (!HashStore.Write(ref ctx, ref w)) return;
+        if (paged)
+        {
+            if (!PagedHashes.Update(ref ctx, pages!, meta, ctx[2], text[..n])) return;
+        }
+        else
+        {
+            var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
+            w.Set(ctx[2], text[..n]);
+            if (!HashStore.Commit(ref ctx, ref w, st == Lookup.Found, slot)) return;
+        }
         ctx.Reply.Bulk(text[..n]);
     }
 
@@ -327,6 +417,11 @@ internal static class HashCommands
             if (st1 == Lookup.NotFound)
             {
                 ctx.Reply.NullBulk();
+                return;
+            }
+            if (PagedRoot.TryRead(one.Value, out var oneMeta))
+            {
+                PagedHashes.RandomField(ref ctx, one, oneMeta);
                 return;
             }
             PickAt(one.Value, Random.Shared.Next(Hash.Count(one.Value)), out var f, out _);
@@ -363,6 +458,11 @@ internal static class HashCommands
         if (st == Lookup.NotFound || l == 0)
         {
             ctx.Reply.EmptyArray();
+            return;
+        }
+        if (PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            PagedHashes.RandomFields(ref ctx, slot, meta, l, withValues);
             return;
         }
         RandomFields(ref ctx, slot.Value, l, withValues);
@@ -430,7 +530,7 @@ internal static class HashCommands
     public static void HScan(ref CommandContext ctx)
     {
         // hscanCommand: the cursor, the key, then scanGenericCommand's options.
-        if (!ScanArgs.TryParseCursor(ref ctx, 2, out _)) return;
+        if (!ScanArgs.TryParseCursor(ref ctx, 2, out ulong cursor)) return;
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound)
@@ -441,8 +541,13 @@ internal static class HashCommands
             return;
         }
         if (!ScanArgs.TryParse(ref ctx, 3, allowType: false, out var scan)) return;
+        if (PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            PagedHashes.Scan(ref ctx, meta, cursor, scan.Count, scan.Pattern);
+            return;
+        }
         // An inline hash is one record read whole: all of it in one reply, cursor 0, as Redis answers
-        // for a listpack whatever the cursor and COUNT (the paged layout will bring real cursors).
+        // for a listpack whatever the cursor and COUNT.
         var payload = slot.Value;
         int n = 0;
         var e = Hash.Enumerate(payload);

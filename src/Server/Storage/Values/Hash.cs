@@ -1,11 +1,11 @@
 namespace NativeKv.Server.Storage.Values;
 
 /// <summary>
-/// A hash's payload, read side: the only code that knows how fields and values are laid out
-/// (commands never parse a payload). This round every hash is inline in its key's record: the
-/// <see cref="Listpack"/> format, field, value, field, value..., under encoding Listpack or, past
-/// Redis's thresholds, Hashtable (same entries, the encoding byte records the one-way conversion).
-/// The paged layout plugs in here next round: a Hashtable payload becomes a page root.
+/// An inline hash's payload, read side: the only code that knows how fields and values are laid out
+/// (commands never parse a payload): the <see cref="Listpack"/> format, field, value, field, value...,
+/// under encoding Listpack. Past Redis's thresholds a hash is paged (its payload a
+/// <see cref="Paged.PagedRoot"/>, read through <see cref="Paged.PagedHash"/>); an inline payload marked
+/// Hashtable is only ever a writer's result on its way to pages (or one a build before pages stored).
 /// </summary>
 public static class Hash
 {

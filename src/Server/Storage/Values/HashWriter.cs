@@ -8,11 +8,11 @@ public readonly record struct HashLimits(long MaxListpackEntries, long MaxListpa
 /// caller's, so a pending store write may keep pointing into it), one field at a time, and converts
 /// Listpack to Hashtable when Redis would (hashTypeTryConversion / hashTypeSet), never back.
 /// A look-up scans under <see cref="HashIndex.From"/> fields (as Redis's listpack), else goes through
-/// an index built on the first one. A large hash never moves its bytes per edit: a deleted pair is
-/// left in place as dead bytes, and a Hashtable field whose value changes size is rewritten at the
-/// end (field order is Redis's dict order there, unspecified), both closed up in one pass when the
-/// payload is read (<see cref="Payload"/>). A Listpack hash (at most ~67 KB) splices in place and
-/// keeps its order, as Redis's listpack. 100,000 HDELs in one command were minutes of memmove.
+/// an index built on the first one. A deleted pair of an indexed hash is left in place as dead bytes,
+/// closed up in one pass when the payload is read (<see cref="Payload"/>): 100,000 HDELs in one
+/// command were minutes of memmove. A set splices in place and keeps the listpack's order. Once the
+/// encoding turns Hashtable the caller moves the fields to pages (PagedHashes.Convert): HSET stops
+/// editing this copy at that point, so a writer holds at most the thresholds' fields and one command's more.
 /// </summary>
 public struct HashWriter
 {
@@ -91,12 +91,6 @@ public struct HashWriter
             if (delta == 0)
             {
                 Listpack.WriteEntry(_buffer.AsSpan(valueStart), value);
-                return false;
-            }
-            if (_index is not null && Encoding == CollectionEncoding.Hashtable)
-            {
-                Kill(start, end, hash);
-                Append(field, value, hash);
                 return false;
             }
             // A listpack keeps its order: splice the value in place (dead bytes first closed up).
@@ -192,7 +186,7 @@ public struct HashWriter
         _length += delta;
     }
 
-    /// <summary>hashTypeConvert: one way; the entries stay as they are this round (inline).</summary>
+    /// <summary>hashTypeConvert: one way; the caller then moves the entries to pages.</summary>
     private readonly void Convert() => _buffer[0] = (byte)CollectionEncoding.Hashtable;
 
     private void Ensure(int size)

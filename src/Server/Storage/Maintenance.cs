@@ -179,6 +179,7 @@ public sealed class Maintenance
         var log = _store.Kv.Log;
         var collections = _store.Collections;
         collections.Sweep(_store.TakePageBytes, log.TailAddress);
+        SettleGraveyard();
         long span = log.TailAddress - log.BeginAddress;
         long live = Math.Max(0, _store.LiveBytes());
         long threshold = 2 * live + (32L << 20);
@@ -208,11 +209,44 @@ public sealed class Maintenance
         long keep = Math.Min(log.BeginAddress, _store.CheckpointBeginAddress);
         log.ShiftBeginAddress(keep, truncateLog: true);
         collections.BeginMoved(log.BeginAddress);
+        SettleGraveyard();
         Compactions++;
         // The pages FASTER let go of are pinned arrays: a background collection gives them back
         // (our steady state allocates next to nothing, so no collection would come by itself).
         if (log.MemorySizeBytes < memoryBefore - (64L << 20)) GC.Collect(2, GCCollectionMode.Forced, blocking: false, compacting: false);
         _store.Log.Verbose($"store: compacted {(compacted - before) >> 20} MB of log in {sw.ElapsedMilliseconds} ms");
+    }
+
+    /// <summary>
+    /// A dead collection counts as reclaimed once the log begins past where it died. Compaction stops
+    /// at the read-only address, often just below that point (the DEL's own tombstone is above it), and
+    /// then nothing may move the begin for a long time, so 18 MB of a dropped 200k-field hash stayed
+    /// "pending" with its pages long gone. So the few MB between the begin and the oldest death, when in
+    /// memory, are looked through: no page of a dead cid there, nothing of it is left.
+    /// </summary>
+    private void SettleGraveyard()
+    {
+        var log = _store.Kv.Log;
+        var collections = _store.Collections;
+        for (int round = 0; round < 16 && collections.OldestDead(out long died); round++)
+        {
+            long begin = log.BeginAddress;
+            if (died <= begin)
+            {
+                collections.BeginMoved(begin);
+                continue;
+            }
+            if (died - begin > (16L << 20) || begin < log.HeadAddress) return;
+            using var iter = log.Scan(begin, died);
+            while (iter.GetNext(out var info))
+            {
+                if (info.Tombstone || info.Invalid) continue;
+                ref var key = ref iter.GetKey();
+                if (key.Length < ValueLayout.KeyPrefix || ValueLayout.NamespaceOf(ref key) != Store.PagesNamespace) continue;
+                if (!collections.IsAlive(Values.Paged.LiveCollections.CidOfPageKey(ref key))) return; // still there
+            }
+            collections.BeginMoved(died);
+        }
     }
 
     /// <summary>

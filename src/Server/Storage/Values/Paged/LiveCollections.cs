@@ -268,6 +268,17 @@ public sealed class LiveCollections
         }
     }
 
+    /// <summary>Where the oldest dead collection still counted died (the log's tail then); false when none is.</summary>
+    public bool OldestDead(out long tail)
+    {
+        lock (_lock)
+        {
+            if (_graveyard.TryPeek(out var g)) tail = g.Tail;
+            else tail = _newest.Tail;
+            return tail >= 0;
+        }
+    }
+
     // ------------------------------------------------------------ INFO
 
     /// <summary>Collections with pages (reserved ones included).</summary>

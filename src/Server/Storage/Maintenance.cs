@@ -159,10 +159,17 @@ public sealed class Maintenance
     {
         var log = _store.Kv.Log;
         long tail = log.TailAddress;
-        if (tail - log.SafeReadOnlyAddress < (4L << 20)) return;
         long live = Math.Max(0, _store.LiveBytes());
-        // Dead collections' pages still in the mutable region: compaction reaches them only below it.
-        if (tail - log.BeginAddress <= 2 * live + (8L << 20) && !PagesToReclaim(_store.Collections.DeadBytes, live)) return;
+        // A dead collection worth a compaction died above the read-only address: compaction stops there, so
+        // the address moves up past it at once (a DEL right after a load found it within 4 MB of the tail,
+        // and the 4 MB rule kept it there: nothing was compacted for a minute).
+        var collections = _store.Collections;
+        bool deadAbove = collections.OldestDead(out long died) && died > log.SafeReadOnlyAddress && PagesToReclaim(collections.DeadBytes, live);
+        if (!deadAbove)
+        {
+            if (tail - log.SafeReadOnlyAddress < (4L << 20)) return;
+            if (tail - log.BeginAddress <= 2 * live + (8L << 20)) return;
+        }
         log.ShiftReadOnlyAddress(tail, wait: false);
     }
 

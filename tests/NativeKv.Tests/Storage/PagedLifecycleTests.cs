@@ -28,14 +28,27 @@ public class PagedLifecycleTests
                 // The pages go into the checkpoint; the RENAME and MOVE after it come back from the AOF.
                 await Assert.That(c.Call("SAVE").Text).IsEqualTo("OK");
                 c.Call("PING");
-                var (rename, renameMs) = Timed(c, "RENAME", "big", "big2");
-                await Assert.That(rename.Text).IsEqualTo("OK");
+                // Best of three (there, back, there again): one round trip on this shared 2-core machine took
+                // 100 ms once with the whole suite running; an O(N) RENAME would take seconds every time.
+                double renameMs = double.MaxValue;
+                foreach (var (from, to) in new[] { ("big", "big2"), ("big2", "big"), ("big", "big2") })
+                {
+                    var (rename, ms) = Timed(c, "RENAME", from, to);
+                    await Assert.That(rename.Text).IsEqualTo("OK");
+                    renameMs = Math.Min(renameMs, ms);
+                }
                 await Assert.That(renameMs).IsLessThan(50);
                 await Assert.That(c.Call("EXISTS", "big").Integer).IsEqualTo(0);
                 await Assert.That(c.Call("HLEN", "big2").Integer).IsEqualTo(n);
                 await Assert.That(Mismatches(c, "big2", 0, n, i => Value(i, 0, 32))).IsEqualTo(0);
-                var (move, moveMs) = Timed(c, "MOVE", "big2", "1");
-                await Assert.That(move.Integer).IsEqualTo(1);
+                double moveMs = double.MaxValue;
+                foreach (var (from, to) in new[] { (0, 1), (1, 0), (0, 1) })
+                {
+                    c.Call("SELECT", from.ToString());
+                    var (move, ms) = Timed(c, "MOVE", "big2", to.ToString());
+                    await Assert.That(move.Integer).IsEqualTo(1);
+                    moveMs = Math.Min(moveMs, ms);
+                }
                 await Assert.That(moveMs).IsLessThan(50);
                 c.Call("SELECT", "1");
                 await Assert.That(c.Call("HLEN", "big2").Integer).IsEqualTo(n);

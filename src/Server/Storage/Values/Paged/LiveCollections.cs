@@ -13,8 +13,10 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// (<see cref="Changed"/>), once the record is in (FASTER may run CopyUpdater again after a failed CAS);
 /// upserts (copies to the tail, compaction) hold the same cid and change nothing.
 /// A cid counts its main records (RENAME and MOVE write the destination, then delete the source: two for
-/// a moment, never none). Cost: a Dictionary entry, 24 bytes (hash, next, cid, namespace, count) plus
-/// its bucket, about 28-40 bytes a paged collection, which holds at least 513 elements.
+/// a moment, never none). Cost: a Dictionary entry of 24 bytes (hash, next, cid, namespace, count) and
+/// a 4-byte bucket, 28 bytes a paged collection (up to twice that just after the table grew), against
+/// the 513 elements at least that a paged collection holds; the lock is taken only when a cid appears
+/// or goes (a meta update of the same cid changes only its namespace's page bytes).
 /// </summary>
 public sealed class LiveCollections
 {

@@ -384,6 +384,13 @@ internal static unsafe class KeyspaceCommands
             ctx.Reply.Integer(0);
             return;
         }
+        if (src.Type is KeyType.Hash or KeyType.Set && Storage.Values.Paged.PagedRoot.TryRead(src.Value, out var meta))
+        {
+            // A paged collection's copy gets pages of its own: sharing the cid would lose both's pages with either key.
+            int copied = PagedCopy.Copy(ref ctx, dstDb, src.Type, src.Expiry, meta, replace);
+            if (copied >= 0) ctx.Reply.Integer(copied);
+            return;
+        }
         var r = CopyValue(store, src, store.Store.Namespace(dstDb), ctx[2], nx: !replace);
         if (r == OpStatus.Pending) return;
         ctx.Reply.Integer(r == OpStatus.Found ? 1 : 0);

@@ -40,6 +40,14 @@ public static class StoreInfo
         // A reactor asleep while its client waited on disk, woken by the read's completion (not a timer).
         sb.Append("store_disk_read_wakeups:").Append(wakeups).Append("\r\n");
         sb.Append("store_compactions:").Append(store.Maintenance.Compactions).Append("\r\n");
+        // Paged collections: how many have pages, their pages' estimated bytes, and what compaction
+        // still has to drop of the dead ones' (DEL, overwrite, expiry, FLUSHDB leave them to it).
+        var collections = store.Collections;
+        sb.Append("store_paged_collections:").Append(collections.Count).Append("\r\n");
+        sb.Append("store_live_page_bytes:").Append(store.LivePageBytes()).Append("\r\n");
+        sb.Append("store_dead_page_bytes:").Append(collections.DeadBytes).Append("\r\n");
+        sb.Append("store_pages_reclaimed:").Append(collections.ReclaimedPages).Append("\r\n");
+        sb.Append("store_page_bytes_reclaimed:").Append(collections.ReclaimedBytes).Append("\r\n");
         // Where the last checkpoint's time went (rdb_last_bgsave_time_sec rounds it to seconds).
         var p = store.Phases;
         sb.Append("store_last_checkpoint_ms:").Append(Ms(p.WholeMs)).Append("\r\n");

@@ -52,12 +52,15 @@ public sealed partial class Store
             var live = new HashSet<int>(map);
             for (int ns = 0; ns < _nextNs; ns++) Counters(ns).Dead = !live.Contains(ns);
             Volatile.Write(ref _dbNs, map);
+            Collections.NamespacesDied();
         }
     }
 
     /// <summary>
     /// Rebuilds the exact per-namespace counts from the recovered log: every record that is its key's
-    /// latest version (expired or not, as the live counters count them) and not a deletion.
+    /// latest version (expired or not, as the live counters count them) and not a deletion; and the live
+    /// paged collections, from the main records among them that name a cid (the AOF replayed next adds
+    /// its changes through the store callbacks).
     /// </summary>
     internal unsafe long Recount()
     {
@@ -69,34 +72,38 @@ public sealed partial class Store
                 c.Keys = 0;
                 c.Expires = 0;
                 c.Bytes = 0;
+                c.PageBytes = 0;
             }
         }
+        Collections.Clear();
         using var probe = NewFasterSession(new StoreStats(), ReadCopyOptions.None);
         // Reads that go to disk are issued in batches and completed together: one at a time, the recount
         // of 300k keys under maxmemory 16mb took 4-6 s alone and over 30 s on a busy machine.
         const int Batch = 256;
-        var waiting = new List<(OpSlot Slot, long Address, int Ns, bool Expires, long Bytes)>(Batch);
+        var waiting = new List<(OpSlot Slot, long Address, int Ns, bool Expires, long Bytes, ulong Cid, long PageBytes)>(Batch);
         var spare = new Stack<OpSlot>();
         long total = 0;
-        void Count(int ns, bool expires, long bytes)
+        void Count(int ns, bool expires, long bytes, ulong cid, long pageBytes)
         {
             var c = Counters(ns);
             c.Keys++;
             if (expires) c.Expires++;
             c.Bytes += bytes;
             total++;
+            if (cid != 0) Collections.Changed(ns, ref c.PageBytes, 0, 0, cid, pageBytes, 0);
         }
         void Drain()
         {
             foreach (var w in waiting)
             {
                 while (!w.Slot.Done) probe.CompletePending(wait: true);
-                if (w.Slot.Found && w.Slot.Address == w.Address) Count(w.Ns, w.Expires, w.Bytes);
+                if (w.Slot.Found && w.Slot.Address == w.Address) Count(w.Ns, w.Expires, w.Bytes, w.Cid, w.PageBytes);
                 spare.Push(w.Slot);
             }
             waiting.Clear();
         }
         var log = Kv.Log;
+        long pageBytes = 0;
         using var iter = log.Scan(log.BeginAddress, log.TailAddress);
         while (iter.GetNext(out var info))
         {
@@ -109,6 +116,7 @@ public sealed partial class Store
             long address = iter.CurrentAddress;
             bool expires = ValueLayout.ExpiryOf(ref value) != 0;
             long bytes = ValueLayout.RecordBytes(key.Length, value.Length);
+            ulong cid = ns == PagesNamespace ? 0 : Values.Paged.LiveCollections.CidOf(ref value, out pageBytes);
             // Latest version? Now = 0 so an expired record still answers (the counters include it until reaped).
             var slot = spare.Count > 0 ? spare.Pop() : new OpSlot();
             slot.Reset(0);
@@ -118,11 +126,11 @@ public sealed partial class Store
             var st = probe.Read(ref key, ref input, ref output, ref ro, out var meta);
             if (st.IsPending)
             {
-                waiting.Add((slot, address, ns, expires, bytes));
+                waiting.Add((slot, address, ns, expires, bytes, cid, pageBytes));
                 if (waiting.Count >= Batch) Drain();
                 continue;
             }
-            if (st.Found && slot.Found && meta.Address == address) Count(ns, expires, bytes);
+            if (st.Found && slot.Found && meta.Address == address) Count(ns, expires, bytes, cid, pageBytes);
             spare.Push(slot);
         }
         Drain();

@@ -10,6 +10,8 @@ public sealed class NamespaceCounters
     public long Expires;
     /// <summary>Approximate bytes of this namespace's live records (compaction yardstick).</summary>
     public long Bytes;
+    /// <summary>Estimated page bytes of the paged collections whose main records are here (live while the namespace is).</summary>
+    public long PageBytes;
     /// <summary>The namespace was flushed: its records are garbage for compaction.</summary>
     public volatile bool Dead;
 }
@@ -127,6 +129,7 @@ public sealed partial class Store : IDisposable
         // the price; small logs (under 16 pages) keep every page for data.
         if ((1L << (memoryBits - logPageBits)) >= 16) Kv.Log.SetEmptyPageCount(1);
         ValueLength = new StoreValueLength();
+        Collections = new Values.Paged.LiveCollections(IsDeadNamespace);
         _maintenance = new Maintenance(this);
     }
 
@@ -154,6 +157,9 @@ public sealed partial class Store : IDisposable
 
     public Maintenance Maintenance => _maintenance;
 
+    /// <summary>Which collection ids have pages to keep (compaction drops the others' pages).</summary>
+    public Values.Paged.LiveCollections Collections { get; }
+
     /// <summary>
     /// Called on the I/O thread after each disk read of the log has completed (the server host wakes the
     /// reactors that wait on one). Cheap and non-blocking.
@@ -180,7 +186,15 @@ public sealed partial class Store : IDisposable
         return (Math.Max(memoryBits, bits + 2), bits);
     }
 
-    public void Start() => _maintenance.Start();
+    /// <summary>
+    /// Recovery is over (the checkpoint recounted, the AOF replayed): every main record naming a cid has
+    /// been seen, so compaction may drop the pages of the others from now on.
+    /// </summary>
+    public void Start()
+    {
+        Collections.MarkComplete();
+        _maintenance.Start();
+    }
 
     public StoreSession NewSession(string name, ReadCopyOptions? copy = null)
     {
@@ -262,8 +276,15 @@ public sealed partial class Store : IDisposable
     /// A collection id never used before in this data directory: the clock in ms at start-up, shifted 16
     /// bits, then counted up (a restart starts past every id of the last run unless the clock went back
     /// by more than that run's ids / 65,536 ms), and past every id recovery saw (<see cref="SawCollectionId"/>).
+    /// The cid is reserved (compaction keeps its pages) until a main record names it or the command that
+    /// asked for it ends without one (<see cref="StoreSession.EndCommand"/>).
     /// </summary>
-    public ulong NewCollectionId() => (ulong)Interlocked.Increment(ref _nextCid);
+    public ulong NewCollectionId()
+    {
+        ulong cid = (ulong)Interlocked.Increment(ref _nextCid);
+        Collections.Reserve(cid);
+        return cid;
+    }
 
     /// <summary>Recovery met <paramref name="cid"/>: ids handed out later are above it.</summary>
     public void SawCollectionId(ulong cid)
@@ -316,7 +337,11 @@ public sealed partial class Store : IDisposable
     private void Retire(int ns)
     {
         Counters(ns).Dead = true;
+        Collections.NamespacesDied();
     }
+
+    /// <summary>A dead namespace's page bytes, handed to the graveyard once (the sweep of its cids).</summary>
+    internal long TakePageBytes(int ns) => Interlocked.Exchange(ref Counters(ns).PageBytes, 0);
 
     public void SwapDb(int a, int b)
     {
@@ -370,11 +395,27 @@ public sealed partial class Store : IDisposable
         while (Volatile.Read(ref stripe) != 0 || Interlocked.CompareExchange(ref stripe, 1, 0) != 0) spin.SpinOnce(sleep1Threshold: -1);
     }
 
-    /// <summary>Approximate bytes of live records (latest versions) in all databases.</summary>
+    /// <summary>
+    /// Approximate bytes of live records (latest versions) in all databases, the pages of their paged
+    /// collections included: without those, a live 1M-field hash (70 MB of pages) looked like garbage
+    /// and had compaction copy it to the tail every second.
+    /// </summary>
     public long LiveBytes()
     {
         long n = 0;
-        foreach (var ns in Volatile.Read(ref _dbNs)) n += Volatile.Read(ref Counters(ns).Bytes);
+        foreach (var ns in Volatile.Read(ref _dbNs))
+        {
+            var c = Counters(ns);
+            n += Volatile.Read(ref c.Bytes) + Volatile.Read(ref c.PageBytes);
+        }
+        return n;
+    }
+
+    /// <summary>Estimated page bytes of live paged collections (INFO).</summary>
+    public long LivePageBytes()
+    {
+        long n = 0;
+        foreach (var ns in Volatile.Read(ref _dbNs)) n += Volatile.Read(ref Counters(ns).PageBytes);
         return n;
     }
 

@@ -82,7 +82,12 @@ public sealed unsafe partial class StoreSession : IDisposable
             return true;
         }
         state.Waiting = false;
-        state.NewCid = 0;
+        if (state.NewCid != 0)
+        {
+            // Its collection's meta is in by now (a rerun answers every finished write from its slot), or it made none.
+            _store.Collections.Unreserve(state.NewCid);
+            state.NewCid = 0;
+        }
         // A command that wrote several records appends them now, as one frame, before its replies can
         // leave (the write log takes CommitWait from the AOF tail after this) and while it still holds
         // its keys' locks: the frame lands after every earlier write of those keys and before any later one.

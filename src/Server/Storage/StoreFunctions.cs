@@ -62,15 +62,6 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             slot.Complete(recordMetadata.Address);
             return;
         }
-        if (!status.Found && recordMetadata.Address > 1 && recordMetadata.Address < _store.Kv.Log.BeginAddress)
-        {
-            // Compaction copied the record to the tail and moved the log's begin past it while this read was on
-            // disk: FASTER 2.6.5 then answers NOTFOUND without looking for the copy (ContinuePendingRead checks the
-            // begin first). A page read answered so made HSET rewrite a bucket as empty: 476-1652 of 200k fields lost
-            // loading under maxmemory 16mb, four runs of five. A tag that cannot match makes the command's rerun
-            // issue the read again (it finds the copy; FASTER never goes to disk below the begin, so once).
-            slot.Tag = ~slot.Tag;
-        }
         if (status.Found) _stats.KeyspaceHits++;
         else _stats.KeyspaceMisses++;
         if (!status.Found) slot.Found = false;

@@ -23,7 +23,6 @@ internal sealed class SetScratch
     /// <summary>Copies of large sources, for indexed membership tests (SINTER, SDIFF).</summary>
     private readonly List<SetBuffer> _probes = new();
     public readonly Set.Locator Locator = new();
-    public int[] Heap = new int[16];
     public int[] Picks = new int[16];
     public OpSlot[] Slots = new OpSlot[8];
     public int[] Order = new int[8];

@@ -409,7 +409,11 @@ internal static unsafe partial class SetCommands
         {
             if (!PagedSets.Scan(ref ctx, meta, cursor, scan.Count, page, out next)) return;
         }
-        else next = Set.Scan(slot.Value, cursor, scan.Count, page, ref s.Heap);
+        else
+        {
+            Set.ScanWhole(slot.Value, page);
+            next = 0;
+        }
         ctx.Reply.ArrayHeader(2);
         ctx.Reply.Bulk(checked((long)next));
         int matches = 0;

@@ -44,13 +44,17 @@ internal static unsafe class PagedAccess
     /// creation is logged as the key's image with this empty meta, ahead of the element records that fill it.
     /// </summary>
     public static PagedMeta Create(ref CommandContext ctx, CommandPages pages, PagedKind kind, KeyType type, long expiry)
+        => Create(ref ctx, pages, kind, type, expiry, ctx[1]);
+
+    /// <summary>As <see cref="Create(ref CommandContext, CommandPages, PagedKind, KeyType, long)"/>, for the collection at <paramref name="key"/> (SMOVE's destination, a *STORE's).</summary>
+    public static PagedMeta Create(ref CommandContext ctx, CommandPages pages, PagedKind kind, KeyType type, long expiry, ReadOnlySpan<byte> key)
     {
         var store = Db.Store(ref ctx);
         var meta = PagedMeta.Create(store.CommandCollectionId(), kind);
         pages.Fresh(meta.Cid);
         Span<byte> root = stackalloc byte[PagedRoot.Size];
         PagedRoot.Write(meta, root);
-        pages.LogCreation(ctx.Client.Database, ctx[1], type, expiry, root);
+        pages.LogCreation(ctx.Client.Database, key, type, expiry, root);
         return meta;
     }
 
@@ -60,32 +64,48 @@ internal static unsafe class PagedAccess
     /// False when the command stops (the key's record went to disk: it runs again and writes the same).
     /// </summary>
     public static bool Commit(ref CommandContext ctx, CommandPages pages, KeyType type, in PagedMeta meta)
+        => Commit(ref ctx, pages, type, meta, ctx[1], keepTtl: true);
+
+    /// <summary>
+    /// <see cref="Commit(ref CommandContext, CommandPages, KeyType, in PagedMeta)"/> for the collection at
+    /// <paramref name="key"/>; <paramref name="keepTtl"/> false for a new value replacing whatever the key held (*STORE).
+    /// </summary>
+    public static bool Commit(ref CommandContext ctx, CommandPages pages, KeyType type, in PagedMeta meta, ReadOnlySpan<byte> key, bool keepTtl)
     {
         var store = Db.Store(ref ctx);
         store.FrameWrites(); // the element records (and a delete of the key) reach the AOF as one entry
         pages.WritePages(meta.PageSize);
-        OpStatus st;
+        if (Put(ref ctx, key, type, meta, keepTtl) == OpStatus.Pending) return false;
+        pages.LogRecords();
+        return true;
+    }
+
+    /// <summary>
+    /// The meta of the collection at <paramref name="key"/> into its record (unlogged), or a delete of the key
+    /// when it is empty: the step a commit of two collections (SMOVE) takes once per key, between one
+    /// <see cref="CommandPages.WritePages"/> and one <see cref="CommandPages.LogRecords"/>. Pending when this
+    /// or an earlier operation of the attempt went to disk (the command's pinned input is then left alone:
+    /// a pending write still reads it).
+    /// </summary>
+    public static OpStatus Put(ref CommandContext ctx, ReadOnlySpan<byte> key, KeyType type, in PagedMeta meta, bool keepTtl)
+    {
+        var store = Db.Store(ref ctx);
+        if (store.AttemptPending) return OpStatus.Pending;
         if (meta.Count == 0)
         {
             var del = new StoreInput { Op = StoreOp.Delete, Now = StoreInput.LazyNow };
-            st = store.Rmw(ctx.Client.Database, ctx[1], ref del, out _);
+            return store.Rmw(ctx.Client.Database, key, ref del, out _);
         }
-        else
+        var root = store.CommandPinned(PagedRoot.Size);
+        PagedRoot.Write(meta, root);
+        fixed (byte* p = root)
         {
-            var root = store.CommandPinned(PagedRoot.Size);
-            PagedRoot.Write(meta, root);
-            fixed (byte* p = root)
+            var input = new StoreInput
             {
-                var input = new StoreInput
-                {
-                    Op = StoreOp.Set, Flags = OpFlags.KeepTtl | OpFlags.NoLog, Type = type, Now = StoreInput.LazyNow,
-                    Data = p, DataLength = PagedRoot.Size,
-                };
-                st = store.Rmw(ctx.Client.Database, ctx[1], ref input, out _);
-            }
+                Op = StoreOp.Set, Flags = (keepTtl ? OpFlags.KeepTtl : OpFlags.None) | OpFlags.NoLog, Type = type, Now = StoreInput.LazyNow,
+                Data = p, DataLength = PagedRoot.Size,
+            };
+            return store.Rmw(ctx.Client.Database, key, ref input, out _);
         }
-        if (st == OpStatus.Pending) return false;
-        pages.LogRecords();
-        return true;
     }
 }

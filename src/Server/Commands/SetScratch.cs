@@ -23,7 +23,6 @@ internal sealed class SetScratch
     /// <summary>Copies of large sources, for indexed membership tests (SINTER, SDIFF).</summary>
     private readonly List<SetBuffer> _probes = new();
     public readonly Set.Locator Locator = new();
-    public int[] Heap = new int[16];
     public int[] Picks = new int[16];
     public OpSlot[] Slots = new OpSlot[8];
     public int[] Order = new int[8];
@@ -77,6 +76,28 @@ internal sealed class SetScratch
         return Slots;
     }
 
+    /// <summary>Per source of a set algebra command: paged or not, and the meta when paged.</summary>
+    public Storage.Values.Paged.PagedMeta[] Metas = new Storage.Values.Paged.PagedMeta[8];
+    public bool[] Paged = new bool[8];
+    private int[] _lookIn = new int[8];
+
+    public Storage.Values.Paged.PagedMeta[] MetasFor(int n)
+    {
+        if (Metas.Length < n)
+        {
+            Metas = new Storage.Values.Paged.PagedMeta[Math.Max(n, Metas.Length * 2)];
+            Paged = new bool[Metas.Length];
+        }
+        return Metas;
+    }
+
+    /// <summary>The sources a member is looked up in, in the order they are tried.</summary>
+    public int[] LookInFor(int n)
+    {
+        if (_lookIn.Length < n) _lookIn = new int[Math.Max(n, _lookIn.Length * 2)];
+        return _lookIn;
+    }
+
     public int[] PicksFor(long n)
     {
         if (Picks.Length < n) Picks = new int[Math.Max((int)n, Picks.Length * 2)];
@@ -110,6 +131,9 @@ internal struct SetRandom(ulong seed)
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
+
+    /// <summary>A seed for one pick of a paged set (<see cref="Storage.Values.Paged.PagedHash.Random"/>).</summary>
+    public ulong NextSeed() => Mix(ref _state);
 
     /// <summary>Uniform in [0, n) (Lemire's multiply; the bias for n below 2^31 is under 2^-32).</summary>
     public int Next(int n) => (int)((Mix(ref _state) >> 32) * (ulong)n >> 32);

@@ -123,7 +123,7 @@ internal static unsafe partial class SetCommands
         return probes;
     }
 
-    /// <summary>Replies or stores a computed result; <paramref name="result"/> holds its members.</summary>
+    /// <summary>Replies or stores a computed result; <paramref name="result"/> holds its members (a hashtable result is stored paged).</summary>
     private static void Finish(ref CommandContext ctx, int dstIndex, SetBuffer result, SetScratch s)
     {
         if (dstIndex < 0)
@@ -132,8 +132,12 @@ internal static unsafe partial class SetCommands
             return;
         }
         int count = Set.Count(result.Payload);
-        if (count > 0 && !CheckSize(ref ctx, result)) return;
-        if (!Store(ref ctx, ctx[dstIndex], result, keepTtl: false, s)) return;
+        if (count > 0 && Set.EncodingOf(result.Payload) == CollectionEncoding.Hashtable)
+        {
+            // Past the thresholds: a new paged set replaces whatever the key held (its TTL too).
+            if (!PagedSets.Convert(ref ctx, ctx[dstIndex], result.Payload, 0, keepTtl: false)) return;
+        }
+        else if ((count > 0 && !CheckSize(ref ctx, result)) || !Store(ref ctx, ctx[dstIndex], result, keepTtl: false, s)) return;
         ctx.Reply.Integer(count);
     }
 
@@ -145,6 +149,7 @@ internal static unsafe partial class SetCommands
         var store = Db.Store(ref ctx);
         var limits = Limits(ref ctx);
         var order = s.Order;
+        bool anyPaged = ReadMetas(slots, n, s);
         for (int i = 0; i < n; i++)
         {
             if (!slots[i].Found)
@@ -161,6 +166,11 @@ internal static unsafe partial class SetCommands
                 return;
             }
             order[i] = i;
+        }
+        if (anyPaged)
+        {
+            SInterPaged(ref ctx, first, n, dstIndex, cardinalityOnly, limit, slots, s);
+            return;
         }
         // Smallest first (a stable sort, as glibc's merge sort behind Redis's qsort).
         for (int i = 1; i < n; i++)
@@ -219,6 +229,11 @@ internal static unsafe partial class SetCommands
     {
         var s = SetScratch.Current;
         if (!ReadSources(ref ctx, first, n, s, out var slots)) return;
+        if (ReadMetas(slots, n, s))
+        {
+            SUnionDiffPaged(ref ctx, first, n, dstIndex, diff, slots, s);
+            return;
+        }
         var store = Db.Store(ref ctx);
         var limits = Limits(ref ctx);
         bool allIntsets = true, sameset = false;

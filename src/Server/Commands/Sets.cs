@@ -1,12 +1,14 @@
 using NativeKv.Server.Storage;
 using NativeKv.Server.Storage.Values;
+using NativeKv.Server.Storage.Values.Paged;
 
 namespace NativeKv.Server.Commands;
 
 /// <summary>
-/// Set commands (t_set.c). A write reads the record, computes the new payload with
-/// <see cref="Set"/> and writes it back whole (StoreOp.Set, type Set, the TTL kept), or deletes the key
-/// when the set became empty; the key-lock table makes the three steps atomic.
+/// Set commands (t_set.c). An inline set (intset or listpack): a write reads the record, computes the
+/// new payload with <see cref="Set"/> and writes it back whole (StoreOp.Set, type Set, the TTL kept), or
+/// deletes the key when the set became empty; the key-lock table makes the three steps atomic. A set
+/// past the thresholds (Redis's hashtable encoding) moves to pages (<see cref="PagedSets"/>) and stays there.
 /// </summary>
 internal static unsafe partial class SetCommands
 {
@@ -45,9 +47,10 @@ internal static unsafe partial class SetCommands
     private static bool CheckSize(ref CommandContext ctx, SetBuffer buf) => Db.CheckValueSize(ref ctx, buf.Length);
 
     /// <summary>Replies a payload's members as a set (RESP3 '~').</summary>
-    private static void ReplyMembers(ref CommandContext ctx, ReadOnlySpan<byte> payload)
+    private static void ReplyMembers(ref CommandContext ctx, ReadOnlySpan<byte> payload, bool array = false)
     {
-        ctx.Reply.SetHeader(Set.Count(payload));
+        if (array) ctx.Reply.ArrayHeader(Set.Count(payload));
+        else ctx.Reply.SetHeader(Set.Count(payload));
         Span<byte> scratch = stackalloc byte[24];
         var e = new Set.Enumerator(payload, scratch);
         while (e.Next(out var m)) ctx.Reply.Bulk(m);
@@ -61,6 +64,12 @@ internal static unsafe partial class SetCommands
         // saddCommand
         var st = Db.Read(ref ctx, ctx[1], KeyType.Set, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            long n = PagedSets.Add(ref ctx, meta);
+            if (n >= 0) ctx.Reply.Integer(n);
+            return;
+        }
         var s = SetScratch.Current;
         var buf = s.Write(Db.Store(ref ctx), 0);
         var limits = Limits(ref ctx);
@@ -81,7 +90,12 @@ internal static unsafe partial class SetCommands
         // A size hint may have converted the set with nothing added: Redis keeps the new encoding too.
         if (added > 0 || Set.EncodingOf(buf.Payload) != before)
         {
-            if (!CheckSize(ref ctx, buf) || !Store(ref ctx, ctx[1], buf, keepTtl: true, s)) return;
+            // Past the thresholds the set moves to pages, all its members at once.
+            if (Set.EncodingOf(buf.Payload) == CollectionEncoding.Hashtable)
+            {
+                if (!PagedSets.Convert(ref ctx, ctx[1], buf.Payload, st == Lookup.Found ? slot.Expiry : 0, keepTtl: true)) return;
+            }
+            else if (!CheckSize(ref ctx, buf) || !Store(ref ctx, ctx[1], buf, keepTtl: true, s)) return;
         }
         ctx.Reply.Integer(added);
     }
@@ -97,6 +111,12 @@ internal static unsafe partial class SetCommands
         if (st == Lookup.NotFound)
         {
             ctx.Reply.Integer(0);
+            return;
+        }
+        if (PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            long n = PagedSets.Remove(ref ctx, meta);
+            if (n >= 0) ctx.Reply.Integer(n);
             return;
         }
         var s = SetScratch.Current;
@@ -121,7 +141,7 @@ internal static unsafe partial class SetCommands
     {
         switch (Db.Read(ref ctx, ctx[1], KeyType.Set, out var slot))
         {
-            case Lookup.Found: ctx.Reply.Integer(Set.Count(slot.Value)); break;
+            case Lookup.Found: ctx.Reply.Integer(PagedRoot.TryRead(slot.Value, out var meta) ? (long)meta.Count : Set.Count(slot.Value)); break;
             case Lookup.NotFound: ctx.Reply.Integer(0); break;
         }
     }
@@ -132,6 +152,9 @@ internal static unsafe partial class SetCommands
     {
         switch (Db.Read(ref ctx, ctx[1], KeyType.Set, out var slot))
         {
+            case Lookup.Found when PagedRoot.TryRead(slot.Value, out var meta):
+                if (PagedSets.Contains(ref ctx, meta, ctx[2], out bool found)) ctx.Reply.Integer(found ? 1 : 0);
+                break;
             case Lookup.Found: ctx.Reply.Integer(Set.IsMember(slot.Value, ctx[2]) ? 1 : 0); break;
             case Lookup.NotFound: ctx.Reply.Integer(0); break;
         }
@@ -145,6 +168,11 @@ internal static unsafe partial class SetCommands
         // smismemberCommand: a missing key is an empty set, a zero per member.
         var st = Db.Read(ref ctx, ctx[1], KeyType.Set, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            PagedSets.ReplyContainsMany(ref ctx, meta);
+            return;
+        }
         ctx.Reply.ArrayHeader(ctx.Count - 2);
         if (st == Lookup.NotFound)
         {
@@ -172,6 +200,7 @@ internal static unsafe partial class SetCommands
         // smembersCommand
         switch (Db.Read(ref ctx, ctx[1], KeyType.Set, out var slot))
         {
+            case Lookup.Found when PagedRoot.TryRead(slot.Value, out var meta): PagedSets.ReplyMembers(ref ctx, meta, asSet: true); break;
             case Lookup.Found: ReplyMembers(ref ctx, slot.Value); break;
             case Lookup.NotFound: ctx.Reply.SetHeader(0); break;
         }
@@ -201,6 +230,11 @@ internal static unsafe partial class SetCommands
             return;
         }
         var s = SetScratch.Current;
+        if (PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            PopPaged(ref ctx, slot, meta, s);
+            return;
+        }
         var payload = slot.Value;
         var rng = s.RandomFor(slot, out ulong seed);
         int pick = rng.Next(Set.Count(payload));
@@ -230,6 +264,11 @@ internal static unsafe partial class SetCommands
             return;
         }
         var s = SetScratch.Current;
+        if (PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            PopPagedWithCount(ref ctx, slot, meta, l, s);
+            return;
+        }
         var payload = slot.Value;
         int size = Set.Count(payload);
         var buf = s.Write(Db.Store(ref ctx), 0);
@@ -278,6 +317,11 @@ internal static unsafe partial class SetCommands
             return;
         }
         var s = SetScratch.Current;
+        if (PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            RandomPaged(ref ctx, slot, meta, s);
+            return;
+        }
         var payload = slot.Value;
         var rng = s.RandomFor(slot, out _);
         s.Locator.Build(payload);
@@ -308,6 +352,11 @@ internal static unsafe partial class SetCommands
             return;
         }
         var s = SetScratch.Current;
+        if (PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            RandomPagedWithCount(ref ctx, slot, meta, count, unique, s);
+            return;
+        }
         var payload = slot.Value;
         int size = Set.Count(payload);
         Span<byte> scratch = stackalloc byte[24];
@@ -338,52 +387,6 @@ internal static unsafe partial class SetCommands
         foreach (int p in picks) ctx.Reply.Bulk(s.Locator.MemberAt(payload, p, scratch));
     }
 
-    [RespCommand("SMOVE", Arity = 4, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 2, Step = 1,
-        Group = CommandGroup.Set, Summary = "Moves a member from one set to another.", Complexity = "O(1)")]
-    public static void SMove(ref CommandContext ctx)
-    {
-        // smoveCommand
-        var store = Db.Store(ref ctx);
-        int db = ctx.Client.Database;
-        store.Read(db, ctx[1], out var src);
-        store.Read(db, ctx[2], out var dst);
-        if (store.AttemptPending) return;
-        if (!src.Found)
-        {
-            ctx.Reply.Integer(0);
-            return;
-        }
-        if (src.Type != KeyType.Set || (dst.Found && dst.Type != KeyType.Set))
-        {
-            Db.WrongType(ref ctx);
-            return;
-        }
-        var member = ctx[3];
-        if (ctx[1].SequenceEqual(ctx[2]))
-        {
-            ctx.Reply.Integer(Set.IsMember(src.Value, member) ? 1 : 0);
-            return;
-        }
-        if (!Set.IsMember(src.Value, member))
-        {
-            ctx.Reply.Integer(0);
-            return;
-        }
-        var s = SetScratch.Current;
-        var limits = Limits(ref ctx);
-        var from = s.Write(store, 0);
-        from.Load(src.Value);
-        Set.Remove(from, member);
-        var to = s.Write(store, 1);
-        if (dst.Found) to.Load(dst.Value);
-        else Set.Create(to, member, 1, limits);
-        bool added = Set.Add(to, member, limits);
-        if (added && !CheckSize(ref ctx, to)) return;
-        if (!Store(ref ctx, ctx[1], from, keepTtl: true, s)) return;
-        if (added && !Store(ref ctx, ctx[2], to, keepTtl: true, s)) return;
-        ctx.Reply.Integer(1);
-    }
-
     [RespCommand("SSCAN", Arity = -3, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Set, Summary = "Iterates over members of a set.", Since = "2.8.0",
         Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..")]
@@ -401,7 +404,16 @@ internal static unsafe partial class SetCommands
         if (!ScanArgs.TryParse(ref ctx, 3, allowType: false, out var scan)) return;
         var s = SetScratch.Current;
         var page = s.Result;
-        ulong next = Set.Scan(slot.Value, cursor, scan.Count, page, ref s.Heap);
+        ulong next;
+        if (PagedRoot.TryRead(slot.Value, out var meta))
+        {
+            if (!PagedSets.Scan(ref ctx, meta, cursor, scan.Count, page, out next)) return;
+        }
+        else
+        {
+            Set.ScanWhole(slot.Value, page);
+            next = 0;
+        }
         ctx.Reply.ArrayHeader(2);
         ctx.Reply.Bulk(checked((long)next));
         int matches = 0;

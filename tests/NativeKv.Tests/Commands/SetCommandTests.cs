@@ -220,7 +220,7 @@ public class SetCommandTests
     }
 
     [Test]
-    public async Task Sscan_of_a_hashtable_returns_every_member_once_across_calls()
+    public async Task Sscan_of_a_hashtable_returns_every_member_across_calls()
     {
         await using var server = await ServerProcess.StartAsync();
         using var c = new RespClient(server.Port);
@@ -234,14 +234,16 @@ public class SetCommandTests
             var r = c.Call("SSCAN", "h", cursor, "COUNT", "25");
             cursor = r.Items![0].Text!;
             seen.AddRange(r.Items[1].Items!.Select(x => x.Text!));
-            // Members that stay while the scan runs are still returned; added ones may be.
-            if (calls == 3) c.Call("SADD", "h", "late");
+            // Members that stay while the scan runs are still returned; added ones may be (a bucket split
+            // may return a member twice: the cursor is a bucket index, as Redis's dictScan's is).
+            if (calls == 1) c.Call("SADD", "h", "late");
             calls++;
         } while (cursor != "0" && calls < 500);
-        await Assert.That(calls).IsGreaterThan(10);
-        var distinct = seen.Where(s => s != "late").ToList();
+        await Assert.That(calls).IsGreaterThan(1);
+        var distinct = seen.Where(s => s != "late").ToHashSet();
         await Assert.That(distinct.Count).IsEqualTo(1000);
-        await Assert.That(distinct.ToHashSet().SetEquals(members)).IsTrue();
+        await Assert.That(distinct.SetEquals(members)).IsTrue();
+        await Assert.That(seen.Count).IsLessThan(1100);
         var matched = c.Call("SSCAN", "h", "0", "MATCH", "member:99*", "COUNT", "10000");
         await Assert.That(matched.Items![1].Items!.Length).IsEqualTo(11);
         await server.DisposeAsync();
@@ -249,23 +251,20 @@ public class SetCommandTests
     }
 
     [Test]
-    public async Task A_set_past_a_log_page_is_refused_with_an_error()
+    public async Task A_set_past_a_log_page_lives_on_pages()
     {
-        // 1 MB pages: a value may take 1 MB - 4 KB.
+        // 1 MB pages: an inline value may take 1 MB - 4 KB; a paged set of 3 MB of members is 4 KB records.
         await using var server = await ServerProcess.StartAsync("--store-page-size", "1mb");
         using var c = new RespClient(server.Port);
         var chunk = Enumerable.Range(0, 1000).Select(i => (object)(new string('v', 300) + i)).ToArray();
-        Reply r = c.Call("PING");
-        int rounds = 0;
-        for (; rounds < 10; rounds++)
+        for (int rounds = 0; rounds < 10; rounds++)
         {
-            r = c.Call(new object[] { "SADD", "s" }.Concat(chunk.Select(m => (object)((string)m + "." + rounds))).ToArray());
-            if (r.IsError) break;
+            var r = c.Call(new object[] { "SADD", "s" }.Concat(chunk.Select(m => (object)((string)m + "." + rounds))).ToArray());
+            await Assert.That(r.Integer).IsEqualTo(1000);
         }
-        await Assert.That(r.IsError).IsTrue();
-        await Assert.That(r.Text!).Contains("exceeds the store's maximum value size");
-        // The set before the refused write is intact, and the server serves on.
-        await Assert.That(c.Call("SCARD", "s").Integer).IsEqualTo(rounds * 1000L);
+        await Assert.That(c.Call("SCARD", "s").Integer).IsEqualTo(10_000L);
+        await Assert.That(c.Call("SISMEMBER", "s", new string('v', 300) + "7.9").Integer).IsEqualTo(1);
+        await Assert.That(c.Call("SMEMBERS", "s").Items!.Length).IsEqualTo(10_000);
         await Assert.That(c.Call("PING").Text).IsEqualTo("PONG");
         await server.DisposeAsync();
         server.DeleteData();

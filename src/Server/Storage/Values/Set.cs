@@ -15,7 +15,8 @@ public readonly struct SetLimits(long intsetEntries, long listpackEntries, long 
 /// A set's operations over its inline payload, as Redis's setType* functions (t_set.c) over its three
 /// encodings: <see cref="CollectionEncoding.IntSet"/> (<see cref="IntSet"/>), <see cref="CollectionEncoding.Listpack"/>
 /// (members in insertion order, <see cref="Listpack"/>'s entries) and <see cref="CollectionEncoding.Hashtable"/>
-/// (for this round the same entries inline; the paged structure takes its place behind these functions).
+/// (the same entries, only ever in a buffer being built: a set that reaches it is written as a paged set,
+/// <c>PagedSets</c> in Commands).
 /// Conversions follow Redis 7.2: intset -> listpack when a non-integer arrives and the set still fits
 /// one, else -> hashtable; listpack -> hashtable past the thresholds; never back, except
 /// <see cref="MaybeConvertToIntset"/> (SINTERSTORE of integers). Commands never parse a payload.
@@ -283,63 +284,14 @@ public static class Set
     }
 
     /// <summary>
-    /// SSCAN over a hashtable: the members whose 32-bit hash is at or above <paramref name="cursor"/>,
-    /// the <paramref name="count"/> lowest hashes (with every member sharing the last one), appended
-    /// to <paramref name="result"/> as entries. The returned cursor is the next hash, 0 at the end, so
-    /// a member present from start to end is returned exactly once whatever is added or removed in
-    /// between (Redis's dictScan promises at least once). Listpack and intset sets answer whole, cursor 0.
+    /// SSCAN over an inline set: every member in one step (cursor 0 after it), as Redis answers a listpack
+    /// or an intset. (A hashtable is paged: its SSCAN walks buckets, <c>PagedHash.Scan</c>.)
     /// </summary>
-    public static ulong Scan(ReadOnlySpan<byte> payload, ulong cursor, long count, SetBuffer result, ref int[] heap)
+    public static void ScanWhole(ReadOnlySpan<byte> payload, SetBuffer result)
     {
         CreateEmpty(result, CollectionEncoding.Listpack);
         Span<byte> scratch = stackalloc byte[24];
-        if (EncodingOf(payload) != CollectionEncoding.Hashtable)
-        {
-            var e = new Enumerator(payload, scratch);
-            while (e.Next(out var m)) result.AppendEntry(m);
-            return 0;
-        }
-        if (cursor > uint.MaxValue) return 0;
-        int k = (int)Math.Min(count, Count(payload));
-        if (k == 0) return 0;
-        if (heap.Length < k) heap = new int[Math.Max(k, 16)];
-        // A max-heap of the k lowest hashes at or above the cursor.
-        int size = 0, eligible = 0;
-        var r = new Listpack.Reader(payload);
-        while (r.Next(out var m))
-        {
-            uint h = SetBuffer.Hash(m);
-            if (h < cursor) continue;
-            eligible++;
-            if (size < k)
-            {
-                int i = size++;
-                while (i > 0 && (uint)heap[(i - 1) / 2] < h) { heap[i] = heap[(i - 1) / 2]; i = (i - 1) / 2; }
-                heap[i] = (int)h;
-            }
-            else if (h < (uint)heap[0])
-            {
-                int i = 0;
-                while (true)
-                {
-                    int c = 2 * i + 1;
-                    if (c >= size) break;
-                    if (c + 1 < size && (uint)heap[c + 1] > (uint)heap[c]) c++;
-                    if ((uint)heap[c] <= h) break;
-                    heap[i] = heap[c];
-                    i = c;
-                }
-                heap[i] = (int)h;
-            }
-        }
-        if (size == 0) return 0;
-        uint cutoff = (uint)heap[0];
-        r = new Listpack.Reader(payload);
-        while (r.Next(out var m))
-        {
-            uint h = SetBuffer.Hash(m);
-            if (h >= cursor && h <= cutoff) result.AppendEntry(m);
-        }
-        return eligible <= k || cutoff == uint.MaxValue ? 0 : (ulong)cutoff + 1;
+        var e = new Enumerator(payload, scratch);
+        while (e.Next(out var m)) result.AppendEntry(m);
     }
 }

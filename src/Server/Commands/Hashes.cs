@@ -22,6 +22,29 @@ internal static unsafe class HashStore
 
     public static Lookup Read(ref CommandContext ctx, out OpSlot slot) => Db.Read(ref ctx, ctx[1], KeyType.Hash, out slot);
 
+    /// <summary>
+    /// The value of ctx[2] in the hash the read found (HINCRBY, HINCRBYFLOAT): from its pages when it is
+    /// paged (<paramref name="pages"/> then holds them for the write), else from the inline payload.
+    /// False when the command stopped (a page read went to disk).
+    /// </summary>
+    public static bool ReadField(ref CommandContext ctx, Lookup st, OpSlot slot, out PagedMeta meta, out CommandPages? pages,
+        out bool found, out ReadOnlySpan<byte> value)
+    {
+        pages = null;
+        value = default;
+        if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out meta))
+        {
+            pages = PagedAccess.Pages(ref ctx);
+            var buffer = PagedAccess.Value;
+            if (!PagedHashes.TryGet(ref ctx, pages, meta, ctx[2], out found, buffer)) return false;
+            value = buffer.WrittenSpan;
+            return true;
+        }
+        meta = default;
+        found = st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out value);
+        return true;
+    }
+
     public static HashLimits Limits(ref CommandContext ctx) =>
         new(ctx.Server.Config.HashMaxListpackEntries, ctx.Server.Config.HashMaxListpackValue);
 
@@ -307,19 +330,8 @@ internal static class HashCommands
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         long value = 0;
-        PagedMeta meta = default;
-        CommandPages? pages = null;
-        bool paged = st == Lookup.Found && PagedRoot.TryRead(slot.Value, out meta);
-        bool found;
-        ReadOnlySpan<byte> old = default;
-        if (paged)
-        {
-            pages = PagedAccess.Pages(ref ctx);
-            var oldValue = PagedAccess.Value;
-            if (!PagedHashes.TryGet(ref ctx, pages, meta, ctx[2], out found, oldValue)) return;
-            old = oldValue.WrittenSpan;
-        }
-        else found = st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out old);
+        if (!HashStore.ReadField(ref ctx, st, slot, out var meta, out var pages, out bool found, out var old)) return;
+        bool paged = pages is not null;
         if (found && !NumberFormat.TryParseLong(old, out value))
         {
             ctx.Reply.Error("ERR hash value is not an integer");
@@ -366,19 +378,8 @@ internal static class HashCommands
         var st = HashStore.Read(ref ctx, out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         double value = 0;
-        PagedMeta meta = default;
-        CommandPages? pages = null;
-        bool paged = st == Lookup.Found && PagedRoot.TryRead(slot.Value, out meta);
-        bool found;
-        ReadOnlySpan<byte> old = default;
-        if (paged)
-        {
-            pages = PagedAccess.Pages(ref ctx);
-            var oldValue = PagedAccess.Value;
-            if (!PagedHashes.TryGet(ref ctx, pages, meta, ctx[2], out found, oldValue)) return;
-            old = oldValue.WrittenSpan;
-        }
-        else found = st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out old);
+        if (!HashStore.ReadField(ref ctx, st, slot, out var meta, out var pages, out bool found, out var old)) return;
+        bool paged = pages is not null;
         if (found && !NumberFormat.TryParseDouble(old, out value))
         {
             ctx.Reply.Error("ERR hash value is not a float");

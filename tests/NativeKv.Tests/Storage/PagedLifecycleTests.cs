@@ -70,7 +70,10 @@ public class PagedLifecycleTests
                 c.Call("PING");
                 var (del, delMs) = Timed(c, "DEL", "big2");
                 await Assert.That(del.Integer).IsEqualTo(1);
-                await Assert.That(delMs).IsLessThan(50);
+                // The 50 ms is a benchmark figure (perf/big-collection.sh: DEL of a 5M-field hash 3.5 ms);
+                // on the shared CI machine this DEL took 222 ms once, behind other work. What must hold here is
+                // O(1): a delete that walked the hash's ~14k bucket pages would take seconds.
+                await Assert.That(delMs).IsLessThan(1000);
                 Console.WriteLine($"1M-field hash: RENAME {renameMs:F1} ms, MOVE {moveMs:F1} ms (best of three), DEL {delMs:F1} ms");
                 await Assert.That(Info(c, "store_paged_collections")).IsEqualTo(0);
                 // A million 16-byte fields with 32-byte values: about 67 MB of pages wait for compaction.

@@ -45,6 +45,18 @@ internal static unsafe class HashStore
         return true;
     }
 
+    /// <summary>
+    /// Sets ctx[2] to <paramref name="value"/> in the hash <see cref="ReadField"/> read (its pages when
+    /// <paramref name="pages"/> is set). False when the command stopped or an error was replied.
+    /// </summary>
+    public static bool WriteField(ref CommandContext ctx, Lookup st, OpSlot slot, CommandPages? pages, in PagedMeta meta, scoped ReadOnlySpan<byte> value)
+    {
+        if (pages is not null) return PagedHashes.Update(ref ctx, pages, meta, ctx[2], value);
+        var w = Writer(ref ctx, st == Lookup.Found, slot);
+        w.Set(ctx[2], value);
+        return Commit(ref ctx, ref w, st == Lookup.Found, slot);
+    }
+
     public static HashLimits Limits(ref CommandContext ctx) =>
         new(ctx.Server.Config.HashMaxListpackEntries, ctx.Server.Config.HashMaxListpackValue);
 
@@ -331,7 +343,6 @@ internal static class HashCommands
         if (st is Lookup.Pending or Lookup.Error) return;
         long value = 0;
         if (!HashStore.ReadField(ref ctx, st, slot, out var meta, out var pages, out bool found, out var old)) return;
-        bool paged = pages is not null;
         if (found && !NumberFormat.TryParseLong(old, out value))
         {
             ctx.Reply.Error("ERR hash value is not an integer");
@@ -345,16 +356,7 @@ internal static class HashCommands
         value += incr;
         Span<byte> text = stackalloc byte[20];
         int n = NumberFormat.FormatLong(value, text);
-        if (paged)
-        {
-            if (!PagedHashes.Update(ref ctx, pages!, meta, ctx[2], text[..n])) return;
-        }
-        else
-        {
-            var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
-            w.Set(ctx[2], text[..n]);
-            if (!HashStore.Commit(ref ctx, ref w, st == Lookup.Found, slot)) return;
-        }
+        if (!HashStore.WriteField(ref ctx, st, slot, pages, meta, text[..n])) return;
         ctx.Reply.Integer(value);
     }
 
@@ -379,7 +381,6 @@ internal static class HashCommands
         if (st is Lookup.Pending or Lookup.Error) return;
         double value = 0;
         if (!HashStore.ReadField(ref ctx, st, slot, out var meta, out var pages, out bool found, out var old)) return;
-        bool paged = pages is not null;
         if (found && !NumberFormat.TryParseDouble(old, out value))
         {
             ctx.Reply.Error("ERR hash value is not a float");
@@ -393,16 +394,7 @@ internal static class HashCommands
         }
         Span<byte> text = stackalloc byte[NumberFormat.MaxText];
         int n = NumberFormat.FormatHuman(value, text);
-        if (paged)
-        {
-            if (!PagedHashes.Update(ref ctx, pages!, meta, ctx[2], text[..n])) return;
-        }
-        else
-        {
-            var w = HashStore.Writer(ref ctx, st == Lookup.Found, slot);
-            w.Set(ctx[2], text[..n]);
-            if (!HashStore.Commit(ref ctx, ref w, st == Lookup.Found, slot)) return;
-        }
+        if (!HashStore.WriteField(ref ctx, st, slot, pages, meta, text[..n])) return;
         ctx.Reply.Bulk(text[..n]);
     }
 

@@ -193,13 +193,25 @@ public sealed class Maintenance
         // FlushBehind keeps the read-only address near the tail once the log is this far past the live data.
         long until = log.SafeReadOnlyAddress;
         if (span <= threshold && !PagesToReclaim(collections.DeadBytesBelow(until), live)) return;
-        var sw = Stopwatch.StartNew();
         if (until - log.BeginAddress < (8L << 20)) return;
+        var sw = Stopwatch.StartNew();
+        long before = log.BeginAddress;
+        long compacted = Compact(session, until);
+        _store.Log.Verbose($"store: compacted {(compacted - before) >> 20} MB of log in {sw.ElapsedMilliseconds} ms");
+    }
+
+    /// <summary>
+    /// Compacts the log below <paramref name="until"/> (the live records there move to the tail, the
+    /// dead ones are dropped) and moves the begin past it; where the log now begins.
+    /// </summary>
+    internal long Compact(StoreSession session, long until)
+    {
+        var log = _store.Kv.Log;
+        var collections = _store.Collections;
         var functions = new StoreFunctions(_store, session.Stats);
         var cf = new DeadRecordFilter(_store);
         var input = default(StoreInput);
         var output = new StoreOutput { Slot = new OpSlot() };
-        long before = log.BeginAddress;
         long memoryBefore = log.MemorySizeBytes;
         long compacted;
         try
@@ -221,7 +233,7 @@ public sealed class Maintenance
         // The pages FASTER let go of are pinned arrays: a background collection gives them back
         // (our steady state allocates next to nothing, so no collection would come by itself).
         if (log.MemorySizeBytes < memoryBefore - (64L << 20)) GC.Collect(2, GCCollectionMode.Forced, blocking: false, compacting: false);
-        _store.Log.Verbose($"store: compacted {(compacted - before) >> 20} MB of log in {sw.ElapsedMilliseconds} ms");
+        return compacted;
     }
 
     /// <summary>

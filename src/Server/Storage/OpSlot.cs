@@ -36,6 +36,8 @@ public sealed class OpSlot
     internal StoreSession? Session;
     internal bool Prefetch;
     internal long Address;
+    /// <summary>The log's begin when the operation was issued (see <see cref="StoreSession.MissedByCompaction"/>).</summary>
+    internal long BeginAtIssue;
     /// <summary>The frame of the command that issued this write (records go there while it is active).</summary>
     internal CommandFrame? Frame;
     /// <summary>The write is not logged (<see cref="OpFlags.NoLog"/>).</summary>
@@ -86,6 +88,7 @@ public sealed class OpSlot
         Session = null;
         Prefetch = false;
         Address = 0;
+        BeginAtIssue = 0;
         Frame = null;
         Unlogged = false;
         if (_buffer.Length > 64 * 1024) _buffer = GC.AllocateUninitializedArray<byte>(128, pinned: true);

@@ -349,6 +349,7 @@ public sealed unsafe partial class StoreSession : IDisposable
             {
                 var ro = default(ReadOptions);
                 SetKeyHash(ref ro, hash);
+                if (input.Has(OpFlags.NoReadCopy)) SetCopyOptions(ref ro, ReadCopyOptions.None);
                 while (true)
                 {
                     long begin = _store.Kv.Log.BeginAddress;
@@ -411,6 +412,9 @@ public sealed unsafe partial class StoreSession : IDisposable
 
     [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_KeyHash")]
     private static extern void SetKeyHash(ref RMWOptions options, long? hash);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_CopyOptions")]
+    private static extern void SetCopyOptions(ref ReadOptions options, ReadCopyOptions copy);
 
     private static ulong Tag(StoreOp op, int ns, ReadOnlySpan<byte> key)
     {

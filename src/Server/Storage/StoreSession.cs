@@ -223,7 +223,7 @@ public sealed unsafe partial class StoreSession : IDisposable
         var state = _command;
         if (state is null) return IssueSync(ns, key, ref input, out slot, write);
 
-        ulong tag = Tag(input.Op, ns, key);
+        ulong tag = Tag(input.Op, KeyInBuffer(ns, key), key.Length);
         var slots = state.Slots;
         if (_cursor < slots.Count)
         {
@@ -416,12 +416,12 @@ public sealed unsafe partial class StoreSession : IDisposable
     [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_CopyOptions")]
     private static extern void SetCopyOptions(ref ReadOptions options, ReadCopyOptions copy);
 
-    private static ulong Tag(StoreOp op, int ns, ReadOnlySpan<byte> key)
-    {
-        var h = new HashCode();
-        h.AddBytes(key);
-        return ((ulong)op << 56) ^ ((ulong)(uint)ns << 24) ^ (uint)h.ToHashCode() ^ ((ulong)key.Length << 40);
-    }
+    /// <summary>
+    /// Which operation a slot answers on a rerun: the op and the store's own hash of [ns][key] (computed
+    /// for FASTER anyway: hashing the key a second time for the tag was 2.5% of an HSET load's CPU).
+    /// </summary>
+    private static ulong Tag(StoreOp op, long keyHash, int keyLength)
+        => ((ulong)op << 56) ^ (ulong)keyHash ^ ((ulong)(uint)keyLength << 40);
 
     // ------------------------------------------------------------ prefetch
 

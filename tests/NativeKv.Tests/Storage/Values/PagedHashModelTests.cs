@@ -149,7 +149,7 @@ public partial class PagedHashModelTests
     public async Task Hash_with_multi_chunk_values_matches_the_model()
         => await RunModel(PagedKind.Hash, seed: 3, steps: 6_000, peak: 1_500, fullEvery: 500, maxLarge: 3 * PagedHash.ValueChunkSize + 17);
 
-    /// <summary>A hash loaded with 1-byte values and then rewritten with 900-byte ones splits as its values grow.</summary>
+    /// <summary>A hash loaded with 1-byte values and then rewritten with 400-byte ones (inline: under a quarter page) splits as its values grow.</summary>
     [Test]
     public async Task Overwrites_that_grow_values_split_buckets()
     {
@@ -158,7 +158,7 @@ public partial class PagedHashModelTests
         var model = new Dictionary<string, byte[]>();
         for (int i = 0; i < 20_000; i++) d.Set(B($"f{i}"), model[$"f{i}"] = [(byte)i]);
         ulong before = d.Meta.Buckets;
-        var big = new byte[900];
+        var big = new byte[400];
         for (int i = 0; i < 20_000; i++)
         {
             big[0] = (byte)i;

@@ -23,7 +23,7 @@ internal sealed class InMemoryPageStore : IPageStore
     public long Reads, Writes, Deletes, BytesRead, BytesWritten;
 
     /// <param name="room">The unit a page's room grows in (the collection's page size).</param>
-    public InMemoryPageStore(int room = 4096) => _room = room;
+    public InMemoryPageStore(int room = 1 << PagedHash.DefaultPageShift) => _room = room;
 
     public PageRead Read(in PageKey key, PageSet into)
     {

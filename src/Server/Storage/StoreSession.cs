@@ -269,6 +269,7 @@ public sealed unsafe partial class StoreSession : IDisposable
             {
                 _cursor++;
                 slot = cached;
+                Stats.SlotReplays++;
                 if (write && cached.Changed) _dirty++;
                 return cached.Found ? OpStatus.Found : OpStatus.NotFound;
             }

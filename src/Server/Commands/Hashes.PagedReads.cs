@@ -53,7 +53,7 @@ internal static partial class PagedHashes
             else r.ArrayHeader((long)meta.Count);
         }
         var sink = EntryWriter.For(r, fields, values, pairs: false);
-        return ReadAll(ref ctx, walk, meta, sink);
+        return ReadAll(ref ctx, PagedAccess.Pages(ref ctx), walk, meta, sink);
     }
 
     /// <summary>
@@ -62,9 +62,8 @@ internal static partial class PagedHashes
     /// finished round's reply is kept, its slots and pages given back. A sampling sink's state is kept
     /// across the rounds in the walk's numbers.
     /// </summary>
-    private static bool ReadAll(ref CommandContext ctx, BucketWalk walk, in PagedMeta meta, EntryWriter sink)
+    private static bool ReadAll(ref CommandContext ctx, CommandPages pages, BucketWalk walk, in PagedMeta meta, EntryWriter sink)
     {
-        var pages = PagedAccess.Pages(ref ctx);
         var r = ctx.Reply;
         if (walk.IsNew) sink.Save(walk);
         else sink.Load(walk);
@@ -170,7 +169,7 @@ internal static partial class PagedHashes
         {
             var all = BucketWalk.Of(Db.Store(ref ctx));
             if (all.IsNew) r.ArrayHeader(withValues && !pairs ? (long)size * 2 : (long)size);
-            return ReadAll(ref ctx, all, meta, sink);
+            return ReadAll(ref ctx, pages, all, meta, sink);
         }
         // Case 4 (count well under the size): distinct picks until there are count of them.
         if (count * 3 <= size)
@@ -200,7 +199,7 @@ internal static partial class PagedHashes
         var walk = BucketWalk.Of(Db.Store(ref ctx));
         if (walk.IsNew) r.ArrayHeader(withValues && !pairs ? (long)count * 2 : (long)count);
         sink.Sample(count, size, seed);
-        return ReadAll(ref ctx, walk, meta, sink);
+        return ReadAll(ref ctx, pages, walk, meta, sink);
     }
 
     /// <summary>Reads the buckets (and value chunks) picks [from, end) land on; false when the command stopped.</summary>

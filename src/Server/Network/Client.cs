@@ -412,8 +412,6 @@ public sealed unsafe class Client : Storage.IHeldReplies
         {
             if (!Locks.IsParked) Reactor.AddWaiting(this);
             PrefetchBehind(_waitConsumed);
-            // A walk over a paged collection kept its finished rounds' reply (BucketWalk): it goes out a round at a time.
-            if (StoreState.ReplyKept > 0) Flush();
             return;
         }
         _inputStart += _waitConsumed;

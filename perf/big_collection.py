@@ -225,6 +225,8 @@ def verify(args):
     sender.start()
     missing = wrong = errors = ghosts = 0
     first_problem = None
+    # --out FILE: the index of every missing field, one a line (to tell a lost field from one a read missed).
+    lost = open(args.out, "w") if args.out else None
     for index, (first, count) in enumerate(plan):
         past_end = index == len(plan) - 1
         if hash_:
@@ -248,11 +250,13 @@ def verify(args):
                 ghosts += 1
             elif got is None or got == 0:
                 missing += 1
+                if lost is not None: lost.write("%d\n" % i)
             else:
                 wrong += 1
             first_problem = first_problem or "%s %s: got %r" % (args.type, (item % i).decode(), got)
     took = time.perf_counter() - started
     sender.join(5)
+    if lost is not None: lost.close()
     print("verify_seconds: %.2f" % took)
     print("verify_fields_per_s: %.0f" % (args.fields / took if took > 0 else 0))
     print("verify_missing: %d" % missing)

@@ -42,6 +42,11 @@ public static class StoreInfo
         // A reactor asleep while its client waited on disk, woken by the read's completion (not a timer).
         sb.Append("store_disk_read_wakeups:").Append(wakeups).Append("\r\n");
         sb.Append("store_compactions:").Append(store.Maintenance.Compactions).Append("\r\n");
+        // Everything ever appended to the log (its tail address), and the parts of it that copied records
+        // already in the log: disk reads copied to the tail, and live records compaction moved.
+        sb.Append("store_log_appended:").Append(log.TailAddress).Append("\r\n");
+        sb.Append("store_log_read_copy_bytes:").Append(stats.ReadCopyBytes).Append("\r\n");
+        sb.Append("store_log_compaction_copy_bytes:").Append(stats.CompactionCopyBytes).Append("\r\n");
         // Paged collections: how many have pages, their pages' estimated bytes, and what compaction
         // still has to drop of the dead ones' (DEL, overwrite, expiry, FLUSHDB leave them to it).
         var collections = store.Collections;

@@ -208,22 +208,8 @@ public sealed class Maintenance
     {
         var log = _store.Kv.Log;
         var collections = _store.Collections;
-        var functions = new StoreFunctions(_store, session.Stats);
-        var cf = new DeadRecordFilter(_store);
-        var input = default(StoreInput);
-        var output = new StoreOutput { Slot = new OpSlot() };
         long memoryBefore = log.MemorySizeBytes;
-        long compacted;
-        try
-        {
-            compacted = log.Compact<StoreInput, StoreOutput, Empty, StoreFunctions, DeadRecordFilter>(
-                functions, cf, ref input, ref output, until, CompactionType.Lookup,
-                new SessionVariableLengthStructSettings<SpanByte, StoreInput> { valueLength = _store.ValueLength });
-        }
-        finally
-        {
-            cf.Release();
-        }
+        long compacted = CopyLiveRecords(session.Stats, until);
         // Files below the last checkpoint's start stay until the next checkpoint replaces it.
         long keep = Math.Min(log.BeginAddress, _store.CheckpointBeginAddress);
         log.ShiftBeginAddress(keep, truncateLog: true);
@@ -277,42 +263,81 @@ public sealed class Maintenance
     private static bool PagesToReclaim(long reclaimable, long live) => reclaimable >= (16L << 20) && reclaimable >= live / 4;
 
     /// <summary>
-    /// Compaction's filter: records of flushed databases are dropped, and pages of collections no main
-    /// record names any more (<see cref="Values.Paged.LiveCollections"/>). And a live record's copy to the tail
-    /// takes its key's write stripe: FASTER asks here just before it copies the record, and a reactor
-    /// rewriting the key in between made the copy's CAS fail, which leaves an invalid record sized by its
-    /// allocation that the next log scan walks into (Store.WriteStripe). HINCRBY h and SADD s, s growing to
-    /// 16,000 members, from four clients on two reactors crashed the server in one run of four
-    /// (AccessViolationException in SpanByteVarLenStruct.GetLength under this compaction). The stripe is
-    /// held until FASTER asks about the next record, or compaction ends (<see cref="Release"/>).
+    /// FASTER's lookup compaction, with our filter and our locking: every record below <paramref name="until"/>
+    /// that is not dropped (<see cref="IsDead"/>) is copied to the tail unless a newer version of its key
+    /// exists, then the log begins past them. Each copy takes its key's write stripe for the copy alone: a
+    /// reactor rewriting the key between FASTER's check and its CAS made the CAS fail, which leaves an invalid
+    /// record sized by its allocation that the next log scan walks into (HINCRBY h and SADD s, s growing to
+    /// 16,000 members, from four clients on two reactors crashed the server in one run of four:
+    /// AccessViolationException in SpanByteVarLenStruct.GetLength). FASTER's own loop (Log.Compact) only
+    /// let a filter hold the stripe until it asked about the next record, which spanned the wait for 256
+    /// pending copies and the read of the next 8 MB frame: a reactor writing a key of that stripe (an HSET
+    /// of 100 fields writes 100 pages, a tenth of the 1,024 stripes) spun meanwhile; a PING beside a 5M-member
+    /// SADD load waited up to 537 ms.
     /// </summary>
-    private sealed class DeadRecordFilter(Store store) : ICompactionFunctions<SpanByte, SpanByte>
+    private long CopyLiveRecords(StoreStats stats, long until)
     {
-        private int _held = -1;
-
-        public bool IsDeleted(ref SpanByte key, ref SpanByte value)
+        var log = _store.Kv.Log;
+        using var session = _store.NewFasterSession(stats, ReadCopyOptions.None);
+        var input = default(StoreInput);
+        var output = new StoreOutput { Slot = new OpSlot() };
+        long pending = 0;
+        using (var iter = log.Scan(log.BeginAddress, until))
         {
-            Release();
-            int ns = ValueLayout.NamespaceOf(ref key);
-            if (ns == Store.PagesNamespace)
+            while (iter.GetNext(out var info))
             {
-                if (!store.Collections.IsAlive(Values.Paged.LiveCollections.CidOfPageKey(ref key)))
+                // A record boundary: where the log will begin.
+                until = iter.NextAddress;
+                ref var key = ref iter.GetKey();
+                ref var value = ref iter.GetValue();
+                if (info.Tombstone || IsDead(ref key, ref value)) continue;
+                ref int stripe = ref _store.WriteStripe(_store.Comparer.GetHashCode64(ref key));
+                Store.EnterStripe(ref stripe);
+                Status status;
+                try { status = CompactionCopyToTail(session, ref key, ref input, ref value, ref output, iter.NextAddress); }
+                finally { Volatile.Write(ref stripe, 0); }
+                if (status.IsPending && ++pending > 256)
                 {
-                    store.Collections.Reclaimed(value.Length);
-                    return true;
+                    session.CompletePending(wait: true);
+                    pending = 0;
                 }
             }
-            else if (store.IsDeadNamespace(ns)) return true;
-            _held = Store.WriteStripeIndex(store.Comparer.GetHashCode64(ref key));
-            Store.EnterStripe(ref store.WriteStripeAt(_held));
-            return false;
         }
+        if (pending > 0) session.CompletePending(wait: true);
+        log.ShiftBeginAddress(until, truncateLog: false);
+        return until;
+    }
 
-        public void Release()
+    private static Status CompactionCopyToTail(ClientSession<SpanByte, SpanByte, StoreInput, StoreOutput, Empty, StoreFunctions> session,
+        ref SpanByte key, ref StoreInput input, ref SpanByte value, ref StoreOutput output, long untilAddress)
+        => Faster<SpanByte, SpanByte, StoreInput, StoreOutput, Empty, StoreFunctions>.CompactionCopyToTail(session, ref key, ref input, ref value, ref output, untilAddress);
+
+    /// <summary>
+    /// FASTER 2.6.5 keeps the copy its Log.Compact makes per record internal; an accessor is bound at compile
+    /// time (no reflection), so AOT keeps it. A generic type's member needs the accessor in a class of the same
+    /// type parameters.
+    /// </summary>
+    private static class Faster<TKey, TValue, TInput, TOutput, TContext, TFunctions>
+        where TFunctions : IFunctions<TKey, TValue, TInput, TOutput, TContext>
+    {
+        [System.Runtime.CompilerServices.UnsafeAccessor(System.Runtime.CompilerServices.UnsafeAccessorKind.Method, Name = "CompactionCopyToTail")]
+        public static extern Status CompactionCopyToTail(ClientSession<TKey, TValue, TInput, TOutput, TContext, TFunctions> session,
+            ref TKey key, ref TInput input, ref TValue value, ref TOutput output, long untilAddress);
+    }
+
+    /// <summary>
+    /// What compaction drops: records of flushed databases, and pages of collections no main record names
+    /// any more (<see cref="Values.Paged.LiveCollections"/>).
+    /// </summary>
+    private bool IsDead(ref SpanByte key, ref SpanByte value)
+    {
+        int ns = ValueLayout.NamespaceOf(ref key);
+        if (ns == Store.PagesNamespace)
         {
-            if (_held < 0) return;
-            Volatile.Write(ref store.WriteStripeAt(_held), 0);
-            _held = -1;
+            if (_store.Collections.IsAlive(Values.Paged.LiveCollections.CidOfPageKey(ref key))) return false;
+            _store.Collections.Reclaimed(value.Length);
+            return true;
         }
+        return _store.IsDeadNamespace(ns);
     }
 }

@@ -73,6 +73,9 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     public bool SingleWriter(ref SpanByte key, ref StoreInput input, ref SpanByte src, ref SpanByte dst, ref StoreOutput output, ref UpsertInfo upsertInfo, WriteReason reason)
     {
         src.CopyTo(ref dst);
+        // What the log is written for besides the commands' own records (INFO store_log_*_copy_bytes).
+        if (reason == WriteReason.Compaction) _stats.CompactionCopyBytes += key.TotalSize + dst.TotalSize;
+        else if (reason == WriteReason.CopyToTail) _stats.ReadCopyBytes += key.TotalSize + dst.TotalSize;
         return true;
     }
 

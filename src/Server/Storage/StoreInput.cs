@@ -44,6 +44,8 @@ public enum OpFlags : ushort
     /// AOF rebuild (logging the 48-byte meta too would cost each HSET into a big hash ~80 AOF bytes).
     /// </summary>
     NoLog = 1024,
+    /// <summary>Reads: a record read from disk is not copied to the log's tail (pages: StoreSession.ReadPage).</summary>
+    NoReadCopy = 2048,
 }
 
 /// <summary>Outcome of an operation besides found / not found, set by the store functions.</summary>

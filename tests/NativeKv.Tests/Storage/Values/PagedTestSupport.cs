@@ -100,6 +100,7 @@ internal sealed class PagedDriver
         foreach (var key in _needs)
             if (Store.Read(key, _pages) == PageRead.Pending) throw new InvalidOperationException("in-memory reads never pend");
         _needs.Clear();
+        _pages.ClearNeeded();
         return 1;
     }
 

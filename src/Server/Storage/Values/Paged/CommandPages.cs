@@ -67,6 +67,7 @@ public sealed class CommandPages : IPageStore
         foreach (var key in Needs)
             if (Read(key, Pages) == PageRead.Pending) inHand = false;
         Needs.Clear();
+        Pages.ClearNeeded();
         return inHand;
     }
 

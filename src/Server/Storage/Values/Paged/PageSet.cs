@@ -32,6 +32,7 @@ public sealed class PageSet
     private Slot[] _slots = new Slot[8];
     private int _count;
     private readonly Dictionary<PageKey, int> _index = new();
+    private readonly HashSet<PageKey> _needed = new();
 
     public int Count => _count;
 
@@ -101,9 +102,16 @@ public sealed class PageSet
 
     public void SetLength(in PageKey key, int length) => _slots[IndexOf(key)].Length = length;
 
+    /// <summary>Notes that a page not in hand is listed to be read; false when it was already (until <see cref="ClearNeeded"/>).</summary>
+    public bool MarkNeeded(in PageKey key) => _needed.Add(key);
+
+    /// <summary>The listed pages were read (or went to disk): they may be listed again.</summary>
+    public void ClearNeeded() => _needed.Clear();
+
     /// <summary>Hands every buffer back; the set is empty again.</summary>
     public void Clear()
     {
+        _needed.Clear();
         for (int i = 0; i < _count; i++)
         {
             if (_slots[i].Buffer is { } b) ArrayPool<byte>.Shared.Return(b);

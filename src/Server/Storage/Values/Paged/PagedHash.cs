@@ -105,7 +105,8 @@ public static partial class PagedHash
 
     private static void Need(PageSet pages, List<PageKey> needs, in PageKey key)
     {
-        if (pages.State(key) == PageState.NotInHand && !needs.Contains(key)) needs.Add(key);
+        // The set remembers what is listed (a list scan per field made an HSET of 100 fields quadratic).
+        if (pages.State(key) == PageState.NotInHand && pages.MarkNeeded(key)) needs.Add(key);
     }
 
     private static bool HasValues(in PagedMeta meta) => meta.Kind == PagedKind.Hash;

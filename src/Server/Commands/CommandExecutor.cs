@@ -120,8 +120,9 @@ public sealed class CommandExecutor(ServerContext server)
         CommandTable.Invoke(spec.Index, ref ctx);
         if (store is not null && store.EndCommand())
         {
-            // Waits on disk: drop the partial reply; the same request runs again later.
-            output.Truncate(mark);
+            // Waits on disk: drop the partial reply; the same request runs again later. A walk over a
+            // paged collection keeps its finished rounds' reply (it resumes after them: BucketWalk).
+            output.Truncate(Math.Max(mark, client.StoreState.ReplyKept));
             if (skipThis) client.ReplyMode = ReplyMode.Skip;
             output.Enabled = true;
             return false;

@@ -8,8 +8,8 @@ namespace NativeKv.Server.Commands;
 /// The reads of many fields of a paged hash: HMGET, HGETALL/HKEYS/HVALS, HSCAN and HRANDFIELD. Those
 /// that read many buckets do it in rounds of at most <see cref="RoundReads"/> reads (a cold hash then
 /// waits on disk once a round, the rounds before answered from their slots when it runs again). A
-/// full read (HGETALL) keeps every round's read slot for the whole command (about 4.2 KB a bucket:
-/// the slot's copy of the record, a whole page of room); the page set is emptied after each round.
+/// full read (HGETALL) is a <see cref="BucketWalk"/>: a rerun resumes at the round that waited, the
+/// finished rounds' reply kept and their slots and pages given back.
 /// </summary>
 internal static partial class PagedHashes
 {
@@ -39,36 +39,48 @@ internal static partial class PagedHashes
         return true;
     }
 
-    /// <summary>HGETALL (a map in RESP3), HKEYS, HVALS: every bucket, in rounds. False when the command stopped.</summary>
+    /// <summary>
+    /// HGETALL (a map in RESP3), HKEYS, HVALS: every bucket, in rounds, the reply streamed (its length is
+    /// the meta's count, known up front). False when the command stopped.
+    /// </summary>
     public static bool GetAll(ref CommandContext ctx, in PagedMeta meta, bool fields, bool values)
     {
         var r = ctx.Reply;
-        if (fields && values) r.MapHeader((long)meta.Count);
-        else r.ArrayHeader((long)meta.Count);
+        var walk = BucketWalk.Of(Db.Store(ref ctx));
+        if (walk.IsNew)
+        {
+            if (fields && values) r.MapHeader((long)meta.Count);
+            else r.ArrayHeader((long)meta.Count);
+        }
         var sink = EntryWriter.For(r, fields, values, pairs: false);
-        return ReadAll(PagedAccess.Pages(ref ctx), meta, sink);
+        return ReadAll(ref ctx, PagedAccess.Pages(ref ctx), walk, meta, sink);
     }
 
     /// <summary>
-    /// Every element into <paramref name="sink"/>, bucket by bucket, a scan step of up to 64 buckets a
-    /// round. The page set is emptied after each round (its pages went into the reply); the read slots
-    /// stay until the command ends, as every read's does.
+    /// Every element into <paramref name="sink"/> (the reply), bucket by bucket, a round of 64 buckets
+    /// (and their out-of-line values) at a time. The walk resumes at the round that went to disk; each
+    /// finished round's reply is kept, its slots and pages given back. A sampling sink's state is kept
+    /// across the rounds in the walk's numbers.
     /// </summary>
-    private static bool ReadAll(CommandPages pages, in PagedMeta meta, IEntrySink sink)
+    private static bool ReadAll(ref CommandContext ctx, CommandPages pages, BucketWalk walk, in PagedMeta meta, EntryWriter sink)
     {
-        ulong cursor = 0;
-        do
+        var r = ctx.Reply;
+        if (walk.IsNew) sink.Save(walk);
+        else sink.Load(walk);
+        walk.Begin(Db.Store(ref ctx), pages, meta, r.Mark);
+        while (walk.Next(out ulong from, out _))
         {
             while (true)
             {
-                PagedHash.NeedsScan(meta, cursor, int.MaxValue, pages.Pages, pages.Needs);
+                PagedHash.NeedsScan(meta, from, int.MaxValue, pages.Pages, pages.Needs);
                 if (pages.Needs.Count == 0) break;
-                if (!pages.Fetch()) return false;
+                if (!walk.Fetch()) return false;
             }
-            cursor = PagedHash.Scan(meta, cursor, int.MaxValue, pages.Pages, sink);
-            pages.Pages.Clear();
-        } while (cursor != 0);
-        return true;
+            PagedHash.Scan(meta, from, int.MaxValue, pages.Pages, sink);
+            sink.Save(walk);
+            walk.Done(r.Mark);
+        }
+        return !walk.Pending;
     }
 
     /// <summary>
@@ -155,8 +167,9 @@ internal static partial class PagedHashes
         // Case 2: the whole hash.
         if (count >= size)
         {
-            r.ArrayHeader(withValues && !pairs ? (long)size * 2 : (long)size);
-            return ReadAll(pages, meta, sink);
+            var all = BucketWalk.Of(Db.Store(ref ctx));
+            if (all.IsNew) r.ArrayHeader(withValues && !pairs ? (long)size * 2 : (long)size);
+            return ReadAll(ref ctx, pages, all, meta, sink);
         }
         // Case 4 (count well under the size): distinct picks until there are count of them.
         if (count * 3 <= size)
@@ -183,9 +196,10 @@ internal static partial class PagedHashes
             pages.Pages.Clear();
         }
         // Case 3 (count near the size): every bucket, count fields kept by selection sampling, in bucket order.
-        r.ArrayHeader(withValues && !pairs ? (long)count * 2 : (long)count);
+        var walk = BucketWalk.Of(Db.Store(ref ctx));
+        if (walk.IsNew) r.ArrayHeader(withValues && !pairs ? (long)count * 2 : (long)count);
         sink.Sample(count, size, seed);
-        return ReadAll(pages, meta, sink);
+        return ReadAll(ref ctx, pages, walk, meta, sink);
     }
 
     /// <summary>Reads the buckets (and value chunks) picks [from, end) land on; false when the command stopped.</summary>
@@ -247,6 +261,23 @@ internal static partial class PagedHashes
             _want = want;
             _left = size;
             _rng = seed;
+        }
+
+        /// <summary>The sampler's state into the walk's numbers (kept across the command's reruns).</summary>
+        public void Save(BucketWalk walk)
+        {
+            walk.A = _sampling ? _want : 0;
+            walk.B = _left;
+            walk.C = _rng;
+        }
+
+        /// <summary>The sampler's state as the finished rounds left it.</summary>
+        public void Load(BucketWalk walk)
+        {
+            if (!_sampling) return;
+            _want = walk.A;
+            _left = walk.B;
+            _rng = walk.C;
         }
 
         public void Entry(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)

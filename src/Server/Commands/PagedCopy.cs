@@ -75,21 +75,11 @@ internal static unsafe class PagedCopy
     /// </summary>
     private static bool ReadAll(CommandPages pages, in PagedMeta src)
     {
+        if (!BucketWalk.FetchAll(pages, src, MaxWaiting)) return false;
+        if (src.Kind != PagedKind.Hash) return true;
         int waiting = 0;
         bool inHand = true;
         ulong buckets = src.Buckets;
-        for (ulong b = 0; b < buckets; b++)
-        {
-            pages.Needs.Add(PagedHash.BucketKey(src, b));
-            if (pages.Needs.Count < Round && b + 1 < buckets) continue;
-            int n = pages.Needs.Count;
-            if (!pages.Fetch())
-            {
-                inHand = false;
-                if ((waiting += n) >= MaxWaiting) return false;
-            }
-        }
-        if (!inHand || src.Kind != PagedKind.Hash) return inHand;
         for (ulong b = 0; b < buckets; b++)
         {
             var r = new BucketPage.Reader(pages.Pages.Get(PagedHash.BucketKey(src, b)), true);

@@ -93,27 +93,26 @@ internal static unsafe partial class SetCommands
             if (!ctx[first + order[j]].SequenceEqual(firstKey)) lookIn[others++] = order[j];
         var look = lookIn.AsSpan(0, others);
 
+        // A paged smallest set is walked round by round, the result (and the count) kept across the
+        // command's reruns (BucketWalk): a rerun resumes at the round that waited on disk.
+        var walk = BucketWalk.Of(store);
         SetBuffer result;
-        if (dstIndex >= 0)
-        {
-            result = s.Write(store, 0);
-            Set.CreateEmpty(result, !s.Paged[a] && Set.EncodingOf(slots[a].Value) == CollectionEncoding.IntSet ? CollectionEncoding.IntSet : CollectionEncoding.Listpack);
-        }
-        else
-        {
-            result = s.Result;
-            Set.CreateEmpty(result, CollectionEncoding.Listpack);
-        }
+        bool fresh = true;
+        if (s.Paged[a]) result = walk.HeldSet(out fresh);
+        else result = dstIndex >= 0 ? s.Write(store, 0) : s.Result;
+        if (fresh)
+            Set.CreateEmpty(result, dstIndex >= 0 && !s.Paged[a] && Set.EncodingOf(slots[a].Value) == CollectionEncoding.IntSet ? CollectionEncoding.IntSet : CollectionEncoding.Listpack);
         var pages = PagedAccess.Pages(ref ctx);
         long cardinality = 0;
         bool done = false;
         if (s.Paged[a])
         {
             var meta = s.Metas[a];
-            for (ulong b = 0; b < meta.Buckets && !done; b += PagedSets.Round)
+            cardinality = (long)walk.A;
+            // The other sets' buckets stay in the page set for the rounds after (a round's members meet most of them).
+            walk.Begin(store, pages, meta, clearPages: false);
+            while (walk.Next(out ulong b, out int nb))
             {
-                int nb = PagedSets.RoundOf(meta, b);
-                if (!PagedSets.FetchBuckets(pages, meta, b, nb)) return;
                 WantLookups(pages, slots, s, a, b, nb, look);
                 if (!PagedSets.FetchWanted(pages)) return;
                 for (int i = 0; i < nb && !done; i++)
@@ -122,7 +121,11 @@ internal static unsafe partial class SetCommands
                     while (!done && r.Next(out var e))
                         done = InterOne(pages, slots, s, look, e.Field, dstIndex, cardinalityOnly, limit, result, limits, ref cardinality);
                 }
+                walk.A = (ulong)cardinality;
+                walk.Done();
+                if (done) walk.Stop();
             }
+            if (walk.Pending) return;
         }
         else
         {
@@ -178,13 +181,14 @@ internal static unsafe partial class SetCommands
             algo = one <= two ? 1 : 2;
         }
         // A paged source is not an intset: the reply's result is a hashtable, a STORE's starts as an intset.
-        var result = dstIndex >= 0 ? s.Write(store, 0) : s.Result;
-        Set.CreateEmpty(result, dstIndex >= 0 ? CollectionEncoding.IntSet : CollectionEncoding.Hashtable);
+        // Kept across the command's reruns, which resume the walk that waited on disk (adding a member twice is a no-op).
+        var result = BucketWalk.Of(store).HeldSet(out bool fresh);
+        if (fresh) Set.CreateEmpty(result, dstIndex >= 0 ? CollectionEncoding.IntSet : CollectionEncoding.Hashtable);
         var pages = PagedAccess.Pages(ref ctx);
         if (!diff)
         {
             for (int i = 0; i < n; i++)
-                if (slots[i].Found && !Enumerate(pages, slots, s, i, result, limits)) return;
+                if (slots[i].Found && !Enumerate(store, pages, slots, s, i, result, limits)) return;
         }
         else if (sameset || !slots[0].Found)
         {
@@ -200,10 +204,9 @@ internal static unsafe partial class SetCommands
             if (s.Paged[0])
             {
                 var meta = s.Metas[0];
-                for (ulong b = 0; b < meta.Buckets; b += PagedSets.Round)
+                var walk = BucketWalk.Of(store).Begin(store, pages, meta, clearPages: false);
+                while (walk.Next(out ulong b, out int nb))
                 {
-                    int nb = PagedSets.RoundOf(meta, b);
-                    if (!PagedSets.FetchBuckets(pages, meta, b, nb)) return;
                     WantLookups(pages, slots, s, 0, b, nb, look);
                     if (!PagedSets.FetchWanted(pages)) return;
                     for (int i = 0; i < nb; i++)
@@ -212,7 +215,9 @@ internal static unsafe partial class SetCommands
                         while (r.Next(out var e))
                             if (!InAny(pages, slots, s, look, e.Field)) Set.Add(result, e.Field, limits);
                     }
+                    walk.Done();
                 }
+                if (walk.Pending) return;
             }
             else
             {
@@ -228,7 +233,7 @@ internal static unsafe partial class SetCommands
         {
             // Algorithm 2: the first set whole (that decides the result's encoding), less what the others
             // hold, found by lookups and cut in one pass (a removal at a time rebuilds the buffer's index).
-            if (!Enumerate(pages, slots, s, 0, result, limits)) return;
+            if (!Enumerate(store, pages, slots, s, 0, result, limits)) return;
             var lookIn = s.LookInFor(n);
             int others = 0;
             for (int j = 1; j < n; j++)
@@ -257,8 +262,8 @@ internal static unsafe partial class SetCommands
         return false;
     }
 
-    /// <summary>Adds every member of source <paramref name="i"/> to <paramref name="result"/>; false when the command stopped.</summary>
-    private static bool Enumerate(CommandPages pages, OpSlot[] slots, SetScratch s, int i, SetBuffer result, in SetLimits limits)
+    /// <summary>Adds every member of source <paramref name="i"/> to <paramref name="result"/> (a paged one in a <see cref="BucketWalk"/>); false when the command stopped.</summary>
+    private static bool Enumerate(StoreSession store, CommandPages pages, OpSlot[] slots, SetScratch s, int i, SetBuffer result, in SetLimits limits)
     {
         if (!s.Paged[i])
         {
@@ -268,18 +273,17 @@ internal static unsafe partial class SetCommands
             return true;
         }
         var meta = s.Metas[i];
-        for (ulong b = 0; b < meta.Buckets; b += PagedSets.Round)
+        // Only enumerated, never looked up in: a finished round's pages go back.
+        var walk = BucketWalk.Of(store).Begin(store, pages, meta);
+        while (walk.Next(out ulong b, out int nb))
         {
-            int nb = PagedSets.RoundOf(meta, b);
-            if (!PagedSets.FetchBuckets(pages, meta, b, nb)) return false;
             for (int k = 0; k < nb; k++)
             {
                 var r = new BucketPage.Reader(pages.Pages.Get(PagedHash.BucketKey(meta, b + (ulong)k)), false);
                 while (r.Next(out var e)) Set.Add(result, e.Field, limits);
             }
-            // Only enumerated, never looked up in: a rerun reads these pages from their slots.
-            pages.Pages.Clear();
+            walk.Done();
         }
-        return true;
+        return !walk.Pending;
     }
 }

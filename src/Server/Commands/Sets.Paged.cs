@@ -95,20 +95,6 @@ internal static partial class PagedSets
         return inHand;
     }
 
-    /// <summary>Reads buckets <paramref name="from"/> .. +<paramref name="n"/>-1 (one round); false when the command stopped.</summary>
-    public static bool FetchBuckets(CommandPages pages, in PagedMeta meta, ulong from, int n)
-    {
-        for (int i = 0; i < n; i++)
-        {
-            var key = PagedHash.BucketKey(meta, from + (ulong)i);
-            if (pages.Pages.State(key) == PageState.NotInHand) pages.Needs.Add(key);
-        }
-        return pages.Needs.Count == 0 || pages.Fetch();
-    }
-
-    /// <summary>Buckets of the round from <paramref name="from"/>.</summary>
-    public static int RoundOf(in PagedMeta meta, ulong from) => (int)Math.Min((ulong)Round, meta.Buckets - from);
-
     /// <summary>Whether <paramref name="member"/> is in the set; its bucket must be in hand.</summary>
     public static bool Has(CommandPages pages, in PagedMeta meta, ReadOnlySpan<byte> member) => PagedHash.Lookup(meta, member, pages.Pages, null);
 
@@ -224,26 +210,31 @@ internal static partial class PagedSets
     }
 
     /// <summary>
-    /// SMEMBERS (and SPOP/SRANDMEMBER of the whole set): every member, bucket by bucket, a round of 64
-    /// bucket reads at a time; the pages of a finished round go back (a rerun reads them from their slots).
+    /// SMEMBERS (and SPOP/SRANDMEMBER of the whole set): every member, a <see cref="BucketWalk"/> of 64
+    /// buckets a round, the reply streamed (its length is the meta's count): a rerun resumes at the round
+    /// that waited on disk. False when the command stopped.
     /// </summary>
     public static bool ReplyMembers(ref CommandContext ctx, in PagedMeta meta, bool asSet)
     {
         var pages = PagedAccess.Pages(ref ctx);
-        if (asSet) ctx.Reply.SetHeader((long)meta.Count);
-        else ctx.Reply.ArrayHeader((long)meta.Count);
-        for (ulong b = 0; b < meta.Buckets; b += Round)
+        var reply = ctx.Reply;
+        var walk = BucketWalk.Of(Db.Store(ref ctx));
+        if (walk.IsNew)
         {
-            int n = RoundOf(meta, b);
-            if (!FetchBuckets(pages, meta, b, n)) return false;
+            if (asSet) reply.SetHeader((long)meta.Count);
+            else reply.ArrayHeader((long)meta.Count);
+        }
+        walk.Begin(Db.Store(ref ctx), pages, meta, reply.Mark);
+        while (walk.Next(out ulong from, out int n))
+        {
             for (int i = 0; i < n; i++)
             {
-                var r = new BucketPage.Reader(pages.Pages.Get(PagedHash.BucketKey(meta, b + (ulong)i)), false);
-                while (r.Next(out var e)) ctx.Reply.Bulk(e.Field);
+                var r = new BucketPage.Reader(pages.Pages.Get(PagedHash.BucketKey(meta, from + (ulong)i)), false);
+                while (r.Next(out var e)) reply.Bulk(e.Field);
             }
-            pages.Pages.Clear();
+            walk.Done(reply.Mark);
         }
-        return true;
+        return !walk.Pending;
     }
 
     /// <summary>

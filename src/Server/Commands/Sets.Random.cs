@@ -80,22 +80,24 @@ internal static unsafe partial class SetCommands
             }
             Set.Add(keep, picked.WrittenSpan, limits);
         }
-        ctx.Reply.SetHeader(count);
-        for (ulong b = 0; b < meta.Buckets; b += PagedSets.Round)
+        // The others, streamed: a rerun resumes at the round that waited (the keepers are drawn again from their slots).
+        var walk = BucketWalk.Of(store);
+        if (walk.IsNew) ctx.Reply.SetHeader(count);
+        walk.Begin(store, pages, meta, ctx.Reply.Mark);
+        while (walk.Next(out ulong from, out int n))
         {
-            int n = PagedSets.RoundOf(meta, b);
-            if (!PagedSets.FetchBuckets(pages, meta, b, n))
-            {
-                s.KeepSeed(slot, seed);
-                return;
-            }
             for (int i = 0; i < n; i++)
             {
-                var r = new BucketPage.Reader(pages.Pages.Get(PagedHash.BucketKey(meta, b + (ulong)i)), false);
+                var r = new BucketPage.Reader(pages.Pages.Get(PagedHash.BucketKey(meta, from + (ulong)i)), false);
                 while (r.Next(out var e))
                     if (keep.FindEntry(e.Field) < 0) ctx.Reply.Bulk(e.Field);
             }
-            pages.Pages.Clear();
+            walk.Done(ctx.Reply.Mark);
+        }
+        if (walk.Pending)
+        {
+            s.KeepSeed(slot, seed);
+            return;
         }
         bool written = Set.EncodingOf(keep.Payload) == CollectionEncoding.Hashtable
             ? PagedSets.Convert(ref ctx, ctx[1], keep.Payload, slot.Expiry, keepTtl: true)
@@ -153,23 +155,27 @@ internal static unsafe partial class SetCommands
         Set.CreateEmpty(result, CollectionEncoding.Listpack);
         if ((ulong)count * 3 > size)
         {
-            // Every member once, then k ordinals of them.
-            for (ulong b = 0; b < meta.Buckets; b += PagedSets.Round)
+            // Every member once (kept across the command's reruns: a rerun resumes the walk), then k ordinals of them.
+            var store = Db.Store(ref ctx);
+            var walk = BucketWalk.Of(store);
+            var all = walk.HeldSet(out bool fresh);
+            if (fresh) Set.CreateEmpty(all, CollectionEncoding.Listpack);
+            walk.Begin(store, pages, meta);
+            while (walk.Next(out ulong from, out int n))
             {
-                int n = PagedSets.RoundOf(meta, b);
-                if (!PagedSets.FetchBuckets(pages, meta, b, n))
-                {
-                    s.KeepSeed(slot, seed);
-                    return;
-                }
                 for (int i = 0; i < n; i++)
                 {
-                    var r = new BucketPage.Reader(pages.Pages.Get(PagedHash.BucketKey(meta, b + (ulong)i)), false);
-                    while (r.Next(out var e)) result.AppendEntry(e.Field);
+                    var r = new BucketPage.Reader(pages.Pages.Get(PagedHash.BucketKey(meta, from + (ulong)i)), false);
+                    while (r.Next(out var e)) all.AppendEntry(e.Field);
                 }
-                pages.Pages.Clear();
+                walk.Done();
             }
-            var payload = result.Payload;
+            if (walk.Pending)
+            {
+                s.KeepSeed(slot, seed);
+                return;
+            }
+            var payload = all.Payload;
             var picks = s.PicksFor(k).AsSpan(0, k);
             rng.Sample(Set.Count(payload), k, picks);
             s.Locator.Build(payload);

@@ -35,6 +35,8 @@ public static class StoreInfo
         sb.Append("store_disk_reads:").Append(stats.DiskReads).Append("\r\n");
         sb.Append("store_disk_writes:").Append(stats.DiskWrites).Append("\r\n");
         sb.Append("store_disk_prefetches:").Append(stats.DiskPrefetches).Append("\r\n");
+        // Operations a command's rerun after a disk wait answered from its earlier attempts' slots.
+        sb.Append("store_slot_replays:").Append(stats.SlotReplays).Append("\r\n");
         long wakeups = 0;
         foreach (var r in server.Reactors ?? []) wakeups += Volatile.Read(ref r.DiskWakeups);
         // A reactor asleep while its client waited on disk, woken by the read's completion (not a timer).

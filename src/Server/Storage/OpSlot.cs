@@ -122,4 +122,8 @@ public sealed class PendingState
     internal ulong NewCid;
     /// <summary>A pinned buffer of the client's, for an RMW input that must outlive the handler (a pending write points into it).</summary>
     internal byte[]? Pinned;
+    /// <summary>How far the running command's walk over a paged collection got (kept across its replay rounds, see <see cref="Values.Paged.BucketWalk"/>).</summary>
+    internal Values.Paged.BucketWalk? Walk;
+    /// <summary>Output position up to which this attempt's reply is final (finished rounds of a walk); -1: none, all is dropped if it waits.</summary>
+    internal int ReplyKept = -1;
 }

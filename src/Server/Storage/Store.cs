@@ -28,6 +28,8 @@ public sealed class StoreStats
     public long DiskWrites;
     /// <summary>Read-ahead reads of pipelined keys that went to disk.</summary>
     public long DiskPrefetches;
+    /// <summary>Operations of a rerun answered from the slot an earlier attempt of the command filled (work done again).</summary>
+    public long SlotReplays;
     /// <summary>Log bytes written by copying records read from disk to the tail.</summary>
     public long ReadCopyBytes;
     /// <summary>Log bytes written by compaction moving live records to the tail.</summary>
@@ -475,6 +477,7 @@ public sealed partial class Store : IDisposable
                 total.DiskReads += Volatile.Read(ref s.DiskReads);
                 total.DiskWrites += Volatile.Read(ref s.DiskWrites);
                 total.DiskPrefetches += Volatile.Read(ref s.DiskPrefetches);
+                total.SlotReplays += Volatile.Read(ref s.SlotReplays);
                 total.ReadCopyBytes += Volatile.Read(ref s.ReadCopyBytes);
                 total.CompactionCopyBytes += Volatile.Read(ref s.CompactionCopyBytes);
             }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using FASTER.core;
+using NativeKv.Server.Storage.Values.Paged;
 
 namespace NativeKv.Server.Storage;
 
@@ -69,6 +70,8 @@ public sealed unsafe partial class StoreSession : IDisposable
         _cursor = 0;
         _attemptPending = false;
         _dirty = 0;
+        state.ReplyKept = -1;
+        state.Walk?.BeginAttempt();
     }
 
     /// <summary>Ends the attempt; true when it must be run again once its operations finish.</summary>
@@ -82,6 +85,7 @@ public sealed unsafe partial class StoreSession : IDisposable
             return true;
         }
         state.Waiting = false;
+        state.Walk?.End();
         if (state.NewCid != 0)
         {
             // Its collection's meta is in by now (a rerun answers every finished write from its slot), or it made none.
@@ -138,6 +142,39 @@ public sealed unsafe partial class StoreSession : IDisposable
         state.Outstanding = 0;
         state.Waiting = false;
         state.NewCid = 0;
+        state.Walk?.End();
+    }
+
+    /// <summary>The running command's walk over a paged collection, its progress kept across replay rounds; null outside a command.</summary>
+    internal BucketWalk? CommandWalk() => _command is { } state ? state.Walk ??= new BucketWalk() : null;
+
+    /// <summary>Position of the running command's next operation among its slots.</summary>
+    internal int OperationCursor => _cursor;
+
+    /// <summary>
+    /// The command is done with its operations from <paramref name="from"/> to now (a finished round of a
+    /// walk: its pages were copied out and used): their slots go back to the pool, and the operations after
+    /// them take their positions, so a rerun that resumes past that round matches its slots as before. A walk
+    /// of a 5M-field hash held all 72k bucket slots (~300 MB) until it ended.
+    /// </summary>
+    internal void ForgetOperations(int from)
+    {
+        var slots = _command!.Slots;
+        int end = Math.Min(_cursor, slots.Count);
+        if (from >= end) return;
+        for (int i = from; i < end; i++)
+        {
+            if (slots[i].Done) _pool.Push(slots[i]);
+            else slots[i].Owner = null;
+        }
+        slots.RemoveRange(from, end - from);
+        _cursor = from;
+    }
+
+    /// <summary>The reply written so far by the running attempt is final: a wait on disk from now on keeps it (the executor truncates to here).</summary>
+    internal void KeepReply(int mark)
+    {
+        if (_command is { } state) state.ReplyKept = mark;
     }
 
     private void ReleaseSlots(PendingState state)
@@ -232,6 +269,7 @@ public sealed unsafe partial class StoreSession : IDisposable
             {
                 _cursor++;
                 slot = cached;
+                Stats.SlotReplays++;
                 if (write && cached.Changed) _dirty++;
                 return cached.Found ? OpStatus.Found : OpStatus.NotFound;
             }

@@ -34,6 +34,7 @@ public static class StoreInfo
         var stats = store.TotalStats();
         sb.Append("store_disk_reads:").Append(stats.DiskReads).Append("\r\n");
         sb.Append("store_disk_writes:").Append(stats.DiskWrites).Append("\r\n");
+        sb.Append("store_log_room_waits:").Append(stats.LogRoomWaits).Append("\r\n");
         sb.Append("store_disk_prefetches:").Append(stats.DiskPrefetches).Append("\r\n");
         long wakeups = 0;
         foreach (var r in server.Reactors ?? []) wakeups += Volatile.Read(ref r.DiskWakeups);

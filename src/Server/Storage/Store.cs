@@ -28,6 +28,8 @@ public sealed class StoreStats
     public long DiskWrites;
     /// <summary>Read-ahead reads of pipelined keys that went to disk.</summary>
     public long DiskPrefetches;
+    /// <summary>Commands that waited for room at the log's tail (a page flush) before writing.</summary>
+    public long LogRoomWaits;
 }
 
 /// <summary>
@@ -471,6 +473,7 @@ public sealed partial class Store : IDisposable
                 total.DiskReads += Volatile.Read(ref s.DiskReads);
                 total.DiskWrites += Volatile.Read(ref s.DiskWrites);
                 total.DiskPrefetches += Volatile.Read(ref s.DiskPrefetches);
+                total.LogRoomWaits += Volatile.Read(ref s.LogRoomWaits);
             }
         }
         return total;

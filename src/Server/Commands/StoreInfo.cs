@@ -34,6 +34,7 @@ public static class StoreInfo
         var stats = store.TotalStats();
         sb.Append("store_disk_reads:").Append(stats.DiskReads).Append("\r\n");
         sb.Append("store_disk_writes:").Append(stats.DiskWrites).Append("\r\n");
+        sb.Append("store_log_room_waits:").Append(stats.LogRoomWaits).Append("\r\n");
         sb.Append("store_disk_prefetches:").Append(stats.DiskPrefetches).Append("\r\n");
         // Operations a command's rerun after a disk wait answered from its earlier attempts' slots.
         sb.Append("store_slot_replays:").Append(stats.SlotReplays).Append("\r\n");

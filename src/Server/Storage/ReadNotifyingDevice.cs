@@ -7,7 +7,8 @@ namespace NativeKv.Server.Storage;
 /// queues the result for the session that asked and tells no one, so a reactor whose client waits on
 /// disk could only poll, and slept a millisecond at a time once its 64 quick polls found nothing. Each
 /// of the 543-1,300 new-key SETs of a 5M-key load that read a chain from disk stalled the whole
-/// pipeline for that millisecond. Writes and everything else pass straight through.
+/// pipeline for that millisecond. A completed write (a page flush) wakes too; everything else passes
+/// straight through.
 /// </summary>
 public sealed class ReadNotifyingDevice(IDevice inner) : IDevice
 {
@@ -31,11 +32,82 @@ public sealed class ReadNotifyingDevice(IDevice inner) : IDevice
     public bool TryComplete() => inner.TryComplete();
     public bool Throttle() => inner.Throttle();
 
+    // A write's completion wakes too: a command waiting for room at the log's tail (Store.LogHasRoom)
+    // goes on once a page flush lands. Writes are page flushes (4 MB and more), so the objects are rare.
     public void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
-        => inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
+    {
+        DeviceIOCompletionCallback done = new WriteCompletion(this, callback, Started(segmentId * inner.SegmentSize + (long)destinationAddress)).Invoke;
+        if (HoldWrites && Hold(() => inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, done, context))) return;
+        inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, done, context);
+    }
 
     public void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
-        => inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, callback, context);
+    {
+        DeviceIOCompletionCallback done = new WriteCompletion(this, callback, Started((long)alignedDestinationAddress)).Invoke;
+        if (HoldWrites && Hold(() => inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, done, context))) return;
+        inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, done, context);
+    }
+
+    private readonly List<long> _writesInFlight = new();
+    private long _lowestInFlight = long.MaxValue;
+
+    /// <summary>
+    /// Where the lowest write still in flight starts (long.MaxValue: none). The log is flushed at least up
+    /// to there once its read-only part is: FASTER keeps its flushed-until address internal.
+    /// </summary>
+    public long LowestWriteInFlight => Volatile.Read(ref _lowestInFlight);
+
+    private long Started(long start)
+    {
+        lock (_writesInFlight)
+        {
+            _writesInFlight.Add(start);
+            if (start < _lowestInFlight) Volatile.Write(ref _lowestInFlight, start);
+        }
+        return start;
+    }
+
+    private void Landed(long start)
+    {
+        lock (_writesInFlight)
+        {
+            _writesInFlight.Remove(start);
+            long lowest = long.MaxValue;
+            foreach (long s in _writesInFlight) lowest = Math.Min(lowest, s);
+            Volatile.Write(ref _lowestInFlight, lowest);
+        }
+    }
+
+    private readonly List<Action> _held = new();
+    private bool _holdWrites;
+
+    /// <summary>Tests: writes are queued, not issued, while set; clearing it issues them (Store.HoldLogFlushes).</summary>
+    internal bool HoldWrites
+    {
+        get => Volatile.Read(ref _holdWrites);
+        set
+        {
+            Action[] release;
+            lock (_held)
+            {
+                _holdWrites = value;
+                if (value) return;
+                release = _held.ToArray();
+                _held.Clear();
+            }
+            foreach (var write in release) write();
+        }
+    }
+
+    private bool Hold(Action write)
+    {
+        lock (_held)
+        {
+            if (!_holdWrites) return false;
+            _held.Add(write);
+            return true;
+        }
+    }
 
     public void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context)
         => inner.ReadAsync(segmentId, sourceAddress, destinationAddress, readLength, new Completion(this, callback).Invoke, context);
@@ -52,6 +124,23 @@ public sealed class ReadNotifyingDevice(IDevice inner) : IDevice
     public long GetFileSize(int segment) => inner.GetFileSize(segment);
     public void Reset() => inner.Reset();
     public void Dispose() => inner.Dispose();
+
+    /// <summary>FASTER's callback first (it moves its flushed-until address), then the wake-up; not counted as a read.</summary>
+    private sealed class WriteCompletion(ReadNotifyingDevice device, DeviceIOCompletionCallback callback, long start)
+    {
+        public void Invoke(uint errorCode, uint numBytes, object context)
+        {
+            try
+            {
+                callback(errorCode, numBytes, context);
+            }
+            finally
+            {
+                device.Landed(start);
+                device.Completed?.Invoke();
+            }
+        }
+    }
 
     /// <summary>
     /// FASTER's callback first (it queues the result), then the count and the wake-up. One small

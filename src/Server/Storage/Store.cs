@@ -34,6 +34,8 @@ public sealed class StoreStats
     public long ReadCopyBytes;
     /// <summary>Log bytes written by compaction moving live records to the tail.</summary>
     public long CompactionCopyBytes;
+    /// <summary>Commands that waited for room at the log's tail (a page flush) before writing.</summary>
+    public long LogRoomWaits;
 }
 
 /// <summary>
@@ -480,6 +482,7 @@ public sealed partial class Store : IDisposable
                 total.SlotReplays += Volatile.Read(ref s.SlotReplays);
                 total.ReadCopyBytes += Volatile.Read(ref s.ReadCopyBytes);
                 total.CompactionCopyBytes += Volatile.Read(ref s.CompactionCopyBytes);
+                total.LogRoomWaits += Volatile.Read(ref s.LogRoomWaits);
             }
         }
         return total;

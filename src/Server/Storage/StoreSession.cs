@@ -196,7 +196,7 @@ public sealed unsafe partial class StoreSession : IDisposable
             WaitWhileSplitting();
         }
         if (_deferred.Count > 0) ReleaseDeferred();
-        if (Outstanding > 0) _session.CompletePending(wait);
+        if (CompletionsMayRun(wait)) _session.CompletePending(wait);
     }
 
     /// <summary>Operations not issued because the index was splitting (see <see cref="Issue"/>).</summary>
@@ -284,6 +284,12 @@ public sealed unsafe partial class StoreSession : IDisposable
         if (write && _attemptPending)
         {
             // A write never runs after something pending in the same attempt.
+            slot = _syncSlot;
+            return OpStatus.Pending;
+        }
+        if (write && !RoomToWrite())
+        {
+            // The tail has no room: the command waits for a page flush like a disk read (StoreSession.Room.cs).
             slot = _syncSlot;
             return OpStatus.Pending;
         }

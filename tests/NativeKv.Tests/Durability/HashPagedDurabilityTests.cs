@@ -177,7 +177,6 @@ public class HashPagedDurabilityTests
     /// its rounds before answered from their slots). Every field must come back, and HSCAN must return all.
     /// </summary>
     [Test]
-    [Skip("Known defect, issue 12 (docs/storage.md, Paged collections, Still to do): under --maxmemory 16mb a paged collection read from disk can come back wrong (an empty value) or a reactor can stall in FASTER's Upsert; runs green alone, fails in CI on the io_uring pass")]
     public async Task A_200k_field_hash_under_maxmemory_reads_back_from_disk()
     {
         await using var server = await ServerProcess.StartAsync("--maxmemory", "16mb", "--io-threads", "1");

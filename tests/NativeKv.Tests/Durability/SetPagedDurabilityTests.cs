@@ -159,7 +159,6 @@ public class SetPagedDurabilityTests
     }
 
     [Test]
-    [Skip("Known defect, issue 12 (docs/storage.md, Paged collections, Still to do): under --maxmemory 16mb a paged collection read from disk can come back wrong (an empty value) or a reactor can stall in FASTER's Upsert; runs green alone, fails in CI on the io_uring pass")]
     public async Task A_200k_member_set_under_16mb_of_maxmemory_comes_back_whole()
     {
         await using var server = await ServerProcess.StartAsync("--maxmemory", "16mb", "--save", "");

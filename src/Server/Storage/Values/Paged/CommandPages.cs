@@ -137,6 +137,8 @@ public sealed class CommandPages : IPageStore
     /// <summary>Writes the staged pages (buckets keep a whole page of room: <paramref name="bucketRoom"/>).</summary>
     public void WritePages(int bucketRoom)
     {
+        // No room at the log's tail: nothing is written, the command waits and runs again (it stages the same pages).
+        if (!_session.RoomToWrite()) { DropStaged(); return; }
         foreach (var s in _staged)
         {
             if (s.Bytes is null) _session.DeletePage(s.Key);

@@ -4,6 +4,7 @@ using FASTER.core;
 using NativeKv.Server;
 using NativeKv.Server.Config;
 using NativeKv.Server.Storage;
+using static NativeKv.Tests.Infrastructure.StoreWrites;
 
 namespace NativeKv.Tests.Storage;
 
@@ -16,16 +17,6 @@ namespace NativeKv.Tests.Storage;
 public class LogRoomTests
 {
     private const long Mb = 1L << 20;
-
-    private static unsafe OpStatus Set(StoreSession s, string key, string value)
-    {
-        var v = Encoding.ASCII.GetBytes(value);
-        fixed (byte* p = v)
-        {
-            var input = new StoreInput { Op = StoreOp.Set, Type = KeyType.String, Data = p, DataLength = v.Length };
-            return s.Rmw(0, Encoding.ASCII.GetBytes(key), ref input, out _);
-        }
-    }
 
     [Test]
     [Timeout(120_000)]

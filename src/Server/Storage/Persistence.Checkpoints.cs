@@ -289,6 +289,11 @@ public sealed partial class Persistence
         {
             var aof = _aof;
             long beginBefore = _store.Kv.Log.BeginAddress;
+            // Compaction keeps the log's files from here while the checkpoint runs: FASTER records the begin
+            // as the checkpoint starts (PREPARE), and a compaction finishing meanwhile deleted the files below its
+            // own new begin when no earlier checkpoint held them (a run's first SAVE beside a 1M-field hash: the
+            // restart failed "Unable to set first valid segment"). Its begin is this one or later, never earlier.
+            _store.CheckpointBeginAddress = Math.Min(_store.CheckpointBeginAddress, beginBefore);
             bool ok;
             Guid token;
             int[] map;

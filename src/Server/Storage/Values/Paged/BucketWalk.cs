@@ -5,7 +5,7 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// round processed once its pages are in hand (HGETALL, SMEMBERS, SINTER's smallest set, SRANDMEMBER's
 /// whole-set cases). One per client (<see cref="PendingState.Walk"/>), so its progress survives the
 /// command's replay rounds: a round that goes to disk stops the attempt, and the rerun resumes at that
-/// round instead of walking the finished ones again from their slots (a 5M-field hash has ~72k buckets,
+/// round instead of walking the finished ones again from their slots (a 5M-field hash of 4 KB pages had ~72k buckets,
 /// ~1100 rounds: the reruns walked ~600k rounds, and held every bucket's ~4 KB slot, ~300 MB). A finished
 /// round's slots go back to the pool (<see cref="StoreSession.ForgetOperations"/>), and a streamed reply
 /// keeps what the finished rounds wrote (<see cref="StoreSession.KeepReply"/>). The command holds its key

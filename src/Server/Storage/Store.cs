@@ -390,11 +390,7 @@ public sealed partial class Store : IDisposable
     /// compaction, snapshot flushes and the expiry walk read garbage: concurrent APPEND/DEL on 300 keys
     /// from two reactors crashed the server (AccessViolationException) within 30 s, old and new code.
     /// </summary>
-    internal ref int WriteStripe(long hash) => ref _writeStripes[WriteStripeIndex(hash)];
-
-    internal static int WriteStripeIndex(long hash) => (int)((ulong)hash >> 54) << 4;
-
-    internal ref int WriteStripeAt(int index) => ref _writeStripes[index];
+    internal ref int WriteStripe(long hash) => ref _writeStripes[(int)((ulong)hash >> 54) << 4];
 
     internal static void EnterStripe(ref int stripe)
     {

@@ -155,7 +155,7 @@ public sealed unsafe partial class StoreSession : IDisposable
     /// The command is done with its operations from <paramref name="from"/> to now (a finished round of a
     /// walk: its pages were copied out and used): their slots go back to the pool, and the operations after
     /// them take their positions, so a rerun that resumes past that round matches its slots as before. A walk
-    /// of a 5M-field hash held all 72k bucket slots (~300 MB) until it ended.
+    /// of a 5M-field hash of 4 KB pages held all 72k bucket slots (~300 MB) until it ended.
     /// </summary>
     internal void ForgetOperations(int from)
     {

@@ -117,7 +117,7 @@ public class BucketWalkTests
         using var c = new RespClient(server.Port, TimeSpan.FromSeconds(120));
         Load(c, "h", 0, N);
         long buckets = Buckets(c);
-        await Assert.That(buckets).IsGreaterThan(2000); // ~2.9k at 4 KB pages
+        await Assert.That(buckets).IsGreaterThan(2000); // ~5.8k at 2 KB pages
         Churn(c);
         double bound = Math.Max(PingBoundMs, 4 * IdleWorstMs(server.Port));
         long reads = Info(c, "store_disk_reads"), replays = Info(c, "store_slot_replays");

@@ -127,8 +127,8 @@ public sealed partial class Store : IDisposable
             serializerSettings: null, comparer: Comparer,
             variableLengthStructSettings: new VariableLengthStructSettings<SpanByte, SpanByte>
             {
-                keyLength = new SpanByteVarLenStruct(),
-                valueLength = new SpanByteVarLenStruct(),
+                keyLength = RecordReadSize.ForKeys,
+                valueLength = RecordReadSize.ForValues,
             });
         Kv.UnsafeRegisterCallback(Phases);
         // FASTER frees a page that falls below the head (compaction moves the head with the begin

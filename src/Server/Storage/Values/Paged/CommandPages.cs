@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NativeKv.Server.Storage.Values.Paged;
 
@@ -31,8 +33,10 @@ public sealed class CommandPages : IPageStore
     private struct Staged
     {
         public PageKey Key;
-        public byte[]? Bytes; // null: a delete
+        public byte[]? Bytes; // null and not InPages: a delete
         public int Length;
+        /// <summary>The page is the page set's (a bucket the operation edited there): written from it, not copied.</summary>
+        public bool InPages;
     }
 
     private readonly List<Staged> _staged = new();
@@ -98,19 +102,42 @@ public sealed class CommandPages : IPageStore
     public void Write(in PageKey key, ReadOnlySpan<byte> page)
     {
         ref var s = ref Stage(key);
+        // A bucket is edited in the page set and written from there: staging it by key saves a copy of
+        // the page per change (2 KB a field of a load larger than memory); a later edit of the same page
+        // in this command is what gets written, as a later Write of it would be.
+        if (IsPageSetsCopy(key, page))
+        {
+            Release(ref s);
+            s.InPages = true;
+            return;
+        }
+        s.InPages = false;
         if (s.Bytes is null || s.Bytes.Length < page.Length)
         {
-            if (s.Bytes is not null) ArrayPool<byte>.Shared.Return(s.Bytes);
-            s.Bytes = ArrayPool<byte>.Shared.Rent(Math.Max(page.Length, 256));
+            if (s.Bytes is not null) Pages.Buffers.Return(s.Bytes);
+            s.Bytes = Pages.Buffers.Rent(page.Length);
         }
         page.CopyTo(s.Bytes);
         s.Length = page.Length;
     }
 
+    private bool IsPageSetsCopy(in PageKey key, ReadOnlySpan<byte> page)
+    {
+        if (Pages.State(key) != PageState.Present) return false;
+        var held = Pages.Get(key);
+        return held.Length == page.Length && Unsafe.AreSame(ref MemoryMarshal.GetReference(held), ref MemoryMarshal.GetReference(page));
+    }
+
     public void Delete(in PageKey key)
     {
         ref var s = ref Stage(key);
-        if (s.Bytes is not null) ArrayPool<byte>.Shared.Return(s.Bytes);
+        Release(ref s);
+        s.InPages = false;
+    }
+
+    private void Release(ref Staged s)
+    {
+        if (s.Bytes is not null) Pages.Buffers.Return(s.Bytes);
         s.Bytes = null;
         s.Length = 0;
     }
@@ -123,7 +150,7 @@ public sealed class CommandPages : IPageStore
             _staged.Add(new Staged { Key = key });
             _stagedAt[key] = i;
         }
-        return ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_staged)[i];
+        return ref CollectionsMarshal.AsSpan(_staged)[i];
     }
 
     /// <summary>Queues an element record for the AOF (logged by <see cref="Commit"/>, once the meta is written).</summary>
@@ -141,8 +168,10 @@ public sealed class CommandPages : IPageStore
         if (!_session.RoomToWrite()) { DropStaged(); return; }
         foreach (var s in _staged)
         {
-            if (s.Bytes is null) _session.DeletePage(s.Key);
-            else _session.WritePage(s.Key, s.Bytes.AsSpan(0, s.Length), s.Key.Kind == PageKind.Bucket ? bucketRoom : 0);
+            int room = s.Key.Kind == PageKind.Bucket ? bucketRoom : 0;
+            if (s.InPages) _session.WritePage(s.Key, Pages.Get(s.Key), room);
+            else if (s.Bytes is null) _session.DeletePage(s.Key);
+            else _session.WritePage(s.Key, s.Bytes.AsSpan(0, s.Length), room);
         }
         DropStaged();
     }
@@ -176,7 +205,7 @@ public sealed class CommandPages : IPageStore
     private void DropStaged()
     {
         foreach (var s in _staged)
-            if (s.Bytes is not null) ArrayPool<byte>.Shared.Return(s.Bytes);
+            if (s.Bytes is not null) Pages.Buffers.Return(s.Bytes);
         _staged.Clear();
         _stagedAt.Clear();
     }

@@ -16,11 +16,16 @@ public enum PageState : byte
 /// The pages one command holds: filled by <see cref="IPageStore.Read"/> (now, or when a disk read
 /// completes), kept across the command's replay rounds, and written through by the operations that
 /// change them, so a second operation of the same command (HSET k f1 v1 f2 v2) sees the first's
-/// result. Buffers come from the shared array pool and go back on <see cref="Clear"/>; a reused set
-/// allocates nothing once warm.
+/// result. Buffers come from the set's <see cref="Buffers"/> and go back on <see cref="Clear"/>; a
+/// reused set allocates nothing once warm.
 /// </summary>
-public sealed class PageSet
+public sealed class PageSet(PageBuffers buffers)
 {
+    public PageSet() : this(new PageBuffers()) { }
+
+    /// <summary>Where the set's buffers come from (its command's staged writes use them too).</summary>
+    public PageBuffers Buffers { get; } = buffers;
+
     private struct Slot
     {
         public PageKey Key;
@@ -87,11 +92,11 @@ public sealed class PageSet
         ref var s = ref Reserve(key);
         if (s.Buffer is null || s.Buffer.Length < capacity)
         {
-            var b = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
+            var b = Buffers.Rent(capacity);
             if (s.Buffer is not null)
             {
                 if (s.Present) s.Buffer.AsSpan(0, s.Length).CopyTo(b);
-                ArrayPool<byte>.Shared.Return(s.Buffer);
+                Buffers.Return(s.Buffer);
             }
             s.Buffer = b;
         }
@@ -114,7 +119,7 @@ public sealed class PageSet
         _needed.Clear();
         for (int i = 0; i < _count; i++)
         {
-            if (_slots[i].Buffer is { } b) ArrayPool<byte>.Shared.Return(b);
+            if (_slots[i].Buffer is { } b) Buffers.Return(b);
             _slots[i] = default;
         }
         _count = 0;

@@ -113,9 +113,24 @@ public static class BucketPage
     /// <summary>Finds a field's entry in a page (an empty span is an empty bucket).</summary>
     public static bool Find(ReadOnlySpan<byte> page, bool hasValues, ReadOnlySpan<byte> field, out BucketEntry entry)
     {
-        var r = new Reader(page, hasValues);
-        while (r.Next(out entry))
-            if (entry.Field.SequenceEqual(field)) return true;
+        // Skips entries by their lengths alone and compares only fields of the same length: every write
+        // into a big hash scans its bucket (about 30 entries at 2 KB), and decoding each entry whole was
+        // 4.5% of a 2M-field load's CPU.
+        int end = UsedOf(page), offset = HeaderSize;
+        while (offset < end)
+        {
+            int start = offset;
+            int flen = page[offset] < 0x80 ? page[offset++] : (int)ReadVarint(page, ref offset);
+            int fieldAt = offset;
+            offset += flen;
+            if (hasValues)
+            {
+                uint tag = page[offset] < 0x80 ? page[offset++] : ReadVarint(page, ref offset);
+                offset += (tag & 1) != 0 ? 8 : (int)(tag >> 1);
+            }
+            if (flen == field.Length && page.Slice(fieldAt, flen).SequenceEqual(field))
+                return new Reader(page, hasValues, start).Next(out entry);
+        }
         entry = default;
         return false;
     }
@@ -128,12 +143,15 @@ public static class BucketPage
         private readonly int _end;
         private int _offset;
 
-        public Reader(ReadOnlySpan<byte> page, bool hasValues)
+        public Reader(ReadOnlySpan<byte> page, bool hasValues) : this(page, hasValues, HeaderSize) { }
+
+        /// <summary>A reader from the entry at <paramref name="offset"/> (an entry's start).</summary>
+        internal Reader(ReadOnlySpan<byte> page, bool hasValues, int offset)
         {
             _page = page;
             _hasValues = hasValues;
             _end = UsedOf(page);
-            _offset = HeaderSize;
+            _offset = offset;
         }
 
         public bool Next(out BucketEntry entry)

@@ -17,6 +17,9 @@ public sealed unsafe partial class StoreSession
     /// <summary>The store key of a page, without the namespace prefix.</summary>
     public static void PageKeyBytes(in PageKey key, Span<byte> dest) => key.Write(dest);
 
+    /// <summary>Whether a record read at <paramref name="address"/> is in the log's mutable region (a write there updates it in place).</summary>
+    public bool InMutableRegion(long address) => address >= _store.Kv.Log.ReadOnlyAddress;
+
     /// <summary>
     /// Reads a page into <paramref name="slot"/> (payload only), as any read of the running command. A page
     /// read from disk is not copied to the log's tail (<see cref="OpFlags.NoReadCopy"/>): a write rewrites

@@ -32,16 +32,29 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Starts a server with extra "--name value" options; waits until it listens.</summary>
     public static async Task<ServerProcess> StartAsync(params string[] options)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "nativekv-test-" + Guid.NewGuid().ToString("N"));
-        return await StartInAsync(dataDir, options);
+        var server = await StartInAsync(NewDataDir(), options);
+        server._ownsData = true;
+        return server;
     }
+
+    private static string NewDataDir() => Path.Combine(Path.GetTempPath(), "nativekv-test-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>
+    /// The data directory is this server's own (made by StartAsync): it goes with the server. Left behind,
+    /// 12,000 of them (up to 1 GB each) had filled this machine's disk, and the tests then failed with ENOSPC.
+    /// </summary>
+    private bool _ownsData;
 
     /// <summary>Starts a server whose data lives in <paramref name="dataDir"/> (kept for restarts).</summary>
     public static Task<ServerProcess> StartInAsync(string dataDir, params string[] options) => StartInAsync(dataDir, null, options);
 
     /// <summary>Starts a server with extra environment variables (e.g. DOTNET_GCHeapHardLimit).</summary>
-    public static Task<ServerProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] options) =>
-        StartInAsync(Path.Combine(Path.GetTempPath(), "nativekv-test-" + Guid.NewGuid().ToString("N")), environment, options);
+    public static async Task<ServerProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] options)
+    {
+        var server = await StartInAsync(NewDataDir(), environment, options);
+        server._ownsData = true;
+        return server;
+    }
 
     private static async Task<ServerProcess> StartInAsync(string dataDir, IReadOnlyDictionary<string, string>? environment, string[] options)
     {
@@ -160,6 +173,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
         catch (InvalidOperationException) { }
         _process.Dispose();
+        if (_ownsData) DeleteData();
     }
 
     /// <summary>Removes the data directory (call after dispose when the test owns it).</summary>

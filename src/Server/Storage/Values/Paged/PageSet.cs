@@ -32,6 +32,7 @@ public sealed class PageSet(PageBuffers buffers)
         public byte[]? Buffer;
         public int Length;
         public bool Present;
+        public bool Cold;
     }
 
     private Slot[] _slots = new Slot[8];
@@ -67,13 +68,24 @@ public sealed class PageSet(PageBuffers buffers)
         return s.Present ? s.Buffer.AsSpan(0, s.Length) : default;
     }
 
-    /// <summary>Puts a page in hand (a read's result), replacing what the set held for it.</summary>
-    public void Put(in PageKey key, ReadOnlySpan<byte> page)
+    /// <summary>
+    /// Puts a page in hand (a read's result), replacing what the set held for it. <paramref name="cold"/>:
+    /// the read found it outside the log's mutable region (on disk, or read-only in memory).
+    /// </summary>
+    public void Put(in PageKey key, ReadOnlySpan<byte> page, bool cold = false)
     {
         var dest = Edit(key, page.Length);
         page.CopyTo(dest);
         SetLength(key, page.Length);
+        _slots[IndexOf(key)].Cold = cold;
     }
+
+    /// <summary>
+    /// Whether the page was read from outside the log's mutable region. Its rewrite is a new record at the
+    /// tail however much room the old one had, and the next change finds it in place only if it comes
+    /// before the region moves on, which for a collection larger than memory is rare.
+    /// </summary>
+    public bool IsCold(in PageKey key) => _index.TryGetValue(key, out int i) && _slots[i].Cold;
 
     /// <summary>Records that the store has no such page.</summary>
     public void PutMissing(in PageKey key)

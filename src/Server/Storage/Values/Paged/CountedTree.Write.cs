@@ -246,29 +246,34 @@ public static partial class CountedTree
     }
 
     /// <summary>
-    /// Whether the range starts exactly at a leaf under the leaf-parent reached and covers it whole: then
-    /// entries [from, to) of that page are the leaves it covers whole, holding <paramref name="elements"/>.
+    /// Whether the leaf-parent page reached holds leaves the range covers whole: then its entries [from, to)
+    /// are the first run of them, holding <paramref name="elements"/>. They go before the partial leaf at the
+    /// range's start: removing that one first would rebalance it with its right sibling, pulling covered
+    /// elements into it, and the steps would shrink to half a leaf (1,250 steps for 150k of 200k elements).
     /// </summary>
     private static bool WholeLeaves(in TreeMeta meta, ref TreePath path, ulong rank, ulong count, PageSet pages, out int from, out int to, out ulong elements)
     {
         ref var st = ref path.S[meta.Height - 2];
-        from = to = st.Index;
+        from = to = -1;
         elements = 0;
-        if (path.Rank != rank) return false;
+        ulong b = path.Rank - st.Before, end = rank + count;
         var page = pages.Get(PageOf(meta, st.Page));
         int i = 0;
         var r = new TreePage.InnerReader(page);
         while (r.Next(out var e))
         {
-            if (i >= from)
+            bool covered = b >= rank && b + e.Count <= end;
+            if (covered)
             {
-                if (elements + e.Count > count) break;
+                if (from < 0) from = i;
                 elements += e.Count;
                 to = i + 1;
             }
+            else if (from >= 0) break;
+            b += e.Count;
             i++;
         }
-        return to > from;
+        return from >= 0;
     }
 
     private static void NewRoot(ref TreeMeta meta, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)

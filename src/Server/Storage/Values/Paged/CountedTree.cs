@@ -69,13 +69,14 @@ internal struct TreePath
 public static partial class CountedTree
 {
     /// <summary>
-    /// 4 KB pages. A 1M-element tree of 16-byte elements (CountedTreeModelTests.Pages_and_bytes_per_element_at_one_million):
-    /// pushed at the end, 2 KB: 8,851 pages, 18.1 B/element of page bytes, height 3; 4 KB: 4,407 pages,
-    /// 18.0 B/element, height 3; inserted at random places (about 70% full): 2 KB 25.8, 4 KB 25.2. Bytes barely move; what decides is the
-    /// element limit (a quarter page: 1003 bytes ordered, 1019 by position at 4 KB against 491 / 507 at 2 KB)
-    /// and the height a cold read pays (5M elements: 4 at 2 KB, 3 at 4 KB). The cost is a 4 KB leaf
-    /// rewritten per change, where the hash's buckets are 2 KB (its changes land on random buckets,
-    /// a list's on the hot edge leaf).
+    /// 4 KB pages. 1M 16-byte elements (CountedTreeTests.Pages_and_bytes_per_element_at_one_million), bytes
+    /// a element with FASTER's record header, exact records / records kept at whole pages:
+    /// pushed at the end, 2 KB: 8,547 pages, height 4, 17.6 / 17.8; 4 KB: 4,202 pages, height 3, 17.3 / 17.4;
+    /// random keys (pages ~70% full), 2 KB: 12,249 pages, 18.0 / 25.5; 4 KB: 6,077 pages, 17.5 / 25.1.
+    /// Bytes barely move; what decides is the element limit (<see cref="MaxElementLength"/>: 1002 ordered,
+    /// 1018 by position at 4 KB, against 490 / 506 at 2 KB) and the levels a cold read may pay (3 against 4,
+    /// up to ~10M elements). The cost: 1.5x the bytes written per change (the leaf and its path are
+    /// rewritten: 5.4 KB against 3.6 KB an element pushed, 7.0 against 4.3 inserted at random).
     /// </summary>
     public const int DefaultPageShift = 12;
 
@@ -97,7 +98,7 @@ public static partial class CountedTree
     /// <summary>
     /// Longest element a tree takes: an entry (a leaf's, and in ordered mode the separator copy an inner
     /// page may hold) stays within a quarter page, which is what keeps splits and redistributions inside
-    /// the fill bounds and every inner page at two children or more. 1003 bytes ordered, 1019 by position
+    /// the fill bounds and every inner page at two children or more. 1002 bytes ordered, 1018 by position
     /// at 4 KB pages. Longer ones are refused (<see cref="ElementTooLargeException"/>) before anything
     /// changes; keeping them out of line (the leaf tag's low bit is reserved for it) is still to do.
     /// </summary>

@@ -57,6 +57,19 @@ public class CountedTreeModelTests
         if (d.LastRounds > bound) await Assert.That(d.LastRounds).IsLessThanOrEqualTo(bound).Because(when);
     }
 
+    /// <summary>A copy of the pages and the meta (through its bytes) at a step, and how much of the log it holds.</summary>
+    private sealed record Checkpoint(Dictionary<PageKey, byte[]> Pages, byte[] Meta, int LogLength);
+
+    private static Checkpoint Take(TreeDriver d, int logLength)
+    {
+        var meta = new byte[TreeMeta.Size];
+        d.Meta.Write(meta);
+        return new Checkpoint(d.Store.Pages.ToDictionary(p => p.Key, p => p.Value.ToArray()), meta, logLength);
+    }
+
+    /// <summary>By seed: the tests run in parallel.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Checkpoint> s_checkpoints = new();
+
     private static async Task<(TreeDriver Driver, List<Logged> Log, List<byte[]> Model)> RunPosition(int seed, int steps, int peak, int pageShift, int pendingPercent, int checkEvery)
     {
         var rng = new Random(seed);
@@ -144,6 +157,7 @@ public class CountedTreeModelTests
             }
             await RoundsBounded(d, h, pendingPercent, when);
             peakSeen = Math.Max(peakSeen, model.Count);
+            if (step == steps * 3 / 5) s_checkpoints[seed] = Take(d, log.Count);
             if (d.Meta.Count != (ulong)model.Count) await Assert.That(d.Meta.Count).IsEqualTo((ulong)model.Count).Because(when);
             if ((step + 1) % checkEvery == 0) await SameAs(d, model, when);
         }
@@ -153,9 +167,8 @@ public class CountedTreeModelTests
         return (d, log, model);
     }
 
-    private static TreeDriver Replay(TreeMeta fresh, List<Logged> log, int seed, int pendingPercent)
+    private static TreeDriver Replay(TreeDriver d, IEnumerable<Logged> log)
     {
-        var d = new TreeDriver(fresh, seed, pendingPercent);
         foreach (var l in log)
         {
             switch (l.Op)
@@ -171,17 +184,35 @@ public class CountedTreeModelTests
         return d;
     }
 
-    /// <summary>Rebuilt from the logged operations alone, with other reads pending: the same pages, byte for byte, and the model's contents.</summary>
+    /// <summary>
+    /// Rebuilt from the logged operations alone, with other reads pending: the same pages, byte for byte,
+    /// and the model's contents. Then a crash after a checkpoint: its pages and meta, and the operations
+    /// logged after it, give the same tree again.
+    /// </summary>
     private static async Task SameRebuilt(TreeDriver d, List<Logged> log, List<byte[]> model, TreeMode mode, int pageShift, int seed)
     {
-        var rebuilt = Replay(TreeMeta.Create(d.Meta.Cid, mode, pageShift), log, seed + 7, 35);
+        var cp = s_checkpoints[seed];
+        await Assert.That(TreeMeta.TryRead(cp.Meta, out var atCheckpoint)).IsTrue();
+        var resumed = new TreeDriver(atCheckpoint, seed + 9, 30);
+        foreach (var (key, page) in cp.Pages) resumed.Store.Pages[key] = page;
+        await Assert.That(resumed.Verify()).IsNull().Because("the checkpoint");
+        Replay(resumed, log.Skip(cp.LogLength));
+        await SameAs(resumed, model, "resumed from the checkpoint");
+        await SamePages(resumed, d, "resumed");
+        var rebuilt = Replay(new TreeDriver(TreeMeta.Create(d.Meta.Cid, mode, pageShift), seed + 7, 35), log);
         await SameAs(rebuilt, model, "rebuilt");
+        await SamePages(rebuilt, d, "rebuilt");
+    }
+
+    private static async Task SamePages(TreeDriver rebuilt, TreeDriver d, string when)
+    {
+        await Assert.That(rebuilt.Meta).IsEqualTo(d.Meta).Because(when);
         await Assert.That(rebuilt.Meta.Root).IsEqualTo(d.Meta.Root);
         await Assert.That(rebuilt.Meta.NextPage).IsEqualTo(d.Meta.NextPage);
         await Assert.That(rebuilt.Store.Pages.Count).IsEqualTo(d.Store.Pages.Count);
         foreach (var (key, page) in d.Store.Pages)
             if (!rebuilt.Store.Pages.TryGetValue(key, out var other) || !other.AsSpan().SequenceEqual(page))
-                await Assert.That(key.PageNo).IsNegative().Because($"page {key.PageNo} differs after the rebuild");
+                await Assert.That(key.PageNo).IsNegative().Because($"{when}: page {key.PageNo} differs");
     }
 
     [Test]
@@ -389,6 +420,7 @@ public class CountedTreeModelTests
             }
             await RoundsBounded(d, h, pendingPercent, when);
             peakSeen = Math.Max(peakSeen, model.Count);
+            if (step == steps * 3 / 5) s_checkpoints[seed] = Take(d, log.Count);
             if (d.Meta.Count != (ulong)model.Count) await Assert.That(d.Meta.Count).IsEqualTo((ulong)model.Count).Because(when);
             if ((step + 1) % checkEvery == 0) await SameAs(d, model, when);
         }

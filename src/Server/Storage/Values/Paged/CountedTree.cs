@@ -74,8 +74,8 @@ public static partial class CountedTree
     /// pushed at the end, 2 KB: 8,547 pages, height 4, 17.6 / 17.8; 4 KB: 4,202 pages, height 3, 17.3 / 17.4;
     /// random keys (pages ~70% full), 2 KB: 12,249 pages, 18.0 / 25.5; 4 KB: 6,077 pages, 17.5 / 25.1.
     /// Bytes barely move; what decides is the element limit (<see cref="MaxElementLength"/>: 1002 ordered,
-    /// 1018 by position at 4 KB, against 490 / 506 at 2 KB) and the levels a cold read may pay (3 against 4,
-    /// up to ~10M elements). The cost: 1.5x the bytes written per change (the leaf and its path are
+    /// 1018 by position at 4 KB, against 490 / 506 at 2 KB) and the levels a cold read may pay (3 against 4
+    /// for 1M-5M short elements). The cost: 1.5x the bytes written per change (the leaf and its path are
     /// rewritten: 5.4 KB against 3.6 KB an element pushed, 7.0 against 4.3 inserted at random).
     /// </summary>
     public const int DefaultPageShift = 12;

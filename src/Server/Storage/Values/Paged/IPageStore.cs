@@ -9,6 +9,8 @@ public enum PageKind : byte
     Bucket = (byte)'B',
     /// <summary>A chunk of a value kept out of line: page numbers come from the meta's allocator.</summary>
     Value = (byte)'V',
+    /// <summary>A counted B+tree node (leaf or inner) or, later, a chunk of a tree element kept out of line: page numbers from the tree's allocator.</summary>
+    Tree = (byte)'T',
 }
 
 /// <summary>

@@ -1,0 +1,306 @@
+using System.Buffers.Binary;
+
+namespace NativeKv.Server.Storage.Values.Paged;
+
+/// <summary>
+/// A counted tree page: <c>[type u8: 'L' leaf | 'I' inner][0 0 0][entries u32 LE][used bytes u32 LE]</c>,
+/// then its entries in order.
+/// Leaf entry:  <c>[tag: LEB128 = length x 2 + out-of-line bit][element]</c> (the bit is always 0 today:
+///              the format has room for elements kept out of line later, as PagedHash's values are).
+/// Inner entry: <c>[child page u64 LE][subtree elements u64 LE][separator length: LEB128][separator]</c>;
+///              fixed-width child and count, so a push rewrites the counts on its path in place.
+///              Separator (ordered mode): every key under this child is &gt;= it and every key under the
+///              child before is &lt; it; entry 0's is never compared (a stale copy). Position mode: empty.
+/// The used bytes are in the header, so a store may keep room past them (as it does for buckets).
+/// </summary>
+public static class TreePage
+{
+    public const int HeaderSize = 12;
+    public const byte LeafType = (byte)'L';
+    public const byte InnerType = (byte)'I';
+    /// <summary>Child page and subtree count of an inner entry.</summary>
+    public const int InnerFixed = 16;
+
+    public static bool IsLeaf(ReadOnlySpan<byte> page) => page[0] == LeafType;
+
+    public static int CountOf(ReadOnlySpan<byte> page) => (int)BinaryPrimitives.ReadUInt32LittleEndian(page[4..]);
+
+    public static int UsedOf(ReadOnlySpan<byte> page) => (int)BinaryPrimitives.ReadUInt32LittleEndian(page[8..]);
+
+    public static void WriteHeader(Span<byte> page, bool leaf, int count, int used)
+    {
+        page[0] = leaf ? LeafType : InnerType;
+        page[1] = page[2] = page[3] = 0;
+        BinaryPrimitives.WriteUInt32LittleEndian(page[4..], (uint)count);
+        BinaryPrimitives.WriteUInt32LittleEndian(page[8..], (uint)used);
+    }
+
+    public static int LeafEntrySize(int length) => BucketPage.VarintSize((uint)length << 1) + length;
+
+    public static int InnerEntrySize(int sepLength) => InnerFixed + BucketPage.VarintSize((uint)sepLength) + sepLength;
+
+    public static int WriteLeafEntry(Span<byte> dest, ReadOnlySpan<byte> element)
+    {
+        int n = BucketPage.WriteVarint(dest, (uint)element.Length << 1);
+        element.CopyTo(dest[n..]);
+        return n + element.Length;
+    }
+
+    public static int WriteInnerEntry(Span<byte> dest, ulong child, ulong count, ReadOnlySpan<byte> sep)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(dest, child);
+        BinaryPrimitives.WriteUInt64LittleEndian(dest[8..], count);
+        int n = InnerFixed + BucketPage.WriteVarint(dest[InnerFixed..], (uint)sep.Length);
+        sep.CopyTo(dest[n..]);
+        return n + sep.Length;
+    }
+
+    internal static uint ReadVarint(ReadOnlySpan<byte> src, ref int offset)
+    {
+        uint v = 0;
+        int shift = 0;
+        byte b;
+        do
+        {
+            b = src[offset++];
+            v |= (uint)(b & 0x7F) << shift;
+            shift += 7;
+        } while ((b & 0x80) != 0);
+        return v;
+    }
+
+    /// <summary>Elements under a page: a leaf's entries, the sum of an inner page's counts.</summary>
+    public static ulong Total(ReadOnlySpan<byte> page)
+    {
+        if (IsLeaf(page)) return (ulong)CountOf(page);
+        ulong total = 0;
+        var r = new InnerReader(page);
+        while (r.Next(out var e)) total += e.Count;
+        return total;
+    }
+
+    /// <summary>An entry of an inner page.</summary>
+    public readonly ref struct InnerEntry
+    {
+        public readonly int Start, Length;
+        public readonly ulong Child, Count;
+        public readonly ReadOnlySpan<byte> Separator;
+
+        public InnerEntry(int start, int length, ulong child, ulong count, ReadOnlySpan<byte> sep)
+        {
+            Start = start;
+            Length = length;
+            Child = child;
+            Count = count;
+            Separator = sep;
+        }
+    }
+
+    public ref struct InnerReader
+    {
+        private readonly ReadOnlySpan<byte> _page;
+        private readonly int _end;
+        private int _offset;
+
+        public InnerReader(ReadOnlySpan<byte> page)
+        {
+            _page = page;
+            _end = UsedOf(page);
+            _offset = HeaderSize;
+        }
+
+        public bool Next(out InnerEntry entry)
+        {
+            if (_offset >= _end)
+            {
+                entry = default;
+                return false;
+            }
+            int start = _offset;
+            ulong child = BinaryPrimitives.ReadUInt64LittleEndian(_page[_offset..]);
+            ulong count = BinaryPrimitives.ReadUInt64LittleEndian(_page[(_offset + 8)..]);
+            _offset += InnerFixed;
+            int len = (int)ReadVarint(_page, ref _offset);
+            var sep = _page.Slice(_offset, len);
+            _offset += len;
+            entry = new InnerEntry(start, _offset - start, child, count, sep);
+            return true;
+        }
+    }
+
+    public ref struct LeafReader
+    {
+        private readonly ReadOnlySpan<byte> _page;
+        private readonly int _end;
+        private int _offset;
+
+        public LeafReader(ReadOnlySpan<byte> page)
+        {
+            _page = page;
+            _end = UsedOf(page);
+            _offset = HeaderSize;
+        }
+
+        /// <summary>Offset of the next entry.</summary>
+        public readonly int Offset => _offset;
+
+        public bool Next(out ReadOnlySpan<byte> element)
+        {
+            if (_offset >= _end)
+            {
+                element = default;
+                return false;
+            }
+            uint tag = ReadVarint(_page, ref _offset);
+            if ((tag & 1) != 0) throw new InvalidDataException("out-of-line tree element: not written by this build");
+            int len = (int)(tag >> 1);
+            element = _page.Slice(_offset, len);
+            _offset += len;
+            return true;
+        }
+    }
+
+    /// <summary>The element at <paramref name="index"/> of a leaf, and where its entry starts and ends.</summary>
+    public static ReadOnlySpan<byte> LeafAt(ReadOnlySpan<byte> page, int index, out int start, out int end)
+    {
+        var r = new LeafReader(page);
+        ReadOnlySpan<byte> e = default;
+        start = r.Offset;
+        for (int i = 0; i <= index; i++)
+        {
+            start = r.Offset;
+            if (!r.Next(out e)) throw new InvalidDataException($"leaf has no element {index}");
+        }
+        end = r.Offset;
+        return e;
+    }
+
+    /// <summary>Offset of the entry at <paramref name="index"/> (the used bytes when index = count).</summary>
+    public static int LeafOffset(ReadOnlySpan<byte> page, int index)
+    {
+        var r = new LeafReader(page);
+        for (int i = 0; i < index; i++)
+            if (!r.Next(out _)) throw new InvalidDataException($"leaf has no element {index}");
+        return r.Offset;
+    }
+}
+
+/// <summary>
+/// A node's entries decoded into reusable arrays, for the changes that rebuild pages (a split, a merge,
+/// a redistribution, an inner page gaining or losing entries): the bytes are copied out, so the pages
+/// can be rewritten from it. One per thread (<see cref="CountedTree"/>'s work area), warm it allocates nothing.
+/// </summary>
+internal sealed class NodeImage
+{
+    public bool Leaf;
+    public int N;
+    public ulong[] Child = new ulong[256];
+    public ulong[] Cnt = new ulong[256];
+    private int[] _at = new int[256];
+    private int[] _len = new int[256];
+    private byte[] _keys = new byte[16 << 10];
+    private int _keysUsed;
+
+    public void Clear(bool leaf)
+    {
+        Leaf = leaf;
+        N = 0;
+        _keysUsed = 0;
+    }
+
+    public ReadOnlySpan<byte> Key(int i) => _keys.AsSpan(_at[i], _len[i]);
+
+    public int EntrySize(int i) => Leaf ? TreePage.LeafEntrySize(_len[i]) : TreePage.InnerEntrySize(_len[i]);
+
+    /// <summary>Entry bytes of entries [from, to).</summary>
+    public int Bytes(int from, int to)
+    {
+        int n = 0;
+        for (int i = from; i < to; i++) n += EntrySize(i);
+        return n;
+    }
+
+    public ulong Total(int from, int to)
+    {
+        if (Leaf) return (ulong)(to - from);
+        ulong t = 0;
+        for (int i = from; i < to; i++) t += Cnt[i];
+        return t;
+    }
+
+    public void Add(ulong child, ulong cnt, ReadOnlySpan<byte> key)
+    {
+        if (N == Child.Length)
+        {
+            Array.Resize(ref Child, N * 2);
+            Array.Resize(ref Cnt, N * 2);
+            Array.Resize(ref _at, N * 2);
+            Array.Resize(ref _len, N * 2);
+        }
+        if (_keysUsed + key.Length > _keys.Length) Array.Resize(ref _keys, Math.Max(_keys.Length * 2, _keysUsed + key.Length));
+        key.CopyTo(_keys.AsSpan(_keysUsed));
+        Child[N] = child;
+        Cnt[N] = cnt;
+        _at[N] = _keysUsed;
+        _len[N] = key.Length;
+        _keysUsed += key.Length;
+        N++;
+    }
+
+    /// <summary>Replaces entry i's key (the old bytes stay unused in the buffer until <see cref="Clear"/>).</summary>
+    public void SetKey(int i, ReadOnlySpan<byte> key)
+    {
+        if (_keysUsed + key.Length > _keys.Length) Array.Resize(ref _keys, Math.Max(_keys.Length * 2, _keysUsed + key.Length));
+        key.CopyTo(_keys.AsSpan(_keysUsed));
+        _at[i] = _keysUsed;
+        _len[i] = key.Length;
+        _keysUsed += key.Length;
+    }
+
+    /// <summary>Appends every entry of a page (of this image's type).</summary>
+    public void Append(ReadOnlySpan<byte> page)
+    {
+        if (TreePage.IsLeaf(page) != Leaf) throw new InvalidDataException("leaf and inner pages at one level");
+        if (Leaf)
+        {
+            var r = new TreePage.LeafReader(page);
+            while (r.Next(out var e)) Add(0, 1, e);
+        }
+        else
+        {
+            var r = new TreePage.InnerReader(page);
+            while (r.Next(out var e)) Add(e.Child, e.Count, e.Separator);
+        }
+    }
+
+    /// <summary>Writes entries [from, to) as a page: returns its used bytes.</summary>
+    public int Encode(Span<byte> dest, int from, int to)
+    {
+        int at = TreePage.HeaderSize;
+        for (int i = from; i < to; i++)
+            at += Leaf ? TreePage.WriteLeafEntry(dest[at..], Key(i)) : TreePage.WriteInnerEntry(dest[at..], Child[i], Cnt[i], Key(i));
+        TreePage.WriteHeader(dest, Leaf, to - from, at);
+        return at;
+    }
+
+    /// <summary>
+    /// Where to cut entries into two pages, by bytes as evenly as possible, each side keeping at least
+    /// <paramref name="minEach"/> entries (an inner page keeps two, so every child has a sibling to rebalance with).
+    /// </summary>
+    public int BalancedCut(int minEach)
+    {
+        int total = Bytes(0, N), best = minEach, bestDiff = int.MaxValue, left = 0;
+        for (int k = 1; k < N; k++)
+        {
+            left += EntrySize(k - 1);
+            if (k < minEach || N - k < minEach) continue;
+            int diff = Math.Abs(2 * left - total);
+            if (diff < bestDiff)
+            {
+                bestDiff = diff;
+                best = k;
+            }
+        }
+        return best;
+    }
+}

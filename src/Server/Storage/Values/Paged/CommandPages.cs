@@ -114,8 +114,8 @@ public sealed class CommandPages : IPageStore
         s.InPages = false;
         if (s.Bytes is null || s.Bytes.Length < page.Length)
         {
-            if (s.Bytes is not null) Pages.Buffers.Return(s.Bytes);
-            s.Bytes = Pages.Buffers.Rent(page.Length);
+            if (s.Bytes is not null) ArrayPool<byte>.Shared.Return(s.Bytes);
+            s.Bytes = ArrayPool<byte>.Shared.Rent(Math.Max(page.Length, 256));
         }
         page.CopyTo(s.Bytes);
         s.Length = page.Length;
@@ -137,7 +137,7 @@ public sealed class CommandPages : IPageStore
 
     private void Release(ref Staged s)
     {
-        if (s.Bytes is not null) Pages.Buffers.Return(s.Bytes);
+        if (s.Bytes is not null) ArrayPool<byte>.Shared.Return(s.Bytes);
         s.Bytes = null;
         s.Length = 0;
     }
@@ -211,7 +211,7 @@ public sealed class CommandPages : IPageStore
     private void DropStaged()
     {
         foreach (var s in _staged)
-            if (s.Bytes is not null) Pages.Buffers.Return(s.Bytes);
+            if (s.Bytes is not null) ArrayPool<byte>.Shared.Return(s.Bytes);
         _staged.Clear();
         _stagedAt.Clear();
     }

@@ -55,6 +55,9 @@ public sealed unsafe class FileDevice : StorageDeviceBase
     /// <summary>Tests: every read goes to the read threads.</summary>
     internal bool ForceBackgroundReads { get; set; }
 
+    /// <summary>Tests: I/O threads of this device still running.</summary>
+    internal int LiveThreads => _reads.Live + _writes.Live;
+
     public FileDevice(string fileName, bool recover) : base(fileName, 512, Devices.CAPACITY_UNSPECIFIED)
     {
         // FASTER's device lets its handle pools bound it (120 each) and never throttles; a count of
@@ -374,6 +377,16 @@ public sealed unsafe class FileDevice : StorageDeviceBase
         private Thread[]? _threads;
         private int _idle;
         private bool _stopping;
+
+        public int Live
+        {
+            get
+            {
+                Thread[]? threads;
+                lock (_ops) threads = _threads;
+                return threads?.Count(t => t.IsAlive) ?? 0;
+            }
+        }
 
         public void Enqueue(in Op op)
         {

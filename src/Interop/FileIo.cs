@@ -28,9 +28,9 @@ public static unsafe partial class LibC
 /// <summary>Checked positional file I/O on a raw fd: what the store's log device needs, nothing else.</summary>
 public static unsafe class FileIo
 {
-    /// <summary>Opens (creating, mode 0644) for reading and writing; O_DSYNC: a completed write is on the device.</summary>
+    /// <summary>Opens (creating, mode 0666 less the umask, as .NET creates files) for reading and writing; O_DSYNC: a completed write is on the device.</summary>
     public static int OpenDataSync(string path)
-        => Errno.Check(LibC.Open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC | LibC.O_DSYNC, 0x1A4), $"open {path}");
+        => Errno.Check(LibC.Open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC | LibC.O_DSYNC, 0x1B6), $"open {path}");
 
     /// <summary>
     /// A read that never blocks: bytes read (0 = end of file), or minus errno (EAGAIN: not all in the page

@@ -111,8 +111,7 @@ public sealed partial class Store : IDisposable
         var (memoryBits, logPageBits) = LogSizing(config.Maxmemory, pageBits, config.StorePageSize);
         MemoryBits = memoryBits;
         PageBits = logPageBits;
-        _device = new ReadNotifyingDevice(
-            Devices.CreateLogDevice(Path.Combine(Directory, "hlog"), preallocateFile: false, deleteOnClose: false, recoverDevice: keepFiles, disableFileBuffering: false));
+        _device = new ReadNotifyingDevice(new FileDevice(Path.Combine(Directory, "hlog"), recover: keepFiles));
         var logSettings = new LogSettings
         {
             LogDevice = _device,

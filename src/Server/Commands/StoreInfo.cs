@@ -43,6 +43,8 @@ public static class StoreInfo
         // A reactor asleep while its client waited on disk, woken by the read's completion (not a timer).
         sb.Append("store_disk_read_wakeups:").Append(wakeups).Append("\r\n");
         sb.Append("store_compactions:").Append(store.Maintenance.Compactions).Append("\r\n");
+        sb.Append("store_heap_returns:").Append(store.Maintenance.HeapReturns).Append("\r\n");
+        sb.Append("store_heap_return_max_pause_ms:").Append(Ms(store.Maintenance.HeapReturnMaxPauseMs)).Append("\r\n");
         // Everything ever appended to the log (its tail address), and the parts of it that copied records
         // already in the log: disk reads copied to the tail, and live records compaction moved.
         sb.Append("store_log_appended:").Append(log.TailAddress).Append("\r\n");

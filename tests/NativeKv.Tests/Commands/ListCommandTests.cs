@@ -100,4 +100,30 @@ public class ListCommandTests
         await server.DisposeAsync();
         server.DeleteData();
     }
+
+    /// <summary>
+    /// An inline list is one record, capped by a log page (8 MB): a push past it is refused with the
+    /// value-size error and changes nothing, and LMOVE into a full list leaves its source as it was.
+    /// </summary>
+    [Test]
+    public async Task A_list_past_a_log_page_is_refused_whole()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
+        string five = new('f', 5 << 20);
+        await Assert.That(c.Call("RPUSH", "l", five).Integer).IsEqualTo(1);
+        var refused = c.Call("RPUSH", "l", "a", five);
+        await Assert.That(refused.IsError).IsTrue();
+        await Assert.That(refused.Text!).StartsWith("ERR value of ");
+        await Assert.That(c.Call("LLEN", "l").Integer).IsEqualTo(1);
+        c.Call("RPUSH", "src", new string('s', 4 << 20));
+        await Assert.That(c.Call("LMOVE", "src", "l", "LEFT", "RIGHT").IsError).IsTrue();
+        await Assert.That(c.Call("LLEN", "src").Integer).IsEqualTo(1);
+        await Assert.That(c.Call("LLEN", "l").Integer).IsEqualTo(1);
+        await Assert.That(c.Call("LINSERT", "l", "BEFORE", five, new string('i', 4 << 20)).IsError).IsTrue();
+        await Assert.That(c.Call("LSET", "l", "0", new string('x', 9 << 20)).IsError).IsTrue();
+        await Assert.That(c.Call("LINDEX", "l", "0").Text!.Length).IsEqualTo(5 << 20);
+        await server.DisposeAsync();
+        server.DeleteData();
+    }
 }

@@ -171,7 +171,7 @@ public sealed partial class ConfigRegistry
         Numeric("io-threads", null, D | I, s, 0, 128, c.IoThreads, bind: v => c.IoThreads = (int)v);
         Numeric("auto-aof-rewrite-percentage", null, M, s, 0, IntMax, 100);
         Numeric("cluster-replica-validity-factor", "cluster-slave-validity-factor", M, s, 0, IntMax, 10);
-        Numeric("list-max-listpack-size", "list-max-ziplist-size", M, s, IntMin, IntMax, -2);
+        Numeric("list-max-listpack-size", "list-max-ziplist-size", M, s, IntMin, IntMax, c.ListMaxListpackSize, bind: v => c.ListMaxListpackSize = v);
         Numeric("tcp-keepalive", null, M, s, 0, IntMax, c.TcpKeepAlive, bind: v => c.TcpKeepAlive = (int)v);
         Numeric("cluster-migration-barrier", null, M, s, 0, IntMax, 1);
         Numeric("active-defrag-cycle-min", null, M, s, 1, 99, 1);

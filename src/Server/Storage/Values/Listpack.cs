@@ -19,6 +19,8 @@ public enum CollectionEncoding : byte
     /// [Paged][PagedMeta], the elements live in page records (<see cref="Paged.PagedRoot"/>).
     /// </summary>
     Paged = 4,
+    /// <summary>A list past list-max-listpack-size ("quicklist"): inline, the byte records Redis 7.2's conversion (<see cref="List"/>).</summary>
+    Quicklist = 5,
 }
 
 /// <summary>

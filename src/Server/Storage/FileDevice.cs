@@ -291,17 +291,9 @@ public sealed unsafe class FileDevice : StorageDeviceBase
     /// <summary>The segment range on disk: the contiguous run of <c>{name}.N</c> that ends at the newest.</summary>
     private void FindSegments()
     {
-        var file = new FileInfo(FileName);
-        if (file.Directory is not { Exists: true } dir) return;
-        var ids = new List<int>();
-        foreach (var f in dir.GetFiles(file.Name + ".*"))
-            if (int.TryParse(f.Name.AsSpan(file.Name.Length + 1), out int id) && id >= 0) ids.Add(id);
-        if (ids.Count == 0) return;
-        ids.Sort();
-        int end = ids.Count - 1, start = end;
-        while (start > 0 && ids[start - 1] == ids[start] - 1) start--;
-        startSegment = ids[start];
-        endSegment = ids[end];
+        if (!SegmentFiles.FindRange(FileName, out int start, out int end)) return;
+        startSegment = start;
+        endSegment = end;
     }
 
     /// <summary>Queued operations complete first (their callbacks run), then the threads stop and every fd closes.</summary>

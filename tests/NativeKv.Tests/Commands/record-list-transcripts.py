@@ -8,9 +8,9 @@
 Each family runs on a fresh connection after FLUSHALL, once in RESP2 and once after HELLO 3. Replies
 are kept byte for byte (one RESP value each). OBJECT ENCODING is left out: 7.0 answers quicklist for
 every list, 7.2 (the reference) listpack for small ones; ListCommandTests checks 7.2's rules on its own."""
-import shlex
-import socket
 import sys
+
+from resp_transcripts import cs, run_commands
 
 FAMILIES = {
     "PushPop": [
@@ -93,82 +93,8 @@ FAMILIES = {
 PREAMBLE = ["flushall", "config set maxmemory-policy noeviction", "config set maxmemory 0"]
 
 
-def parse(line):
-    # shlex keeps quoted empty strings; \xNN escapes become bytes.
-    return [a.encode("latin1").decode("unicode_escape").encode("latin1") for a in shlex.split(line)]
-
-
-def encode(args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
-
-
-class Conn:
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port))
-        self.buf = b""
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            self.buf += self.s.recv(65536)
-        i = self.buf.index(b"\r\n")
-        l, self.buf = self.buf[:i + 2], self.buf[i + 2:]
-        return l
-
-    def exact(self, n):
-        while len(self.buf) < n:
-            self.buf += self.s.recv(65536)
-        b, self.buf = self.buf[:n], self.buf[n:]
-        return b
-
-    def reply(self):
-        l = self.line()
-        t = l[:1]
-        if t in (b"$", b"=", b"!"):
-            n = int(l[1:-2])
-            return l if n < 0 else l + self.exact(n + 2)
-        if t in (b"*", b"~", b">", b"%", b"|"):
-            n = int(l[1:-2])
-            if t in (b"%", b"|"):
-                n *= 2
-            out = l
-            for _ in range(max(n, 0)):
-                out += self.reply()
-            return out
-        return l
-
-    def call(self, args):
-        self.s.sendall(encode(args))
-        return self.reply()
-
-
 def run(port, family, proto):
-    c = Conn(port)
-    if proto == 3:
-        c.call([b"hello", b"3"])
-    for p in PREAMBLE:
-        c.call(parse(p))
-    return [(parse(cmd), c.call(parse(cmd))) for cmd in FAMILIES[family]]
-
-
-def cs(b):
-    out = []
-    for ch in b:
-        if ch == 0x22:
-            out.append('\\"')
-        elif ch == 0x5C:
-            out.append("\\\\")
-        elif ch == 0x0D:
-            out.append("\\r")
-        elif ch == 0x0A:
-            out.append("\\n")
-        elif 0x20 <= ch < 0x7F:
-            out.append(chr(ch))
-        else:
-            out.append("\\u%04x" % ch)
-    return '"' + "".join(out) + '"'
+    return run_commands(port, FAMILIES[family], proto, PREAMBLE)
 
 
 # Where 7.0.15 and 7.2 differ, 7.2's reply (the reference): 7.2 bounds LPOS RANK to +-LONG_MAX

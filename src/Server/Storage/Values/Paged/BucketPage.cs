@@ -69,7 +69,7 @@ public static class BucketPage
         return n;
     }
 
-    private static uint ReadVarint(ReadOnlySpan<byte> src, ref int offset)
+    internal static uint ReadVarint(ReadOnlySpan<byte> src, ref int offset)
     {
         uint v = 0;
         int shift = 0;

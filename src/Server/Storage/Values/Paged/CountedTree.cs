@@ -302,7 +302,7 @@ public static partial class CountedTree
 
     private static ReadOnlySpan<byte> ElementAt(ReadOnlySpan<byte> page, int offset)
     {
-        uint tag = TreePage.ReadVarint(page, ref offset);
+        uint tag = BucketPage.ReadVarint(page, ref offset);
         return page.Slice(offset, (int)(tag >> 1));
     }
 }

@@ -55,20 +55,6 @@ public static class TreePage
         return n + sep.Length;
     }
 
-    internal static uint ReadVarint(ReadOnlySpan<byte> src, ref int offset)
-    {
-        uint v = 0;
-        int shift = 0;
-        byte b;
-        do
-        {
-            b = src[offset++];
-            v |= (uint)(b & 0x7F) << shift;
-            shift += 7;
-        } while ((b & 0x80) != 0);
-        return v;
-    }
-
     /// <summary>Elements under a page: a leaf's entries, the sum of an inner page's counts.</summary>
     public static ulong Total(ReadOnlySpan<byte> page)
     {
@@ -120,7 +106,7 @@ public static class TreePage
             ulong child = BinaryPrimitives.ReadUInt64LittleEndian(_page[_offset..]);
             ulong count = BinaryPrimitives.ReadUInt64LittleEndian(_page[(_offset + 8)..]);
             _offset += InnerFixed;
-            int len = (int)ReadVarint(_page, ref _offset);
+            int len = (int)BucketPage.ReadVarint(_page, ref _offset);
             var sep = _page.Slice(_offset, len);
             _offset += len;
             entry = new InnerEntry(start, _offset - start, child, count, sep);
@@ -151,7 +137,7 @@ public static class TreePage
                 element = default;
                 return false;
             }
-            uint tag = ReadVarint(_page, ref _offset);
+            uint tag = BucketPage.ReadVarint(_page, ref _offset);
             if ((tag & 1) != 0) throw new InvalidDataException("out-of-line tree element: not written by this build");
             int len = (int)(tag >> 1);
             element = _page.Slice(_offset, len);

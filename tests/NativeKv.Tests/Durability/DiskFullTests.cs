@@ -93,10 +93,7 @@ public class DiskFullTests
             var info = c.Call("INFO", "persistence").Text!;
             await Assert.That(info).Contains("rdb_last_bgsave_status:err");
             await Assert.That(info).Contains("rdb_bgsave_in_progress:0");
-            // The server's log reaches us through a pipe: give the line a moment.
-            for (var wait = Stopwatch.StartNew(); !server.LogText.Contains("Write error saving DB on disk") && wait.Elapsed < TimeSpan.FromSeconds(5);)
-                await Task.Delay(20);
-            await Assert.That(server.LogText).Contains("Write error saving DB on disk: No space left on device");
+            await Assert.That(await server.LogOnceItHas("Write error saving DB on disk")).Contains("Write error saving DB on disk: No space left on device");
             // No save points: the failed save does not refuse writes (as Redis).
             await Assert.That(c.Call("SET", "b", "2").ToString()).IsEqualTo("OK");
             File.Delete(filler);
@@ -170,8 +167,8 @@ public class DiskFullTests
                 stop.Cancel();
                 await writer;
                 await Assert.That(acked.Count >= ackedBefore + 20).IsTrue(); // the writer's writes resumed
-                await Assert.That(server.LogText).Contains("Error writing to the AOF file: No space left on device");
-                await Assert.That(server.LogText).Contains("AOF write error looks solved, Redis can write again.");
+                await Assert.That(await server.LogOnceItHas("Error writing to the AOF file: No space left on device")).Contains("Error writing to the AOF file: No space left on device");
+                await Assert.That(await server.LogOnceItHas("AOF write error looks solved, Redis can write again.")).Contains("AOF write error looks solved, Redis can write again.");
                 server.Process.Kill(); // SIGKILL: the acknowledged writes must be in the AOF already
                 server.Process.WaitForExit(10_000);
             }

@@ -29,6 +29,21 @@ public sealed partial class ServerProcess : IAsyncDisposable
         get { lock (_log) return string.Join('\n', _log); }
     }
 
+    /// <summary>
+    /// The log once it holds <paramref name="text"/>, or as it is after 10 s. The server's lines reach
+    /// us through a pipe and a reader thread: a line logged just before a reply can arrive after it
+    /// (a CI run read the log 69 ms after a disconnection and found its line missing).
+    /// </summary>
+    public async Task<string> LogOnceItHas(string text)
+    {
+        for (var wait = Stopwatch.StartNew(); wait.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(20))
+        {
+            var log = LogText;
+            if (log.Contains(text, StringComparison.Ordinal)) return log;
+        }
+        return LogText;
+    }
+
     /// <summary>Starts a server with extra "--name value" options; waits until it listens.</summary>
     public static async Task<ServerProcess> StartAsync(params string[] options)
     {

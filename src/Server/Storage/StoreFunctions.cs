@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using FASTER.core;
+using NativeKv.Server.Storage.Values;
 using NativeKv.Server.Storage.Values.Paged;
 
 namespace NativeKv.Server.Storage;
@@ -108,6 +109,11 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             case StoreOp.SetRange:
                 if (input.DataLength == 0) { slot.Number = 0; return false; }
                 return true;
+            case StoreOp.Edit:
+                slot.Result = OpResult.Ok;
+                if (InlineEdit.Build(ref input, default, out _, out _) >= 0) return true;
+                slot.Result = OpResult.NotApplied;
+                return false;
             default:
                 return false;
         }
@@ -126,7 +132,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         {
             int len = NewPayloadLength(ref input, default, live: false);
             value.ShrinkSerializedLength(ValueLayout.Header + len);
-            KeyType type = input.Op == StoreOp.Set ? input.Type : KeyType.String;
+            KeyType type = input.Op is StoreOp.Set or StoreOp.Edit ? input.Type : KeyType.String;
             ValueLayout.WriteHeader(ref value, type, exp);
             WritePayload(ref input, default, live: false, ValueLayout.MutablePayloadOf(ref value), slot);
         }
@@ -182,7 +188,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         {
             int len = NewPayloadLength(ref input, oldPayload, live);
             newValue.ShrinkSerializedLength(ValueLayout.Header + len);
-            KeyType type = input.Op == StoreOp.Set ? input.Type : (live ? ValueLayout.TypeOf(ref oldValue) : KeyType.String);
+            KeyType type = input.Op is StoreOp.Set or StoreOp.Edit ? input.Type : (live ? ValueLayout.TypeOf(ref oldValue) : KeyType.String);
             ValueLayout.WriteHeader(ref newValue, type, newExp);
             WritePayload(ref input, oldPayload, live, ValueLayout.MutablePayloadOf(ref newValue), slot);
         }
@@ -238,7 +244,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         long newExp = NewExpiry(ref input, oldExp, live);
         long oldBytes = ValueLayout.RecordBytes(key.Length, value.Length);
         ulong oldCid = LiveCollections.CidOf(ref value, out long oldPageBytes);
-        KeyType type = input.Op == StoreOp.Set ? input.Type : (live ? ValueLayout.TypeOf(ref value) : KeyType.String);
+        KeyType type = input.Op is StoreOp.Set or StoreOp.Edit ? input.Type : (live ? ValueLayout.TypeOf(ref value) : KeyType.String);
         if (input.Op is StoreOp.Expire or StoreOp.Persist or StoreOp.GetEx)
         {
             ValueLayout.SetExpiry(ref value, newExp);
@@ -253,7 +259,8 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         {
             value.ShrinkSerializedLength(ValueLayout.Header + len);
             ValueLayout.WriteHeader(ref value, type, newExp);
-            WritePayload(ref input, default, live: false, ValueLayout.MutablePayloadOf(ref value), slot);
+            // An edit builds from the payload it then overwrites (in a buffer of its own first).
+            WritePayload(ref input, input.Op == StoreOp.Edit ? oldPayload : default, live: input.Op == StoreOp.Edit && live, ValueLayout.MutablePayloadOf(ref value), slot);
         }
         slot.Changed = true;
         int dExp = (newExp != 0 ? 1 : 0) - (oldExp != 0 ? 1 : 0);
@@ -283,7 +290,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     /// <summary>In place only when the new value does not depend on bytes it overwrites.</summary>
     private static bool CanUpdateInPlace(ref StoreInput input, bool live) => input.Op switch
     {
-        StoreOp.Set or StoreOp.Expire or StoreOp.Persist or StoreOp.GetEx => true,
+        StoreOp.Set or StoreOp.Expire or StoreOp.Persist or StoreOp.GetEx or StoreOp.Edit => true,
         StoreOp.SetRange => live,
         StoreOp.Append => !live,
         _ => false,
@@ -494,6 +501,15 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
                 if (input.Expiry == 0 && oldExp == 0) return Decision.Skip;
                 return Decision.Write;
 
+            case StoreOp.Edit:
+                if (live && type != input.Type) { slot.Result = OpResult.WrongType; return Decision.Skip; }
+                if ((live && !InlineEdit.Accepts(type, payload)) || InlineEdit.Build(ref input, live ? payload : default, out _, out _) < 0)
+                {
+                    slot.Result = OpResult.NotApplied;
+                    return Decision.Skip;
+                }
+                return Decision.Write;
+
             default:
                 return Decision.Skip;
         }
@@ -552,6 +568,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             case StoreOp.Set: return input.DataLength;
             case StoreOp.Append: return (live ? old.Length : 0) + input.DataLength;
             case StoreOp.SetRange: return (int)Math.Max(live ? old.Length : 0, input.Arg + input.DataLength);
+            case StoreOp.Edit: return Math.Max(0, InlineEdit.Build(ref input, live ? old : default, out _, out _));
             default: return old.Length;
         }
     }
@@ -577,6 +594,13 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
                 if (off > keep) dest[keep..off].Clear();
                 input.DataSpan.CopyTo(dest[off..]);
                 slot.Number = dest.Length;
+                break;
+            }
+            case StoreOp.Edit:
+            {
+                InlineEdit.Build(ref input, live ? old : default, out var edited, out long added);
+                edited.CopyTo(dest);
+                slot.Number = added;
                 break;
             }
             default:
@@ -612,6 +636,7 @@ public sealed class StoreValueLength : IVariableLengthStruct<SpanByte, StoreInpu
             // A new counter takes the bytes FASTER's 8-byte record alignment leaves over anyway.
             StoreOp.IncrBy => ValueLayout.AlignedRoom(NumberFormat.DigitCount(input.Arg)),
             StoreOp.IncrByFloat => ValueLayout.AlignedRoom(FloatLength(input.Double)),
+            StoreOp.Edit => Math.Max(0, InlineEdit.Build(ref input, default, out _, out _)),
             _ => 0,
         };
         return sizeof(int) + ValueLayout.Header + payload;
@@ -643,6 +668,11 @@ public sealed class StoreValueLength : IVariableLengthStruct<SpanByte, StoreInpu
                 break;
             }
             case StoreOp.Delete: payload = 0; break;
+            case StoreOp.Edit:
+                payload = live && !InlineEdit.Accepts(ValueLayout.TypeOf(ref t), ValueLayout.PayloadOf(ref t)) ? oldLen
+                    : InlineEdit.Build(ref input, live ? ValueLayout.PayloadOf(ref t) : default, out _, out _);
+                if (payload < 0) payload = oldLen; // not applied: NeedCopyUpdate says no
+                break;
             default: payload = oldLen; break;
         }
         return sizeof(int) + ValueLayout.Header + payload;

@@ -15,6 +15,8 @@ public enum StoreOp : byte
     Expire,
     Persist,
     GetEx,
+    /// <summary>An edit of an inline collection in the record (<see cref="Values.InlineEdit"/>; Arg: its kind).</summary>
+    Edit,
 }
 
 [Flags]
@@ -82,6 +84,8 @@ public unsafe struct StoreInput
     public double Double;
     public byte* Data;
     public int DataLength;
+    /// <summary>Edit: the entries the inline encoding holds (hash-max-listpack-entries for HSET).</summary>
+    public long Limit;
 
     public readonly ReadOnlySpan<byte> DataSpan
     {

@@ -261,6 +261,42 @@ public class HashCommandTests
         await Assert.That(c.Call("INFO", "keyspace").Text!).Contains("db0:keys=2,expires=1,");
     }
 
+    /// <summary>
+    /// HSET edits a small hash inside one store RMW (InlineEdit): an expired hash is a new one there, the
+    /// keyspace counts follow, a paged hash and the step past the listpack thresholds take the general
+    /// path, and a string is WRONGTYPE with nothing changed.
+    /// </summary>
+    [Test]
+    public async Task Hset_in_the_record_keeps_expiry_counts_and_conversions_right()
+    {
+        await using var server = await ServerProcess.StartAsync("--hash-max-listpack-entries", "4");
+        using var c = new RespClient(server.Port);
+        await Assert.That(c.Call("HSET", "h", "a", "1", "b", "2", "a", "3").Integer).IsEqualTo(2L);
+        await Assert.That(c.Call("HGET", "h", "a").Text).IsEqualTo("3");
+        await Assert.That(c.Call("PEXPIRE", "h", "50").Integer).IsEqualTo(1L);
+        await Assert.That(c.Call("INFO", "keyspace").Text!).Contains("db0:keys=1,expires=1,");
+        await Task.Delay(120);
+        await Assert.That(c.Call("HSET", "h", "c", "1").Integer).IsEqualTo(1L);
+        await Assert.That(c.Call("HLEN", "h").Integer).IsEqualTo(1L);
+        await Assert.That(c.Call("TTL", "h").Integer).IsEqualTo(-1L);
+        await Assert.That(c.Call("INFO", "keyspace").Text!).Contains("db0:keys=1,expires=0,");
+        await Assert.That(c.Call("HSET", "h", "c", "22", "d", "1", "e", "1").Integer).IsEqualTo(2L);
+        await Assert.That(c.Call("OBJECT", "ENCODING", "h").Text).IsEqualTo("listpack");
+        await Assert.That(c.Call("HSET", "h", "f", "1", "c", "333").Integer).IsEqualTo(1L);
+        await Assert.That(c.Call("OBJECT", "ENCODING", "h").Text).IsEqualTo("listpack"); // 4 fields: at the limit
+        await Assert.That(c.Call("HSET", "h", "g", "1", "c", "333").Integer).IsEqualTo(1L);
+        await Assert.That(c.Call("OBJECT", "ENCODING", "h").Text).IsEqualTo("hashtable");
+        await Assert.That(c.Call("HSET", "h", "c", "4", "i", "1").Integer).IsEqualTo(1L);
+        await Assert.That(c.Call("HGET", "h", "c").Text).IsEqualTo("4");
+        await Assert.That(c.Call("HLEN", "h").Integer).IsEqualTo(6L);
+        await Assert.That(c.Call("HSET", "long", "f", new string('x', 65)).Integer).IsEqualTo(1L);
+        await Assert.That(c.Call("OBJECT", "ENCODING", "long").Text).IsEqualTo("hashtable");
+        c.Call("SET", "s", "v");
+        await Assert.That(c.Call("HSET", "s", "f", "v").ToString()).StartsWith("WRONGTYPE");
+        await Assert.That(c.Call("GET", "s").Text).IsEqualTo("v");
+        await Assert.That(c.Call("DBSIZE").Integer).IsEqualTo(3L);
+    }
+
     /// <summary>Hashes come back after a restart from the AOF alone, and from a checkpoint plus the AOF after it.</summary>
     [Test]
     public async Task Hashes_survive_restart_from_aof_and_checkpoint()

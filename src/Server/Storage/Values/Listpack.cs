@@ -80,6 +80,13 @@ public static class Listpack
             _offset = HeaderSize;
         }
 
+        /// <summary>Entries from <paramref name="offset"/> on (0: a run of entries with no header).</summary>
+        public Reader(ReadOnlySpan<byte> entries, int offset)
+        {
+            _payload = entries;
+            _offset = offset;
+        }
+
         /// <summary>Offset of the next entry in the payload (where an edit would start).</summary>
         public readonly int Offset => _offset;
 

@@ -130,6 +130,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         }
         else
         {
+            if (input.Op == StoreOp.Edit) InlineEdit.Build(ref input, default, out _, out _);
             int len = NewPayloadLength(ref input, default, live: false);
             value.ShrinkSerializedLength(ValueLayout.Header + len);
             KeyType type = input.Op is StoreOp.Set or StoreOp.Edit ? input.Type : KeyType.String;
@@ -259,8 +260,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         {
             value.ShrinkSerializedLength(ValueLayout.Header + len);
             ValueLayout.WriteHeader(ref value, type, newExp);
-            // An edit builds from the payload it then overwrites (in a buffer of its own first).
-            WritePayload(ref input, input.Op == StoreOp.Edit ? oldPayload : default, live: input.Op == StoreOp.Edit && live, ValueLayout.MutablePayloadOf(ref value), slot);
+            WritePayload(ref input, default, live: false, ValueLayout.MutablePayloadOf(ref value), slot);
         }
         slot.Changed = true;
         int dExp = (newExp != 0 ? 1 : 0) - (oldExp != 0 ? 1 : 0);
@@ -568,7 +568,8 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             case StoreOp.Set: return input.DataLength;
             case StoreOp.Append: return (live ? old.Length : 0) + input.DataLength;
             case StoreOp.SetRange: return (int)Math.Max(live ? old.Length : 0, input.Arg + input.DataLength);
-            case StoreOp.Edit: return Math.Max(0, InlineEdit.Build(ref input, live ? old : default, out _, out _));
+            // Decide (or InitialUpdater) built the edit just before, in the same callback.
+            case StoreOp.Edit: return InlineEdit.Last(out _).Length;
             default: return old.Length;
         }
     }
@@ -598,8 +599,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             }
             case StoreOp.Edit:
             {
-                InlineEdit.Build(ref input, live ? old : default, out var edited, out long added);
-                edited.CopyTo(dest);
+                InlineEdit.Last(out long added).CopyTo(dest);
                 slot.Number = added;
                 break;
             }

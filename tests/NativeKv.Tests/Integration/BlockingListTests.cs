@@ -93,7 +93,7 @@ public class BlockingListTests
         await WaitBlocked(admin, 1);
         admin.Call("SET", "k", "string");
         admin.Call("DEL", "k");
-        admin.Call("LPUSH", "k", "x");
+        admin.Call("HSET", "k", "f", "v");
         admin.Call("DEL", "k");
         await Task.Delay(100);
         await Assert.That(Info(admin, "blocked_clients")).IsEqualTo(1);

@@ -28,6 +28,8 @@ public sealed class ServerContext
     public Log Log { get; }
     public CommandExecutor Executor { get; }
     public ClientRegistry Clients { get; } = new();
+    /// <summary>Clients blocked on keys (BLPOP...), shared by every reactor.</summary>
+    public Network.Blocking.BlockingKeys Blocking { get; } = new();
     public ServerStats Stats { get; } = new();
     public Reactor[] Reactors { get; set; } = [];
     public Listener[] Listeners { get; set; } = [];

@@ -241,6 +241,42 @@ internal static class ClientCommands
         if (killSelf) ClientRegistry.Kill(caller, caller);
     }
 
+    [RespCommand("CLIENT|UNBLOCK", Arity = -3, Flags = CommandFlags.Admin | Common, Group = CommandGroup.Connection,
+        Summary = "Unblocks a client blocked by a blocking command from a different connection.", Since = "5.0.0",
+        Complexity = "O(log N) where N is the number of client connections")]
+    public static void Unblock(ref CommandContext ctx)
+    {
+        // clientCommand "unblock": 3 or 4 arguments, the reason before the id.
+        if (ctx.Count > 4)
+        {
+            var text = new ErrorText.Builder(200);
+            text.Append("ERR unknown subcommand or wrong number of arguments for '"u8);
+            text.Append(ErrorText.CString(ctx[1], 128));
+            text.Append("'. Try CLIENT HELP."u8);
+            text.Reply(ctx.Reply, trimEnd: true);
+            return;
+        }
+        var mode = Network.Blocking.UnblockMode.Timeout;
+        if (ctx.Count == 4)
+        {
+            if (ctx.ArgIs(3, "ERROR"u8)) mode = Network.Blocking.UnblockMode.Error;
+            else if (!ctx.ArgIs(3, "TIMEOUT"u8))
+            {
+                ctx.Reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                return;
+            }
+        }
+        if (!ctx.TryGetLong(2, out long id))
+        {
+            ctx.Reply.Error("ERR value is not an integer or out of range");
+            return;
+        }
+        // The target replies on its own reactor (its timeout's null array, or the UNBLOCKED error).
+        bool unblocked = ctx.Server.Clients.TryGet(id, out var target) && !target.Closed && target.BlockOrNull is { } block
+            && ctx.Server.Blocking.RequestUnblock(block, mode);
+        ctx.Reply.Integer(unblocked ? 1 : 0);
+    }
+
     [RespCommand("CLIENT|NO-EVICT", Arity = 3, Flags = CommandFlags.Admin | Common, Group = CommandGroup.Connection,
         Summary = "Sets the client eviction mode of the connection.", Since = "7.0.0", Complexity = "O(1)")]
     public static void NoEvict(ref CommandContext ctx)
@@ -421,6 +457,7 @@ internal static class ClientCommands
           .Append(" idle=").Append(self ? 0 : c.IdleSeconds)
           .Append(" flags=");
         int flagsStart = sb.Length;
+        if (c.BlockOrNull is { IsBlocked: true }) sb.Append('b');
         if (c.CloseAfterReply) sb.Append('c');
         if (c.KillRequested) sb.Append('A');
         if (c.NoEvict) sb.Append('e');

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using NativeKv.Server.Network;
+using NativeKv.Server.Network.Blocking;
 using NativeKv.Server.Protocol;
 using NativeKv.Server.Storage.Locks;
 
@@ -74,11 +75,20 @@ public sealed class CommandExecutor(ServerContext server)
             return true;
         }
 
+        var block = client.BlockOrNull;
+        if (block is not null && block.Ending != UnblockMode.None)
+        {
+            EndBlocked(client, block, spec, stats);
+            FinishReplyMode(client, skipThis);
+            return true;
+        }
+
         if (_server.WriteDenied is { } denied && ((spec.Flags & CommandFlags.Write) != 0 || spec.Name == "ping"))
         {
             // Nothing a write does may be acknowledged while the disk refuses it (Redis denies PING too).
             // (A write parked on its locks may come back here once the disk failed: it never ran.)
             if (client.Locks.IsHeld) Locks.Release(client.Locks);
+            if (block is not null && block.IsBlocked) block.Unblock(_server.Blocking); // a re-run refused: it ends here
             Reject(client, spec, stats, denied);
             FinishReplyMode(client, skipThis);
             return true;
@@ -117,6 +127,7 @@ public sealed class CommandExecutor(ServerContext server)
         // A write naming several keys (SMOVE, RENAME, MSET, DEL a b...) may write several records: they
         // reach the AOF as one frame, applied whole by recovery. Decided before its first record, in every run.
         if (store is not null && locks.IsHeld && locks.KeyCount > 1 && (spec.Flags & CommandFlags.Write) != 0) store.FrameWrites();
+        block?.TakeRequest(); // a request from an attempt that then waited on disk is not this attempt's
         CommandTable.Invoke(spec.Index, ref ctx);
         if (store is not null && store.EndCommand())
         {
@@ -129,8 +140,31 @@ public sealed class CommandExecutor(ServerContext server)
         }
         long elapsed = Stopwatch.GetTimestamp() - start;
         if (store is not null && store.Dirty > 0 && _server.WriteLog is { } writeLog) writeLog.Append(db, input, args, client);
+        block = client.BlockOrNull; // a client's first blocking command creates it in the handler
+        bool blocks = block is not null && block.Requested;
+        bool firstBlock = blocks && !block!.IsBlocked;
+        // Waits registered while its locks are held: a push cannot land between its look and its registration.
+        if (firstBlock) block!.Register(_server.Blocking, db, input, args);
         // Finished, its AOF records appended: other clients may see its keys now.
         if (locks.IsHeld) Locks.Release(locks);
+
+        if (blocks)
+        {
+            // Blocked: nothing replied, the command stays unconsumed and the client reads no further. Not
+            // counted until it ends (Redis's call() skips the stats of a command that blocked).
+            block!.TakeRequest();
+            if (!firstBlock) block.Reblocked(_server.Blocking);
+            client.LastCommand = spec.Name;
+            if (skipThis) client.ReplyMode = ReplyMode.Skip;
+            output.Enabled = true;
+            return false;
+        }
+        // A re-run that replied (served, or an error such as BLMOVE's WRONGTYPE destination) unblocks.
+        if (block is not null && block.IsBlocked) block.Unblock(_server.Blocking);
+        // signalKeyAsReady for every key of a write that changed something, after it completed. A transaction
+        // or script would signal here too, once, after EXEC or the script (there is no MULTI yet): its
+        // waiters must see the whole of it. One volatile read when nobody is blocked.
+        if (store is not null && store.Dirty > 0 && _server.Blocking.AnyBlocked) SignalKeys(spec, db, input, args);
 
         stats.CommandsProcessed++;
         stats.Calls[spec.Index]++;
@@ -143,6 +177,42 @@ public sealed class CommandExecutor(ServerContext server)
         client.LastCommand = spec.Name;
         FinishReplyMode(client, skipThis);
         return true;
+    }
+
+    /// <summary>Makes the keys a write command names ready for the clients blocked on them.</summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    private void SignalKeys(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
+    {
+        Span<int> keys = stackalloc int[64];
+        int count = CommandTable.KeyIndexes(spec, input, args, keys);
+        if (count == keys.Length)
+        {
+            keys = new int[args.Length];
+            count = CommandTable.KeyIndexes(spec, input, args, keys);
+        }
+        for (int i = 0; i < count; i++) _server.Blocking.Signal(db, input.Slice(args[keys[i]].Offset, args[keys[i]].Length));
+    }
+
+    /// <summary>
+    /// unblockClientOnTimeout / unblockClientOnError: the blocked command ends without running again, with
+    /// replyToBlockedClientTimedOut's null array or CLIENT UNBLOCK ERROR's error, and is counted then
+    /// (updateStatsOnUnblock).
+    /// </summary>
+    private void EndBlocked(Client client, BlockState block, CommandSpec spec, ReactorStats stats)
+    {
+        var output = client.Output;
+        bool error = block.Ending == UnblockMode.Error;
+        if (error) output.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK"u8);
+        else output.NullArray();
+        block.Unblock(_server.Blocking);
+        stats.CommandsProcessed++;
+        stats.Calls[spec.Index]++;
+        if (error)
+        {
+            stats.FailedCalls[spec.Index]++;
+            stats.CountError(output.LastErrorPrefix);
+        }
+        client.LastCommand = spec.Name;
     }
 
     private static void FinishReplyMode(Client client, bool skipped)

@@ -230,11 +230,12 @@ internal static class InfoCommand
         Line(sb, "maxclients", server.Config.MaxClients);
         Line(sb, "client_recent_max_input_buffer", maxIn);
         Line(sb, "client_recent_max_output_buffer", maxOut);
-        Line(sb, "blocked_clients", 0);
+        var blocking = server.Blocking;
+        Line(sb, "blocked_clients", blocking.BlockedClients);
         Line(sb, "tracking_clients", 0);
-        Line(sb, "clients_in_timeout_table", 0);
-        Line(sb, "total_blocking_keys", 0);
-        Line(sb, "total_blocking_keys_on_nokey", 0);
+        Line(sb, "clients_in_timeout_table", blocking.WithTimeout);
+        Line(sb, "total_blocking_keys", blocking.Keys);
+        Line(sb, "total_blocking_keys_on_nokey", 0); // only XREADGROUP waits for a key's deletion (no streams yet)
     }
 
     private static void MemorySection(ServerContext server, StringBuilder sb)

@@ -73,20 +73,28 @@ internal static partial class ListCommands
         Since = "7.0.0", Complexity = "O(N+M) where N is the number of provided keys and M is the number of elements returned.")]
     public static void LMPop(ref CommandContext ctx)
     {
-        // lmpopGenericCommand: numkeys, the position after the keys, then COUNT once.
-        if (!ctx.TryGetLong(1, out long numkeys) || numkeys < 1)
+        if (!TryMPopArgs(ref ctx, 1, out int whereAt, out bool head, out long count)) return;
+        if (!TryMPop(ref ctx, 2, whereAt, head, count)) ctx.Reply.NullArray();
+    }
+
+    /// <summary>lmpopGenericCommand's parsing: numkeys at <paramref name="numkeysAt"/>, the position after the keys, then COUNT once.</summary>
+    private static bool TryMPopArgs(ref CommandContext ctx, int numkeysAt, out int whereAt, out bool head, out long count)
+    {
+        whereAt = 0;
+        head = false;
+        count = -1;
+        if (!ctx.TryGetLong(numkeysAt, out long numkeys) || numkeys < 1)
         {
             ctx.Reply.Error("ERR numkeys should be greater than 0");
-            return;
+            return false;
         }
-        if (numkeys >= ctx.Count - 2)
+        if (numkeys >= ctx.Count - numkeysAt - 1)
         {
             ctx.Reply.Error("ERR syntax error");
-            return;
+            return false;
         }
-        int whereAt = 1 + (int)numkeys + 1;
-        if (!TryWhere(ref ctx, whereAt, out bool head)) return;
-        long count = -1;
+        whereAt = numkeysAt + (int)numkeys + 1;
+        if (!TryWhere(ref ctx, whereAt, out head)) return false;
         for (int j = whereAt + 1; j < ctx.Count; j++)
         {
             bool more = ctx.Count - 1 - j > 0;
@@ -96,34 +104,38 @@ internal static partial class ListCommands
                 if (!ctx.TryGetLong(j, out count) || count < 1)
                 {
                     ctx.Reply.Error("ERR count should be greater than 0");
-                    return;
+                    return false;
                 }
             }
             else
             {
                 ctx.Reply.Error("ERR syntax error");
-                return;
+                return false;
             }
         }
         if (count == -1) count = 1;
-        // mpopGenericCommand: the first key holding a list; a key of another type stops it with WRONGTYPE.
-        for (int k = 2; k < whereAt; k++)
+        return true;
+    }
+
+    /// <summary>
+    /// mpopGenericCommand: pops from the first of the keys [<paramref name="firstKey"/>, <paramref name="endKey"/>)
+    /// holding a list; a key of another type stops it with WRONGTYPE. False when none holds a list (nothing replied).
+    /// </summary>
+    private static bool TryMPop(ref CommandContext ctx, int firstKey, int endKey, bool head, long count)
+    {
+        for (int k = firstKey; k < endKey; k++)
         {
             var st = ListStore.Read(ref ctx, ctx[k], out var slot);
-            if (st is Lookup.Pending or Lookup.Error) return;
+            if (st is Lookup.Pending or Lookup.Error) return true;
             if (st == Lookup.NotFound) continue;
             var payload = slot.Value;
             int take = (int)Math.Min(count, List.Count(payload));
             ctx.Reply.ArrayHeader(2);
             ctx.Reply.Bulk(ctx[k]);
             ctx.Reply.ArrayHeader(take);
-            ListStore.ReplyRange(ref ctx, payload, head ? 0 : List.Count(payload) - take, take, reverse: !head);
-            var buf = ListStore.Load(ref ctx, 0, payload);
-            ListStore.RemoveEnd(buf, take, head);
-            ListStore.Removed(ref ctx, buf);
-            ListStore.Store(ref ctx, ctx[k], buf);
-            return;
+            PopEnd(ref ctx, ctx[k], payload, take, head);
+            return true;
         }
-        ctx.Reply.NullArray();
+        return false;
     }
 }

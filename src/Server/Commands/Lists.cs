@@ -217,15 +217,23 @@ internal static partial class ListCommands
             return;
         }
         var payload = slot.Value;
-        int n = List.Count(payload);
-        int take = hasCount ? (int)Math.Min(count, n) : 1;
+        int take = hasCount ? (int)Math.Min(count, List.Count(payload)) : 1;
         if (hasCount) ctx.Reply.ArrayHeader(take);
+        PopEnd(ref ctx, ctx[1], payload, take, head);
+    }
+
+    /// <summary>
+    /// listPopRangeAndReplyWithKey's pop: replies <paramref name="take"/> elements from one end of the list at
+    /// <paramref name="key"/> (RPOP's from the tail inwards), without a header, and removes them (LPOP, LMPOP, BLPOP, BLMPOP).
+    /// </summary>
+    internal static void PopEnd(ref CommandContext ctx, ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload, int take, bool head)
+    {
         // The reply first (a write that goes to disk discards it, and the rerun writes it again).
-        ListStore.ReplyRange(ref ctx, payload, head ? 0 : n - take, take, reverse: !head);
+        ListStore.ReplyRange(ref ctx, payload, head ? 0 : List.Count(payload) - take, take, reverse: !head);
         var buf = ListStore.Load(ref ctx, 0, payload);
         ListStore.RemoveEnd(buf, take, head);
         ListStore.Removed(ref ctx, buf);
-        ListStore.Store(ref ctx, ctx[1], buf);
+        ListStore.Store(ref ctx, key, buf);
     }
 
     [RespCommand("LLEN", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,

@@ -70,8 +70,16 @@ public sealed unsafe class Client : Storage.IHeldReplies
     internal Storage.PendingState StoreState { get; } = new();
     /// <summary>The key locks of the command in progress (held across its disk rounds; parked while it waits for them).</summary>
     internal Storage.Locks.LockSet Locks { get; private set; } = null!;
-    /// <summary>The current command waits: on the store, or parked for its key locks. Input stays unparsed meanwhile.</summary>
-    internal bool CommandWaiting => StoreState.Waiting || Locks.IsParked;
+    /// <summary>The current command waits: on the store, parked for its key locks, or blocked (BLPOP). Input stays unparsed meanwhile.</summary>
+    internal bool CommandWaiting => StoreState.Waiting || Locks.IsParked || (_block is not null && _block.IsBlocked);
+
+    private Blocking.BlockState? _block;
+    /// <summary>This client's blocking state (created by its first blocking command).</summary>
+    public Blocking.BlockState Block => _block ??= new Blocking.BlockState(this);
+    /// <summary>The blocking state if the client ever blocked: the executor's one check for every command.</summary>
+    public Blocking.BlockState? BlockOrNull => _block;
+    /// <summary>Blocked and not re-running its command: nothing to resume on disk or locks.</summary>
+    internal bool BlockedIdle => _block is not null && _block.Idle;
 
     // --- state that commands change ---
     public string Name { get; set; } = "";
@@ -237,6 +245,12 @@ public sealed unsafe class Client : Storage.IHeldReplies
     /// </summary>
     internal void InputEnded()
     {
+        if (BlockedIdle)
+        {
+            // io_uring keeps receiving while a command is blocked: the end of input frees it, as in Redis.
+            Close();
+            return;
+        }
         _inputEnded = true;
         FinishIfEnded();
     }
@@ -348,7 +362,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
                     // Waits on disk (the reactor runs it again when its reads are in) or for its locks
                     // (the grant posts LockWake to the reactor's mailbox): not consumed.
                     _waitConsumed = consumed;
-                    if (!Locks.IsParked) Reactor.AddWaiting(this);
+                    if (!Locks.IsParked && !BlockedIdle) Reactor.AddWaiting(this);
                     PrefetchBehind(consumed);
                     break;
                 }
@@ -410,6 +424,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
         var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
         if (!Server.Executor.Execute(this, span, Parser.Args))
         {
+            if (BlockedIdle) { Flush(); return; }
             if (!Locks.IsParked) Reactor.AddWaiting(this);
             PrefetchBehind(_waitConsumed);
             return;
@@ -420,6 +435,18 @@ public sealed unsafe class Client : Storage.IHeldReplies
         if (Closed) return;
         if (!CommandWaiting && !CloseAfterReply) Reactor.Backend.Resume(this); // input that arrived meanwhile
         else Flush();
+    }
+
+    /// <summary>
+    /// On this reactor (BlockState's wake-up): a key the blocked command waits on is ready, or its timeout or
+    /// CLIENT UNBLOCK ends it. The command runs again from the start (blocked.c unblockClientOnKey ->
+    /// processCommandAndResetClient); served, the client carries on with its pipelined input.
+    /// </summary>
+    internal void ResumeBlocked()
+    {
+        if (Closed || _block is null || !Server.Blocking.BeginRun(_block, out var ending)) return;
+        _block.Ending = ending;
+        ResumeAfterStore();
     }
 
     /// <summary>
@@ -457,6 +484,8 @@ public sealed unsafe class Client : Storage.IHeldReplies
             // (StoreInput.Data): it must not be lent to another client then.
             // Held or awaited key locks go back first: other clients' commands may be parked behind them.
             if (Locks is not null) Server.Executor.Locks.Cancel(Locks);
+            // Its waits go too: a token it held passes to the next waiter (blocked.c freeClient -> unblockClient).
+            _block?.Unblock(Server.Blocking);
             bool storeBusy = StoreState.Waiting || StoreState.Slots.Count > 0;
             if (storeBusy) Reactor.Store?.Abandon(StoreState);
             else ReleaseInput();

@@ -158,6 +158,13 @@ public sealed unsafe class EpollBackend : ReactorBackend
             // One client's failure closes that client only (one try region per event costs nothing).
             try
             {
+                // A blocked client reads nothing, so the hangup is all it sees of a peer that went away:
+                // Redis frees a blocked client whose read returns 0, and its waits with it.
+                if ((ev & (LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0 && client.BlockedIdle)
+                {
+                    client.Close();
+                    continue;
+                }
                 if ((ev & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0)
                     Read(client, hangup: (ev & (LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0);
                 if ((ev & LibC.EPOLLOUT) != 0 && !client.Closed) Flush(client);

@@ -53,6 +53,9 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
     /// <summary>This reactor's store session (own FASTER session, created on the reactor thread).</summary>
     public Storage.StoreSession Store { get; internal set; } = null!;
 
+    /// <summary>Deadlines of this reactor's blocked clients (reactor thread only).</summary>
+    internal ReactorTimers Timers { get; } = new();
+
     /// <summary>A client whose command waits on disk; resumed when its operations complete.</summary>
     internal void AddWaiting(Client client) => _waiting.Add(client);
 
@@ -120,6 +123,7 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
             {
                 DrainMailbox();
                 int timeout = TimeUntilCron();
+                if (Timers.Count > 0) timeout = Timers.MillisecondsUntilNext(timeout);
                 if (_waiting.Count > 0 || Store.HasPending)
                 {
                     // Disk reads in flight: poll, spinning briefly before sleeping a millisecond at a time.
@@ -139,6 +143,7 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
                 bool drain = rang && !Backend.ConsumesDoorbell;
                 if (sleeping || drain) Mailbox.Woke(drain);
                 if (_waiting.Count > 0 || Store.HasPending) ServiceStore(n);
+                if (Timers.Count > 0) Timers.RunExpired();
                 _server.Persistence?.EndTurn(this); // appendfsync always: one AOF commit for the turn's held replies
                 if (Environment.TickCount64 >= _nextCron) Cron();
             }

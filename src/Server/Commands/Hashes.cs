@@ -83,7 +83,7 @@ internal static unsafe class HashStore
             bytes += Listpack.EntrySize(ctx[i].Length);
         }
         var store = Db.Store(ref ctx);
-        if (t_held is { Count: > 0 } held && !store.HasPending) held.Clear();
+        ReleaseHeld(store);
         // The arguments as listpack entries, in a pinned buffer a pending RMW may keep pointing at.
         var args = t_args is { } a && a.Length >= bytes && !store.HasPending ? a : GC.AllocateUninitializedArray<byte>(Math.Max(bytes, 256), pinned: true);
         t_args = args.Length <= KeepScratch ? args : null;
@@ -102,7 +102,7 @@ internal static unsafe class HashStore
         }
         if (st == OpStatus.Pending)
         {
-            (t_held ??= new()).Add(args);
+            Hold(args);
             if (t_args == args) t_args = null;
             return Inline.Stopped;
         }
@@ -121,14 +121,21 @@ internal static unsafe class HashStore
 
     [ThreadStatic] private static byte[]? t_args;
 
+    /// <summary>A buffer a pending write points into stays alive (and unused) until the session has nothing in flight.</summary>
+    private static void Hold(byte[] buffer) => (t_held ??= new()).Add(buffer);
+
+    private static void ReleaseHeld(StoreSession store)
+    {
+        if (t_held is { Count: > 0 } held && !store.HasPending) held.Clear();
+    }
+
     public static HashLimits Limits(ref CommandContext ctx) =>
         new(ctx.Server.Config.HashMaxListpackEntries, ctx.Server.Config.HashMaxListpackValue);
 
     /// <summary>A writer over the key's current payload (<paramref name="found"/>: the read found it).</summary>
     public static HashWriter Writer(ref CommandContext ctx, bool found, OpSlot slot)
     {
-        var store = Db.Store(ref ctx);
-        if (t_held is { Count: > 0 } held && !store.HasPending) held.Clear();
+        ReleaseHeld(Db.Store(ref ctx));
         var scratch = t_scratch ??= GC.AllocateUninitializedArray<byte>(4096, pinned: true);
         return new HashWriter(found ? slot.Value : default, scratch, Limits(ref ctx));
     }
@@ -172,7 +179,7 @@ internal static unsafe class HashStore
             }
         }
         if (st != OpStatus.Pending) return true;
-        (t_held ??= new()).Add(buffer);
+        Hold(buffer);
         if (t_scratch == buffer) t_scratch = null;
         return false;
     }

@@ -82,9 +82,12 @@ public sealed class BlockingKeys
     }
 
     /// <summary>
-    /// The owner's re-run ended and it waits again: each token it ran with goes to the next waiter, or back
-    /// to the head when the key was written meanwhile (Again) so the oldest waiter sees the new data first;
-    /// unless the key now holds another type, which the next waiters may want (a zset waiter behind a list waiter).
+    /// The owner's re-run ended and it waits again: each token it ran with goes back to the head when the key
+    /// was written meanwhile (Again), so the oldest waiter sees the new data first; to the next waiter when
+    /// the key holds another type, which the next waiters may want (a zset waiter behind a list waiter); and
+    /// nowhere when the key was empty for it, as it is for the waiters behind it. Passed on then, a push
+    /// landing while the next waiter held it served that waiter before the older one (a CI run: waiter 5
+    /// popped "4" while waiter 4 still waited).
     /// True when the owner must run again (a token came while it ran, or an unblock is pending).
     /// </summary>
     internal bool Reblocked(BlockState state, bool otherType)
@@ -99,7 +102,7 @@ public sealed class BlockingKeys
                 if (!node.InRun) continue;
                 node.InRun = node.HasToken = false;
                 var q = node.Queue;
-                var next = q.Again && !otherType ? q.Head : node.Next;
+                var next = otherType ? node.Next : q.Again ? q.Head : null;
                 q.Again = false;
                 q.Token = null;
                 if (next is not null) Give(q, next, wakes);

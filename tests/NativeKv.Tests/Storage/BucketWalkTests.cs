@@ -46,9 +46,29 @@ public class BucketWalkTests
         for (int round = 0; round < 6; round++)
         {
             Churn(c);
+            WaitForQuietLog(c);
             long before = Info(c, "store_disk_reads");
             for (int i = 0; i < 100; i++) c.Call(probe(i * (N / 100) + 7));
             if (Info(c, "store_disk_reads") - before >= 80) return;
+        }
+    }
+
+    /// <summary>
+    /// Waits (up to 30 s) until the log's tail has stood still for 2.5 s: no compaction running or about to
+    /// (the maintenance thread checks every second). A compaction that began after the cold sample copied
+    /// every bucket back to memory and a cold SMEMBERS in CI read 0 of 2,429 from disk.
+    /// </summary>
+    private static void WaitForQuietLog(RespClient c)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        long tail = Info(c, "store_log_appended");
+        var still = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(250);
+            long now = Info(c, "store_log_appended");
+            if (now != tail) { tail = now; still = DateTime.UtcNow; }
+            else if (DateTime.UtcNow - still >= TimeSpan.FromSeconds(2.5)) return;
         }
     }
 

@@ -27,6 +27,8 @@ public sealed class CommandExecutor(ServerContext server)
     {
         var output = client.Output;
         var stats = client.Reactor.Stats;
+        long carried = stats.LastCommandEnd; // the previous command's end, when it ran just before this one
+        stats.LastCommandEnd = 0;
         var name = input.Slice(args[0].Offset, args[0].Length);
 
         // CLIENT REPLY SKIP silences exactly the next command.
@@ -118,7 +120,7 @@ public sealed class CommandExecutor(ServerContext server)
         }
 
         long errorsBefore = output.ErrorCount;
-        long start = Stopwatch.GetTimestamp();
+        long start = carried != 0 ? carried : Stopwatch.GetTimestamp();
         var ctx = new CommandContext(input, args, client, spec);
         var store = client.Reactor.Store;
         int mark = output.Mark;
@@ -138,7 +140,8 @@ public sealed class CommandExecutor(ServerContext server)
             output.Enabled = true;
             return false;
         }
-        long elapsed = Stopwatch.GetTimestamp() - start;
+        long end = Stopwatch.GetTimestamp();
+        long elapsed = end - start;
         if (store is not null && store.Dirty > 0 && _server.WriteLog is { } writeLog) writeLog.Append(db, input, args, client);
         block = client.BlockOrNull; // a client's first blocking command creates it in the handler
         bool blocks = block is not null && block.Requested;
@@ -176,6 +179,7 @@ public sealed class CommandExecutor(ServerContext server)
         }
         client.LastCommand = spec.Name;
         FinishReplyMode(client, skipThis);
+        stats.LastCommandEnd = end;
         return true;
     }
 

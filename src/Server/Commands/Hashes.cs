@@ -57,69 +57,34 @@ internal static unsafe class HashStore
         return Commit(ref ctx, ref w, st == Lookup.Found, slot);
     }
 
-    /// <summary>What <see cref="SetInline"/> did.</summary>
-    public enum Inline { Done, Stopped, General }
-
     /// <summary>HSETs with more pairs go the general way (each pair is a scan of the listpack here, no index).</summary>
     private const int InlinePairs = 16;
 
     /// <summary>
     /// HSET of a few fields as one RMW that edits the hash in its record (<see cref="InlineEdit"/>):
-    /// <see cref="Inline.General"/> when the hash is paged, or this HSET would take it past the listpack
-    /// thresholds, or the arguments could not stay inline; <see cref="Inline.Stopped"/> when the command
-    /// waits on disk or replied an error.
+    /// <see cref="InlineEdits.Outcome.General"/> when the hash is paged, or this HSET would take it past the
+    /// listpack thresholds, or the arguments could not stay inline.
     /// </summary>
-    public static Inline SetInline(ref CommandContext ctx, out long added)
+    public static InlineEdits.Outcome SetInline(ref CommandContext ctx, out long added)
     {
         added = 0;
         var limits = Limits(ref ctx);
-        if (ctx.Count - 2 > 2 * InlinePairs) return Inline.General;
+        if (ctx.Count - 2 > 2 * InlinePairs) return InlineEdits.Outcome.General;
         // A listpack at its thresholds must fit in one record, or the general path's size check answers.
-        if (limits.MaxListpackEntries * 2 * (limits.MaxListpackValue + 5) + Listpack.HeaderSize > ctx.Server.Store.MaxValueLength) return Inline.General;
+        if (limits.MaxListpackEntries * 2 * (limits.MaxListpackValue + 5) + Listpack.HeaderSize > ctx.Server.Store.MaxValueLength) return InlineEdits.Outcome.General;
         int bytes = 0;
         for (int i = 2; i < ctx.Count; i++)
         {
-            if (ctx[i].Length > limits.MaxListpackValue) return Inline.General;
+            if (ctx[i].Length > limits.MaxListpackValue) return InlineEdits.Outcome.General;
             bytes += Listpack.EntrySize(ctx[i].Length);
         }
-        var store = Db.Store(ref ctx);
-        ReleaseHeld(store);
-        // The arguments as listpack entries, in a pinned buffer a pending RMW may keep pointing at.
-        var args = t_args is { } a && a.Length >= bytes && !store.HasPending ? a : GC.AllocateUninitializedArray<byte>(Math.Max(bytes, 256), pinned: true);
-        t_args = args.Length <= KeepScratch ? args : null;
+        // The arguments as listpack entries.
+        var data = InlineEdits.Begin(Db.Store(ref ctx), bytes);
         int at = 0;
-        for (int i = 2; i < ctx.Count; i++) at += Listpack.WriteEntry(args.AsSpan(at), ctx[i]);
-        OpStatus st;
-        OpSlot slot;
-        fixed (byte* p = args)
-        {
-            var input = new StoreInput
-            {
-                Op = StoreOp.Edit, Arg = (long)InlineEditKind.HashSet, Type = KeyType.Hash, Now = StoreInput.LazyNow,
-                Data = p, DataLength = bytes, Limit = limits.MaxListpackEntries,
-            };
-            st = store.Rmw(ctx.Client.Database, ctx[1], ref input, out slot);
-        }
-        if (st == OpStatus.Pending)
-        {
-            Hold(args);
-            if (t_args == args) t_args = null;
-            return Inline.Stopped;
-        }
-        switch (slot.Result)
-        {
-            case OpResult.WrongType:
-                Db.WrongType(ref ctx);
-                return Inline.Stopped;
-            case OpResult.NotApplied:
-                return Inline.General;
-            default:
-                added = slot.Number;
-                return Inline.Done;
-        }
+        for (int i = 2; i < ctx.Count; i++) at += Listpack.WriteEntry(data[at..], ctx[i]);
+        return InlineEdits.Run(ref ctx, KeyType.Hash, InlineEditKind.HashSet, limits.MaxListpackEntries, bytes, out added);
     }
 
-    [ThreadStatic] private static byte[]? t_args;
 
     /// <summary>A buffer a pending write points into stays alive (and unused) until the session has nothing in flight.</summary>
     private static void Hold(byte[] buffer) => (t_held ??= new()).Add(buffer);
@@ -208,8 +173,8 @@ internal static class HashCommands
         }
         switch (HashStore.SetInline(ref ctx, out long created))
         {
-            case HashStore.Inline.Stopped: return;
-            case HashStore.Inline.Done:
+            case InlineEdits.Outcome.Stopped: return;
+            case InlineEdits.Outcome.Done:
                 if (replyOk) ctx.Reply.Ok();
                 else ctx.Reply.Integer(created);
                 return;

@@ -70,6 +70,13 @@ internal static unsafe partial class SetCommands
             if (n >= 0) ctx.Reply.Integer(n);
             return;
         }
+        // Members all there already: nothing to copy or write (a copy of the set was 9% of SADD's server
+        // CPU at pipeline 16 when the member was there). A size hint that would convert the set still goes on.
+        if (st == Lookup.Found && ctx.Count - 2 <= Math.Min(Set.Count(slot.Value), Limits(ref ctx).ListpackEntries) && AllMembers(ref ctx, slot.Value))
+        {
+            ctx.Reply.Integer(0);
+            return;
+        }
         var s = SetScratch.Current;
         var buf = s.Write(Db.Store(ref ctx), 0);
         var limits = Limits(ref ctx);
@@ -98,6 +105,15 @@ internal static unsafe partial class SetCommands
             else if (!CheckSize(ref ctx, buf) || !Store(ref ctx, ctx[1], buf, keepTtl: true, s)) return;
         }
         ctx.Reply.Integer(added);
+    }
+
+    private static bool AllMembers(ref CommandContext ctx, ReadOnlySpan<byte> payload)
+    {
+        for (int j = 2; j < ctx.Count; j++)
+        {
+            if (!Set.IsMember(payload, ctx[j])) return false;
+        }
+        return true;
     }
 
     [RespCommand("SREM", Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,

@@ -350,6 +350,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
     private void ProcessInput()
     {
         int commands = 0;
+        Reactor.Stats.LastCommandEnd = 0;
         while (!CloseAfterReply && !Closed && !CommandWaiting)
         {
             var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
@@ -389,6 +390,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
             }
         }
         CommandsInLastRead = commands;
+        Reactor.Stats.LastCommandEnd = 0; // the next batch's first command reads the clock itself
         if (_inputStart == _inputEnd)
         {
             _inputStart = _inputEnd = 0;

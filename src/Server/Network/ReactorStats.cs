@@ -27,6 +27,12 @@ public sealed class ReactorStats
     public long WritesProcessed;
     /// <summary>Clients closed for client-output-buffer-limit (INFO client_output_buffer_limit_disconnections).</summary>
     public long OutputLimitDisconnections;
+    /// <summary>
+    /// When the command before this one in the same input batch finished (Stopwatch ticks), 0 when there was
+    /// none: it is the next one's start, one clock read a command where there were two (the two were 7% of
+    /// SADD's server CPU at pipeline 16). Cleared when the batch ends or a command waits.
+    /// </summary>
+    public long LastCommandEnd;
     public readonly long[] Calls;
     public readonly long[] Microseconds;
     public readonly long[] RejectedCalls;

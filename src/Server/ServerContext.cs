@@ -30,6 +30,8 @@ public sealed class ServerContext
     public ClientRegistry Clients { get; } = new();
     /// <summary>Clients blocked on keys (BLPOP...), shared by every reactor.</summary>
     public Network.Blocking.BlockingKeys Blocking { get; } = new();
+    /// <summary>Every client's WATCHed keys (MULTI/EXEC).</summary>
+    public Commands.Transactions.WatchedKeys Watches { get; } = new();
     public ServerStats Stats { get; } = new();
     public Reactor[] Reactors { get; set; } = [];
     public Listener[] Listeners { get; set; } = [];

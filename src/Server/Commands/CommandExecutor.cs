@@ -96,14 +96,33 @@ public sealed class CommandExecutor(ServerContext server)
             return true;
         }
 
+        var multi = client.MultiOrNull;
+        if (multi is { Active: true } && !RunsInMulti(spec))
+        {
+            // processCommand: inside MULTI a command is queued (queueMultiCommand), unless refused.
+            if ((spec.Flags & CommandFlags.NoMulti) != 0) Reject(client, spec, stats, "ERR Command not allowed inside a transaction");
+            else
+            {
+                multi.Queue(spec, input, args);
+                output.SimpleString("QUEUED"u8);
+            }
+            FinishReplyMode(client, skipThis);
+            return true;
+        }
+        bool exec = spec.Index == ExecIndex && multi is { Active: true };
+
         var locks = client.Locks;
-        if (!locks.IsHeld && CommandTable.Locks(spec))
+        if (!locks.IsHeld && (exec || CommandTable.Locks(spec)))
         {
             var session = client.Reactor.Store;
             while (true)
             {
                 // First run of the command (not a replay after disk, not a resumption after a grant).
-                if (!locks.IsParked) CommandTable.CollectLocks(spec, client.Database, input, args, locks, session);
+                if (!locks.IsParked)
+                {
+                    if (exec) Transactions.TransactionCommands.CollectLocks(client, locks, session);
+                    else CommandTable.CollectLocks(spec, client.Database, input, args, locks, session);
+                }
                 if (!Locks.Acquire(locks))
                 {
                     // Parked: the waiter's Granted() resumes the client through its reactor's mailbox.
@@ -128,7 +147,8 @@ public sealed class CommandExecutor(ServerContext server)
         store?.BeginCommand(client.StoreState);
         // A write naming several keys (SMOVE, RENAME, MSET, DEL a b...) may write several records: they
         // reach the AOF as one frame, applied whole by recovery. Decided before its first record, in every run.
-        if (store is not null && locks.IsHeld && locks.KeyCount > 1 && (spec.Flags & CommandFlags.Write) != 0) store.FrameWrites();
+        // So do the records of an EXEC's commands.
+        if (store is not null && locks.IsHeld && ((locks.KeyCount > 1 && (spec.Flags & CommandFlags.Write) != 0) || exec)) store.FrameWrites();
         block?.TakeRequest(); // a request from an attempt that then waited on disk is not this attempt's
         CommandTable.Invoke(spec.Index, ref ctx);
         if (store is not null && store.EndCommand())
@@ -148,6 +168,8 @@ public sealed class CommandExecutor(ServerContext server)
         bool firstBlock = blocks && !block!.IsBlocked;
         // Waits registered while its locks are held: a push cannot land between its look and its registration.
         if (firstBlock) block!.Register(_server.Blocking, db, input, args);
+        // touchWatchedKey, while its locks still shut out an EXEC watching these keys (EXEC touches for its own commands).
+        if (store is not null && store.Dirty > 0 && _server.Watches.Any && !exec) TouchWatched(spec, db, input, args);
         // Finished, its AOF records appended: other clients may see its keys now.
         if (locks.IsHeld) Locks.Release(locks);
 
@@ -181,6 +203,34 @@ public sealed class CommandExecutor(ServerContext server)
         FinishReplyMode(client, skipThis);
         stats.LastCommandEnd = end;
         return true;
+    }
+
+    private static readonly int ExecIndex = CommandTable.Lookup("exec"u8);
+    private static readonly int DiscardIndex = CommandTable.Lookup("discard"u8);
+    private static readonly int MultiIndex = CommandTable.Lookup("multi"u8);
+    private static readonly int WatchIndex = CommandTable.Lookup("watch"u8);
+    private static readonly int QuitIndex = CommandTable.Lookup("quit"u8);
+    private static readonly int ResetIndex = CommandTable.Lookup("reset"u8);
+
+    /// <summary>The commands processCommand runs inside MULTI instead of queueing them.</summary>
+    private static bool RunsInMulti(CommandSpec spec)
+    {
+        int i = spec.Index;
+        return i == ExecIndex || i == DiscardIndex || i == MultiIndex || i == WatchIndex || i == QuitIndex || i == ResetIndex;
+    }
+
+    /// <summary>The transactions watching a key this write changed fail their EXEC.</summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    private void TouchWatched(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
+    {
+        Span<int> keys = stackalloc int[64];
+        int count = CommandTable.KeyIndexes(spec, input, args, keys);
+        if (count == keys.Length)
+        {
+            keys = new int[args.Length];
+            count = CommandTable.KeyIndexes(spec, input, args, keys);
+        }
+        for (int i = 0; i < count; i++) _server.Watches.Touch(db, input.Slice(args[keys[i]].Offset, args[keys[i]].Length));
     }
 
     /// <summary>Makes the keys a write command names ready for the clients blocked on them.</summary>
@@ -228,6 +278,7 @@ public sealed class CommandExecutor(ServerContext server)
 
     private static void Reject(Client client, CommandSpec spec, ReactorStats stats, string error)
     {
+        FlagTransaction(client);
         client.Output.Error(error);
         stats.RejectedCalls[spec.Index]++;
         stats.CountError(client.Output.LastErrorPrefix);
@@ -237,8 +288,15 @@ public sealed class CommandExecutor(ServerContext server)
     /// Redis's commandCheckExistence: "unknown command '%.128s', with args beginning with: " and
     /// "'%.*s' " per argument while the list is under 128 bytes; the client's bytes as sent.
     /// </summary>
+    /// <summary>flagTransaction: a command refused inside MULTI makes its EXEC fail with EXECABORT.</summary>
+    private static void FlagTransaction(Client client)
+    {
+        if (client.MultiOrNull is { Active: true } multi) multi.Aborted = true;
+    }
+
     private static void RejectUnknown(Client client, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, ReactorStats stats)
     {
+        FlagTransaction(client);
         var text = new ErrorText.Builder(320);
         text.Append("ERR unknown command '"u8);
         text.Append(ErrorText.CString(input.Slice(args[0].Offset, args[0].Length), 128));
@@ -257,6 +315,7 @@ public sealed class CommandExecutor(ServerContext server)
     /// <summary>"unknown subcommand '%.128s'. Try CONFIG HELP."</summary>
     private static void RejectUnknownSubcommand(Client client, CommandSpec spec, ReadOnlySpan<byte> subName, ReactorStats stats)
     {
+        FlagTransaction(client);
         var text = new ErrorText.Builder(200);
         text.Append("ERR unknown subcommand '"u8);
         text.Append(ErrorText.CString(subName, 128));

@@ -52,24 +52,33 @@ internal static partial class CommandTable
     /// ReadOnly command or a single-record write marked <see cref="KeyLock.SharedWrite"/>, exclusive
     /// otherwise; keys of another database (MOVE, COPY ... DB n) in that database too.
     /// </summary>
-    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void CollectLocks(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, LockSet set, StoreSession? store)
     {
         set.Begin();
         set.NamespaceMap = store?.Store.NamespaceMapIdentity; // before any key is hashed under it
-        var mode = spec.Lock;
-        if ((mode & KeyLock.Keyspace) != 0)
+        if ((spec.Lock & KeyLock.Keyspace) != 0)
         {
             set.AddKeyspace();
             return;
         }
+        AddLocks(spec, db, input, args, set, store, forceExclusive: false);
+    }
+
+    /// <summary>
+    /// Adds a command's key locks to <paramref name="set"/> (a set being collected: one command's, or an
+    /// EXEC's for all its queued commands, which passes <paramref name="forceExclusive"/> for every write).
+    /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void AddLocks(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, LockSet set, StoreSession? store, bool forceExclusive)
+    {
+        var mode = spec.Lock;
         if (spec.FirstKey > 0 && spec.FirstKey == spec.LastKey && spec.NumKeysIndex == 0
             && (mode & (KeyLock.TargetDbArgument | KeyLock.TargetDbOption)) == 0)
         {
             // One key (GET, SET, INCR, HSET...): most commands; the general walk below cost GET 4% of its CPU.
             if (spec.FirstKey < args.Length)
             {
-                bool x = (spec.Flags & CommandFlags.ReadOnly) == 0 && (mode & KeyLock.SharedWrite) == 0;
+                bool x = forceExclusive || ((spec.Flags & CommandFlags.ReadOnly) == 0 && (mode & KeyLock.SharedWrite) == 0);
                 Add(set, store, db, input.Slice(args[spec.FirstKey].Offset, args[spec.FirstKey].Length), x);
             }
             return;
@@ -83,7 +92,7 @@ internal static partial class CommandTable
             count = KeyIndexes(spec, input, args, all);
             keys = all;
         }
-        bool exclusive = (spec.Flags & CommandFlags.ReadOnly) == 0 && !((mode & KeyLock.SharedWrite) != 0 && count == 1);
+        bool exclusive = forceExclusive || ((spec.Flags & CommandFlags.ReadOnly) == 0 && !((mode & KeyLock.SharedWrite) != 0 && count == 1));
         int otherDb = OtherDatabase(spec, input, args, db);
         for (int i = 0; i < count; i++)
         {
@@ -99,6 +108,8 @@ internal static partial class CommandTable
     /// once for the lock and once in FASTER: 4-5% of its CPU at pipeline 16). A database past the last
     /// names no records (the command answers its error), so it needs no lock.
     /// </summary>
+    public static void AddKeyLock(LockSet set, StoreSession? store, int db, ReadOnlySpan<byte> key, bool exclusive) => Add(set, store, db, key, exclusive);
+
     private static void Add(LockSet set, StoreSession? store, int db, ReadOnlySpan<byte> key, bool exclusive)
     {
         if (store is null) set.AddKey(db, key, exclusive);

@@ -36,6 +36,8 @@ internal static class ConnectionCommands
     public static void Reset(ref CommandContext ctx)
     {
         var c = ctx.Client;
+        // resetCommand -> clearClientConnectionState: discardTransaction, unwatchAllKeys.
+        if (c.MultiOrNull is { } multi) Transactions.TransactionCommands.Forget(ctx.Server, multi);
         c.Database = 0;
         c.Output.Protocol = 2;
         c.Name = "";

@@ -581,6 +581,7 @@ internal static unsafe class KeyspaceCommands
     {
         if (!FlushMode(ref ctx)) return;
         ctx.Server.Store.FlushDb(ctx.Client.Database);
+        ctx.Server.Watches.TouchFlushed(ctx.Client.Database);
         Db.Store(ref ctx).MarkDirty();
         ctx.Reply.Ok();
     }
@@ -591,6 +592,7 @@ internal static unsafe class KeyspaceCommands
     {
         if (!FlushMode(ref ctx)) return;
         ctx.Server.Store.FlushAll();
+        ctx.Server.Watches.TouchFlushed(-1);
         Db.Store(ref ctx).MarkDirty();
         ctx.Reply.Ok();
     }
@@ -625,7 +627,11 @@ internal static unsafe class KeyspaceCommands
             ctx.Reply.Error("ERR DB index is out of range");
             return;
         }
-        if (a != b) store.SwapDb((int)a, (int)b);
+        if (a != b)
+        {
+            store.SwapDb((int)a, (int)b);
+            ctx.Server.Watches.TouchSwapped((int)a, (int)b);
+        }
         Db.Store(ref ctx).MarkDirty();
         ctx.Reply.Ok();
     }

@@ -78,6 +78,13 @@ public sealed unsafe class Client : Storage.IHeldReplies
     public Blocking.BlockState Block => _block ??= new Blocking.BlockState(this);
     /// <summary>The blocking state if the client ever blocked: the executor's one check for every command.</summary>
     public Blocking.BlockState? BlockOrNull => _block;
+
+    private Commands.Transactions.Transaction? _multi;
+    /// <summary>Its MULTI queue and WATCHed keys, made on first use.</summary>
+    public Commands.Transactions.Transaction Multi => _multi ??= new Commands.Transactions.Transaction();
+    public Commands.Transactions.Transaction? MultiOrNull => _multi;
+    /// <summary>CLIENT_DENY_BLOCKING: inside EXEC, a blocking command answers as if it timed out at once.</summary>
+    public bool DenyBlocking { get; set; }
     /// <summary>Blocked and not re-running its command: nothing to resume on disk or locks.</summary>
     internal bool BlockedIdle => _block is not null && _block.Idle;
 
@@ -488,6 +495,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
             if (Locks is not null) Server.Executor.Locks.Cancel(Locks);
             // Its waits go too: a token it held passes to the next waiter (blocked.c freeClient -> unblockClient).
             _block?.Unblock(Server.Blocking);
+            if (_multi is not null) Commands.Transactions.TransactionCommands.Forget(Server, _multi);
             bool storeBusy = StoreState.Waiting || StoreState.Slots.Count > 0;
             if (storeBusy) Reactor.Store?.Abandon(StoreState);
             else ReleaseInput();

@@ -122,6 +122,19 @@ public class AtomicityTests
     }
 
     [Test]
+    public async Task Exec_is_never_seen_half_done_by_mget()
+    {
+        // MULTI; SET a i; INCR n; SET b i; EXEC against MGET a b from the other reactor.
+        var (reads, torn) = await Probe(Short, writers: 2, readers: 2,
+            write: (c, i) => { c.Send("MULTI"); c.Send("SET", "a", i); c.Send("INCR", "n"); c.Send("SET", "b", i); c.Send("EXEC"); },
+            read: c => c.Send("MGET", "a", "b"),
+            isTorn: r => r.Items![0].Text != r.Items[1].Text,
+            repliesPerWrite: 5);
+        await Assert.That(reads).IsGreaterThan(1000);
+        await Assert.That(torn).IsEqualTo(0);
+    }
+
+    [Test]
     public async Task Hincrby_from_both_reactors_loses_no_increment()
     {
         // A collection write reads the record, computes and writes it back: without the key's lock, two

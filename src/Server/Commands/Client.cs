@@ -457,14 +457,17 @@ internal static class ClientCommands
           .Append(" idle=").Append(self ? 0 : c.IdleSeconds)
           .Append(" flags=");
         int flagsStart = sb.Length;
+        var multi = c.MultiOrNull;
+        if (multi is { Active: true }) sb.Append('x');
         if (c.BlockOrNull is { IsBlocked: true }) sb.Append('b');
+        if (multi is { Dirty: true }) sb.Append('d');
         if (c.CloseAfterReply) sb.Append('c');
         if (c.KillRequested) sb.Append('A');
         if (c.NoEvict) sb.Append('e');
         if (c.NoTouch) sb.Append('T');
         if (sb.Length == flagsStart) sb.Append('N');
         sb.Append(" db=").Append(c.Database)
-          .Append(" sub=0 psub=0 ssub=0 multi=-1")
+          .Append(" sub=0 psub=0 ssub=0 multi=").Append(multi is { Active: true } ? multi.Count : -1)
           .Append(" qbuf=").Append(qbuf)
           .Append(" qbuf-free=").Append(qbufFree)
           .Append(" argv-mem=").Append(argvMem)

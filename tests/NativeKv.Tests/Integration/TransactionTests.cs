@@ -42,6 +42,28 @@ public class TransactionTests
     }
 
     [Test]
+    public async Task Client_list_shows_a_transaction_its_queue_and_a_touched_watch()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        using var c = new RespClient(server.Port);
+        using var other = new RespClient(server.Port);
+        long id = c.Call("CLIENT", "ID").Integer;
+        string Line() => other.Call("CLIENT", "LIST", "ID", id.ToString()).Text!;
+        await Assert.That(Line()).Contains(" flags=N ");
+        await Assert.That(Line()).Contains(" multi=-1 ");
+        c.Call("WATCH", "k");
+        other.Call("SET", "k", "1");
+        c.Call("MULTI");
+        c.Call("GET", "k");
+        c.Call("GET", "k");
+        // Redis's order: x (MULTI), then d (a watched key changed).
+        await Assert.That(Line()).Contains(" flags=xd ");
+        await Assert.That(Line()).Contains(" multi=2 ");
+        await Assert.That(c.Call("EXEC").IsNull).IsTrue();
+        await Assert.That(Line()).Contains(" flags=N ");
+    }
+
+    [Test]
     public async Task Watch_and_exec_as_compare_and_set_lose_no_increment_across_reactors()
     {
         await using var server = await ServerProcess.StartAsync("--io-threads", "2");

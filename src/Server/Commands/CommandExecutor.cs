@@ -103,7 +103,8 @@ public sealed class CommandExecutor(ServerContext server)
             if ((spec.Flags & CommandFlags.NoMulti) != 0) Reject(client, spec, stats, "ERR Command not allowed inside a transaction");
             else
             {
-                multi.Queue(spec, input, args);
+                // An aborted transaction keeps nothing (queueMultiCommand): EXEC will run none of it.
+                if (!multi.Aborted && !multi.Dirty) multi.Queue(spec, input, args);
                 output.SimpleString("QUEUED"u8);
             }
             FinishReplyMode(client, skipThis);

@@ -51,14 +51,20 @@ public class TransactionTests
         string Line() => other.Call("CLIENT", "LIST", "ID", id.ToString()).Text!;
         await Assert.That(Line()).Contains(" flags=N ");
         await Assert.That(Line()).Contains(" multi=-1 ");
+        c.Call("MULTI");
+        c.Call("GET", "k");
+        c.Call("GET", "k");
+        await Assert.That(Line()).Contains(" flags=x ");
+        await Assert.That(Line()).Contains(" multi=2 ");
+        c.Call("DISCARD");
         c.Call("WATCH", "k");
         other.Call("SET", "k", "1");
         c.Call("MULTI");
         c.Call("GET", "k");
         c.Call("GET", "k");
-        // Redis's order: x (MULTI), then d (a watched key changed).
+        // Redis's order: x (MULTI), then d (a watched key changed); a doomed transaction queues nothing.
         await Assert.That(Line()).Contains(" flags=xd ");
-        await Assert.That(Line()).Contains(" multi=2 ");
+        await Assert.That(Line()).Contains(" multi=0 ");
         await Assert.That(c.Call("EXEC").IsNull).IsTrue();
         await Assert.That(Line()).Contains(" flags=N ");
     }

@@ -224,28 +224,16 @@ public sealed class CommandExecutor(ServerContext server)
     [System.Runtime.CompilerServices.SkipLocalsInit]
     private void TouchWatched(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
     {
-        Span<int> keys = stackalloc int[64];
-        int count = CommandTable.KeyIndexes(spec, input, args, keys);
-        if (count == keys.Length)
-        {
-            keys = new int[args.Length];
-            count = CommandTable.KeyIndexes(spec, input, args, keys);
-        }
-        for (int i = 0; i < count; i++) _server.Watches.Touch(db, input.Slice(args[keys[i]].Offset, args[keys[i]].Length));
+        foreach (int k in CommandTable.AllKeyIndexes(spec, input, args, stackalloc int[64]))
+            _server.Watches.Touch(db, input.Slice(args[k].Offset, args[k].Length));
     }
 
     /// <summary>Makes the keys a write command names ready for the clients blocked on them.</summary>
     [System.Runtime.CompilerServices.SkipLocalsInit]
     private void SignalKeys(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
     {
-        Span<int> keys = stackalloc int[64];
-        int count = CommandTable.KeyIndexes(spec, input, args, keys);
-        if (count == keys.Length)
-        {
-            keys = new int[args.Length];
-            count = CommandTable.KeyIndexes(spec, input, args, keys);
-        }
-        for (int i = 0; i < count; i++) _server.Blocking.Signal(db, input.Slice(args[keys[i]].Offset, args[keys[i]].Length));
+        foreach (int k in CommandTable.AllKeyIndexes(spec, input, args, stackalloc int[64]))
+            _server.Blocking.Signal(db, input.Slice(args[k].Offset, args[k].Length));
     }
 
     /// <summary>

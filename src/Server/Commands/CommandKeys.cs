@@ -44,6 +44,18 @@ internal static partial class CommandTable
         return n;
     }
 
+    /// <summary>
+    /// Every key index of the command (<see cref="KeyIndexes"/>): in <paramref name="stack"/> when it holds
+    /// them, else in an array (MSET of thousands of keys).
+    /// </summary>
+    public static ReadOnlySpan<int> AllKeyIndexes(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, Span<int> stack)
+    {
+        int count = KeyIndexes(spec, input, args, stack);
+        if (count < stack.Length) return stack[..count];
+        var all = new int[args.Length];
+        return all.AsSpan(0, KeyIndexes(spec, input, args, all));
+    }
+
     /// <summary>Whether the command takes any lock (keys, or the whole keyspace).</summary>
     public static bool Locks(CommandSpec spec) => spec.FirstKey > 0 || spec.NumKeysIndex > 0 || (spec.Lock & KeyLock.Keyspace) != 0;
 

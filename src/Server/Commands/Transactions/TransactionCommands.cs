@@ -163,16 +163,9 @@ internal static class TransactionCommands
     {
         var server = ctx.Server;
         if (!server.Watches.Any && !server.Blocking.AnyBlocked) return;
-        Span<int> keys = stackalloc int[64];
-        int count = CommandTable.KeyIndexes(spec, bytes, args, keys);
-        if (count == keys.Length)
+        foreach (int k in CommandTable.AllKeyIndexes(spec, bytes, args, stackalloc int[64]))
         {
-            keys = new int[args.Length];
-            count = CommandTable.KeyIndexes(spec, bytes, args, keys);
-        }
-        for (int i = 0; i < count; i++)
-        {
-            var key = bytes.Slice(args[keys[i]].Offset, args[keys[i]].Length);
+            var key = bytes.Slice(args[k].Offset, args[k].Length);
             server.Watches.Touch(db, key);
             // Woken waiters run on their reactors once this EXEC has released its locks.
             server.Blocking.Signal(db, key);

@@ -23,6 +23,10 @@ internal static unsafe partial class SortedSetCommands
         public int Count;
         // Members -> scores, built for sources looked up often.
         public Dictionary<byte[], double>? Map;
+        // A set past the thresholds: its buckets are walked once, its members kept here.
+        public bool Paged;
+        public PagedMeta Meta;
+        public List<(byte[], double)>? PagedMembers;
     }
 
     private const CommandFlags AlgebraRead = CommandFlags.ReadOnly | CommandFlags.MovableKeys;
@@ -99,14 +103,16 @@ internal static unsafe partial class SortedSetCommands
                 return;
             }
             src[i].IsSet = slot.Type == KeyType.Set;
-            if (src[i].IsSet && PagedRoot.TryRead(slot.Value, out _))
+            if (src[i].IsSet && PagedRoot.TryRead(slot.Value, out var meta))
             {
-                ctx.Reply.Error("ERR a set past set-max-listpack-entries is not supported as a sorted set operand yet");
-                return;
+                src[i].Paged = true;
+                src[i].Meta = meta;
+                src[i].Count = (int)Math.Min(meta.Count, int.MaxValue);
             }
-            src[i].Count = src[i].IsSet ? Set.Count(slot.Value) : SortedSet.Count(slot.Value);
+            else src[i].Count = src[i].IsSet ? Set.Count(slot.Value) : SortedSet.Count(slot.Value);
         }
         if (!TryAlgebraOptions(ref ctx, firstKey + n, src, op, dst >= 0, cardOnly, out var aggregate, out bool withScores, out long limit)) return;
+        if (!CollectPaged(ref ctx, src)) return;
 
         // Sources in size order (a stable sort: qsort's order among equal sizes is unspecified).
         var order = new int[n];
@@ -223,9 +229,61 @@ internal static unsafe partial class SortedSetCommands
         return double.IsNaN(v) ? 0 : v;
     }
 
+    /// <summary>
+    /// The members of every paged set source, walked bucket by bucket (<see cref="BucketWalk"/>: a round that
+    /// waits on disk stops the attempt and the rerun resumes there). What the finished rounds found is kept
+    /// across reruns in the walk's held buffer as [source: u16][member entry]. False when the command waits.
+    /// </summary>
+    private static bool CollectPaged(ref CommandContext ctx, Source[] src)
+    {
+        bool any = false;
+        foreach (var x in src) any |= x.Paged;
+        if (!any) return true;
+        var store = Db.Store(ref ctx);
+        var walk = BucketWalk.Of(store);
+        var held = walk.HeldSet(out bool fresh);
+        if (fresh) held.Reset(0);
+        var pages = PagedAccess.Pages(ref ctx);
+        for (int i = 0; i < src.Length; i++)
+        {
+            if (!src[i].Paged) continue;
+            var meta = src[i].Meta;
+            walk.Begin(store, pages, meta);
+            while (walk.Next(out ulong b, out int nb))
+            {
+                for (int k = 0; k < nb; k++)
+                {
+                    var r = new BucketPage.Reader(pages.Pages.Get(PagedHash.BucketKey(meta, b + (ulong)k)), false);
+                    while (r.Next(out var e))
+                    {
+                        var span = held.Insert(held.Length, 2 + Listpack.EntrySize(e.Field.Length));
+                        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)i);
+                        Listpack.WriteEntry(span[2..], e.Field);
+                    }
+                }
+                walk.Done();
+            }
+            if (walk.Pending) return false;
+        }
+        foreach (var x in src)
+            if (x.Paged) x.PagedMembers = new List<(byte[], double)>(x.Count);
+        var all = held.Payload;
+        int at = 0;
+        while (at < all.Length)
+        {
+            int i = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(all[at..]);
+            var reader = new Listpack.Reader(all, at + 2);
+            reader.Next(out var m);
+            src[i].PagedMembers!.Add((m.ToArray(), 1.0));
+            at = reader.Offset;
+        }
+        return true;
+    }
+
     /// <summary>Every member of a source with its score (1 for a set member), in the source's order.</summary>
     private static List<(byte[] Member, double Score)> Members(OpSlot slot, Source src)
     {
+        if (src.PagedMembers is { } paged) return paged;
         var list = new List<(byte[], double)>(src.Count);
         if (!src.Found) return list;
         if (src.IsSet)

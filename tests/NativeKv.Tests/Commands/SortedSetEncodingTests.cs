@@ -107,4 +107,23 @@ public class SortedSetEncodingTests
         await Assert.That(c.Call("ZRANK", "big", "m96").Integer).IsEqualTo(rank);
         await Stop(server, c);
     }
+
+    [Test]
+    public async Task A_paged_set_is_a_source_of_the_algebra_commands()
+    {
+        var (server, c) = await Start();
+        var sadd = new List<object> { "SADD", "s" };
+        for (int i = 0; i < 1000; i++) sadd.Add("m" + i);
+        c.Call(sadd.ToArray());
+        await Assert.That(c.Call("OBJECT", "ENCODING", "s").Text).IsEqualTo("hashtable");
+        c.Call("ZADD", "z", "5", "m1", "7", "m999", "9", "other");
+        var inter = c.Call("ZINTER", "2", "z", "s", "WITHSCORES").Items!.Select(x => x.Text);
+        await Assert.That(string.Join(",", inter)).IsEqualTo("m1,6,m999,8");
+        await Assert.That(c.Call("ZUNIONSTORE", "u", "2", "z", "s").Integer).IsEqualTo(1001);
+        await Assert.That(c.Call("ZSCORE", "u", "m500").Text).IsEqualTo("1");
+        await Assert.That(c.Call("ZSCORE", "u", "other").Text).IsEqualTo("9");
+        await Assert.That(c.Call("ZDIFFSTORE", "d", "2", "s", "z").Integer).IsEqualTo(998);
+        await Assert.That(c.Call("ZINTERCARD", "2", "s", "u").Integer).IsEqualTo(1000);
+        await Stop(server, c);
+    }
 }

@@ -381,8 +381,8 @@ public sealed class RespWriter
 
     /// <summary>
     /// Redis 7.2's d2string (RESP2 and RESP3 alike): nan, inf, -inf, 0, -0; an integral value within
-    /// +-LLONG_MAX/2 as an integer; else fpconv_dtoa: the shortest digits that read back as the same
-    /// double, laid out as its emit_digits does (plain up to 7 zeros past the digits or 6 leading
+    /// +-LLONG_MAX/2 as an integer; else fpconv_dtoa: grisu2's digits (<see cref="Fpconv"/>), laid out as
+    /// its emit_digits does (plain up to 7 zeros past the digits or 6 leading
     /// ones after the point, else d.ddde+XX). Returns the byte count (dest needs 32 bytes).
     /// </summary>
     public static int FormatDouble(double value, Span<byte> dest)
@@ -402,35 +402,12 @@ public sealed class RespWriter
             Utf8Formatter.TryFormat((long)value, dest, out int w);
             return w;
         }
-        // Shortest round-trip digits from .NET ("R", as grisu2 in nearly every case), then fpconv's layout of digits * 10^K.
-        Span<byte> r = stackalloc byte[40];
-        value.TryFormat(r, out int rn, "R", System.Globalization.CultureInfo.InvariantCulture);
         Span<byte> digits = stackalloc byte[24];
-        int nd = 0, exp10 = 0, pointAt = -1;
-        bool neg = false;
-        for (int i = 0; i < rn; i++)
-        {
-            byte c = r[i];
-            if (c == (byte)'-') { neg = true; continue; }
-            if (c == (byte)'.') { pointAt = nd; continue; }
-            if (c == (byte)'E' || c == (byte)'e')
-            {
-                Utf8Parser.TryParse(r[(i + 1)..rn], out exp10, out _);
-                break;
-            }
-            digits[nd++] = c;
-        }
-        if (pointAt < 0) pointAt = nd;
-        // Drop leading zeros (0.00123) and trailing zeros (1200), adjusting the exponent.
-        int lead = 0;
-        while (lead < nd - 1 && digits[lead] == (byte)'0') lead++;
-        int K = exp10 + pointAt - nd; // value = digits * 10^K
-        var dg = digits[lead..nd];
-        int ndigits = dg.Length;
-        while (ndigits > 1 && dg[ndigits - 1] == (byte)'0') { ndigits--; K++; }
+        bool neg = value < 0;
+        int ndigits = Fpconv.Grisu2(value, digits, out int K);
         int p = 0;
         if (neg) dest[p++] = (byte)'-';
-        return p + EmitDigits(dg[..ndigits], dest[p..], K, neg);
+        return p + EmitDigits(digits[..ndigits], dest[p..], K, neg);
     }
 
     /// <summary>fpconv_dtoa.c emit_digits.</summary>

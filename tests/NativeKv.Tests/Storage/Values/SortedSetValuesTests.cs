@@ -202,4 +202,28 @@ public class SortedSetValuesTests
             await Assert.That(Encoding.ASCII.GetString(buf, 0, n)).IsEqualTo(text).Because(d.ToString("R"));
         }
     }
+
+    [Test]
+    public async Task Grisu2_text_reads_back_as_the_same_double()
+    {
+        // Random bit patterns (every exponent) and short decimals: the text is fpconv's, the value exact.
+        var rng = new Random(11);
+        var buf = new byte[32];
+        int bad = 0, checkedCount = 0;
+        string first = "";
+        for (int i = 0; i < 200_000; i++)
+        {
+            double d = i % 2 == 0 ? BitConverter.Int64BitsToDouble(rng.NextInt64()) : Math.Round(rng.NextDouble() * 1000, rng.Next(1, 8));
+            if (!double.IsFinite(d)) continue;
+            int n = RespWriter.FormatDouble(d, buf);
+            var text = Encoding.ASCII.GetString(buf, 0, n);
+            checkedCount++;
+            if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double back) || !back.Equals(d))
+            {
+                if (bad++ == 0) first = $"{d:R} -> {text}";
+            }
+        }
+        await Assert.That(checkedCount).IsGreaterThan(150_000);
+        await Assert.That(first).IsEqualTo("");
+    }
 }

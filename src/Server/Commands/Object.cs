@@ -65,6 +65,7 @@ internal static class ObjectCommands
         {
             CollectionEncoding.IntSet => "intset"u8,
             CollectionEncoding.Quicklist => "quicklist"u8,
+            CollectionEncoding.Skiplist => "skiplist"u8,
             CollectionEncoding.Hashtable or CollectionEncoding.Paged => "hashtable"u8,
             _ => "listpack"u8,
         };

@@ -235,11 +235,11 @@ public sealed partial class ConfigRegistry
         Numeric("set-max-intset-entries", null, M, u, 0, LongMax, c.SetMaxIntsetEntries, bind: v => c.SetMaxIntsetEntries = v);
         Numeric("set-max-listpack-entries", null, M, u, 0, LongMax, c.SetMaxListpackEntries, bind: v => c.SetMaxListpackEntries = v);
         Numeric("set-max-listpack-value", null, M, u, 0, LongMax, c.SetMaxListpackValue, bind: v => c.SetMaxListpackValue = v);
-        Numeric("zset-max-listpack-entries", "zset-max-ziplist-entries", M, u, 0, LongMax, 128);
+        Numeric("zset-max-listpack-entries", "zset-max-ziplist-entries", M, u, 0, LongMax, c.ZsetMaxListpackEntries, bind: v => c.ZsetMaxListpackEntries = v);
         Numeric("active-defrag-ignore-bytes", null, M, u, 1, LongMax, 100 << 20, Num.Memory);
         Numeric("hash-max-listpack-value", "hash-max-ziplist-value", M, u, 0, LongMax, c.HashMaxListpackValue, Num.Memory, bind: v => c.HashMaxListpackValue = v);
         Numeric("stream-node-max-bytes", null, M, u, 0, LongMax, 4096, Num.Memory);
-        Numeric("zset-max-listpack-value", "zset-max-ziplist-value", M, u, 0, LongMax, 64, Num.Memory);
+        Numeric("zset-max-listpack-value", "zset-max-ziplist-value", M, u, 0, LongMax, c.ZsetMaxListpackValue, Num.Memory, bind: v => c.ZsetMaxListpackValue = v);
         Numeric("hll-sparse-max-bytes", null, M, u, 0, LongMax, 3000, Num.Memory);
         Numeric("tracking-table-max-keys", null, M, u, 0, LongMax, 1000000);
         Numeric("client-query-buffer-limit", null, D | M, u, 1024 * 1024, LongMax, c.ClientQueryBufferLimit, Num.Memory, bind: v => c.ClientQueryBufferLimit = v);

@@ -38,6 +38,8 @@ public sealed class ServerConfig
     public long SetMaxIntsetEntries { get; set; } = 512;
     public long SetMaxListpackEntries { get; set; } = 128;
     public long SetMaxListpackValue { get; set; } = 64;
+    public long ZsetMaxListpackEntries { get; set; } = 128;
+    public long ZsetMaxListpackValue { get; set; } = 64;
     /// <summary>list-max-listpack-size: negative, a node's bytes (-1..-5: 4..64 KB); positive, its entries.</summary>
     public long ListMaxListpackSize { get; set; } = -2;
 

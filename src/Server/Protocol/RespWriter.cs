@@ -379,15 +379,92 @@ public sealed class RespWriter
 
     public void Verbatim(string text) => Verbatim(Encoding.UTF8.GetBytes(text));
 
-    /// <summary>Redis's RESP3 double text: inf, -inf, nan, else shortest round-trip form.</summary>
+    /// <summary>
+    /// Redis 7.2's d2string (RESP2 and RESP3 alike): nan, inf, -inf, 0, -0; an integral value within
+    /// +-LLONG_MAX/2 as an integer; else fpconv_dtoa: grisu2's digits (<see cref="Fpconv"/>), laid out as
+    /// its emit_digits does (plain up to 7 zeros past the digits or 6 leading
+    /// ones after the point, else d.ddde+XX). Returns the byte count (dest needs 32 bytes).
+    /// </summary>
     public static int FormatDouble(double value, Span<byte> dest)
     {
+        if (double.IsNaN(value)) { "nan"u8.CopyTo(dest); return 3; }
         if (double.IsPositiveInfinity(value)) { "inf"u8.CopyTo(dest); return 3; }
         if (double.IsNegativeInfinity(value)) { "-inf"u8.CopyTo(dest); return 4; }
-        if (double.IsNaN(value)) { "nan"u8.CopyTo(dest); return 3; }
-        // %.17g: integers print without a decimal point, others with up to 17 significant digits.
-        value.TryFormat(dest, out int n, "R", System.Globalization.CultureInfo.InvariantCulture);
-        return n;
+        if (value == 0)
+        {
+            if (double.IsNegative(value)) { "-0"u8.CopyTo(dest); return 2; }
+            dest[0] = (byte)'0';
+            return 1;
+        }
+        const double half = long.MaxValue / 2;
+        if (value >= -half && value <= half && Math.Floor(value) == value)
+        {
+            Utf8Formatter.TryFormat((long)value, dest, out int w);
+            return w;
+        }
+        Span<byte> digits = stackalloc byte[24];
+        bool neg = value < 0;
+        int ndigits = Fpconv.Grisu2(value, digits, out int K);
+        int p = 0;
+        if (neg) dest[p++] = (byte)'-';
+        return p + EmitDigits(digits[..ndigits], dest[p..], K, neg);
+    }
+
+    /// <summary>fpconv_dtoa.c emit_digits.</summary>
+    private static int EmitDigits(ReadOnlySpan<byte> digits, Span<byte> dest, int K, bool neg)
+    {
+        int ndigits = digits.Length;
+        int exp = Math.Abs(K + ndigits - 1);
+        if (K >= 0 && exp < ndigits + 7)
+        {
+            digits.CopyTo(dest);
+            dest.Slice(ndigits, K).Fill((byte)'0');
+            return ndigits + K;
+        }
+        if (K < 0 && (K > -7 || exp < 4))
+        {
+            int offset = ndigits - Math.Abs(K);
+            if (offset <= 0)
+            {
+                offset = -offset;
+                dest[0] = (byte)'0';
+                dest[1] = (byte)'.';
+                dest.Slice(2, offset).Fill((byte)'0');
+                digits.CopyTo(dest[(offset + 2)..]);
+                return ndigits + 2 + offset;
+            }
+            digits[..offset].CopyTo(dest);
+            dest[offset] = (byte)'.';
+            digits[offset..].CopyTo(dest[(offset + 1)..]);
+            return ndigits + 1;
+        }
+        ndigits = Math.Min(ndigits, 18 - (neg ? 1 : 0));
+        int idx = 0;
+        dest[idx++] = digits[0];
+        if (ndigits > 1)
+        {
+            dest[idx++] = (byte)'.';
+            digits[1..ndigits].CopyTo(dest[idx..]);
+            idx += ndigits - 1;
+        }
+        dest[idx++] = (byte)'e';
+        dest[idx++] = K + ndigits - 1 < 0 ? (byte)'-' : (byte)'+';
+        int cent = 0;
+        if (exp > 99)
+        {
+            cent = exp / 100;
+            dest[idx++] = (byte)(cent + '0');
+            exp -= cent * 100;
+        }
+        if (exp > 9)
+        {
+            int dec = exp / 10;
+            dest[idx++] = (byte)(dec + '0');
+            exp -= dec * 10;
+        }
+        else if (cent != 0) dest[idx++] = (byte)'0';
+        dest[idx++] = (byte)(exp % 10 + '0');
+        return idx;
     }
 
     private static readonly byte[][] SmallIntegers = BuildSmallIntegers();

@@ -57,6 +57,21 @@ public class AtomicityTests
     }
 
     [Test]
+    public async Task Zinter_never_sees_a_sorted_set_rename_half_done()
+    {
+        // ZADD src 1 m (m unique to the writer and round); RENAME src dst. Serially src and dst never share
+        // a member, so ZINTER 2 src dst is empty; a member is a RENAME that wrote dst but has not deleted
+        // src yet, or a ZINTER that read src and dst at different times (its keys come from numkeys).
+        var (reads, torn) = await Probe(Short, writers: 2, readers: 2,
+            write: (c, i) => { c.Send("ZADD", "src", "1", "w" + c.Tag + "-" + i); c.Send("RENAME", "src", "dst"); },
+            read: c => c.Send("ZINTER", "2", "src", "dst"),
+            isTorn: r => r.Items!.Length != 0,
+            repliesPerWrite: 2);
+        await Assert.That(reads).IsGreaterThan(1000);
+        await Assert.That(torn).IsEqualTo(0);
+    }
+
+    [Test]
     public async Task Msetnx_from_two_writers_never_mixes_their_values()
     {
         // Each writer: MSETNX a w b w; DEL a b. All-or-nothing: a and b always come from one writer.

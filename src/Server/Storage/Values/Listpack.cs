@@ -21,6 +21,8 @@ public enum CollectionEncoding : byte
     Paged = 4,
     /// <summary>A list past list-max-listpack-size ("quicklist"): inline, the byte records Redis 7.2's conversion (<see cref="List"/>).</summary>
     Quicklist = 5,
+    /// <summary>A sorted set past zset-max-listpack-entries/-value ("skiplist"): inline, the byte records the one-way conversion (<see cref="SortedSet"/>).</summary>
+    Skiplist = 6,
 }
 
 /// <summary>

@@ -21,7 +21,7 @@ FAMILIES = {
         "multi", "ping", "watch k", "exec", "multi x", "multi", "unwatch", "exec",
         "multi", "select 1", "set k one", "select 0", "get k", "exec", "select 1", "get k", "select 0",
         "multi", "blpop nolist 0", "brpop nolist 0", "blmove nolist dst left left 0", "brpoplpush nolist dst 0",
-        "blmpop 0 1 nolist left", "rpush ready x", "blpop ready 0", "exec",
+        "blmpop 0 1 nolist left", "rpush ready x", "blpop ready 0", "bzpopmin z 0", "bzmpop 0 1 z min", "zadd z 1 a", "bzpopmax z 0", "exec",
         "multi", "blpop l -1", "blpop l x", "exec",
         "multi", "set n 10", "incrby n 5", "hset h f v", "hget h f", "sadd s a b", "scard s", "del n h s", "exists n h s", "exec",
         "multi", "set a 1", "reset", "exec", "get a",

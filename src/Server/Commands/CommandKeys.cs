@@ -25,7 +25,7 @@ internal static partial class CommandTable
 
     /// <summary>
     /// The argument indexes of a command's keys, in argument order: the FirstKey/LastKey/Step range, then
-    /// the keys counted by the NumKeysIndex argument. Keys past the arguments given are left out (the
+    /// a movable command's found keys (SORT's STORE key), the keys counted by the NumKeysIndex argument. Keys past the arguments given are left out (the
     /// command's own parsing reports those); so is a numkeys that is not a count (likewise).
     /// </summary>
     public static int KeyIndexes(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, Span<int> into)
@@ -36,6 +36,7 @@ internal static partial class CommandTable
             int last = spec.LastKey >= 0 ? spec.LastKey : argc + spec.LastKey;
             for (int k = spec.FirstKey; k <= last && k < argc && n < into.Length; k += spec.Step) into[n++] = k;
         }
+        if ((spec.Lock & KeyLock.Movable) != 0 && n < into.Length && SortKeys.StoreKey(spec, input, args) is int store and >= 0) into[n++] = store;
         int nk = spec.NumKeysIndex;
         if (nk > 0 && nk < argc && RespNumber.TryParseInt64(input.Slice(args[nk].Offset, args[nk].Length), out long count) && count > 0)
         {
@@ -58,13 +59,13 @@ internal static partial class CommandTable
         set.Begin();
         set.NamespaceMap = store?.Store.NamespaceMapIdentity; // before any key is hashed under it
         var mode = spec.Lock;
-        if ((mode & KeyLock.Keyspace) != 0)
+        if ((mode & KeyLock.Keyspace) != 0 || ((mode & KeyLock.Movable) != 0 && SortKeys.PatternsNameKeys(input, args)))
         {
             set.AddKeyspace();
             return;
         }
         if (spec.FirstKey > 0 && spec.FirstKey == spec.LastKey && spec.NumKeysIndex == 0
-            && (mode & (KeyLock.TargetDbArgument | KeyLock.TargetDbOption)) == 0)
+            && (mode & (KeyLock.TargetDbArgument | KeyLock.TargetDbOption | KeyLock.Movable)) == 0)
         {
             // One key (GET, SET, INCR, HSET...): most commands; the general walk below cost GET 4% of its CPU.
             if (spec.FirstKey < args.Length)

@@ -190,7 +190,14 @@ public sealed class CommandExecutor(ServerContext server)
             keys = new int[args.Length];
             count = CommandTable.KeyIndexes(spec, input, args, keys);
         }
-        for (int i = 0; i < count; i++) _server.Blocking.Signal(db, input.Slice(args[keys[i]].Offset, args[keys[i]].Length));
+        // MOVE key n, COPY src dst DB n: the keys are written in database n too (dbAdd there signals them).
+        int other = CommandTable.OtherDatabaseOf(spec, input, args, db);
+        for (int i = 0; i < count; i++)
+        {
+            var key = input.Slice(args[keys[i]].Offset, args[keys[i]].Length);
+            _server.Blocking.Signal(db, key);
+            if (other >= 0) _server.Blocking.Signal(other, key);
+        }
     }
 
     /// <summary>

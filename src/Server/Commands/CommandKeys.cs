@@ -106,6 +106,10 @@ internal static partial class CommandTable
         else if ((uint)db < (uint)store.Store.Databases) set.AddHashed(store.HashKey(db, key), exclusive);
     }
 
+    /// <summary>The other database a MOVE or COPY ... DB n names (its keys are written there too); -1 when none.</summary>
+    public static int OtherDatabaseOf(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, int db)
+        => (spec.Lock & (KeyLock.TargetDbArgument | KeyLock.TargetDbOption)) == 0 ? -1 : OtherDatabase(spec, input, args, db);
+
     /// <summary>The other database a MOVE or COPY ... DB n names; -1 when none (or not a number: the command fails).</summary>
     private static int OtherDatabase(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, int db)
     {

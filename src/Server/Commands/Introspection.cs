@@ -317,7 +317,8 @@ internal static class IntrospectionCommands
 
     private static string[] KeyFlags(CommandSpec spec)
     {
-        if ((spec.Flags & CommandFlags.Write) != 0) return ["RW", "access", "update"];
+        // A movable command's range key is read only (SORT's sorted key; what it writes is its STORE key).
+        if ((spec.Flags & CommandFlags.Write) != 0 && (spec.Lock & KeyLock.Movable) == 0) return ["RW", "access", "update"];
         return ["RO", "access"];
     }
 

@@ -16,12 +16,13 @@ internal static class Blocking
     public static bool TryTimeout(ref CommandContext ctx, int i, out long ms)
     {
         ms = 0;
-        if (!NumberFormat.TryParseDouble(ctx[i], out double seconds))
+        if (!TryParseSeconds(ctx[i], out double seconds))
         {
             ctx.Reply.Error("ERR timeout is not a float or out of range");
             return false;
         }
-        double millis = Math.Ceiling(seconds * 1000.0);
+        // A nonzero number below a double (1e-400 s) is still a positive long double: 1 ms once rounded up.
+        double millis = seconds == double.Epsilon ? 1 : Math.Ceiling(seconds * 1000.0);
         if (millis > long.MaxValue)
         {
             ctx.Reply.Error("ERR timeout is out of range");
@@ -40,6 +41,60 @@ internal static class Blocking
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// string2ld (strtold over the whole string, no leading space, not NaN, not past a long double): decimal,
+    /// hex ("0x10" is 16 s) and "inf" forms. A long double reaches 1.19e4932, so a decimal past a double but
+    /// within that is +-infinity here (then "out of range", as 7.2 says for 1e400); one past it, or one that
+    /// underflows a long double, is no number. A positive one that underflows only a double is double.Epsilon.
+    /// </summary>
+    private static bool TryParseSeconds(ReadOnlySpan<byte> s, out double seconds)
+    {
+        seconds = 0;
+        if (s.Length == 0 || s.Length >= 5 * 1024 || s[0] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f') return false;
+        var body = s[0] is (byte)'+' or (byte)'-' ? s[1..] : s;
+        if (body.Length > 2 && body[0] == '0' && (body[1] | 0x20) == 'x') return SortScore.TryParse(s, out seconds) && !double.IsNaN(seconds);
+        if (!NumberFormat.TryParseDouble(s, out seconds)) return false;
+        if (!double.IsInfinity(seconds) && seconds != 0) return true;
+        int magnitude = DecimalMagnitude(body, out bool nonZero);
+        if (double.IsInfinity(seconds)) return magnitude == int.MinValue || magnitude <= 4932; // "inf", or within a long double
+        if (!nonZero) return true;
+        if (magnitude < -4950) return false; // zero with ERANGE
+        seconds = s[0] == '-' ? -double.Epsilon : double.Epsilon;
+        return true;
+    }
+
+    /// <summary>The decimal exponent of a decimal number's first nonzero digit (int.MinValue for "inf" forms).</summary>
+    private static int DecimalMagnitude(ReadOnlySpan<byte> body, out bool nonZero)
+    {
+        nonZero = false;
+        int intDigits = 0, firstInt = -1, firstFrac = 0, frac = 0, j = 0;
+        bool point = false;
+        for (; j < body.Length; j++)
+        {
+            byte b = body[j];
+            if (b == '.' && !point) { point = true; continue; }
+            if (b < '0' || b > '9') break;
+            if (point) frac++;
+            else intDigits++;
+            if (b == '0' || nonZero) continue;
+            nonZero = true;
+            if (point) firstFrac = frac;
+            else firstInt = intDigits - 1;
+        }
+        // 0.001 -> -3; 0012 -> 1.
+        int first = firstInt >= 0 ? intDigits - firstInt - 1 : -firstFrac;
+        if (j == 0 || (j == 1 && point)) return int.MinValue;
+        long exp = 0;
+        if (j < body.Length && (body[j] | 0x20) == 'e')
+        {
+            bool neg = j + 1 < body.Length && body[j + 1] == '-';
+            for (int k = j + 1; k < body.Length; k++)
+                if (body[k] >= '0' && body[k] <= '9' && exp < 1_000_000) exp = exp * 10 + (body[k] - '0');
+            if (neg) exp = -exp;
+        }
+        return (int)Math.Clamp(first + exp, int.MinValue + 1, int.MaxValue);
     }
 
     /// <summary>

@@ -47,6 +47,11 @@ public enum KeyLock : byte
     TargetDbArgument = 4,
     /// <summary>The keys after the first also live in the database of a "DB n" option (COPY src dst DB n).</summary>
     TargetDbOption = 8,
+    /// <summary>
+    /// Keys found by reading the arguments (Redis's getkeys_proc, movablekeys): SORT's STORE key joins its
+    /// keys, and a BY/GET pattern naming other keys takes the whole keyspace (<see cref="SortKeys"/>).
+    /// </summary>
+    Movable = 16,
 }
 
 /// <summary>Command groups as COMMAND DOCS names them.</summary>

@@ -224,16 +224,27 @@ public sealed class CommandExecutor(ServerContext server)
     [System.Runtime.CompilerServices.SkipLocalsInit]
     private void TouchWatched(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
     {
+        int other = CommandTable.OtherDatabaseOf(spec, input, args, db);
         foreach (int k in CommandTable.AllKeyIndexes(spec, input, args, stackalloc int[64]))
-            _server.Watches.Touch(db, input.Slice(args[k].Offset, args[k].Length));
+        {
+            var key = input.Slice(args[k].Offset, args[k].Length);
+            _server.Watches.Touch(db, key);
+            if (other >= 0) _server.Watches.Touch(other, key);
+        }
     }
 
     /// <summary>Makes the keys a write command names ready for the clients blocked on them.</summary>
     [System.Runtime.CompilerServices.SkipLocalsInit]
     private void SignalKeys(CommandSpec spec, int db, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
     {
+        // MOVE key n, COPY src dst DB n: the keys are written in database n too (dbAdd there signals them).
+        int other = CommandTable.OtherDatabaseOf(spec, input, args, db);
         foreach (int k in CommandTable.AllKeyIndexes(spec, input, args, stackalloc int[64]))
-            _server.Blocking.Signal(db, input.Slice(args[k].Offset, args[k].Length));
+        {
+            var key = input.Slice(args[k].Offset, args[k].Length);
+            _server.Blocking.Signal(db, key);
+            if (other >= 0) _server.Blocking.Signal(other, key);
+        }
     }
 
     /// <summary>

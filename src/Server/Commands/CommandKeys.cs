@@ -25,7 +25,7 @@ internal static partial class CommandTable
 
     /// <summary>
     /// The argument indexes of a command's keys, in argument order: the FirstKey/LastKey/Step range, then
-    /// the keys counted by the NumKeysIndex argument. Keys past the arguments given are left out (the
+    /// a movable command's found keys (SORT's STORE key), the keys counted by the NumKeysIndex argument. Keys past the arguments given are left out (the
     /// command's own parsing reports those); so is a numkeys that is not a count (likewise).
     /// </summary>
     public static int KeyIndexes(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, Span<int> into)
@@ -36,6 +36,7 @@ internal static partial class CommandTable
             int last = spec.LastKey >= 0 ? spec.LastKey : argc + spec.LastKey;
             for (int k = spec.FirstKey; k <= last && k < argc && n < into.Length; k += spec.Step) into[n++] = k;
         }
+        if ((spec.Lock & KeyLock.Movable) != 0 && n < into.Length && SortKeys.StoreKey(spec, input, args) is int store and >= 0) into[n++] = store;
         int nk = spec.NumKeysIndex;
         if (nk > 0 && nk < argc && RespNumber.TryParseInt64(input.Slice(args[nk].Offset, args[nk].Length), out long count) && count > 0)
         {
@@ -68,13 +69,20 @@ internal static partial class CommandTable
     {
         set.Begin();
         set.NamespaceMap = store?.Store.NamespaceMapIdentity; // before any key is hashed under it
-        if ((spec.Lock & KeyLock.Keyspace) != 0)
+        if (NeedsKeyspace(spec, input, args))
         {
             set.AddKeyspace();
             return;
         }
         AddLocks(spec, db, input, args, set, store, forceExclusive: false);
     }
+
+    /// <summary>
+    /// Whether the command takes the whole keyspace: a keyspace command (FLUSHDB, KEYS...), or a SORT whose
+    /// BY/GET patterns name keys the lock table cannot know in advance.
+    /// </summary>
+    public static bool NeedsKeyspace(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args) =>
+        (spec.Lock & KeyLock.Keyspace) != 0 || ((spec.Lock & KeyLock.Movable) != 0 && SortKeys.PatternsNameKeys(input, args));
 
     /// <summary>
     /// Adds a command's key locks to <paramref name="set"/> (a set being collected: one command's, or an
@@ -85,7 +93,7 @@ internal static partial class CommandTable
     {
         var mode = spec.Lock;
         if (spec.FirstKey > 0 && spec.FirstKey == spec.LastKey && spec.NumKeysIndex == 0
-            && (mode & (KeyLock.TargetDbArgument | KeyLock.TargetDbOption)) == 0)
+            && (mode & (KeyLock.TargetDbArgument | KeyLock.TargetDbOption | KeyLock.Movable)) == 0)
         {
             // One key (GET, SET, INCR, HSET...): most commands; the general walk below cost GET 4% of its CPU.
             if (spec.FirstKey < args.Length)
@@ -127,6 +135,10 @@ internal static partial class CommandTable
         if (store is null) set.AddKey(db, key, exclusive);
         else if ((uint)db < (uint)store.Store.Databases) set.AddHashed(store.HashKey(db, key), exclusive);
     }
+
+    /// <summary>The other database a MOVE or COPY ... DB n names (its keys are written there too); -1 when none.</summary>
+    public static int OtherDatabaseOf(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, int db)
+        => (spec.Lock & (KeyLock.TargetDbArgument | KeyLock.TargetDbOption)) == 0 ? -1 : OtherDatabase(spec, input, args, db);
 
     /// <summary>The other database a MOVE or COPY ... DB n names; -1 when none (or not a number: the command fails).</summary>
     private static int OtherDatabase(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, int db)

@@ -317,7 +317,8 @@ internal static class IntrospectionCommands
 
     private static string[] KeyFlags(CommandSpec spec)
     {
-        if ((spec.Flags & CommandFlags.Write) != 0) return ["RW", "access", "update"];
+        // A movable command's range key is read only (SORT's sorted key; what it writes is its STORE key).
+        if ((spec.Flags & CommandFlags.Write) != 0 && (spec.Lock & KeyLock.Movable) == 0) return ["RW", "access", "update"];
         return ["RO", "access"];
     }
 
@@ -420,14 +421,21 @@ internal static class IntrospectionCommands
             }
             count += (int)counted;
         }
+        // A movable command's found keys (SORT's STORE key: sortGetKeys), after the range, as Redis lists them.
+        int found = (spec.Lock & KeyLock.Movable) != 0 ? MovableKey(ref ctx, spec, argc) : -1;
+        if (found >= 0) count++;
         var r = ctx.Reply;
         r.ArrayHeader(count);
         if (first > 0)
         {
             for (int i = first; i <= last; i += step) WriteKey(ref ctx, i + 2, withFlags, KeyFlags(spec));
         }
+        if (found >= 0) WriteKey(ref ctx, found + 2, withFlags, ["OW", "update"]);
         for (int i = nk + 1; i <= nk + counted; i++) WriteKey(ref ctx, i + 2, withFlags, NumKeysFlags(spec));
     }
+
+    /// <summary>The argument index (in the inner command) of a movable command's found key, or -1.</summary>
+    private static int MovableKey(ref CommandContext ctx, CommandSpec spec, int argc) => SortKeys.StoreKey(ref ctx, spec, 2, argc);
 
     private static void WriteKey(ref CommandContext ctx, int arg, bool withFlags, string[] keyFlags)
     {

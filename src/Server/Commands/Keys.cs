@@ -633,6 +633,13 @@ internal static unsafe class KeyspaceCommands
             ctx.Server.Watches.TouchSwapped((int)a, (int)b);
         }
         Db.Store(ref ctx).MarkDirty();
+        // swapdb's scanDatabaseForReadyKeys on both: waiters keep their index and are served by the data it
+        // now holds (their re-runs wait for this command's keyspace lock).
+        if (a != b && ctx.Server.Blocking.AnyBlocked)
+        {
+            ctx.Server.Blocking.SignalDb((int)a);
+            ctx.Server.Blocking.SignalDb((int)b);
+        }
         ctx.Reply.Ok();
     }
 }

@@ -150,6 +150,23 @@ public class AtomicityTests
     }
 
     [Test]
+    public async Task Sort_get_patterns_never_see_an_mset_half_done()
+    {
+        // SORT l BY nosort GET w_* reads keys only its data names (l = [a, b]): it takes the keyspace
+        // lock, so the two values one MSET writes are seen together.
+        var (reads, torn) = await Probe(Short, writers: 2, readers: 2,
+            write: (c, i) =>
+            {
+                if (c.Tag == 0 && i == 0) c.Send("RPUSH", "l", "a", "b");
+                else c.Send("MSET", "w_a", i, "w_b", i);
+            },
+            read: c => c.Send("SORT", "l", "BY", "nosort", "GET", "w_*"),
+            isTorn: r => r.Items!.Length == 2 && r.Items[0].Text != r.Items[1].Text);
+        await Assert.That(reads).IsGreaterThan(1000);
+        await Assert.That(torn).IsEqualTo(0);
+    }
+
+    [Test]
     public async Task Hincrby_from_both_reactors_loses_no_increment()
     {
         // A collection write reads the record, computes and writes it back: without the key's lock, two

@@ -163,12 +163,16 @@ internal static class TransactionCommands
     {
         var server = ctx.Server;
         if (!server.Watches.Any && !server.Blocking.AnyBlocked) return;
+        int other = CommandTable.OtherDatabaseOf(spec, bytes, args, db);
         foreach (int k in CommandTable.AllKeyIndexes(spec, bytes, args, stackalloc int[64]))
         {
             var key = bytes.Slice(args[k].Offset, args[k].Length);
             server.Watches.Touch(db, key);
             // Woken waiters run on their reactors once this EXEC has released its locks.
             server.Blocking.Signal(db, key);
+            if (other < 0) continue;
+            server.Watches.Touch(other, key);
+            server.Blocking.Signal(other, key);
         }
     }
 
@@ -218,7 +222,7 @@ internal static class TransactionCommands
         for (int i = 0; i < t.Count; i++)
         {
             var spec = t.Command(i, out var args);
-            if ((spec.Lock & KeyLock.Keyspace) != 0)
+            if (CommandTable.NeedsKeyspace(spec, bytes, args))
             {
                 set.AddKeyspace();
                 continue;

@@ -50,6 +50,26 @@ public sealed class BlockingKeys
         Post(wakes);
     }
 
+    /// <summary>
+    /// scanDatabaseForReadyKeys: every key of <paramref name="db"/> some client waits on may hold data now
+    /// (SWAPDB brought another database's keys under the same index; the waiters stay on their index, as in
+    /// Redis). Each queue's head gets the token; its re-run's gate tells a key that holds the waited type.
+    /// </summary>
+    public void SignalDb(int db)
+    {
+        var wakes = Wakes();
+        lock (_lock)
+        {
+            foreach (var q in _keys.Values)
+            {
+                if (q.Id.Db != db || q.Head is null) continue;
+                if (q.Token is not null) q.Again = true;
+                else Give(q, q.Head, wakes);
+            }
+        }
+        Post(wakes);
+    }
+
     /// <summary>blockForKeys: the first run of a command found nothing; it waits on these keys (its locks are still held).</summary>
     internal void Register(BlockState state, int db, ReadOnlySpan<byte> key, int argIndex)
     {

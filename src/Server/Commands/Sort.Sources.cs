@@ -6,23 +6,25 @@ namespace NativeKv.Server.Commands;
 
 /// <summary>
 /// The elements SORT sorts, one pair of functions per source type (its length, its elements in the type's
-/// own order): lists and sets. A sorted set is one more case in <see cref="SourceLength"/> and
-/// <see cref="LoadSource"/>: its members by rank (a range of them, from the top when DESC, when nothing is
-/// sorted: as a list), its scores unused.
+/// own order): lists, sets and sorted sets (members by rank, scores unused; with nothing to sort only the
+/// LIMIT range of ranks, from the top when DESC, as for a list). Redis converts a listpack sorted set to a
+/// skiplist first (zsetConvert), which only OBJECT ENCODING would show: NativeKv leaves it as it is (a SORT_RO
+/// holds its key shared and may not write it).
 /// </summary>
 internal static partial class SortCommands
 {
     /// <summary>Whether SORT takes a key of this type (sortval->type: set, list, sorted set).</summary>
-    private static bool Sortable(KeyType type) => type is KeyType.List or KeyType.Set;
+    private static bool Sortable(KeyType type) => type is KeyType.List or KeyType.Set or KeyType.ZSet;
 
     /// <summary>Whether the type keeps its own order, so that with nothing to sort only the LIMIT range is loaded (list, sorted set).</summary>
-    private static bool Ordered(KeyType type) => type == KeyType.List;
+    private static bool Ordered(KeyType type) => type is KeyType.List or KeyType.ZSet;
 
-    /// <summary>listTypeLength / setTypeSize.</summary>
+    /// <summary>listTypeLength / setTypeSize / zsetLength.</summary>
     private static long SourceLength(OpSlot slot) => slot.Type switch
     {
         KeyType.List => List.Count(slot.Value),
         KeyType.Set => PagedRoot.TryRead(slot.Value, out var meta) ? (long)meta.Count : Set.Count(slot.Value),
+        KeyType.ZSet => SortedSet.Count(slot.Value),
         _ => 0,
     };
 
@@ -40,6 +42,9 @@ internal static partial class SortCommands
                 return true;
             case KeyType.Set:
                 return LoadSet(pages, s, slot.Value);
+            case KeyType.ZSet:
+                LoadSortedSet(s, slot.Value, range, desc, start, end);
+                return true;
             default:
                 return true;
         }
@@ -59,6 +64,22 @@ internal static partial class SortCommands
         var r = new Listpack.Reader(payload);
         for (long i = 0; i <= to && r.Next(out var e); i++)
             if (i >= from) s.Add(e);
+        if (range && desc) Array.Reverse(s.Items, 0, s.Count);
+    }
+
+    /// <summary>A sorted set's members by rank, or only the ranks of the range (from the top when <paramref name="desc"/>).</summary>
+    private static void LoadSortedSet(SortScratch s, ReadOnlySpan<byte> payload, bool range, bool desc, long start, long end)
+    {
+        int count = SortedSet.Count(payload);
+        long from = 0, to = count - 1;
+        if (range)
+        {
+            if (end < start) return;
+            (from, to) = desc ? (count - 1 - end, count - 1 - start) : (start, end);
+        }
+        var r = new SortedSet.Reader(payload);
+        for (long i = 0; i <= to && r.Next(out var member, out _); i++)
+            if (i >= from) s.Add(member);
         if (range && desc) Array.Reverse(s.Items, 0, s.Count);
     }
 

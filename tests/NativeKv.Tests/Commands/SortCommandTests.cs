@@ -25,6 +25,7 @@ public class SortCommandTests
     [Test] public Task By_patterns_and_nosort() => Family(SortTranscripts.ByResp2, SortTranscripts.ByResp3);
     [Test] public Task Get_patterns() => Family(SortTranscripts.GetResp2, SortTranscripts.GetResp3);
     [Test] public Task Store() => Family(SortTranscripts.StoreResp2, SortTranscripts.StoreResp3);
+    [Test] public Task Sorted_sets() => Family(SortTranscripts.SortedSetsResp2, SortTranscripts.SortedSetsResp3);
     [Test] public Task Errors_and_keys() => Family(SortTranscripts.ErrorsResp2, SortTranscripts.ErrorsResp3);
 
     private static string[] Texts(Reply r) => r.Items!.Select(x => x.Text!).ToArray();

@@ -391,6 +391,60 @@ internal static class SortTranscripts
         (["type", "h"], "+list\r\n"),
     ];
 
+    public static readonly (string[] Args, string Reply)[] SortedSetsResp2 =
+    [
+        (["zadd", "z", "3", "c", "1", "a", "2", "b", "10", "d", "5", "e"], ":5\r\n"),
+        (["mset", "w_a", "9", "w_b", "8", "w_c", "7", "w_d", "6", "w_e", "5"], "+OK\r\n"),
+        (["sort", "z"], "-ERR One or more scores can't be converted into double\r\n"),
+        (["sort", "z", "alpha"], "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n"),
+        (["sort", "z", "by", "nosort"], "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\ne\r\n$1\r\nd\r\n"),
+        (["sort", "z", "by", "nosort", "desc"], "*5\r\n$1\r\nd\r\n$1\r\ne\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n"),
+        (["sort", "z", "by", "nosort", "limit", "1", "2"], "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"),
+        (["sort", "z", "by", "nosort", "desc", "limit", "1", "2"], "*2\r\n$1\r\ne\r\n$1\r\nc\r\n"),
+        (["sort", "z", "by", "nosort", "limit", "4", "10"], "*1\r\n$1\r\nd\r\n"),
+        (["sort", "z", "by", "nosort", "limit", "9", "1"], "*0\r\n"),
+        (["sort", "z", "alpha", "desc", "limit", "0", "3"], "*3\r\n$1\r\ne\r\n$1\r\nd\r\n$1\r\nc\r\n"),
+        (["sort", "z", "by", "w_*"], "*5\r\n$1\r\ne\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n"),
+        (["sort", "z", "by", "w_*", "desc", "get", "#", "get", "w_*"], "*10\r\n$1\r\na\r\n$1\r\n9\r\n$1\r\nb\r\n$1\r\n8\r\n$1\r\nc\r\n$1\r\n7\r\n$1\r\nd\r\n$1\r\n6\r\n$1\r\ne\r\n$1\r\n5\r\n"),
+        (["sort", "z", "by", "nosort", "store", "dst"], ":5\r\n"),
+        (["lrange", "dst", "0", "-1"], "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\ne\r\n$1\r\nd\r\n"),
+        (["sort_ro", "z", "alpha"], "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n"),
+        (["sort_ro", "z", "by", "nosort", "desc"], "*5\r\n$1\r\nd\r\n$1\r\ne\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n"),
+        (["zadd", "n", "1", "30", "2", "10", "3", "20"], ":3\r\n"),
+        (["sort", "n"], "*3\r\n$2\r\n10\r\n$2\r\n20\r\n$2\r\n30\r\n"),
+        (["sort", "n", "desc", "limit", "1", "1"], "*1\r\n$2\r\n20\r\n"),
+        (["sort", "n", "by", "nosort"], "*3\r\n$2\r\n30\r\n$2\r\n10\r\n$2\r\n20\r\n"),
+        (["hset", "h_30", "f", "x"], ":1\r\n"),
+        (["sort", "n", "by", "nosort", "get", "h_*->f"], "*3\r\n$1\r\nx\r\n$-1\r\n$-1\r\n"),
+    ];
+
+    public static readonly (string[] Args, string Reply)[] SortedSetsResp3 =
+    [
+        (["zadd", "z", "3", "c", "1", "a", "2", "b", "10", "d", "5", "e"], ":5\r\n"),
+        (["mset", "w_a", "9", "w_b", "8", "w_c", "7", "w_d", "6", "w_e", "5"], "+OK\r\n"),
+        (["sort", "z"], "-ERR One or more scores can't be converted into double\r\n"),
+        (["sort", "z", "alpha"], "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n"),
+        (["sort", "z", "by", "nosort"], "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\ne\r\n$1\r\nd\r\n"),
+        (["sort", "z", "by", "nosort", "desc"], "*5\r\n$1\r\nd\r\n$1\r\ne\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n"),
+        (["sort", "z", "by", "nosort", "limit", "1", "2"], "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"),
+        (["sort", "z", "by", "nosort", "desc", "limit", "1", "2"], "*2\r\n$1\r\ne\r\n$1\r\nc\r\n"),
+        (["sort", "z", "by", "nosort", "limit", "4", "10"], "*1\r\n$1\r\nd\r\n"),
+        (["sort", "z", "by", "nosort", "limit", "9", "1"], "*0\r\n"),
+        (["sort", "z", "alpha", "desc", "limit", "0", "3"], "*3\r\n$1\r\ne\r\n$1\r\nd\r\n$1\r\nc\r\n"),
+        (["sort", "z", "by", "w_*"], "*5\r\n$1\r\ne\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n"),
+        (["sort", "z", "by", "w_*", "desc", "get", "#", "get", "w_*"], "*10\r\n$1\r\na\r\n$1\r\n9\r\n$1\r\nb\r\n$1\r\n8\r\n$1\r\nc\r\n$1\r\n7\r\n$1\r\nd\r\n$1\r\n6\r\n$1\r\ne\r\n$1\r\n5\r\n"),
+        (["sort", "z", "by", "nosort", "store", "dst"], ":5\r\n"),
+        (["lrange", "dst", "0", "-1"], "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\ne\r\n$1\r\nd\r\n"),
+        (["sort_ro", "z", "alpha"], "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n"),
+        (["sort_ro", "z", "by", "nosort", "desc"], "*5\r\n$1\r\nd\r\n$1\r\ne\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n"),
+        (["zadd", "n", "1", "30", "2", "10", "3", "20"], ":3\r\n"),
+        (["sort", "n"], "*3\r\n$2\r\n10\r\n$2\r\n20\r\n$2\r\n30\r\n"),
+        (["sort", "n", "desc", "limit", "1", "1"], "*1\r\n$2\r\n20\r\n"),
+        (["sort", "n", "by", "nosort"], "*3\r\n$2\r\n30\r\n$2\r\n10\r\n$2\r\n20\r\n"),
+        (["hset", "h_30", "f", "x"], ":1\r\n"),
+        (["sort", "n", "by", "nosort", "get", "h_*->f"], "*3\r\n$1\r\nx\r\n_\r\n_\r\n"),
+    ];
+
     public static readonly (string[] Args, string Reply)[] ErrorsResp2 =
     [
         (["rpush", "l", "1", "2"], ":2\r\n"),

@@ -67,6 +67,13 @@ FAMILIES = {
         "lrange b 0 -1", "sort l store l", "lrange l 0 -1", "sort l by nosort desc limit 1 1 store one", "lrange one 0 -1",
         "sort_ro l store x", "exists x", "sadd t 1", "sort l store t", "type t", "hset h f v", "sort l store h", "type h",
     ],
+    "SortedSets": [
+        "zadd z 3 c 1 a 2 b 10 d 5 e", "mset w_a 9 w_b 8 w_c 7 w_d 6 w_e 5", "sort z", "sort z alpha", "sort z by nosort",
+        "sort z by nosort desc", "sort z by nosort limit 1 2", "sort z by nosort desc limit 1 2", "sort z by nosort limit 4 10",
+        "sort z by nosort limit 9 1", "sort z alpha desc limit 0 3", "sort z by w_*", "sort z by w_* desc get # get w_*",
+        "sort z by nosort store dst", "lrange dst 0 -1", "sort_ro z alpha", "sort_ro z by nosort desc",
+        "zadd n 1 30 2 10 3 20", "sort n", "sort n desc limit 1 1", "sort n by nosort", "hset h_30 f x", "sort n by nosort get h_*->f",
+    ],
     "Errors": [
         "rpush l 1 2", "sort l foo", "sort l limit", "sort l limit 1", "sort l limit a 1", "sort l limit 1 b",
         "sort l limit 1.5 1", "sort l by", "sort l get", "sort l store", "sort l asc limit 0 1 foo", "sort l alpha x",

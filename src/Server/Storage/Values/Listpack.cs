@@ -21,6 +21,8 @@ public enum CollectionEncoding : byte
     Paged = 4,
     /// <summary>A list past list-max-listpack-size ("quicklist"): inline, the byte records Redis 7.2's conversion (<see cref="List"/>).</summary>
     Quicklist = 5,
+    /// <summary>A list on pages (OBJECT ENCODING "quicklist"): the payload is only a <see cref="Paged.ListRoot"/>.</summary>
+    PagedList = 6,
 }
 
 /// <summary>

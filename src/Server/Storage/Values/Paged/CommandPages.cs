@@ -48,7 +48,12 @@ public sealed class CommandPages : IPageStore
     private int _createKeyLength;
     private KeyType _createType;
     private long _createExpiry;
-    private readonly byte[] _createRoot = new byte[PagedRoot.Size];
+    private readonly byte[] _createRoot = new byte[Math.Max(PagedRoot.Size, ListRoot.Size)];
+    private int _createRootLength;
+    private Func<bool>? _fetch;
+
+    /// <summary><see cref="Fetch"/> as a delegate (made once), for code that reads in rounds it does not own (a list record's replay).</summary>
+    public Func<bool> FetchAction => _fetch ??= Fetch;
 
     private void Begin(StoreSession session)
     {
@@ -192,6 +197,7 @@ public sealed class CommandPages : IPageStore
         _createType = type;
         _createExpiry = expiry;
         root.CopyTo(_createRoot);
+        _createRootLength = root.Length;
     }
 
     /// <summary>Logs the queued creation and element records (after the meta's write went through).</summary>
@@ -199,7 +205,7 @@ public sealed class CommandPages : IPageStore
     {
         if (_createDb >= 0)
         {
-            _session.LogImage(_createDb, _createKey.AsSpan(0, _createKeyLength), _createType, _createExpiry, _createRoot);
+            _session.LogImage(_createDb, _createKey.AsSpan(0, _createKeyLength), _createType, _createExpiry, _createRoot.AsSpan(0, _createRootLength));
             _createDb = -1;
         }
         _session.LogElements(_log.WrittenSpan);

@@ -1,0 +1,66 @@
+using System.Buffers.Binary;
+
+namespace NativeKv.Server.Storage.Values.Paged;
+
+/// <summary>
+/// The main record's payload of a paged list: [CollectionEncoding.PagedList][TreeMeta][redis bytes i64][seq u64],
+/// 57 bytes whatever the list's length (OBJECT ENCODING "quicklist"). RENAME and MOVE copy only this.
+/// <list type="bullet">
+/// <item>redis bytes: what Redis's listpack would weigh the elements (<see cref="List.RedisBytes"/>), so a list
+/// that shrinks converts back to listpack exactly where Redis's does; -1 when unknown (LTRIM deletes whole
+/// leaves unread), counted again from the elements once the list is short enough to convert.</item>
+/// <item>seq: the number of the last element record applied to this life of the list. Every change logs
+/// records numbered seq + 1, seq + 2, ..., and replay applies only a record past the root's seq, so a record
+/// replayed twice (or one a checkpoint already holds) changes nothing.</item>
+/// </list>
+/// </summary>
+public struct ListRoot
+{
+    public const int Size = 1 + TreeMeta.Size + 16;
+
+    public TreeMeta Tree;
+    public long RedisBytes;
+    public ulong Seq;
+
+    public readonly ulong Cid => Tree.Cid;
+    public readonly ulong Count => Tree.Count;
+
+    /// <summary>An empty paged list (no pages yet) under <paramref name="cid"/>.</summary>
+    public static ListRoot Create(ulong cid, int pageShift = CountedTree.DefaultPageShift)
+        => new() { Tree = TreeMeta.Create(cid, TreeMode.Position, pageShift), RedisBytes = RedisEmptyBytes };
+
+    /// <summary>Redis's empty listpack: a 6-byte header and the end byte.</summary>
+    public const long RedisEmptyBytes = 7;
+
+    public static bool IsPaged(ReadOnlySpan<byte> payload) => payload.Length == Size && payload[0] == (byte)CollectionEncoding.PagedList;
+
+    /// <summary>The root of a paged list payload; false for an inline payload (or bytes this build did not write).</summary>
+    public static bool TryRead(ReadOnlySpan<byte> payload, out ListRoot root)
+    {
+        root = default;
+        if (!IsPaged(payload) || !TreeMeta.TryRead(payload[1..], out root.Tree) || root.Tree.Mode != TreeMode.Position) return false;
+        root.RedisBytes = BinaryPrimitives.ReadInt64LittleEndian(payload[(1 + TreeMeta.Size)..]);
+        root.Seq = BinaryPrimitives.ReadUInt64LittleEndian(payload[(9 + TreeMeta.Size)..]);
+        return true;
+    }
+
+    public readonly void Write(Span<byte> dest)
+    {
+        dest[0] = (byte)CollectionEncoding.PagedList;
+        Tree.Write(dest[1..]);
+        BinaryPrimitives.WriteInt64LittleEndian(dest[(1 + TreeMeta.Size)..], RedisBytes);
+        BinaryPrimitives.WriteUInt64LittleEndian(dest[(9 + TreeMeta.Size)..], Seq);
+    }
+
+    /// <summary>
+    /// The pages' estimated bytes (what <see cref="LiveCollections"/> counts as live): Redis's listpack weight is
+    /// close to a leaf's (a length byte and the element), leaves are full when built by pushes and at least a
+    /// quarter full otherwise, so two thirds of a page of it a leaf, at a whole page record each.
+    /// </summary>
+    public readonly long EstimatedBytes()
+    {
+        long elements = RedisBytes >= 0 ? RedisBytes : (long)Math.Min(Count, long.MaxValue / 64) * 24;
+        long leaves = elements / (Tree.PageSize * 2 / 3) + 1;
+        return leaves * ValueLayout.RecordBytes(ValueLayout.KeyPrefix + PageKey.EncodedSize, ValueLayout.Header + Tree.PageSize);
+    }
+}

@@ -81,7 +81,7 @@ internal static unsafe class PagedLists
     {
         var store = Db.Store(ref ctx);
         store.FrameWrites();
-        pages.WritePages(0);
+        pages.WritePages(0, ListRoot.TreeRoom);
         if (Put(ref ctx, key, root) == OpStatus.Pending) return false;
         pages.LogRecords();
         return true;

@@ -34,7 +34,7 @@ internal static unsafe class PagedListCopy
         root = pusher.Root;
 
         store.FrameWrites();
-        pages.WritePages(0);
+        pages.WritePages(0, ListRoot.TreeRoom);
         var held = store.CommandPinned(ListRoot.Size);
         root.Write(held);
         fixed (byte* p = held)

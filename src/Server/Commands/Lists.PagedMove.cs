@@ -88,7 +88,7 @@ internal static class PagedListMove
         // listElementsRemoved on the source: a paged one may go back inline (written there and then).
         int shrunk = srcPaged && !same ? PagedLists.Shrunk(ref ctx, pages, ref sroot, ctx[1]) : 0;
         if (shrunk < 0) return;
-        pages.WritePages(0);
+        pages.WritePages(0, ListRoot.TreeRoom);
         bool stopped = false;
         if (shrunk == 0)
         {

@@ -370,7 +370,7 @@ public sealed partial class Persistence : IWriteLog
         long expiry = main.Expiry;
         var pages = Values.Paged.CommandPages.For(session);
         if (!Values.Paged.PagedList.ApplyRecord(ref root, record, pages.Pages, pages.Needs, pages, pages.FetchAction)) return;
-        pages.WritePages(0);
+        pages.WritePages(0, Values.Paged.ListRoot.TreeRoom);
         if (root.Count == 0)
         {
             var del = new StoreInput { Op = StoreOp.Delete };

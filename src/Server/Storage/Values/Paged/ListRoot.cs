@@ -18,6 +18,9 @@ public struct ListRoot
 {
     public const int Size = 1 + TreeMeta.Size + 16;
 
+    /// <summary>A leaf's record room in the mutable region (<see cref="CommandPages.WritePages"/>): the default page.</summary>
+    public const int TreeRoom = 1 << CountedTree.DefaultPageShift;
+
     public TreeMeta Tree;
     public long RedisBytes;
     public ulong Seq;

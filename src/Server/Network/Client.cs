@@ -270,7 +270,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
     /// </summary>
     internal void Fail(Exception e)
     {
-        Server.Log.Warning($"Closing client id={Id} addr={Address} after an error: {e.GetType().Name}: {e.Message}" + (Environment.GetEnvironmentVariable("NATIVEKV_STACKS") is null ? "" : "\n" + e.StackTrace));
+        Server.Log.Warning($"Closing client id={Id} addr={Address} after an error: {e.GetType().Name}: {e.Message}");
         try
         {
             Abort();

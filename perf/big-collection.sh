@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One big hash (or set) in one key: load, memory, a PING probe's worst reply during the load, read-back,
+# One big hash (or set, or list) in one key: load, memory, a PING probe's worst reply during the load, read-back,
 # and the reply time of HLEN / HGET / HSCAN 1000 / DEL on it. NativeKv or redis-server, started here.
-#   perf/big-collection.sh [--server nativekv|redis] [--type hash|set] [--fields N] [options]    (--help)
+#   perf/big-collection.sh [--server nativekv|redis] [--type hash|set|list] [--fields N] [options]    (--help)
 #   perf/big-collection.sh --fields 20000 --server redis      # a quick look (seconds)
 #   perf/big-collection.sh --type set --timeout 600           # 5M members into NativeKv, --maxmemory 32mb
 #
@@ -9,7 +9,8 @@
 #  1. Writes the load's RESP input into its own temp folder first (perf/big_collection.py gen, about 0.5 s
 #     per million fields), so the load is not paced by the generator: HSET KEY f v ... with --batch fields
 #     per command (default 100; --batch 1 = one HSET per field). Field i is f:%014d (16 bytes), its value
-#     v:%030d (32 bytes); member i of a set is m:%014d (16 bytes). Everything is derived from i, so the
+#     v:%030d (32 bytes); member i of a set is m:%014d (16 bytes); element i of a list is e:%014d (16 bytes,
+#     RPUSH: it lands at index i). Everything is derived from i, so the
 #     read-back knows each expected reply without holding any.
 #  2. Starts the server with `taskset -c 0` (--server-cpu), loopback, an empty data folder, persistence off:
 #     NativeKv `--io-threads 1 --save "" --appendonly no --maxmemory 32mb`; redis-server `--save ""
@@ -22,12 +23,13 @@
 #     the loader's event loop, so a long command shows as a long PING.
 #  4. VmRSS and VmHWM from /proc/PID/status 200 ms after the load, INFO memory's used_memory (and
 #     used_memory_rss where the server has it), HLEN/SCARD (must be N).
-#  5. Read-back: HMGET (set: SMISMEMBER) of every field, --batch per command, pipelined 16 commands at a
+#  5. Read-back: HMGET (set: SMISMEMBER; list: LRANGE of --batch elements) of every field, --batch per command, pipelined 16 commands at a
 #     time from one connection; counts missing fields, wrong values, error replies, and fields from one
 #     batch past the end (never written) that are found. A read-back mismatch sets the exit code.
 #  6. One connection, each command timed from send to its whole reply: HLEN, HGET of the middle field,
 #     HSCAN KEY 0 COUNT 1000 (cursor and fields returned), DEL KEY, EXISTS KEY (set: SCARD, SISMEMBER,
-#     SSCAN); then VmRSS after the DEL, the server's total CPU seconds, and the wall-clock time.
+#     SSCAN; list: LLEN, LINDEX of the middle, a quarter and -3, LRANGE of 100 at the middle, LSET, LPUSH,
+#     RPOP); then VmRSS after the DEL, the server's total CPU seconds, and the wall-clock time.
 # Bounded: --timeout (default 1800 s) caps the whole run: the load gets at most 3/4 of it, each later step
 # what is left; a load cut short says so, skips the read-back and still reports memory and the timed
 # commands (which may then wait behind the commands the server had already received).
@@ -45,8 +47,9 @@ Usage: perf/big-collection.sh [options]
   --server nativekv|redis   server to start (default nativekv)
   --binary PATH             its executable (default artifacts/nativekv, or redis-server on PATH)
   --port N                  loopback port (default: a free one)
-  --type hash|set           one hash of N fields (f:%014d = 16 bytes, values v:%030d = 32 bytes) or one set
-                            of N members (m:%014d = 16 bytes) (default hash)
+  --type hash|set|list      one hash of N fields (f:%014d = 16 bytes, values v:%030d = 32 bytes), one set
+                            of N members (m:%014d = 16 bytes) or one list of N elements (e:%014d = 16 bytes,
+                            RPUSH; read back with LRANGE, timed LINDEX at the middle cold) (default hash)
   --fields N                fields or members (default 5000000)
   --batch B                 fields per HSET / members per SADD in the load, and per HMGET / SMISMEMBER in
                             the read-back (default 100; 1 = one command per field)
@@ -76,7 +79,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$server" in nativekv|redis) ;; *) echo "--server: nativekv or redis" >&2; exit 2 ;; esac
-case "$type" in hash|set) ;; *) echo "--type: hash or set" >&2; exit 2 ;; esac
+case "$type" in hash|set|list) ;; *) echo "--type: hash, set or list" >&2; exit 2 ;; esac
+verb() { case "$type" in hash) echo HSET ;; set) echo SADD ;; list) echo RPUSH ;; esac; }
+count_cmd() { case "$type" in hash) echo HLEN ;; set) echo SCARD ;; list) echo LLEN ;; esac; }
 for n in "$fields" "$batch" "$timeout_s"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "--fields, --batch and --timeout take positive integers" >&2; exit 2; }
 done
@@ -117,7 +122,7 @@ calc() { awk "BEGIN {printf \"$1\", $2}"; }   # calc FORMAT EXPRESSION
 # 1. The RESP input, written before the server starts so the load is not paced by the generator.
 t0=$(date +%s.%N)
 helper gen --batch "$batch" > "$scratch/load.resp"
-say "input" "$(du -m "$scratch/load.resp" | cut -f1) MB of $( [ "$type" = hash ] && echo HSET || echo SADD ) $key with $batch per command, written in $(calc %.1f "$(date +%s.%N) - $t0") s"
+say "input" "$(du -m "$scratch/load.resp" | cut -f1) MB of $(verb) $key with $batch per command, written in $(calc %.1f "$(date +%s.%N) - $t0") s"
 
 # 2. The server, alone on its CPU, persistence off.
 mkdir -p "$scratch/data"
@@ -135,7 +140,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 say "server" "$server ($("$binary" --version 2>/dev/null | head -1)) pid $pid port $port, CPU $server_cpu, $([ "$server" = nativekv ] && echo "--io-threads 1 --maxmemory $maxmemory" || echo "no maxmemory")"
-say "fields" "$fields $type $( [ "$type" = hash ] && echo "fields (16 B) with 32 B values" || echo "members (16 B)")"
+say "fields" "$fields $type $(case "$type" in hash) echo "fields (16 B) with 32 B values" ;; set) echo "members (16 B)" ;; list) echo "elements (16 B)" ;; esac)"
 say "rss fresh (MB)" "$(rss_mb VmRSS)"
 
 # 3. The load, with a probe PINGing every 10 ms on its own connection (with one reactor it shares the loader's).
@@ -169,8 +174,8 @@ sed 's/^/  /' "$scratch/probe.txt"
 sleep 0.2
 say "rss after load (MB)" "$(rss_mb VmRSS) (peak VmHWM $(rss_mb VmHWM))"
 say "info used_memory (MiB)" "$(info_mb used_memory) (used_memory_rss $(info_mb used_memory_rss))"
-count=$(cli "$([ "$type" = hash ] && echo HLEN || echo SCARD)" "$key" 2>&1 | tr -d '\r')
-say "$([ "$type" = hash ] && echo HLEN || echo SCARD) after load" "$count$([ "$count" = "$fields" ] && echo "" || echo "   (expected $fields)")"
+count=$(cli "$(count_cmd)" "$key" 2>&1 | tr -d '\r')
+say "$(count_cmd) after load" "$count$([ "$count" = "$fields" ] && echo "" || echo "   (expected $fields)")"
 
 # 5. Every field read back, then the single commands (each timed from send to whole reply).
 if [ "$load_done" -eq 1 ] && [ "$(left)" -gt 1 ]; then

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Helpers of perf/big-collection.sh (one big hash or set): RESP input, PING probe, read-back, timed commands.
+"""Helpers of perf/big-collection.sh (one big hash, set or list): RESP input, PING probe, read-back, timed commands.
 
-  big_collection.py gen    --type hash|set --key K --fields N --batch B      RESP on stdout (for redis-cli --pipe)
+  big_collection.py gen    --type hash|set|list --key K --fields N --batch B      RESP on stdout (for redis-cli --pipe)
   big_collection.py probe  --port P --out FILE [--interval-ms 10]           PINGs until SIGTERM, then a summary
   big_collection.py verify --type hash|set --key K --fields N --batch B --port P   HMGET / SMISMEMBER everything
   big_collection.py timed  --type hash|set --key K --fields N --port P      HLEN, HGET, HSCAN 1000, DEL (reply times)
 
 Field i of a hash is f:%014d (16 bytes) with value v:%030d (32 bytes); member i of a set is m:%014d (16 bytes),
+element i of a list (RPUSH: its index is i) is e:%014d (16 bytes); a list reads back with LRANGE, a batch at a time,
 so the read-back knows every expected reply without keeping anything. Output lines are "name: value".
 """
 import argparse
@@ -19,6 +20,7 @@ import time
 FIELD = b"f:%014d"
 VALUE = b"v:%030d"
 MEMBER = b"m:%014d"
+ELEMENT = b"e:%014d"
 
 
 def bulk(b):
@@ -40,7 +42,8 @@ def gen(args):
     key = args.key.encode()
     out = sys.stdout.buffer
     hash_ = args.type == "hash"
-    name = (args.format or ("f:%014d" if hash_ else "m:%014d")).encode()
+    list_ = args.type == "list"
+    name = (args.format or ("f:%014d" if hash_ else "e:%014d" if list_ else "m:%014d")).encode()
     if len(name % 0) == len(name % (args.fields - 1)):
         # Fixed width (the default): one template per field, formatted once.
         width = len(name % 0)
@@ -48,10 +51,10 @@ def gen(args):
         render = (lambda i: item % (i, i)) if hash_ else (lambda i: item % i)
     else:
         render = (lambda i: bulk(name % i) + bulk(VALUE % i)) if hash_ else (lambda i: bulk(name % i))
-    verb = b"HSET" if hash_ else b"SADD"
+    verb = b"HSET" if hash_ else b"RPUSH" if list_ else b"SADD"
     per = 2 if hash_ else 1
     for first, count in batches(args.fields, args.batch):
-        head = b"*%d\r\n$4\r\n%s\r\n" % (2 + per * count, verb) + bulk(key)
+        head = b"*%d\r\n" % (2 + per * count) + bulk(verb) + bulk(key)
         out.write(head + b"".join(render(i) for i in range(first, first + count)))
     out.flush()
 
@@ -201,8 +204,14 @@ def verify(args):
     hash_ = args.type == "hash"
     sock = connect(args.port, timeout=args.reply_timeout)
     reader = Reader(sock)
+    list_ = args.type == "list"
     name = b"HMGET" if hash_ else b"SMISMEMBER"
     item = FIELD if hash_ else MEMBER
+
+    def request(first, count):
+        if list_:
+            return command(b"LRANGE", key, b"%d" % first, b"%d" % (first + count - 1))
+        return command(name, key, *[item % i for i in range(first, first + count)])
     # Plus one batch past the end: fields that were never written must read as nil / 0.
     plan = list(batches(args.fields, args.batch)) + [(args.fields, min(args.batch, 100))]
     failure = []
@@ -211,7 +220,7 @@ def verify(args):
         try:
             pending = []
             for first, count in plan:
-                pending.append(command(name, key, *[item % i for i in range(first, first + count)]))
+                pending.append(request(first, count))
                 if len(pending) >= 16:
                     sock.sendall(b"".join(pending))
                     pending = []
@@ -229,7 +238,10 @@ def verify(args):
     lost = open(args.out, "w") if args.out else None
     for index, (first, count) in enumerate(plan):
         past_end = index == len(plan) - 1
-        if hash_:
+        if list_:
+            expected = b"*0\r\n" if past_end else \
+                b"*%d\r\n" % count + b"".join(b"$16\r\n" + ELEMENT % i + b"\r\n" for i in range(first, first + count))
+        elif hash_:
             expected = b"*%d\r\n" % count + (b"$-1\r\n" * count if past_end else
                                              b"".join(b"$32\r\n" + VALUE % i + b"\r\n" for i in range(first, first + count)))
         else:
@@ -237,13 +249,20 @@ def verify(args):
         if reader.starts_with(expected):
             continue
         reply = reader.reply()
+        if list_ and past_end and isinstance(reply, list):
+            ghosts += len(reply)
+            continue
+        if list_ and isinstance(reply, list) and len(reply) < count:
+            # An LRANGE short of the batch: the elements past what it returned are missing.
+            missing += count - len(reply)
+            reply = reply + [None] * (count - len(reply))
         if isinstance(reply, RespError) or not isinstance(reply, list) or len(reply) != count:
             errors += 1
             first_problem = first_problem or "batch at %d answered %r" % (first, str(reply)[:100])
             continue
         for offset, got in enumerate(reply):
             i = first + offset
-            want = None if past_end and hash_ else 0 if past_end else (VALUE % i if hash_ else 1)
+            want = ELEMENT % i if list_ else None if past_end and hash_ else 0 if past_end else (VALUE % i if hash_ else 1)
             if got == want:
                 continue
             if past_end:
@@ -288,7 +307,18 @@ def timed(args):
         return ms, reply
 
     middle = args.fields // 2
-    if hash_:
+    if args.type == "list":
+        quarter = args.fields // 4
+        steps = [("LLEN", [b"LLEN", key], lambda r: r == args.fields),
+                 ("LINDEX middle", [b"LINDEX", key, b"%d" % middle], lambda r: r == ELEMENT % middle),
+                 ("LINDEX quarter", [b"LINDEX", key, b"%d" % quarter], lambda r: r == ELEMENT % quarter),
+                 ("LINDEX -3", [b"LINDEX", key, b"-3"], lambda r: r == ELEMENT % (args.fields - 3)),
+                 ("LRANGE middle 100", [b"LRANGE", key, b"%d" % middle, b"%d" % (middle + 99)],
+                  lambda r: r == [ELEMENT % i for i in range(middle, middle + 100)]),
+                 ("LSET middle", [b"LSET", key, b"%d" % middle, b"x"], lambda r: r == b"OK"),
+                 ("LPUSH", [b"LPUSH", key, b"h"], lambda r: r == args.fields + 1),
+                 ("RPOP", [b"RPOP", key], lambda r: r == ELEMENT % (args.fields - 1))]
+    elif hash_:
         steps = [("HLEN", [b"HLEN", key], lambda r: r == args.fields),
                  ("HGET", [b"HGET", key, FIELD % middle], lambda r: r == VALUE % middle),
                  ("HSCAN 0 COUNT 1000", [b"HSCAN", key, b"0", b"COUNT", b"1000"], None)]
@@ -315,7 +345,7 @@ def timed(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("mode", choices=["gen", "probe", "verify", "timed"])
-    p.add_argument("--type", choices=["hash", "set"], default="hash")
+    p.add_argument("--type", choices=["hash", "set", "list"], default="hash")
     p.add_argument("--key", default="bighash")
     p.add_argument("--format", help="gen: printf format of field / member i (default f:%%014d / m:%%014d; "
                                      "verify and timed expect the default)")

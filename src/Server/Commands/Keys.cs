@@ -391,6 +391,12 @@ internal static unsafe class KeyspaceCommands
             if (copied >= 0) ctx.Reply.Integer(copied);
             return;
         }
+        if (src.Type == KeyType.List && Storage.Values.Paged.ListRoot.TryRead(src.Value, out var list))
+        {
+            int copied = PagedListCopy.Copy(ref ctx, dstDb, src.Expiry, list, replace);
+            if (copied >= 0) ctx.Reply.Integer(copied);
+            return;
+        }
         var r = CopyValue(store, src, store.Store.Namespace(dstDb), ctx[2], nx: !replace);
         if (r == OpStatus.Pending) return;
         ctx.Reply.Integer(r == OpStatus.Found ? 1 : 0);

@@ -1,4 +1,5 @@
 using NativeKv.Server.Storage.Values;
+using NativeKv.Server.Storage.Values.Paged;
 
 namespace NativeKv.Server.Commands;
 
@@ -19,6 +20,12 @@ internal static partial class ListCommands
             return;
         }
         var payload = slot.Value;
+        if (ListRoot.TryRead(payload, out var root))
+        {
+            bool any = ClampRange((long)root.Count, start, end, out long pfrom, out long pn);
+            if (PagedListEdits.Trim(ref ctx, root, (ulong)pfrom, any ? (ulong)pn : 0)) ctx.Reply.Ok();
+            return;
+        }
         int llen = List.Count(payload);
         var buf = ListStore.Load(ref ctx, 0, payload);
         if (!ClampRange(llen, start, end, out int from, out int n)) ListStore.RemoveEnd(buf, llen, head: true);
@@ -48,6 +55,12 @@ internal static partial class ListCommands
         }
         var payload = slot.Value;
         var element = ctx[3];
+        if (ListRoot.TryRead(payload, out var root))
+        {
+            long n = PagedListEdits.Remove(ref ctx, root, toRemove, element);
+            if (n >= 0) ctx.Reply.Integer(n);
+            return;
+        }
         int llen = List.Count(payload);
         bool fromTail = toRemove < 0;
         ulong limit = fromTail ? (ulong)(-(toRemove + 1)) + 1 : (ulong)toRemove;
@@ -101,6 +114,12 @@ internal static partial class ListCommands
         var payload = slot.Value;
         var value = ctx[4];
         long fill = ListStore.Fill(ref ctx);
+        if (ListRoot.TryRead(payload, out var root))
+        {
+            long n = PagedListEdits.Insert(ref ctx, PagedAccess.Pages(ref ctx), root, after, ctx[3], value);
+            if (n >= -1) ctx.Reply.Integer(n);
+            return;
+        }
         // Redis converts for the new element before it seeks the pivot, found or not.
         var grown = List.Growing(payload, value.Length, 1, fill);
         int at = -1;
@@ -122,6 +141,14 @@ internal static partial class ListCommands
                 if (!ListStore.Store(ref ctx, ctx[1], conv)) return;
             }
             ctx.Reply.Integer(-1);
+            return;
+        }
+        if (PagedLists.ShouldPage(payload, value.Length, 1, value.Length, fill))
+        {
+            var pages = PagedAccess.Pages(ref ctx);
+            var created = PagedLists.Create(ref ctx, pages, ctx[1], payload, slot.Expiry);
+            long n = PagedListEdits.Insert(ref ctx, pages, created, after, ctx[3], value);
+            if (n >= -1) ctx.Reply.Integer(n);
             return;
         }
         if (!Db.CheckValueSize(ref ctx, payload.Length + Listpack.EntrySize(value.Length))) return;
@@ -185,6 +212,20 @@ internal static partial class ListCommands
         }
         var payload = slot.Value;
         var element = ctx[2];
+        if (ListRoot.TryRead(payload, out var root))
+        {
+            var m = PagedListReads.PosMatcher.For(element, rank, count == -1 ? 1 : count, maxlen, fromTail, root.Count);
+            if (!PagedListReads.Scan(PagedAccess.Pages(ref ctx), root, m)) return;
+            if (count == -1)
+            {
+                if (m.Found.Count == 0) ctx.Reply.NullBulk();
+                else ctx.Reply.Integer((long)m.Found[0]);
+                return;
+            }
+            ctx.Reply.ArrayHeader(m.Found.Count);
+            foreach (ulong p in m.Found) ctx.Reply.Integer((long)p);
+            return;
+        }
         int llen = List.Count(payload);
         var offsets = ListStore.Offsets(payload, 0, llen);
         long matches = 0, found = -1;

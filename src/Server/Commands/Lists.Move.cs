@@ -52,6 +52,11 @@ internal static partial class ListCommands
         }
         long fill = ListStore.Fill(ref ctx);
         bool same = ctx[1].SequenceEqual(ctx[2]);
+        if (PagedListMove.Applies(src.Value, dst.Found, dst.Value, same, fromHead, fill))
+        {
+            PagedListMove.Move(ref ctx, src, dst, same, fromHead, toHead);
+            return;
+        }
         var from = ListStore.Load(ref ctx, 0, src.Value);
         int n = List.Count(from.Payload);
         var value = ListStore.Keep(List.At(from.Payload, fromHead ? 0 : n - 1, out _, out _));
@@ -129,7 +134,7 @@ internal static partial class ListCommands
             if (st is Lookup.Pending or Lookup.Error) return true;
             if (st == Lookup.NotFound) continue;
             var payload = slot.Value;
-            int take = (int)Math.Min(count, List.Count(payload));
+            int take = (int)Math.Min(count, ListStore.Count(payload));
             ctx.Reply.ArrayHeader(2);
             ctx.Reply.Bulk(ctx[k]);
             ctx.Reply.ArrayHeader(take);

@@ -1,5 +1,6 @@
 using NativeKv.Server.Storage;
 using NativeKv.Server.Storage.Values;
+using NativeKv.Server.Storage.Values.Paged;
 
 namespace NativeKv.Server.Commands;
 
@@ -14,6 +15,13 @@ internal static unsafe class ListStore
     [ThreadStatic] private static byte[]? t_element;
 
     public static Lookup Read(ref CommandContext ctx, ReadOnlySpan<byte> key, out OpSlot slot) => Db.Read(ref ctx, key, KeyType.List, out slot);
+
+    /// <summary>The length of a list's payload, inline or paged (its <see cref="ListRoot"/>).</summary>
+    public static int Count(ReadOnlySpan<byte> payload)
+        => ListRoot.TryRead(payload, out var root) ? (int)Math.Min(root.Count, int.MaxValue) : List.Count(payload);
+
+    /// <summary>As <see cref="Count"/>, in full.</summary>
+    public static long LongCount(ReadOnlySpan<byte> payload) => ListRoot.TryRead(payload, out var root) ? (long)root.Count : List.Count(payload);
 
     /// <summary>list-max-listpack-size, as Redis's quicklist fill.</summary>
     public static long Fill(ref CommandContext ctx) => ctx.Server.Config.ListMaxListpackSize;
@@ -162,13 +170,31 @@ internal static partial class ListCommands
             ctx.Reply.Integer(0);
             return;
         }
-        var buf = ListStore.Load(ref ctx, 0, st == Lookup.Found ? slot.Value : List.Empty);
+        var payload = st == Lookup.Found ? slot.Value : List.Empty;
+        if (ListRoot.TryRead(payload, out var root))
+        {
+            long length = PagedLists.Push(ref ctx, PagedAccess.Pages(ref ctx), root, head, 2);
+            if (length >= 0) ctx.Reply.Integer(length);
+            return;
+        }
         long addBytes = 0, room = 0;
+        int longest = 0;
         for (int i = 2; i < ctx.Count; i++)
         {
             addBytes += ctx[i].Length;
             room += Listpack.EntrySize(ctx[i].Length);
+            longest = Math.Max(longest, ctx[i].Length);
         }
+        if (PagedLists.ShouldPage(payload, addBytes, ctx.Count - 2, longest, ListStore.Fill(ref ctx)))
+        {
+            // Past list-max-listpack-size: the list goes to pages of its own (Redis's quicklist).
+            var pages = PagedAccess.Pages(ref ctx);
+            var created = PagedLists.Create(ref ctx, pages, ctx[1], payload, st == Lookup.Found ? slot.Expiry : 0);
+            long length = PagedLists.Push(ref ctx, pages, created, head, 2);
+            if (length >= 0) ctx.Reply.Integer(length);
+            return;
+        }
+        var buf = ListStore.Load(ref ctx, 0, payload);
         if (!Db.CheckValueSize(ref ctx, buf.Length + room)) return;
         int added = ctx.Count - 2;
         buf.SetEncoding(List.Growing(buf.Payload, addBytes, added, ListStore.Fill(ref ctx)));
@@ -217,7 +243,7 @@ internal static partial class ListCommands
             return;
         }
         var payload = slot.Value;
-        int take = hasCount ? (int)Math.Min(count, List.Count(payload)) : 1;
+        int take = hasCount ? (int)Math.Min(count, ListStore.Count(payload)) : 1;
         if (hasCount) ctx.Reply.ArrayHeader(take);
         PopEnd(ref ctx, ctx[1], payload, take, head);
     }
@@ -228,6 +254,11 @@ internal static partial class ListCommands
     /// </summary>
     internal static void PopEnd(ref CommandContext ctx, ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload, int take, bool head)
     {
+        if (ListRoot.TryRead(payload, out var root))
+        {
+            PagedLists.PopEnd(ref ctx, key, root, take, head);
+            return;
+        }
         // The reply first (a write that goes to disk discards it, and the rerun writes it again).
         ListStore.ReplyRange(ref ctx, payload, head ? 0 : List.Count(payload) - take, take, reverse: !head);
         var buf = ListStore.Load(ref ctx, 0, payload);
@@ -242,7 +273,7 @@ internal static partial class ListCommands
     {
         var st = ListStore.Read(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
-        ctx.Reply.Integer(st == Lookup.Found ? List.Count(slot.Value) : 0);
+        ctx.Reply.Integer(st == Lookup.Found ? ListStore.LongCount(slot.Value) : 0);
     }
 
     [RespCommand("LINDEX", Arity = 3, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,
@@ -259,6 +290,13 @@ internal static partial class ListCommands
             return;
         }
         if (!ListStore.TryLong(ref ctx, 2, out long index)) return;
+        if (ListRoot.TryRead(slot.Value, out var root))
+        {
+            long at = index < 0 ? index + (long)root.Count : index;
+            if (at < 0 || at >= (long)root.Count) ctx.Reply.NullBulk();
+            else PagedListReads.Index(ref ctx, root, (ulong)at);
+            return;
+        }
         int i = List.Resolve(index, List.Count(slot.Value));
         if (i < 0) ctx.Reply.NullBulk();
         else ctx.Reply.Bulk(List.At(slot.Value, i, out _, out _));
@@ -280,9 +318,23 @@ internal static partial class ListCommands
         var payload = slot.Value;
         var value = ctx[3];
         long fill = ListStore.Fill(ref ctx);
+        if (ListRoot.TryRead(payload, out var root))
+        {
+            long at = index < 0 ? index + (long)root.Count : index;
+            if (at < 0 || at >= (long)root.Count) ctx.Reply.Error("ERR index out of range");
+            else if (PagedListEdits.Set(ref ctx, PagedAccess.Pages(ref ctx), root, (ulong)at, value)) ctx.Reply.Ok();
+            return;
+        }
         // Redis converts for the new element before it looks at the index (listTypeTryConversionAppend).
         var grown = List.Growing(payload, value.Length, 1, fill);
         int i = List.Resolve(index, List.Count(payload));
+        if (i >= 0 && PagedLists.ShouldPage(payload, value.Length, 1, value.Length, fill))
+        {
+            var pages = PagedAccess.Pages(ref ctx);
+            var created = PagedLists.Create(ref ctx, pages, ctx[1], payload, slot.Expiry);
+            if (PagedListEdits.Set(ref ctx, pages, created, (ulong)i, value)) ctx.Reply.Ok();
+            return;
+        }
         if (i < 0)
         {
             if (grown != List.EncodingOf(payload))
@@ -320,6 +372,19 @@ internal static partial class ListCommands
             return;
         }
         var payload = slot.Value;
+        if (ListRoot.TryRead(payload, out var root))
+        {
+            if (!ClampRange((long)root.Count, start, end, out long pfrom, out long pn))
+            {
+                ctx.Reply.EmptyArray();
+                return;
+            }
+            // The header once: a rerun resumes the streamed elements after it.
+            var walk = BucketWalk.Of(Db.Store(ref ctx));
+            if (walk.IsNew) ctx.Reply.ArrayHeader(pn);
+            PagedListReads.Range(ref ctx, walk, root, (ulong)pfrom, (ulong)pn);
+            return;
+        }
         if (!ClampRange(List.Count(payload), start, end, out int from, out int n))
         {
             ctx.Reply.EmptyArray();
@@ -332,14 +397,23 @@ internal static partial class ListCommands
     /// <summary>LRANGE's and LTRIM's index rules: negative from the tail, clamped; false when the range is empty.</summary>
     internal static bool ClampRange(long llen, long start, long end, out int from, out int n)
     {
+        bool any = ClampRange(llen, start, end, out long f, out long c);
+        from = (int)f;
+        n = (int)c;
+        return any;
+    }
+
+    /// <summary><see cref="ClampRange(long, long, long, out int, out int)"/> for a paged list's length.</summary>
+    internal static bool ClampRange(long llen, long start, long end, out long from, out long n)
+    {
         if (start < 0) start = llen + start;
         if (end < 0) end = llen + end;
         if (start < 0) start = 0;
         from = n = 0;
         if (start > end || start >= llen) return false;
         if (end >= llen) end = llen - 1;
-        from = (int)start;
-        n = (int)(end - start + 1);
+        from = start;
+        n = end - start + 1;
         return true;
     }
 }

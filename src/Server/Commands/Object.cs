@@ -64,7 +64,7 @@ internal static class ObjectCommands
         return Listpack.EncodingOf(payload) switch
         {
             CollectionEncoding.IntSet => "intset"u8,
-            CollectionEncoding.Quicklist => "quicklist"u8,
+            CollectionEncoding.Quicklist or CollectionEncoding.PagedList => "quicklist"u8,
             CollectionEncoding.Skiplist => "skiplist"u8,
             CollectionEncoding.Hashtable or CollectionEncoding.Paged => "hashtable"u8,
             _ => "listpack"u8,

@@ -291,6 +291,14 @@ public sealed partial class Persistence : IWriteLog
                         && Values.Paged.PagedRoot.TryRead(current.Value, out var held) && held.Cid == logged.Cid)
                         payload = current.Value.ToArray();
                 }
+                else if (Values.Paged.ListRoot.TryRead(payload, out var loggedList))
+                {
+                    session.Store.SawCollectionId(loggedList.Cid);
+                    // As above: the store's root of this life holds the seq its pages were built to.
+                    if (session.ReadNamespace(ns, key, out var current) == OpStatus.Found
+                        && Values.Paged.ListRoot.TryRead(current.Value, out var held) && held.Cid == loggedList.Cid)
+                        payload = current.Value.ToArray();
+                }
                 fixed (byte* p = payload)
                 {
                     var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = payload.Length };
@@ -328,6 +336,11 @@ public sealed partial class Persistence : IWriteLog
         int ns = BinaryPrimitives.ReadInt32LittleEndian(record.Key);
         var key = record.Key[ValueLayout.KeyPrefix..];
         if (session.ReadNamespace(ns, key, out var main) != OpStatus.Found) return;
+        if (record.IsList)
+        {
+            ApplyListElement(session, ns, key, main, record);
+            return;
+        }
         if (!Values.Paged.PagedRoot.TryRead(main.Value, out var meta) || meta.Cid != record.Cid) return;
         var type = main.Type;
         long expiry = main.Expiry;
@@ -345,6 +358,30 @@ public sealed partial class Persistence : IWriteLog
         fixed (byte* p = root)
         {
             var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = root.Length };
+            session.RmwNamespace(ns, key, ref input, out _);
+        }
+    }
+
+    /// <summary>A paged list's element record: applied when it is the list's life and past its root's seq (<see cref="Values.Paged.PagedList.ApplyRecord"/>).</summary>
+    private static unsafe void ApplyListElement(StoreSession session, int ns, ReadOnlySpan<byte> key, OpSlot main, in Values.Paged.ElementRecord record)
+    {
+        if (!Values.Paged.ListRoot.TryRead(main.Value, out var root) || root.Cid != record.Cid) return;
+        var type = main.Type;
+        long expiry = main.Expiry;
+        var pages = Values.Paged.CommandPages.For(session);
+        if (!Values.Paged.PagedList.ApplyRecord(ref root, record, pages.Pages, pages.Needs, pages, pages.FetchAction)) return;
+        pages.WritePages(0, Values.Paged.ListRoot.TreeRoom);
+        if (root.Count == 0)
+        {
+            var del = new StoreInput { Op = StoreOp.Delete };
+            session.RmwNamespace(ns, key, ref del, out _);
+            return;
+        }
+        Span<byte> bytes = stackalloc byte[Values.Paged.ListRoot.Size];
+        root.Write(bytes);
+        fixed (byte* p = bytes)
+        {
+            var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = bytes.Length };
             session.RmwNamespace(ns, key, ref input, out _);
         }
     }

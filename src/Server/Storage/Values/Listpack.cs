@@ -23,6 +23,8 @@ public enum CollectionEncoding : byte
     Quicklist = 5,
     /// <summary>A sorted set past zset-max-listpack-entries/-value ("skiplist"): inline, the byte records the one-way conversion (<see cref="SortedSet"/>).</summary>
     Skiplist = 6,
+    /// <summary>A list on pages (OBJECT ENCODING "quicklist"): the payload is only a <see cref="Paged.ListRoot"/>.</summary>
+    PagedList = 7,
 }
 
 /// <summary>

@@ -184,7 +184,7 @@ public partial class PagedHashModelTests
             }
         }
         var bad = new byte[20];
-        bad[0] = 9;
+        bad[0] = 200; // no op has this byte
         await Assert.That(ElementRecord.TryDecode(bad, out _, out _)).IsFalse();
     }
 

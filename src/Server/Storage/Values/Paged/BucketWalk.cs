@@ -138,6 +138,36 @@ public sealed class BucketWalk
         if (_clearPages) _pages.Pages.Clear();
     }
 
+    /// <summary>
+    /// Starts (or resumes) the command's next walk by rank instead of by bucket (a paged list's LRANGE): the rank
+    /// offset to resume at (0 on a new walk; ulong.MaxValue when an earlier attempt finished it). The handler
+    /// ends each round with <see cref="RankRoundDone"/> and the walk with <see cref="Stop"/>.
+    /// </summary>
+    public ulong BeginRanks(StoreSession store, int replyMark)
+    {
+        if (_inRound || (_index > _finished)) throw new InvalidOperationException("a walk begun before this one is not over");
+        _store = store.CommandWalk() == this ? store : null;
+        Pending = false;
+        _over = _index < _finished;
+        if (!_over && !_started)
+        {
+            _started = true;
+            _next = 0;
+            if (replyMark >= 0) _store?.KeepReply(replyMark);
+        }
+        _index++;
+        return _over ? ulong.MaxValue : _next;
+    }
+
+    /// <summary>A rank walk's round is processed: it resumes at <paramref name="next"/>, the round's slots (from <paramref name="slotMark"/>) go back, the reply so far is final.</summary>
+    public void RankRoundDone(ulong next, int slotMark, int replyMark)
+    {
+        _next = next;
+        if (_store is not { } store) return;
+        store.ForgetOperations(slotMark);
+        store.KeepReply(replyMark);
+    }
+
     /// <summary>The handler needs no more rounds (SINTERCARD's LIMIT reached): the walk is over.</summary>
     public void Stop()
     {

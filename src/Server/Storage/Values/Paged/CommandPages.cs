@@ -48,7 +48,12 @@ public sealed class CommandPages : IPageStore
     private int _createKeyLength;
     private KeyType _createType;
     private long _createExpiry;
-    private readonly byte[] _createRoot = new byte[PagedRoot.Size];
+    private readonly byte[] _createRoot = new byte[Math.Max(PagedRoot.Size, ListRoot.Size)];
+    private int _createRootLength;
+    private Func<bool>? _fetch;
+
+    /// <summary><see cref="Fetch"/> as a delegate (made once), for code that reads in rounds it does not own (a list record's replay).</summary>
+    public Func<bool> FetchAction => _fetch ??= Fetch;
 
     private void Begin(StoreSession session)
     {
@@ -94,6 +99,7 @@ public sealed class CommandPages : IPageStore
                 var page = slot.Value;
                 // A bucket's record keeps room past its used bytes (StoreSession.WritePage).
                 if (key.Kind == PageKind.Bucket) page = page[..Math.Min(page.Length, BucketPage.UsedOf(page))];
+                else if (key.Kind == PageKind.Tree && page.Length >= TreePage.HeaderSize) page = page[..Math.Min(page.Length, TreePage.UsedOf(page))];
                 into.Put(key, page, cold: !_session.InMutableRegion(slot.Address));
                 return PageRead.Found;
         }
@@ -167,14 +173,16 @@ public sealed class CommandPages : IPageStore
     /// (from disk, in a collection larger than memory) is written at its size: its new record's room would
     /// rarely be used before the region moves on (FlushBehind moves it to the tail), and written and
     /// compacted it cost 2 KB a field where a bucket holds about 1.5 KB (72% of its page at 85% load).
+    /// A tree page (a paged list's leaf) gets <paramref name="treeRoom"/> the same way: the edge leaf that single
+    /// pushes grow is then updated in place instead of copied to a new record a push.
     /// </summary>
-    public void WritePages(int bucketRoom)
+    public void WritePages(int bucketRoom, int treeRoom = 0)
     {
         // No room at the log's tail: nothing is written, the command waits and runs again (it stages the same pages).
         if (!_session.RoomToWrite()) { DropStaged(); return; }
         foreach (var s in _staged)
         {
-            int room = s.Key.Kind == PageKind.Bucket && !Pages.IsCold(s.Key) ? bucketRoom : 0;
+            int room = Pages.IsCold(s.Key) ? 0 : s.Key.Kind == PageKind.Bucket ? bucketRoom : s.Key.Kind == PageKind.Tree ? treeRoom : 0;
             if (s.InPages) _session.WritePage(s.Key, Pages.Get(s.Key), room);
             else if (s.Bytes is null) _session.DeletePage(s.Key);
             else _session.WritePage(s.Key, s.Bytes.AsSpan(0, s.Length), room);
@@ -192,6 +200,7 @@ public sealed class CommandPages : IPageStore
         _createType = type;
         _createExpiry = expiry;
         root.CopyTo(_createRoot);
+        _createRootLength = root.Length;
     }
 
     /// <summary>Logs the queued creation and element records (after the meta's write went through).</summary>
@@ -199,7 +208,7 @@ public sealed class CommandPages : IPageStore
     {
         if (_createDb >= 0)
         {
-            _session.LogImage(_createDb, _createKey.AsSpan(0, _createKeyLength), _createType, _createExpiry, _createRoot);
+            _session.LogImage(_createDb, _createKey.AsSpan(0, _createKeyLength), _createType, _createExpiry, _createRoot.AsSpan(0, _createRootLength));
             _createDb = -1;
         }
         _session.LogElements(_log.WrittenSpan);

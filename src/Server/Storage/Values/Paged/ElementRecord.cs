@@ -9,6 +9,23 @@ public enum ElementOp : byte
     HDel = 2,
     SAdd = 3,
     SRem = 4,
+    // A paged list's records (PagedList.Record): the field is [seq u64][argument u64], the value the element.
+    /// <summary>An element pushed at the head.</summary>
+    LPush = 5,
+    /// <summary>An element pushed at the tail.</summary>
+    RPush = 6,
+    /// <summary>Argument elements popped from the head.</summary>
+    LPop = 7,
+    /// <summary>Argument elements popped from the tail.</summary>
+    RPop = 8,
+    /// <summary>The element at index argument replaced by the value (LSET).</summary>
+    LSet = 9,
+    /// <summary>The value inserted so that it has index argument (LINSERT).</summary>
+    LInsert = 10,
+    /// <summary>The element at index argument removed (LREM, one record a match).</summary>
+    LRemAt = 11,
+    /// <summary>Elements [argument, argument + value as u64) removed (LTRIM).</summary>
+    LRemRange = 12,
 }
 
 /// <summary>
@@ -20,7 +37,7 @@ public enum ElementOp : byte
 /// <code>
 /// [op: u8][cid: u64 LE][key length: LEB128][key][field length: LEB128][field][value length: LEB128][value]
 /// </code>
-/// The value is present for HSET only. The key is the store key the main record lives under, so replay
+/// The value is present for HSET and the list records that carry an element (<see cref="HasValue"/>). The key is the store key the main record lives under, so replay
 /// finds the meta; the cid says which life of that key the record belongs to: a record whose cid is not
 /// the meta's (the key was deleted and made again since) is skipped.
 /// </summary>
@@ -38,8 +55,13 @@ public readonly ref struct ElementRecord
         Cid = cid;
         Key = key;
         Field = field;
-        Value = op == ElementOp.HSet ? value : default;
+        Value = HasValue(op) ? value : default;
     }
+
+    /// <summary>Records that carry a value: HSET's, and a list's element (or LTRIM's count).</summary>
+    public static bool HasValue(ElementOp op) => op is ElementOp.HSet or ElementOp.LPush or ElementOp.RPush or ElementOp.LSet or ElementOp.LInsert or ElementOp.LRemRange;
+
+    public bool IsList => Op >= ElementOp.LPush;
 
     public bool IsHash => Op is ElementOp.HSet or ElementOp.HDel;
 
@@ -50,7 +72,7 @@ public readonly ref struct ElementRecord
         get
         {
             int n = 1 + 8 + Part(Key.Length) + Part(Field.Length);
-            return Op == ElementOp.HSet ? n + Part(Value.Length) : n;
+            return HasValue(Op) ? n + Part(Value.Length) : n;
         }
     }
 
@@ -64,7 +86,7 @@ public readonly ref struct ElementRecord
         int n = 9;
         n += WritePart(dest[n..], Key);
         n += WritePart(dest[n..], Field);
-        if (Op == ElementOp.HSet) n += WritePart(dest[n..], Value);
+        if (HasValue(Op)) n += WritePart(dest[n..], Value);
         return n;
     }
 
@@ -80,13 +102,13 @@ public readonly ref struct ElementRecord
     {
         record = default;
         consumed = 0;
-        if (src.Length < 9 || src[0] is < (byte)ElementOp.HSet or > (byte)ElementOp.SRem) return false;
+        if (src.Length < 9 || src[0] is < (byte)ElementOp.HSet or > (byte)ElementOp.LRemRange) return false;
         var op = (ElementOp)src[0];
         ulong cid = BinaryPrimitives.ReadUInt64LittleEndian(src[1..]);
         int at = 9;
         if (!TryPart(src, ref at, out var key) || !TryPart(src, ref at, out var field)) return false;
         ReadOnlySpan<byte> value = default;
-        if (op == ElementOp.HSet && !TryPart(src, ref at, out value)) return false;
+        if (HasValue(op) && !TryPart(src, ref at, out value)) return false;
         record = new ElementRecord(op, cid, key, field, value);
         consumed = at;
         return true;

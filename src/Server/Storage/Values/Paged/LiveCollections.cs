@@ -64,6 +64,7 @@ public sealed class LiveCollections
         bytes = 0;
         if (value.Length < ValueLayout.Header + PagedRoot.Size) return 0;
         var type = ValueLayout.TypeOf(ref value);
+        if (type == KeyType.List) return ListCidOf(ValueLayout.PayloadOf(ref value), out bytes);
         if (type != KeyType.Hash && type != KeyType.Set) return 0;
         return CidOf(ValueLayout.PayloadOf(ref value), out bytes);
     }
@@ -75,6 +76,15 @@ public sealed class LiveCollections
         if (!PagedRoot.TryRead(payload, out var meta)) return 0;
         bytes = EstimatedBytes(meta);
         return meta.Cid;
+    }
+
+    /// <summary>As <see cref="CidOf(ReadOnlySpan{byte}, out long)"/> for a list's payload (a <see cref="ListRoot"/> when paged).</summary>
+    public static ulong ListCidOf(ReadOnlySpan<byte> payload, out long bytes)
+    {
+        bytes = 0;
+        if (!ListRoot.TryRead(payload, out var root)) return 0;
+        bytes = root.EstimatedBytes();
+        return root.Cid;
     }
 
     public static long EstimatedBytes(in PagedMeta meta)

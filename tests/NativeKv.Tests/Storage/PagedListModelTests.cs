@@ -1,0 +1,278 @@
+using NativeKv.Server.Storage.Values;
+using NativeKv.Server.Storage.Values.Paged;
+
+namespace NativeKv.Tests.Storage;
+
+/// <summary>
+/// The paged list (<see cref="PagedList"/> over the counted tree, its <see cref="ListRoot"/> and element records)
+/// against a List of byte arrays: seeded random pushes at both ends (runs of them), pops of one or many, LSET,
+/// LINSERT-style inserts and LREM-style removals anywhere, LTRIM-style range removals, LINDEX, and range reads
+/// through <see cref="CountedTree.LeavesFrom"/> both ways; reads answer Pending at random and the apply's writes are
+/// staged, as in a command. Every change is logged as the element record a command logs; at a random step the pages
+/// and the root are copied (a checkpoint), and at the end a crash: the copy replayed with the records from up to
+/// 2,000 before the checkpoint (those it holds are skipped by their seq) must give the model's list and root.
+/// </summary>
+public class PagedListModelTests
+{
+    private sealed class Run(int seed, int pageShift)
+    {
+        public readonly FlakyPageStore Store = new(seed, 25);
+        public ListRoot Root = ListRoot.Create(77, pageShift);
+        public readonly List<byte[]> Model = new();
+        public readonly List<byte[]> Log = new();
+        private readonly PageSet _pages = new();
+        private readonly List<PageKey> _needs = new();
+        private readonly Random _rng = new(seed + 1);
+        private readonly byte[] _field = new byte[PagedList.FieldSize];
+        private static readonly byte[] Key = [0, 0, 0, 0, (byte)'k'];
+
+        public delegate void NeedsFn(in ListRoot root, PageSet pages, List<PageKey> needs);
+
+        /// <summary>needs -> fetch until nothing is missing (a pending read lands, or the attempt starts again empty), then the staged apply.</summary>
+        public void Do(NeedsFn needs, Action<PageSet, IPageStore> apply)
+        {
+            _pages.Clear();
+            Store.BeginOperation();
+            for (int rounds = 0; ; rounds++)
+            {
+                needs(Root, _pages, _needs);
+                if (_needs.Count == 0) break;
+                if (rounds > 200) throw new InvalidOperationException("needs never settle");
+                bool pending = false;
+                foreach (var k in _needs)
+                    if (Store.Read(k, _pages) == PageRead.Pending) pending = true;
+                _needs.Clear();
+                _pages.ClearNeeded();
+                if (!pending) continue;
+                if (_rng.Next(2) == 0) _pages.Clear();
+                else Store.Land(_pages);
+            }
+            var staging = new StagingStore(Store);
+            apply(_pages, staging);
+            staging.Commit();
+        }
+
+        public void Record(ElementOp op, ulong arg, ReadOnlySpan<byte> value = default)
+        {
+            Root.Seq++;
+            var r = PagedList.Record(op, Root.Cid, Key, _field, Root.Seq, arg, value);
+            var bytes = new byte[r.EncodedSize];
+            r.Encode(bytes);
+            Log.Add(bytes);
+        }
+
+        /// <summary>Ranks [from, from + n) read leaf by leaf through LeavesFrom (towards 0 when reverse).</summary>
+        public List<byte[]> Range(ulong from, ulong n, bool reverse)
+        {
+            var sink = new ListSink();
+            var leaves = new List<TreeLeaf>();
+            ulong rank = from;
+            while ((ulong)sink.Items.Count < n)
+            {
+                Do((in ListRoot r, PageSet p, List<PageKey> needs) =>
+                {
+                    if (!CountedTree.LeavesFrom(r.Tree, rank, reverse, 1, p, needs, leaves)) return;
+                    if (p.State(leaves[0].Key) == PageState.NotInHand && p.MarkNeeded(leaves[0].Key)) needs.Add(leaves[0].Key);
+                }, (p, _) =>
+                {
+                    var leaf = leaves[0];
+                    if (rank < leaf.First || rank >= leaf.First + leaf.Count) throw new InvalidOperationException($"leaf [{leaf.First}, +{leaf.Count}) does not hold {rank}");
+                    int got = CountedTree.Visit(Root.Tree, rank, (int)(n - (ulong)sink.Items.Count), reverse, p, sink);
+                    if ((ulong)got != Math.Min(n - (ulong)(sink.Items.Count - got), reverse ? rank - leaf.First + 1 : leaf.First + leaf.Count - rank))
+                        throw new InvalidOperationException("a leaf yielded other than its part of the range");
+                    rank = reverse ? rank - (ulong)got : rank + (ulong)got;
+                });
+            }
+            return sink.Items;
+        }
+    }
+
+    private static byte[] El(Random rng, int max) => rng.Next(8) switch
+    {
+        0 => [],
+        1 => System.Text.Encoding.ASCII.GetBytes(rng.Next(-5000, 5000).ToString()),
+        2 => Enumerable.Range(0, rng.Next(1, max + 1)).Select(_ => (byte)rng.Next(256)).ToArray(),
+        _ => System.Text.Encoding.ASCII.GetBytes("e" + rng.Next(1_000_000)),
+    };
+
+    private static long RedisBytes(List<byte[]> model) => ListRoot.RedisEmptyBytes + model.Sum(e => (long)List.RedisEntryBytes(e));
+
+    private static async Task Same(Run run)
+    {
+        await Assert.That(run.Root.Count).IsEqualTo((ulong)run.Model.Count);
+        if (run.Model.Count == 0) return;
+        var all = run.Range(0, (ulong)run.Model.Count, false);
+        await Assert.That(all.Zip(run.Model).All(p => p.First.AsSpan().SequenceEqual(p.Second))).IsTrue();
+        if (run.Root.RedisBytes >= 0) await Assert.That(run.Root.RedisBytes).IsEqualTo(RedisBytes(run.Model));
+    }
+
+    [Test]
+    [Arguments(1, 9, 20_000)]
+    [Arguments(2, 12, 30_000)]
+    [Arguments(3, 10, 20_000)]
+    public async Task Random_operations_match_a_list_through_a_crash_and_replay(int seed, int pageShift, int steps)
+    {
+        var run = new Run(seed, pageShift);
+        var rng = new Random(seed);
+        int max = PagedList.MaxElementLength(run.Root);
+        int checkpointAt = rng.Next(steps / 4, steps * 3 / 4);
+        Dictionary<PageKey, byte[]>? savedPages = null;
+        ListRoot savedRoot = default;
+        int savedLog = 0;
+        for (int step = 0; step < steps; step++)
+        {
+            if (step == checkpointAt)
+            {
+                savedPages = run.Store.Pages.ToDictionary(p => p.Key, p => p.Value.ToArray());
+                savedRoot = run.Root;
+                savedLog = run.Log.Count;
+            }
+            var m = run.Model;
+            ulong n = (ulong)m.Count;
+            int op = rng.Next(100);
+            // Grow towards tens of thousands, with stretches that shrink.
+            if (op < 40 || n < 10)
+            {
+                bool head = rng.Next(3) == 0;
+                int runOf = rng.Next(4) == 0 ? rng.Next(20, 200) : 1;
+                for (int i = 0; i < runOf; i++)
+                {
+                    var e = El(rng, max);
+                    run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsPush(r, head, p, nd), (p, s) => PagedList.Push(ref run.Root, head, e, p, s));
+                    run.Record(head ? ElementOp.LPush : ElementOp.RPush, 0, e);
+                    if (head) m.Insert(0, e); else m.Add(e);
+                }
+            }
+            else if (op < 55)
+            {
+                bool head = rng.Next(2) == 0;
+                int take = Math.Min(m.Count, rng.Next(3) == 0 ? rng.Next(1, 60) : 1);
+                for (int i = 0; i < take; i++)
+                {
+                    var popped = new System.Buffers.ArrayBufferWriter<byte>();
+                    run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsPop(r, head, p, nd), (p, s) => PagedList.Pop(ref run.Root, head, p, s, popped));
+                    var want = head ? m[0] : m[^1];
+                    if (!popped.WrittenSpan.SequenceEqual(want)) throw new InvalidOperationException($"step {step}: popped other than the model's end");
+                    m.RemoveAt(head ? 0 : m.Count - 1);
+                }
+                run.Record(head ? ElementOp.LPop : ElementOp.RPop, (ulong)take);
+            }
+            else if (op < 65)
+            {
+                ulong at = (ulong)rng.NextInt64((long)n);
+                var e = El(rng, max);
+                run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsSetAt(r, at, e.Length, p, nd), (p, s) => PagedList.SetAt(ref run.Root, at, e, p, s));
+                run.Record(ElementOp.LSet, at, e);
+                m[(int)at] = e;
+            }
+            else if (op < 73)
+            {
+                ulong at = (ulong)rng.NextInt64((long)n + 1);
+                var e = El(rng, max);
+                run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsInsertAt(r, at, p, nd), (p, s) => PagedList.InsertAt(ref run.Root, at, e, p, s));
+                run.Record(ElementOp.LInsert, at, e);
+                m.Insert((int)at, e);
+            }
+            else if (op < 81)
+            {
+                ulong at = (ulong)rng.NextInt64((long)n);
+                run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsRemoveAt(r, at, p, nd), (p, s) => PagedList.RemoveAt(ref run.Root, at, p, s));
+                run.Record(ElementOp.LRemAt, at);
+                m.RemoveAt((int)at);
+            }
+            else if (op < 84)
+            {
+                ulong at = (ulong)rng.NextInt64((long)n);
+                ulong count = (ulong)rng.NextInt64(1, (long)Math.Min(n - at, rng.Next(2) == 0 ? 50UL : 5000UL) + 1);
+                for (ulong left = count; left > 0;)
+                {
+                    ulong l = left;
+                    ulong removed = 0;
+                    run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsRemoveRange(r, at, l, p, nd), (p, s) => removed = PagedList.RemoveRange(ref run.Root, at, l, p, s));
+                    left -= removed;
+                }
+                var bytes = BitConverter.GetBytes(count);
+                run.Record(ElementOp.LRemRange, at, bytes);
+                m.RemoveRange((int)at, (int)count);
+            }
+            else if (op < 92)
+            {
+                ulong at = (ulong)rng.NextInt64((long)n);
+                var got = new System.Buffers.ArrayBufferWriter<byte>();
+                run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsAt(r, at, p, nd), (p, _) => PagedList.GetAt(run.Root, at, p, got));
+                if (!got.WrittenSpan.SequenceEqual(m[(int)at])) throw new InvalidOperationException($"step {step}: LINDEX {at} differs");
+            }
+            else
+            {
+                bool reverse = rng.Next(2) == 0;
+                ulong at = (ulong)rng.NextInt64((long)n);
+                ulong len = (ulong)rng.NextInt64(1, (long)Math.Min(reverse ? at + 1 : n - at, 3000UL) + 1);
+                var got = run.Range(at, len, reverse);
+                for (int i = 0; i < got.Count; i++)
+                    if (!got[i].AsSpan().SequenceEqual(m[(int)(reverse ? at - (ulong)i : at + (ulong)i)])) throw new InvalidOperationException($"step {step}: range differs at {i}");
+            }
+            if (run.Root.RedisBytes >= 0 && step % 500 == 0 && run.Root.RedisBytes != RedisBytes(m)) throw new InvalidOperationException($"step {step}: redis bytes {run.Root.RedisBytes}, model {RedisBytes(m)}");
+        }
+        await Same(run);
+
+        // The crash: the checkpoint's pages and root, then the log from up to 2,000 records before it (already held: skipped by seq).
+        var replay = new FlakyPageStore(seed, 0);
+        foreach (var (k, v) in savedPages!) replay.Pages[k] = v;
+        var root = savedRoot;
+        var pages = new PageSet();
+        var needs = new List<PageKey>();
+        Func<bool> fetch = () =>
+        {
+            foreach (var k in needs) replay.Read(k, pages);
+            needs.Clear();
+            pages.ClearNeeded();
+            return true;
+        };
+        int skipped = 0, applied = 0;
+        for (int i = Math.Max(0, savedLog - rng.Next(0, 2000)); i < run.Log.Count; i++)
+        {
+            if (!ElementRecord.TryDecode(run.Log[i], out var record, out _)) throw new InvalidOperationException("record does not decode");
+            pages.Clear();
+            if (PagedList.ApplyRecord(ref root, record, pages, needs, replay, fetch)) applied++;
+            else skipped++;
+        }
+        await Assert.That(applied).IsEqualTo(run.Log.Count - savedLog);
+        await Assert.That(root.Count).IsEqualTo(run.Root.Count);
+        await Assert.That(root.Seq).IsEqualTo(run.Root.Seq);
+        // The replayed tree holds the same elements in the same order.
+        var check = new Run(seed, pageShift) { Root = root };
+        foreach (var (k, v) in replay.Pages) check.Store.Pages[k] = v;
+        check.Model.AddRange(run.Model);
+        await Same(check);
+        // A second replay of the whole log changes nothing (every seq is past).
+        int again = 0;
+        foreach (var bytes in run.Log)
+        {
+            ElementRecord.TryDecode(bytes, out var record, out _);
+            pages.Clear();
+            if (PagedList.ApplyRecord(ref root, record, pages, needs, replay, fetch)) again++;
+        }
+        await Assert.That(again).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task The_root_round_trips_and_refuses_other_payloads()
+    {
+        var root = ListRoot.Create(0x1234_5678_9ABC, 12);
+        root.Tree.Count = 5;
+        root.Tree.Height = 1;
+        root.RedisBytes = -1;
+        root.Seq = 99;
+        var bytes = new byte[ListRoot.Size];
+        root.Write(bytes);
+        await Assert.That(ListRoot.TryRead(bytes, out var back)).IsTrue();
+        await Assert.That(back.Cid).IsEqualTo(root.Cid);
+        await Assert.That(back.Count).IsEqualTo(5UL);
+        await Assert.That(back.RedisBytes).IsEqualTo(-1L);
+        await Assert.That(back.Seq).IsEqualTo(99UL);
+        await Assert.That(ListRoot.TryRead(bytes.AsSpan(0, ListRoot.Size - 1), out _)).IsFalse();
+        await Assert.That(ListRoot.TryRead(List.Empty, out _)).IsFalse();
+        bytes[0] = (byte)CollectionEncoding.Paged;
+        await Assert.That(ListRoot.TryRead(bytes, out _)).IsFalse();
+    }
+}

@@ -1,3 +1,4 @@
+using NativeKv.Server.Storage.Values.Paged;
 using NativeKv.Server.Storage;
 
 namespace NativeKv.Server.Commands;
@@ -7,7 +8,7 @@ namespace NativeKv.Server.Commands;
 /// the sort from its operations' slots). Bytes of the elements and of what their patterns looked up are
 /// copied into one arena and named by offset and length (length -1: nothing found), so the arena may grow.
 /// </summary>
-internal sealed class SortScratch
+internal sealed class SortScratch : ITreeSink
 {
     [ThreadStatic] private static SortScratch? t_current;
 
@@ -55,6 +56,9 @@ internal sealed class SortScratch
     }
 
     /// <summary>Appends an element of the source (the copy of <paramref name="element"/>).</summary>
+    /// <summary>ITreeSink: an element of a paged list.</summary>
+    public void Element(ReadOnlySpan<byte> element) => Add(element);
+
     public void Add(ReadOnlySpan<byte> element)
     {
         if (Count == Items.Length) Array.Resize(ref Items, Items.Length * 2);

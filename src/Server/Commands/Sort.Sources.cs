@@ -22,7 +22,7 @@ internal static partial class SortCommands
     /// <summary>listTypeLength / setTypeSize / zsetLength.</summary>
     private static long SourceLength(OpSlot slot) => slot.Type switch
     {
-        KeyType.List => List.Count(slot.Value),
+        KeyType.List => ListRoot.TryRead(slot.Value, out var root) ? (long)root.Count : List.Count(slot.Value),
         KeyType.Set => PagedRoot.TryRead(slot.Value, out var meta) ? (long)meta.Count : Set.Count(slot.Value),
         KeyType.ZSet => SortedSet.Count(slot.Value),
         _ => 0,
@@ -38,6 +38,7 @@ internal static partial class SortCommands
         switch (slot.Type)
         {
             case KeyType.List:
+                if (ListRoot.TryRead(slot.Value, out var root)) return LoadPagedList(pages, s, root, range, desc, start, end);
                 LoadList(s, slot.Value, range, desc, start, end);
                 return true;
             case KeyType.Set:
@@ -65,6 +66,27 @@ internal static partial class SortCommands
         for (long i = 0; i <= to && r.Next(out var e); i++)
             if (i >= from) s.Add(e);
         if (range && desc) Array.Reverse(s.Items, 0, s.Count);
+    }
+
+    /// <summary>
+    /// A paged list's elements, or only the range, from its counted tree: the leaves of those ranks are read
+    /// (rounds of them, as LPOS does), then visited in order. False when some wait on disk.
+    /// </summary>
+    private static bool LoadPagedList(CommandPages pages, SortScratch s, in ListRoot root, bool range, bool desc, long start, long end)
+    {
+        long count = (long)root.Count;
+        long from = 0, to = count - 1;
+        if (range)
+        {
+            if (end < start) return true;
+            (from, to) = desc ? (count - 1 - end, count - 1 - start) : (start, end);
+        }
+        if (to < from) return true;
+        ulong n = (ulong)(to - from + 1);
+        if (!ListScan.FetchRange(pages, root, (ulong)from, n, reverse: false)) return false;
+        ListScan.Visit(root, (ulong)from, n, reverse: false, pages.Pages, s);
+        if (range && desc) Array.Reverse(s.Items, 0, s.Count);
+        return true;
     }
 
     /// <summary>A sorted set's members by rank, or only the ranks of the range (from the top when <paramref name="desc"/>).</summary>

@@ -10,16 +10,7 @@ namespace NativeKv.Tests.Commands;
 /// </summary>
 public class BlockingTranscriptTests
 {
-    private static async Task Family((string[] Args, string Reply)[] resp2, (string[] Args, string Reply)[] resp3)
-    {
-        await using var server = await ServerProcess.StartAsync();
-        await HashCommandTests.Replay(server.Port, resp2, resp3: false);
-        await HashCommandTests.Replay(server.Port, resp3, resp3: true);
-        await server.DisposeAsync();
-        server.DeleteData();
-    }
-
-    [Test] public Task Immediate_pops_and_moves() => Family(BlockingTranscripts.ImmediateResp2, BlockingTranscripts.ImmediateResp3);
-    [Test] public Task Timeouts() => Family(BlockingTranscripts.TimeoutsResp2, BlockingTranscripts.TimeoutsResp3);
-    [Test] public Task Errors_and_wrongtype() => Family(BlockingTranscripts.ErrorsResp2, BlockingTranscripts.ErrorsResp3);
+    [Test] public Task Immediate_pops_and_moves() => Transcript.Family(BlockingTranscripts.ImmediateResp2, BlockingTranscripts.ImmediateResp3);
+    [Test] public Task Timeouts() => Transcript.Family(BlockingTranscripts.TimeoutsResp2, BlockingTranscripts.TimeoutsResp3);
+    [Test] public Task Errors_and_wrongtype() => Transcript.Family(BlockingTranscripts.ErrorsResp2, BlockingTranscripts.ErrorsResp3);
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using NativeKv.Tests.Infrastructure;
 
 namespace NativeKv.Tests.Commands;
@@ -10,84 +9,36 @@ namespace NativeKv.Tests.Commands;
 /// </summary>
 public class HashCommandTests
 {
-    private static byte[] B(string latin1) => Encoding.Latin1.GetBytes(latin1);
-
-    private static readonly string[] Preamble =
-    [
-        "flushall", "config set hash-max-listpack-entries 512", "config set hash-max-listpack-value 64",
-        "config set maxmemory-policy noeviction",
-    ];
-
-    /// <summary>Sends each request and reads exactly the bytes Redis answered; a PING after proves nothing more came.</summary>
-    internal static async Task Replay(int port, (string[] Args, string Reply)[] transcript, bool resp3)
-    {
-        using var c = new RespClient(port);
-        if (resp3) await Assert.That(c.Call("HELLO", "3").IsError).IsFalse();
-        foreach (var line in Preamble) c.Call(line.Split(' '));
-        c.Socket.ReceiveTimeout = 10_000;
-        foreach (var (args, reply) in transcript)
-        {
-            c.SendRaw(RespClient.Encode(args.Select(a => (object)B(a)).ToArray()));
-            var got = new byte[reply.Length];
-            int n = 0;
-            try
-            {
-                while (n < got.Length)
-                {
-                    int r = c.Socket.Receive(got, n, got.Length - n, System.Net.Sockets.SocketFlags.None);
-                    if (r == 0) break;
-                    n += r;
-                }
-            }
-            catch (System.Net.Sockets.SocketException) { }
-            var shown = string.Join(' ', args.Select(a => a.Length > 40 ? a[..40] + "..." : a));
-            await Assert.That($"{shown} => {Encoding.Latin1.GetString(got, 0, n)}").IsEqualTo($"{shown} => {reply}");
-        }
-        c.SendRaw("PING\r\n");
-        var pong = new byte[7];
-        int p = 0;
-        while (p < pong.Length) { int r = c.Socket.Receive(pong, p, pong.Length - p, System.Net.Sockets.SocketFlags.None); if (r == 0) break; p += r; }
-        await Assert.That(Encoding.Latin1.GetString(pong, 0, p)).IsEqualTo("+PONG\r\n");
-    }
-
-    private static async Task Family((string[] Args, string Reply)[] resp2, (string[] Args, string Reply)[] resp3)
-    {
-        await using var server = await ServerProcess.StartAsync();
-        await Replay(server.Port, resp2, resp3: false);
-        await Replay(server.Port, resp3, resp3: true);
-        await server.DisposeAsync();
-        server.DeleteData();
-    }
 
     [Test]
-    public Task Set_and_get() => Family(HashTranscripts.SetGetResp2, HashTranscripts.SetGetResp3);
+    public Task Set_and_get() => Transcript.Family(HashTranscripts.SetGetResp2, HashTranscripts.SetGetResp3);
 
     [Test]
-    public Task Delete_and_exists() => Family(HashTranscripts.DeleteExistsResp2, HashTranscripts.DeleteExistsResp3);
+    public Task Delete_and_exists() => Transcript.Family(HashTranscripts.DeleteExistsResp2, HashTranscripts.DeleteExistsResp3);
 
     [Test]
-    public Task Incr_and_incrbyfloat() => Family(HashTranscripts.IncrResp2, HashTranscripts.IncrResp3);
+    public Task Incr_and_incrbyfloat() => Transcript.Family(HashTranscripts.IncrResp2, HashTranscripts.IncrResp3);
 
     [Test]
-    public Task Enumerate() => Family(HashTranscripts.EnumerateResp2, HashTranscripts.EnumerateResp3);
+    public Task Enumerate() => Transcript.Family(HashTranscripts.EnumerateResp2, HashTranscripts.EnumerateResp3);
 
     [Test]
-    public Task Random_fields_where_redis_is_deterministic() => Family(HashTranscripts.RandomDeterministicResp2, HashTranscripts.RandomDeterministicResp3);
+    public Task Random_fields_where_redis_is_deterministic() => Transcript.Family(HashTranscripts.RandomDeterministicResp2, HashTranscripts.RandomDeterministicResp3);
 
     [Test]
-    public Task Scan() => Family(HashTranscripts.ScanResp2, HashTranscripts.ScanResp3);
+    public Task Scan() => Transcript.Family(HashTranscripts.ScanResp2, HashTranscripts.ScanResp3);
 
     [Test]
-    public Task Errors_and_wrongtype() => Family(HashTranscripts.ErrorsResp2, HashTranscripts.ErrorsResp3);
+    public Task Errors_and_wrongtype() => Transcript.Family(HashTranscripts.ErrorsResp2, HashTranscripts.ErrorsResp3);
 
     [Test]
-    public Task Encoding_converts_at_the_config_thresholds() => Family(HashTranscripts.EncodingResp2, HashTranscripts.EncodingResp3);
+    public Task Encoding_converts_at_the_config_thresholds() => Transcript.Family(HashTranscripts.EncodingResp2, HashTranscripts.EncodingResp3);
 
     [Test]
-    public Task Object_subcommands() => Family(HashTranscripts.ObjectResp2, HashTranscripts.ObjectResp3);
+    public Task Object_subcommands() => Transcript.Family(HashTranscripts.ObjectResp2, HashTranscripts.ObjectResp3);
 
     [Test]
-    public Task Keyspace_commands_on_hashes() => Family(HashTranscripts.KeysWithHashesResp2, HashTranscripts.KeysWithHashesResp3);
+    public Task Keyspace_commands_on_hashes() => Transcript.Family(HashTranscripts.KeysWithHashesResp2, HashTranscripts.KeysWithHashesResp3);
 
     /// <summary>
     /// A count near -2^63 (HRANDFIELD, SRANDMEMBER) closes its client past RepeatedPicks' bound instead of

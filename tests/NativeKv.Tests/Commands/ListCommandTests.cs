@@ -10,22 +10,13 @@ namespace NativeKv.Tests.Commands;
 /// </summary>
 public class ListCommandTests
 {
-    private static async Task Family((string[] Args, string Reply)[] resp2, (string[] Args, string Reply)[] resp3)
-    {
-        await using var server = await ServerProcess.StartAsync();
-        await HashCommandTests.Replay(server.Port, resp2, resp3: false);
-        await HashCommandTests.Replay(server.Port, resp3, resp3: true);
-        await server.DisposeAsync();
-        server.DeleteData();
-    }
-
-    [Test] public Task Push_and_pop() => Family(ListTranscripts.PushPopResp2, ListTranscripts.PushPopResp3);
-    [Test] public Task Index_set_and_range() => Family(ListTranscripts.IndexSetRangeResp2, ListTranscripts.IndexSetRangeResp3);
-    [Test] public Task Trim_and_remove() => Family(ListTranscripts.TrimRemResp2, ListTranscripts.TrimRemResp3);
-    [Test] public Task Insert_and_position() => Family(ListTranscripts.InsertPosResp2, ListTranscripts.InsertPosResp3);
-    [Test] public Task Move_and_multi_pop() => Family(ListTranscripts.MoveMpopResp2, ListTranscripts.MoveMpopResp3);
-    [Test] public Task Errors_and_wrongtype() => Family(ListTranscripts.ErrorsResp2, ListTranscripts.ErrorsResp3);
-    [Test] public Task Keyspace_commands_on_lists() => Family(ListTranscripts.KeysResp2, ListTranscripts.KeysResp3);
+    [Test] public Task Push_and_pop() => Transcript.Family(ListTranscripts.PushPopResp2, ListTranscripts.PushPopResp3);
+    [Test] public Task Index_set_and_range() => Transcript.Family(ListTranscripts.IndexSetRangeResp2, ListTranscripts.IndexSetRangeResp3);
+    [Test] public Task Trim_and_remove() => Transcript.Family(ListTranscripts.TrimRemResp2, ListTranscripts.TrimRemResp3);
+    [Test] public Task Insert_and_position() => Transcript.Family(ListTranscripts.InsertPosResp2, ListTranscripts.InsertPosResp3);
+    [Test] public Task Move_and_multi_pop() => Transcript.Family(ListTranscripts.MoveMpopResp2, ListTranscripts.MoveMpopResp3);
+    [Test] public Task Errors_and_wrongtype() => Transcript.Family(ListTranscripts.ErrorsResp2, ListTranscripts.ErrorsResp3);
+    [Test] public Task Keyspace_commands_on_lists() => Transcript.Family(ListTranscripts.KeysResp2, ListTranscripts.KeysResp3);
 
     private static string Encoding(RespClient c, string key) => c.Call("OBJECT", "ENCODING", key).Text!;
 

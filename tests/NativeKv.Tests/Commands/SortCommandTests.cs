@@ -11,22 +11,13 @@ namespace NativeKv.Tests.Commands;
 /// </summary>
 public class SortCommandTests
 {
-    private static async Task Family((string[] Args, string Reply)[] resp2, (string[] Args, string Reply)[] resp3)
-    {
-        await using var server = await ServerProcess.StartAsync();
-        await HashCommandTests.Replay(server.Port, resp2, resp3: false);
-        await HashCommandTests.Replay(server.Port, resp3, resp3: true);
-        await server.DisposeAsync();
-        server.DeleteData();
-    }
-
-    [Test] public Task Numeric_sort_and_limit() => Family(SortTranscripts.NumericResp2, SortTranscripts.NumericResp3);
-    [Test] public Task Alpha_sort() => Family(SortTranscripts.AlphaResp2, SortTranscripts.AlphaResp3);
-    [Test] public Task By_patterns_and_nosort() => Family(SortTranscripts.ByResp2, SortTranscripts.ByResp3);
-    [Test] public Task Get_patterns() => Family(SortTranscripts.GetResp2, SortTranscripts.GetResp3);
-    [Test] public Task Store() => Family(SortTranscripts.StoreResp2, SortTranscripts.StoreResp3);
-    [Test] public Task Sorted_sets() => Family(SortTranscripts.SortedSetsResp2, SortTranscripts.SortedSetsResp3);
-    [Test] public Task Errors_and_keys() => Family(SortTranscripts.ErrorsResp2, SortTranscripts.ErrorsResp3);
+    [Test] public Task Numeric_sort_and_limit() => Transcript.Family(SortTranscripts.NumericResp2, SortTranscripts.NumericResp3);
+    [Test] public Task Alpha_sort() => Transcript.Family(SortTranscripts.AlphaResp2, SortTranscripts.AlphaResp3);
+    [Test] public Task By_patterns_and_nosort() => Transcript.Family(SortTranscripts.ByResp2, SortTranscripts.ByResp3);
+    [Test] public Task Get_patterns() => Transcript.Family(SortTranscripts.GetResp2, SortTranscripts.GetResp3);
+    [Test] public Task Store() => Transcript.Family(SortTranscripts.StoreResp2, SortTranscripts.StoreResp3);
+    [Test] public Task Sorted_sets() => Transcript.Family(SortTranscripts.SortedSetsResp2, SortTranscripts.SortedSetsResp3);
+    [Test] public Task Errors_and_keys() => Transcript.Family(SortTranscripts.ErrorsResp2, SortTranscripts.ErrorsResp3);
 
     private static string[] Texts(Reply r) => r.Items!.Select(x => x.Text!).ToArray();
 

@@ -9,28 +9,19 @@ namespace NativeKv.Tests.Commands;
 /// </summary>
 public class SortedSetCommandTests
 {
-    private static async Task Family((string[] Args, string Reply)[] resp2, (string[] Args, string Reply)[] resp3)
-    {
-        await using var server = await ServerProcess.StartAsync();
-        await HashCommandTests.Replay(server.Port, resp2, resp3: false);
-        await HashCommandTests.Replay(server.Port, resp3, resp3: true);
-        await server.DisposeAsync();
-        server.DeleteData();
-    }
-
-    [Test] public Task Zadd_and_zincrby() => Family(ZSetTranscripts.AddIncrResp2, ZSetTranscripts.AddIncrResp3);
-    [Test] public Task Zrem_zcard_zscore_zrank() => Family(ZSetTranscripts.RemCardScoreResp2, ZSetTranscripts.RemCardScoreResp3);
-    [Test] public Task Range_by_rank() => Family(ZSetTranscripts.RangeByRankResp2, ZSetTranscripts.RangeByRankResp3);
-    [Test] public Task Range_by_score_and_zcount() => Family(ZSetTranscripts.RangeByScoreResp2, ZSetTranscripts.RangeByScoreResp3);
-    [Test] public Task Range_by_lex_and_zlexcount() => Family(ZSetTranscripts.RangeByLexResp2, ZSetTranscripts.RangeByLexResp3);
-    [Test] public Task Zremrange() => Family(ZSetTranscripts.RemRangeResp2, ZSetTranscripts.RemRangeResp3);
-    [Test] public Task Zrangestore() => Family(ZSetTranscripts.RangeStoreResp2, ZSetTranscripts.RangeStoreResp3);
-    [Test] public Task Pop_mpop_and_blocking_pops_with_data() => Family(ZSetTranscripts.PopResp2, ZSetTranscripts.PopResp3);
-    [Test] public Task Union_inter_diff() => Family(ZSetTranscripts.AlgebraResp2, ZSetTranscripts.AlgebraResp3);
-    [Test] public Task Random_members_where_redis_is_deterministic() => Family(ZSetTranscripts.RandomDeterministicResp2, ZSetTranscripts.RandomDeterministicResp3);
-    [Test] public Task Zscan() => Family(ZSetTranscripts.ScanResp2, ZSetTranscripts.ScanResp3);
-    [Test] public Task Encoding_converts_at_the_config_thresholds() => Family(ZSetTranscripts.EncodingResp2, ZSetTranscripts.EncodingResp3);
-    [Test] public Task Keyspace_commands_and_wrongtype() => Family(ZSetTranscripts.KeysWithZsetsResp2, ZSetTranscripts.KeysWithZsetsResp3);
+    [Test] public Task Zadd_and_zincrby() => Transcript.Family(ZSetTranscripts.AddIncrResp2, ZSetTranscripts.AddIncrResp3);
+    [Test] public Task Zrem_zcard_zscore_zrank() => Transcript.Family(ZSetTranscripts.RemCardScoreResp2, ZSetTranscripts.RemCardScoreResp3);
+    [Test] public Task Range_by_rank() => Transcript.Family(ZSetTranscripts.RangeByRankResp2, ZSetTranscripts.RangeByRankResp3);
+    [Test] public Task Range_by_score_and_zcount() => Transcript.Family(ZSetTranscripts.RangeByScoreResp2, ZSetTranscripts.RangeByScoreResp3);
+    [Test] public Task Range_by_lex_and_zlexcount() => Transcript.Family(ZSetTranscripts.RangeByLexResp2, ZSetTranscripts.RangeByLexResp3);
+    [Test] public Task Zremrange() => Transcript.Family(ZSetTranscripts.RemRangeResp2, ZSetTranscripts.RemRangeResp3);
+    [Test] public Task Zrangestore() => Transcript.Family(ZSetTranscripts.RangeStoreResp2, ZSetTranscripts.RangeStoreResp3);
+    [Test] public Task Pop_mpop_and_blocking_pops_with_data() => Transcript.Family(ZSetTranscripts.PopResp2, ZSetTranscripts.PopResp3);
+    [Test] public Task Union_inter_diff() => Transcript.Family(ZSetTranscripts.AlgebraResp2, ZSetTranscripts.AlgebraResp3);
+    [Test] public Task Random_members_where_redis_is_deterministic() => Transcript.Family(ZSetTranscripts.RandomDeterministicResp2, ZSetTranscripts.RandomDeterministicResp3);
+    [Test] public Task Zscan() => Transcript.Family(ZSetTranscripts.ScanResp2, ZSetTranscripts.ScanResp3);
+    [Test] public Task Encoding_converts_at_the_config_thresholds() => Transcript.Family(ZSetTranscripts.EncodingResp2, ZSetTranscripts.EncodingResp3);
+    [Test] public Task Keyspace_commands_and_wrongtype() => Transcript.Family(ZSetTranscripts.KeysWithZsetsResp2, ZSetTranscripts.KeysWithZsetsResp3);
 
     [Test]
     public async Task Zrandmember_returns_members_with_their_scores_and_the_right_multiplicity()

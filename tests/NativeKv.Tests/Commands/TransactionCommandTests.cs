@@ -9,15 +9,6 @@ namespace NativeKv.Tests.Commands;
 /// </summary>
 public class TransactionCommandTests
 {
-    private static async Task Family((string[] Args, string Reply)[] resp2, (string[] Args, string Reply)[] resp3)
-    {
-        await using var server = await ServerProcess.StartAsync();
-        await HashCommandTests.Replay(server.Port, resp2, resp3: false);
-        await HashCommandTests.Replay(server.Port, resp3, resp3: true);
-        await server.DisposeAsync();
-        server.DeleteData();
-    }
-
-    [Test] public Task Queue_exec_and_discard() => Family(MultiTranscripts.QueueResp2, MultiTranscripts.QueueResp3);
-    [Test] public Task Watch_and_the_writes_that_fail_exec() => Family(MultiTranscripts.WatchResp2, MultiTranscripts.WatchResp3);
+    [Test] public Task Queue_exec_and_discard() => Transcript.Family(MultiTranscripts.QueueResp2, MultiTranscripts.QueueResp3);
+    [Test] public Task Watch_and_the_writes_that_fail_exec() => Transcript.Family(MultiTranscripts.WatchResp2, MultiTranscripts.WatchResp3);
 }

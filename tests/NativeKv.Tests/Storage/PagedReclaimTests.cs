@@ -211,9 +211,18 @@ public class PagedReclaimTests
                     Load(c, "h" + i, 0, fields, ++roundNo, 40);
                     model["h" + i] = (fields, 40, roundNo);
                 }
-                await Workload(c, "before the checkpoint", 30);
-                await Assert.That(c.Call("SAVE").Text).IsEqualTo("OK");
-                await Workload(c, "after the checkpoint", 20);
+                try
+                {
+                    await Workload(c, "before the checkpoint", 30);
+                    await Assert.That(c.Call("SAVE").Text).IsEqualTo("OK");
+                    await Workload(c, "after the checkpoint", 20);
+                }
+                catch (IOException)
+                {
+                    // A reply that never came (CI, io_uring pass, once): what the server was doing, for the next look.
+                    ServerInfo.DumpStalled(server);
+                    throw;
+                }
                 // Deleted and replaced hashes' pages went meanwhile, next to the live ones.
                 await Assert.That(Info(c, "store_pages_reclaimed")).IsGreaterThan(0);
                 server.Process.Kill();

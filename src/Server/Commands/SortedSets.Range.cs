@@ -174,58 +174,61 @@ internal static unsafe partial class SortedSetCommands
 
     /// <summary>genericZrangebyscoreCommand: from the first entry in range, skip <paramref name="offset"/>, take up to <paramref name="limit"/> (negative: all).</summary>
     private static int ScoreRanks(SortedSetScratch s, ReadOnlySpan<byte> payload, in ScoreRange range, long offset, long limit, bool reverse)
-    {
-        int count = s.Index.Count;
-        if (range.IsEmpty || offset < 0) return 0;
-        var ranks = s.RanksFor(count);
-        int n = 0;
-        if (!reverse)
-        {
-            int i = 0;
-            while (i < count && !range.GteMin(ScoreAt(s, payload, i))) i++;
-            for (i += (int)Math.Min(offset, count); i < count && limit != 0; i++, limit--)
-            {
-                if (!range.LteMax(ScoreAt(s, payload, i))) break;
-                ranks[n++] = i;
-            }
-        }
-        else
-        {
-            int i = count - 1;
-            while (i >= 0 && !range.LteMax(ScoreAt(s, payload, i))) i--;
-            for (i -= (int)Math.Min(offset, count); i >= 0 && limit != 0; i--, limit--)
-            {
-                if (!range.GteMin(ScoreAt(s, payload, i))) break;
-                ranks[n++] = i;
-            }
-        }
-        return n;
-    }
+        => InRange(s, new ScoreBounds(s, payload, range), offset, limit, reverse);
 
     /// <summary>genericZrangebylexCommand: as <see cref="ScoreRanks"/> over members (meant for equal scores).</summary>
     private static int LexRanks(SortedSetScratch s, ReadOnlySpan<byte> payload, LexRange range, long offset, long limit, bool reverse)
+        => InRange(s, new LexBounds(s, payload, range), offset, limit, reverse);
+
+    /// <summary>A score or lex range over the ranks of a payload.</summary>
+    private interface IRankBounds
+    {
+        bool IsEmpty { get; }
+        bool GteMin(int rank);
+        bool LteMax(int rank);
+    }
+
+    private readonly ref struct ScoreBounds(SortedSetScratch s, ReadOnlySpan<byte> payload, ScoreRange range) : IRankBounds
+    {
+        private readonly ReadOnlySpan<byte> _payload = payload;
+        public bool IsEmpty => range.IsEmpty;
+        public bool GteMin(int rank) => range.GteMin(ScoreAt(s, _payload, rank));
+        public bool LteMax(int rank) => range.LteMax(ScoreAt(s, _payload, rank));
+    }
+
+    private readonly ref struct LexBounds(SortedSetScratch s, ReadOnlySpan<byte> payload, LexRange range) : IRankBounds
+    {
+        private readonly ReadOnlySpan<byte> _payload = payload;
+        private readonly LexRange _range = range;
+        public bool IsEmpty => _range.IsEmpty;
+        public bool GteMin(int rank) => _range.GteMin(MemberAt(s, _payload, rank));
+        public bool LteMax(int rank) => _range.LteMax(MemberAt(s, _payload, rank));
+    }
+
+    /// <summary>The ranks in <paramref name="bounds"/>, from its low end (its high end when <paramref name="reverse"/>), past <paramref name="offset"/>, up to <paramref name="limit"/>.</summary>
+    private static int InRange<T>(SortedSetScratch s, T bounds, long offset, long limit, bool reverse) where T : IRankBounds, allows ref struct
     {
         int count = s.Index.Count;
-        if (range.IsEmpty || offset < 0) return 0;
+        if (bounds.IsEmpty || offset < 0) return 0;
         var ranks = s.RanksFor(count);
         int n = 0;
         if (!reverse)
         {
             int i = 0;
-            while (i < count && !range.GteMin(MemberAt(s, payload, i))) i++;
+            while (i < count && !bounds.GteMin(i)) i++;
             for (i += (int)Math.Min(offset, count); i < count && limit != 0; i++, limit--)
             {
-                if (!range.LteMax(MemberAt(s, payload, i))) break;
+                if (!bounds.LteMax(i)) break;
                 ranks[n++] = i;
             }
         }
         else
         {
             int i = count - 1;
-            while (i >= 0 && !range.LteMax(MemberAt(s, payload, i))) i--;
+            while (i >= 0 && !bounds.LteMax(i)) i--;
             for (i -= (int)Math.Min(offset, count); i >= 0 && limit != 0; i--, limit--)
             {
-                if (!range.GteMin(MemberAt(s, payload, i))) break;
+                if (!bounds.GteMin(i)) break;
                 ranks[n++] = i;
             }
         }

@@ -59,6 +59,14 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
     /// <summary>A client whose command waits on disk; resumed when its operations complete.</summary>
     internal void AddWaiting(Client client) => _waiting.Add(client);
 
+    /// <summary>Clients whose turn ran out with commands left (Client.TurnTicks), continued after the turn's events.</summary>
+    private List<Client> _yielded = new(), _continuing = new();
+
+    internal void AddYielded(Client client) => _yielded.Add(client);
+
+    /// <summary>Counts the reactor's turns: a client's time budget starts with its first command of a turn.</summary>
+    internal long Turn;
+
     public void Start() => _thread.Start();
 
     /// <summary>Asks the loop to finish: flush what it can, close its clients, return.</summary>
@@ -124,6 +132,8 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
                 DrainMailbox();
                 int timeout = TimeUntilCron();
                 if (Timers.Count > 0) timeout = Timers.MillisecondsUntilNext(timeout);
+                Turn++;
+                if (_yielded.Count > 0) timeout = 0;
                 if (_waiting.Count > 0 || Store.HasPending)
                 {
                     // Disk reads in flight: poll, spinning briefly before sleeping a millisecond at a time.
@@ -143,6 +153,7 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
                 bool drain = rang && !Backend.ConsumesDoorbell;
                 if (sleeping || drain) Mailbox.Woke(drain);
                 if (_waiting.Count > 0 || Store.HasPending) ServiceStore(n);
+                if (_yielded.Count > 0) ContinueYielded();
                 if (Timers.Count > 0) Timers.RunExpired();
                 _server.Persistence?.EndTurn(this); // appendfsync always: one AOF commit for the turn's held replies
                 if (Environment.TickCount64 >= _nextCron) Cron();
@@ -206,6 +217,25 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
         }
         if (_resuming.Count > 0) progressed = true;
         _idleSpins = progressed ? 0 : _idleSpins + 1;
+    }
+
+    /// <summary>The clients whose turn ran out go on, oldest first, each with a new turn's budget.</summary>
+    private void ContinueYielded()
+    {
+        Turn++;
+        (_continuing, _yielded) = (_yielded, _continuing);
+        foreach (var c in _continuing)
+        {
+            try
+            {
+                c.ContinueTurn();
+            }
+            catch (Exception e)
+            {
+                c.Fail(e);
+            }
+        }
+        _continuing.Clear();
     }
 
     private void DrainMailbox()

@@ -25,6 +25,39 @@ public class NetworkTests
     }
 
     [Test]
+    public async Task A_long_pipeline_does_not_hold_its_reactor_from_other_clients()
+    {
+        // One reactor, so both connections share its loop. Each SORT of 20,000 numbers costs the server
+        // a millisecond or more: a client's turn ends after about one (Client.TurnTicks), so the probe's
+        // PING is answered with most of the 200 still to run. Before, one 8 KB read ran them all first.
+        await using var server = await ServerProcess.StartAsync("--io-threads", "1");
+        using var loader = new RespClient(server.Port, TimeSpan.FromSeconds(60));
+        using var probe = new RespClient(server.Port, TimeSpan.FromSeconds(60));
+        await Assert.That(probe.Call("PING").Text).IsEqualTo("PONG");
+        for (int from = 0; from < 20_000; from += 1000)
+        {
+            var push = new List<object> { "RPUSH", "numbers" };
+            for (int i = from; i < from + 1000; i++) push.Add(((i * 7919) % 20_000).ToString());
+            loader.Call(push.ToArray());
+        }
+        const int sorts = 200;
+        var batch = new MemoryStream();
+        for (int i = 0; i < sorts; i++) batch.Write(RespClient.Encode("SORT", "numbers", "LIMIT", "0", "1"));
+        loader.SendRaw(batch.ToArray());
+        await Assert.That(loader.Read().Items![0].Text).IsEqualTo("0");
+        await Assert.That(probe.Call("PING").Text).IsEqualTo("PONG");
+        var stats = probe.Call("INFO", "commandstats").Text!;
+        var calls = long.Parse(System.Text.RegularExpressions.Regex.Match(stats, @"cmdstat_sort:calls=(\d+)").Groups[1].Value);
+        await Assert.That(calls).IsLessThan(sorts * 3 / 4);
+        for (int i = 1; i < sorts; i++)
+        {
+            var r = loader.Read();
+            if (r.Items?[0].Text != "0") Assert.Fail($"sort {i} replied {r}");
+        }
+        await Assert.That(probe.Call("INFO", "commandstats").Text!).Contains($"cmdstat_sort:calls={sorts},");
+    }
+
+    [Test]
     public async Task Inline_and_multibulk_mix_in_one_write()
     {
         await using var server = await ServerProcess.StartAsync();

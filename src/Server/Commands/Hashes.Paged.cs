@@ -27,9 +27,10 @@ internal static partial class PagedHashes
         // Read-ahead: every field's bucket under the meta as it is, in one round of reads.
         for (int i = 2; i < ctx.Count; i += 2) PagedHash.NeedsSet(meta, ctx[i], ctx[i + 1].Length, pages.Pages, pages.Needs);
         if (!pages.Fetch()) return -1;
+        var before = meta;
         long created = SetFields(ref ctx, pages, ref meta, 2);
         if (created < 0) return -1;
-        return PagedAccess.Commit(ref ctx, pages, KeyType.Hash, meta) ? created : -1;
+        return PagedAccess.Commit(ref ctx, pages, KeyType.Hash, before, meta) ? created : -1;
     }
 
     /// <summary>

@@ -65,9 +65,10 @@ internal static unsafe class HashStore
     /// <see cref="InlineEdits.Outcome.General"/> when the hash is paged, or this HSET would take it past the
     /// listpack thresholds, or the arguments could not stay inline.
     /// </summary>
-    public static InlineEdits.Outcome SetInline(ref CommandContext ctx, out long added)
+    public static InlineEdits.Outcome SetInline(ref CommandContext ctx, out long added, out OpSlot? read)
     {
         added = 0;
+        read = null;
         var limits = Limits(ref ctx);
         if (ctx.Count - 2 > 2 * InlinePairs) return InlineEdits.Outcome.General;
         // A listpack at its thresholds must fit in one record, or the general path's size check answers.
@@ -82,7 +83,9 @@ internal static unsafe class HashStore
         var data = InlineEdits.Begin(Db.Store(ref ctx), bytes);
         int at = 0;
         for (int i = 2; i < ctx.Count; i++) at += Listpack.WriteEntry(data[at..], ctx[i]);
-        return InlineEdits.Run(ref ctx, KeyType.Hash, InlineEditKind.HashSet, limits.MaxListpackEntries, bytes, out added);
+        var outcome = InlineEdits.Run(ref ctx, KeyType.Hash, InlineEditKind.HashSet, limits.MaxListpackEntries, bytes, out added, out var slot);
+        if (outcome == InlineEdits.Outcome.General) read = slot;
+        return outcome;
     }
 
 
@@ -171,7 +174,7 @@ internal static class HashCommands
             ctx.Reply.Error($"ERR wrong number of arguments for '{(replyOk ? "hmset" : "hset")}' command");
             return;
         }
-        switch (HashStore.SetInline(ref ctx, out long created))
+        switch (HashStore.SetInline(ref ctx, out long created, out var read))
         {
             case InlineEdits.Outcome.Stopped: return;
             case InlineEdits.Outcome.Done:
@@ -179,7 +182,14 @@ internal static class HashCommands
                 else ctx.Reply.Integer(created);
                 return;
         }
-        var st = HashStore.Read(ref ctx, out var slot);
+        OpSlot slot;
+        Lookup st;
+        if (read is not null)
+        {
+            slot = read;
+            st = read.Found ? Lookup.Found : Lookup.NotFound;
+        }
+        else st = HashStore.Read(ref ctx, out slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.Found && PagedRoot.TryRead(slot.Value, out var meta))
         {

@@ -17,7 +17,10 @@ internal static unsafe class InlineEdits
         Done,
         /// <summary>The command waits on disk, or replied an error (WRONGTYPE).</summary>
         Stopped,
-        /// <summary>The collection is paged, or the edit would take it past its inline thresholds: nothing changed, take the general path.</summary>
+        /// <summary>
+        /// The collection is paged, or the edit would take it past its inline thresholds: nothing changed, take the
+        /// general path. The slot is then what a read of the key gives (Found, Type, Expiry, Value).
+        /// </summary>
         General,
     }
 
@@ -42,13 +45,12 @@ internal static unsafe class InlineEdits
     [ThreadStatic] private static byte[]? t_current;
 
     /// <summary>Issues the edit of the key ctx[1] whose first <paramref name="length"/> bytes of data <see cref="Begin"/> gave.</summary>
-    public static Outcome Run(ref CommandContext ctx, KeyType type, InlineEditKind kind, long limit, int length, out long added)
+    public static Outcome Run(ref CommandContext ctx, KeyType type, InlineEditKind kind, long limit, int length, out long added, out OpSlot slot)
     {
         added = 0;
         var store = Db.Store(ref ctx);
         var data = t_current!;
         OpStatus st;
-        OpSlot slot;
         fixed (byte* p = data)
         {
             var input = new StoreInput

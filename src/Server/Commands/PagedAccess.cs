@@ -81,6 +81,22 @@ internal static unsafe class PagedAccess
     }
 
     /// <summary>
+    /// <see cref="Commit(ref CommandContext, CommandPages, KeyType, in PagedMeta)"/> for a write that may have left
+    /// the meta as it was (an HSET that replaced a field's value by one as long): the root is then not rewritten,
+    /// which was one of HSET's five store operations.
+    /// </summary>
+    public static bool Commit(ref CommandContext ctx, CommandPages pages, KeyType type, in PagedMeta before, in PagedMeta meta)
+    {
+        if (!meta.SameAs(before)) return Commit(ref ctx, pages, type, meta);
+        var store = Db.Store(ref ctx);
+        store.FrameWrites();
+        pages.WritePages(meta.PageSize);
+        if (store.AttemptPending) return false;
+        pages.LogRecords();
+        return true;
+    }
+
+    /// <summary>
     /// The meta of the collection at <paramref name="key"/> into its record (unlogged), or a delete of the key
     /// when it is empty: the step a commit of two collections (SMOVE) takes once per key, between one
     /// <see cref="CommandPages.WritePages"/> and one <see cref="CommandPages.LogRecords"/>. Pending when this

@@ -505,6 +505,9 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
                 if (live && type != input.Type) { slot.Result = OpResult.WrongType; return Decision.Skip; }
                 if ((live && !InlineEdit.Accepts(type, payload)) || InlineEdit.Build(ref input, live ? payload : default, out _, out _) < 0)
                 {
+                    // The general path starts from the record as a read would give it (a paged root, or the inline
+                    // payload to convert): one store operation fewer (HSET into a paged hash did 5).
+                    if (live) slot.SetValue(payload);
                     slot.Result = OpResult.NotApplied;
                     return Decision.Skip;
                 }

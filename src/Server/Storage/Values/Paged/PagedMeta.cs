@@ -53,6 +53,11 @@ public struct PagedMeta
 
     public readonly int PageSize => 1 << PageShift;
 
+    /// <summary>Every field equal (a root rewritten with it would not change).</summary>
+    public readonly bool SameAs(in PagedMeta other) =>
+        Kind == other.Kind && Level == other.Level && PageShift == other.PageShift && LoadPercent == other.LoadPercent && Cid == other.Cid
+        && Count == other.Count && EntryBytes == other.EntryBytes && Split == other.Split && NextValuePage == other.NextValuePage;
+
     /// <summary>Buckets in use: bucket indexes are 0 .. Buckets-1, and never go away (pages never merge).</summary>
     public readonly ulong Buckets => (1UL << Level) + Split;
 

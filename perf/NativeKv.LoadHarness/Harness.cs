@@ -204,8 +204,18 @@ sealed class Harness(HarnessOptions options, IReadOnlyList<ServerSpec> servers, 
             "hget" => _ => !_hgetFilled.Add(server) ? null
                 : Timed($"{CollectionScenarios.HgetFields:N0} fields into {CollectionScenarios.HgetKey}",
                         s => CollectionScenarios.WriteHashFill(s, CollectionScenarios.HgetFields, options.DataSize)),
+            Scenarios.EvalshaTest => _ => LoadScript(server),
             _ => null,
         };
+    }
+
+    /// <summary>SCRIPT LOAD of the EVALSHA scenario's script before each run; null when the server answered its SHA1.</summary>
+    string? LoadScript(ServerUnderTest server)
+    {
+        var reply = Infrastructure.ExternalCommand.Run("redis-cli", ["-h", "127.0.0.1", "-p", server.Port.ToString(), "SCRIPT", "LOAD", Scenarios.IncrScript],
+                                                       TimeSpan.FromSeconds(30), cpu: options.ClientCpu);
+        return reply.Succeeded && reply.Stdout.Trim() == Scenarios.IncrScriptSha ? null
+            : $"SCRIPT LOAD answered '{reply.Stdout.Trim()}' {reply.Stderr.Trim()}";
     }
 
     /// <summary>SPOP fills add members fill:N from here on: each is new, whatever is left in the set.</summary>

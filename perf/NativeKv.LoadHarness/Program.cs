@@ -2,6 +2,9 @@ using NativeKv.LoadHarness;
 using NativeKv.LoadHarness.Infrastructure;
 using NativeKv.LoadHarness.Servers;
 
+// The harness's own load generator for what redis-benchmark cannot send (BenchmarkRunner starts it pinned).
+if (args.Length > 0 && args[0] == TransactionLoad.Command) return TransactionLoad.Run(args[1..]);
+
 HarnessOptions options;
 try
 {

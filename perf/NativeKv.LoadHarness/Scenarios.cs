@@ -30,7 +30,7 @@ sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline
     /// given on the command line its arguments joined by spaces ("HGET myhash:hget element:__rand_int__").
     /// </summary>
     public string CsvTestName => Command is not null ? string.Join(' ', Command)
-                                 : Test == "mset" ? "MSET (10 keys)" : Test.ToUpperInvariant();
+                                 : Test == "mset" ? "MSET (10 keys)" : Test == Scenarios.MultiTest ? TransactionLoad.TestName : Test.ToUpperInvariant();
 
     /// <summary>The name in the report's rows: the test, without a command's arguments.</summary>
     public string Label => Command is not null ? Test.ToUpperInvariant() : CsvTestName;
@@ -55,12 +55,25 @@ static class Scenarios
     // spop = SPOP myset (no random part; the harness fills myset first, CollectionScenarios). hget is
     // not one of its tests: the command is given instead, on a hash of its own loaded first, so that every
     // HGET hits. sadd runs before spop in each round.
-    static readonly string[] Tests = ["set", "get", "incr", "mset", "ping_mbulk", "hset", "hget", "sadd", "spop"];
+    static readonly string[] Tests = ["set", "get", "incr", "mset", "ping_mbulk", "hset", "hget", "sadd", "spop", MultiTest, EvalshaTest];
+
+    /// <summary>
+    /// Issue 14's pair: a transaction of three INCRs (MULTI ... EXEC, sent by <see cref="TransactionLoad"/>, one
+    /// request per EXEC) and the same three INCRs as one EVALSHA (redis-benchmark, the script loaded first).
+    /// </summary>
+    public const string MultiTest = "multi", EvalshaTest = "evalsha";
+
+    public const string IncrScript = "redis.call('INCR', KEYS[1]); redis.call('INCR', KEYS[2]); return redis.call('INCR', KEYS[3])";
+
+    /// <summary>SHA1 of <see cref="IncrScript"/>, as SCRIPT LOAD answers it.</summary>
+    public static string IncrScriptSha =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(IncrScript)));
 
     /// <summary>Tests redis-benchmark has no -t name for: the command it is given instead, and its -r.</summary>
     static readonly Dictionary<string, (string[] Command, int Keyspace)> Commands = new()
     {
         ["hget"] = (["HGET", CollectionScenarios.HgetKey, "element:__rand_int__"], CollectionScenarios.HgetFields),
+        [EvalshaTest] = (["EVALSHA", IncrScriptSha, "3", "tx:a:__rand_int__", "tx:b:__rand_int__", "tx:c:__rand_int__"], 100_000),
     };
 
     /// <summary>The tests on a hash or set key (myhash, myhash:hget, myset): "collections" selects them all.</summary>

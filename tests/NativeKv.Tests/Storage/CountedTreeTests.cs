@@ -64,7 +64,9 @@ public class CountedTreeTests
         await Assert.That(TreeMeta.TryRead(bytes, out var back)).IsTrue();
         await Assert.That(back).IsEqualTo(m);
         var bad = (byte[])bytes.Clone();
-        bad[0] = 2;
+        bad[0] = 1; // a tree whose leaves had no trailing lengths
+        await Assert.That(TreeMeta.TryRead(bad, out _)).IsFalse();
+        bad[0] = 3;
         await Assert.That(TreeMeta.TryRead(bad, out _)).IsFalse();
         bad = (byte[])bytes.Clone();
         bad[1] = 9;
@@ -74,7 +76,7 @@ public class CountedTreeTests
         await Assert.That(TreeMeta.TryRead(bad, out _)).IsFalse();
         await Assert.That(TreeMeta.TryRead(bytes.AsSpan(0, TreeMeta.Size - 1), out _)).IsFalse();
         await Assert.That(CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Ordered))).IsEqualTo(1002);
-        await Assert.That(CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Position))).IsEqualTo(1018);
+        await Assert.That(CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Position))).IsEqualTo(1017);
     }
 
     [Test]

@@ -91,7 +91,7 @@ public static partial class CountedTree
         int d = meta.Height - 1;
         ref var st = ref path.S[d];
         var page = pages.Get(PageOf(meta, st.Page));
-        int start = TreePage.LeafOffset(page, st.Index), end = TreePage.LeafOffset(page, st.Index + removed);
+        int start = st.At, end = SkipEntries(page, start, removed);
         int after = TreePage.UsedOf(page) - TreePage.HeaderSize - (end - start) + (newLength >= 0 ? TreePage.LeafEntrySize(newLength) : 0);
         bool empty = newLength < 0 && removed == st.Entries;
         NeedsRebalance(meta, ref path, d, after, empty, pages, needs);
@@ -199,7 +199,7 @@ public static partial class CountedTree
         var key = PageOf(meta, path.S[d].Page);
         var page = pages.Get(key);
         int pos = path.S[d].Index, n = path.S[d].Entries, used = TreePage.UsedOf(page);
-        TreePage.LeafAt(page, pos, out int start, out int end);
+        int start = path.S[d].At, end = SkipEntries(page, start, 1);
         int size = TreePage.LeafEntrySize(element.Length), newUsed = used - (end - start) + size;
         var buf = pages.Edit(key, Math.Max(used, newUsed));
         buf[end..used].CopyTo(buf[(start + size)..]);
@@ -298,7 +298,7 @@ public static partial class CountedTree
         var key = PageOf(meta, path.S[d].Page);
         var page = pages.Get(key);
         int pos = path.S[d].Index, n = path.S[d].Entries, used = TreePage.UsedOf(page);
-        int at = TreePage.LeafOffset(page, pos), size = TreePage.LeafEntrySize(element.Length);
+        int at = path.S[d].At, size = TreePage.LeafEntrySize(element.Length);
         var buf = pages.Edit(key, used + size);
         buf[at..used].CopyTo(buf[(at + size)..]);
         TreePage.WriteLeafEntry(buf[at..], element);
@@ -314,9 +314,10 @@ public static partial class CountedTree
         var key = PageOf(meta, path.S[d].Page);
         var page = pages.Get(key);
         int pos = path.S[d].Index, n = path.S[d].Entries, used = TreePage.UsedOf(page);
-        var first = TreePage.LeafAt(page, pos, out int start, out _);
+        int start = path.S[d].At, end = start;
+        var first = TreePage.ElementAt(page, ref end);
         removed?.Write(first);
-        int end = TreePage.LeafOffset(page, pos + m);
+        end = SkipEntries(page, end, m - 1);
         var buf = pages.Edit(key, used);
         buf[end..used].CopyTo(buf[start..]);
         int newUsed = used - (end - start);
@@ -324,5 +325,17 @@ public static partial class CountedTree
         pages.SetLength(key, newUsed);
         meta.Count -= (ulong)m;
         Fix(ref meta, ref path, d, -m, -1, pages, store);
+    }
+
+    /// <summary>Offset past <paramref name="count"/> leaf entries from the one at <paramref name="at"/>.</summary>
+    private static int SkipEntries(ReadOnlySpan<byte> page, int at, int count)
+    {
+        int used = TreePage.UsedOf(page);
+        for (int i = 0; i < count; i++)
+        {
+            if (at >= used) throw new InvalidDataException($"leaf has no entry {i} past offset {at}");
+            TreePage.ElementAt(page, ref at);
+        }
+        return at;
     }
 }

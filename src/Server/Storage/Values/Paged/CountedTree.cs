@@ -27,6 +27,8 @@ internal struct TreeStep
     public ulong Before;
     /// <summary>Entries of the node, and their bytes, as the walk found it.</summary>
     public int Entries, Used;
+    /// <summary>Offset in the page of the entry taken (a leaf: of the element at <see cref="Index"/>, the used bytes past the last).</summary>
+    public int At;
 }
 
 [InlineArray(CountedTree.MaxHeight)]
@@ -102,7 +104,13 @@ public static partial class CountedTree
     /// at 4 KB pages. Longer ones are refused (<see cref="ElementTooLargeException"/>) before anything
     /// changes; keeping them out of line (the leaf tag's low bit is reserved for it) is still to do.
     /// </summary>
-    public static int MaxElementLength(in TreeMeta meta) => Capacity(meta) / 4 - (meta.Mode == TreeMode.Ordered ? 19 : 3);
+    public static int MaxElementLength(in TreeMeta meta)
+    {
+        int quarter = Capacity(meta) / 4, max = quarter;
+        while (TreePage.LeafEntrySize(max) > quarter) max--;
+        // Ordered: a separator copy is an inner entry (16 fixed bytes and a length of up to 3).
+        return meta.Mode == TreeMode.Ordered ? Math.Min(max, quarter - 19) : max;
+    }
 
     private static void CheckLength(in TreeMeta meta, int length)
     {
@@ -134,7 +142,7 @@ public static partial class CountedTree
         path.LeftEdge = path.RightEdge = true;
         path.Depth = 0;
         if (stopDepth < 0) stopDepth = meta.Height - 1;
-        ulong pageNo = meta.Root;
+        ulong pageNo = meta.Root, sub = meta.Count;
         for (int d = 0; d <= stopDepth && d < meta.Height; d++)
         {
             var pk = PageOf(meta, pageNo);
@@ -161,6 +169,7 @@ public static partial class CountedTree
                 {
                     pos = 0;
                     var r = new TreePage.LeafReader(page);
+                    st.At = r.Offset;
                     while (r.Next(out var e))
                     {
                         int c = e.SequenceCompareTo(key);
@@ -170,40 +179,94 @@ public static partial class CountedTree
                             break;
                         }
                         pos++;
+                        st.At = r.Offset;
                     }
                 }
                 else
                 {
                     if (rank > (ulong)n) throw new InvalidDataException($"rank {rank} past leaf {pageNo}'s {n} elements");
                     pos = (int)rank;
+                    st.At = TreePage.LeafOffset(page, pos);
                 }
                 st.Index = pos;
                 st.Before = 0;
                 path.Rank += (ulong)pos;
                 return true;
             }
-            var ir = new TreePage.InnerReader(page);
-            int i = 0, chosen = 0;
-            ulong before = 0, chosenBefore = 0, child = 0;
-            while (ir.Next(out var e))
+            int chosen = 0, chosenAt = TreePage.HeaderSize;
+            ulong chosenBefore = 0, child = 0;
+            if (!byKey && meta.Mode == TreeMode.Position)
             {
-                if (byKey)
+                // Fixed-size entries: walked from the end nearer the rank, the node's total known from above.
+                TreePage.CheckPositionInner(page, pageNo);
+                if (rank < sub / 2)
                 {
-                    if (i > 0 && e.Separator.SequenceCompareTo(key) > 0) break;
-                    chosen = i;
-                    chosenBefore = before;
-                    child = e.Child;
+                    ulong before = 0;
+                    for (int i = 0; ; i++)
+                    {
+                        int at = TreePage.PositionInnerAt(i);
+                        ulong c = TreePage.CountAt(page, at);
+                        if (rank < before + c || i == n - 1)
+                        {
+                            chosen = i;
+                            chosenAt = at;
+                            chosenBefore = before;
+                            break;
+                        }
+                        before += c;
+                    }
                 }
-                else if (rank < before + e.Count || i == n - 1)
+                else
                 {
-                    chosen = i;
-                    chosenBefore = before;
-                    child = e.Child;
-                    break;
+                    ulong before = sub;
+                    for (int i = n - 1; ; i--)
+                    {
+                        int at = TreePage.PositionInnerAt(i);
+                        ulong c = TreePage.CountAt(page, at);
+                        if (c > before) throw new InvalidDataException($"tree page {pageNo} counts more than its parent says ({sub})");
+                        before -= c;
+                        if (rank >= before || i == 0)
+                        {
+                            chosen = i;
+                            chosenAt = at;
+                            chosenBefore = before;
+                            break;
+                        }
+                    }
                 }
-                before += e.Count;
-                i++;
+                child = TreePage.ChildAt(page, chosenAt);
+                sub = TreePage.CountAt(page, chosenAt);
             }
+            else
+            {
+                var ir = new TreePage.InnerReader(page);
+                int i = 0;
+                ulong before = 0;
+                while (ir.Next(out var e))
+                {
+                    if (byKey)
+                    {
+                        if (i > 0 && e.Separator.SequenceCompareTo(key) > 0) break;
+                        chosen = i;
+                        chosenAt = e.Start;
+                        chosenBefore = before;
+                        child = e.Child;
+                        sub = e.Count;
+                    }
+                    else if (rank < before + e.Count || i == n - 1)
+                    {
+                        chosen = i;
+                        chosenAt = e.Start;
+                        chosenBefore = before;
+                        child = e.Child;
+                        sub = e.Count;
+                        break;
+                    }
+                    before += e.Count;
+                    i++;
+                }
+            }
+            st.At = chosenAt;
             st.Index = chosen;
             st.Before = chosenBefore;
             path.Rank += chosenBefore;
@@ -232,8 +295,8 @@ public static partial class CountedTree
         TreePath path = default;
         Walk(meta, ref path, rank, default, false, pages, null);
         ref var st = ref path.S[path.Depth - 1];
-        var key = PageOf(meta, st.Page);
-        dest.Write(TreePage.LeafAt(pages.Get(key), st.Index, out _, out _));
+        int at = st.At;
+        dest.Write(TreePage.ElementAt(pages.Get(PageOf(meta, st.Page)), ref at));
     }
 
     /// <summary>Pages <see cref="Rank"/> (a seek to a key) still needs: the path to the key's leaf.</summary>
@@ -260,8 +323,6 @@ public static partial class CountedTree
         return path.Rank;
     }
 
-    [ThreadStatic] private static int[]? t_offsets;
-
     /// <summary>
     /// Yields up to <paramref name="max"/> elements from <paramref name="rank"/> on (towards rank 0 when
     /// <paramref name="reverse"/>), as far as the leaf holding that rank goes: returns how many. A long
@@ -275,34 +336,21 @@ public static partial class CountedTree
         Walk(meta, ref path, rank, default, false, pages, null);
         ref var st = ref path.S[path.Depth - 1];
         var page = pages.Get(PageOf(meta, st.Page));
-        int pos = st.Index, n = st.Entries, emitted = 0;
-        var r = new TreePage.LeafReader(page);
+        int pos = st.Index, emitted = 0;
         if (!reverse)
         {
-            for (int i = 0; r.Next(out var e) && emitted < max; i++)
-                if (i >= pos)
-                {
-                    sink.Element(e);
-                    emitted++;
-                }
+            var r = new TreePage.LeafReader(page, st.At);
+            while (emitted < max && r.Next(out var e))
+            {
+                sink.Element(e);
+                emitted++;
+            }
             return emitted;
         }
-        var offsets = t_offsets is { } o && o.Length > n ? o : t_offsets = new int[Math.Max(n + 1, 512)];
-        for (int i = 0; i <= pos; i++)
-        {
-            offsets[i] = r.Offset;
-            r.Next(out _);
-        }
-        for (int i = pos; i >= 0 && emitted < max; i--, emitted++)
-        {
-            sink.Element(ElementAt(page, offsets[i]));
-        }
+        // Backwards from the end of the element at pos, by the entries' trailing lengths.
+        int end = st.At;
+        TreePage.ElementAt(page, ref end);
+        for (int i = pos; i >= 0 && emitted < max; i--, emitted++) sink.Element(TreePage.ElementBefore(page, ref end));
         return emitted;
-    }
-
-    private static ReadOnlySpan<byte> ElementAt(ReadOnlySpan<byte> page, int offset)
-    {
-        uint tag = BucketPage.ReadVarint(page, ref offset);
-        return page.Slice(offset, (int)(tag >> 1));
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace NativeKv.Server.Storage.Values.Paged;
 
@@ -11,7 +12,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Position);
         if (meta.Height == 0 || index > meta.Count) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, needs);
     }
 
@@ -22,7 +23,7 @@ public static partial class CountedTree
     public static void NeedsRemoveAt(in TreeMeta meta, ulong index, PageSet pages, List<PageKey> needs)
     {
         if (index >= meta.Count) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (!Walk(meta, ref path, index, default, false, pages, needs)) return;
         NeedsLeafChange(meta, ref path, -1, 1, pages, needs);
     }
@@ -32,7 +33,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Ordered);
         if (meta.Height == 0) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (!Walk(meta, ref path, 0, key, true, pages, needs) || !path.Found) return;
         NeedsLeafChange(meta, ref path, -1, 1, pages, needs);
     }
@@ -42,7 +43,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Position);
         if (index >= meta.Count) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (!Walk(meta, ref path, index, default, false, pages, needs)) return;
         NeedsLeafChange(meta, ref path, newLength, 1, pages, needs);
     }
@@ -57,7 +58,7 @@ public static partial class CountedTree
     public static void NeedsRemoveRange(in TreeMeta meta, ulong rank, ulong count, PageSet pages, List<PageKey> needs)
     {
         if (rank >= meta.Count || count == 0) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (meta.Height >= 2)
         {
             if (!Walk(meta, ref path, rank, default, false, pages, needs, meta.Height - 2)) return;
@@ -144,7 +145,7 @@ public static partial class CountedTree
             NewRoot(ref meta, element, pages, store);
             return;
         }
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, null);
         InsertInLeaf(ref meta, ref path, element, pages, store);
     }
@@ -159,7 +160,7 @@ public static partial class CountedTree
             NewRoot(ref meta, key, pages, store);
             return true;
         }
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, null);
         if (path.Found) return false;
         InsertInLeaf(ref meta, ref path, key, pages, store);
@@ -170,7 +171,7 @@ public static partial class CountedTree
     public static void RemoveAt(ref TreeMeta meta, ulong index, PageSet pages, IPageStore store, System.Buffers.IBufferWriter<byte>? removed = null)
     {
         if (index >= meta.Count) throw new ArgumentOutOfRangeException(nameof(index));
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, null);
         RemoveInLeaf(ref meta, ref path, 1, pages, store, removed);
     }
@@ -180,7 +181,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Ordered);
         if (meta.Height == 0) return false;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, null);
         if (!path.Found) return false;
         RemoveInLeaf(ref meta, ref path, 1, pages, store, null);
@@ -193,7 +194,7 @@ public static partial class CountedTree
         CheckMode(meta, TreeMode.Position);
         CheckLength(meta, element.Length);
         if (index >= meta.Count) throw new ArgumentOutOfRangeException(nameof(index));
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, null);
         int d = meta.Height - 1;
         var key = PageOf(meta, path.S[d].Page);
@@ -218,7 +219,7 @@ public static partial class CountedTree
     public static ulong RemoveRange(ref TreeMeta meta, ulong rank, ulong count, PageSet pages, IPageStore store)
     {
         if (rank >= meta.Count || count == 0) return 0;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (meta.Height >= 2)
         {
             Walk(meta, ref path, rank, default, false, pages, null, meta.Height - 2);

@@ -68,6 +68,7 @@ internal struct TreePath
 /// rebalance with: named in the round after its path is in hand, all levels at once. Writes go to
 /// the page set and, blind, to the <see cref="IPageStore"/> (staged by the caller).
 /// </summary>
+[SkipLocalsInit] // a descent's TreePath is 48 levels, Walk writes the ones it takes: zeroing it was 4% of RPOP
 public static partial class CountedTree
 {
     /// <summary>
@@ -284,7 +285,7 @@ public static partial class CountedTree
     public static void NeedsAt(in TreeMeta meta, ulong rank, PageSet pages, List<PageKey> needs)
     {
         if (rank >= meta.Count) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, rank, default, false, pages, needs);
     }
 
@@ -292,7 +293,7 @@ public static partial class CountedTree
     public static void GetAt(in TreeMeta meta, ulong rank, PageSet pages, IBufferWriter<byte> dest)
     {
         if (rank >= meta.Count) throw new ArgumentOutOfRangeException(nameof(rank));
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, rank, default, false, pages, null);
         ref var st = ref path.S[path.Depth - 1];
         int at = st.At;
@@ -304,7 +305,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Ordered);
         if (meta.Height == 0) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, needs);
     }
 
@@ -317,7 +318,7 @@ public static partial class CountedTree
         CheckMode(meta, TreeMode.Ordered);
         found = false;
         if (meta.Height == 0) return 0;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, null);
         found = path.Found;
         return path.Rank;
@@ -332,7 +333,7 @@ public static partial class CountedTree
     public static int Visit(in TreeMeta meta, ulong rank, int max, bool reverse, PageSet pages, ITreeSink sink)
     {
         if (rank >= meta.Count || max <= 0) return 0;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, rank, default, false, pages, null);
         ref var st = ref path.S[path.Depth - 1];
         var page = pages.Get(PageOf(meta, st.Page));

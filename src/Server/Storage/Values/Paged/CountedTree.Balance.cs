@@ -130,7 +130,7 @@ public static partial class CountedTree
     /// separator for the parent is left in the work area. Evenly by bytes, except an insert past the last
     /// element of the rightmost leaf (before the first of the leftmost), which leaves the new element alone
     /// in the new page: a list built by pushes (or a sorted set by rising scores) fills its leaves, where an
-    /// even split would leave them half full (1M 16-byte RPUSHes: 4,202 pages at 4 KB; even splits would take about twice that).
+    /// even split would leave them half full (1M 16-byte RPUSHes: 4,462 pages at 4 KB; even splits would take about twice that).
     /// </summary>
     private static ulong Split(ref TreeMeta meta, ref TreePath path, in PageKey key, bool leaf, int insertedAt, PageSet pages, IPageStore store, out ulong t0, out ulong t1)
     {

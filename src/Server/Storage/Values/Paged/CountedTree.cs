@@ -74,10 +74,11 @@ public static partial class CountedTree
     /// <summary>
     /// 4 KB pages. 1M 16-byte elements (CountedTreeTests.Pages_and_bytes_per_element_at_one_million), bytes
     /// a element with FASTER's record header, exact records / records kept at whole pages:
-    /// pushed at the end, 2 KB: 8,547 pages, height 4, 17.6 / 17.8; 4 KB: 4,202 pages, height 3, 17.3 / 17.4;
-    /// random keys (pages ~70% full), 2 KB: 12,249 pages, 18.0 / 25.5; 4 KB: 6,077 pages, 17.5 / 25.1.
+    /// pushed at the end, 2 KB: 9,000 pages, height 4, 18.6 / 18.8; 4 KB: 4,462 pages, height 3, 18.3 / 18.4;
+    /// random keys (pages ~70% full), 2 KB: 12,988 pages, 19.1 / 27.1; 4 KB: 6,565 pages, 18.5 / 27.1 (leaf
+    /// entries of 19 bytes, the trailing length included).
     /// Bytes barely move; what decides is the element limit (<see cref="MaxElementLength"/>: 1002 ordered,
-    /// 1018 by position at 4 KB, against 490 / 506 at 2 KB) and the levels a cold read may pay (3 against 4
+    /// 1017 by position at 4 KB, against 490 / 505 at 2 KB) and the levels a cold read may pay (3 against 4
     /// for 1M-5M short elements). The cost: 1.5x the bytes written per change (the leaf and its path are
     /// rewritten: 5.4 KB against 3.6 KB an element pushed, 7.0 against 4.3 inserted at random).
     /// </summary>
@@ -101,7 +102,7 @@ public static partial class CountedTree
     /// <summary>
     /// Longest element a tree takes: an entry (a leaf's, and in ordered mode the separator copy an inner
     /// page may hold) stays within a quarter page, which is what keeps splits and redistributions inside
-    /// the fill bounds and every inner page at two children or more. 1002 bytes ordered, 1018 by position
+    /// the fill bounds and every inner page at two children or more. 1002 bytes ordered, 1017 by position
     /// at 4 KB pages. Longer ones are refused (<see cref="ElementTooLargeException"/>) before anything
     /// changes; keeping them out of line (the leaf tag's low bit is reserved for it) is still to do.
     /// </summary>

@@ -277,6 +277,7 @@ internal sealed class TreeDriver
             if (TreePage.IsLeaf(page) != leaf) { error = $"page {pageNo} at depth {depth} of {m.Height}: leaf {TreePage.IsLeaf(page)}"; return 0; }
             if (leaf)
             {
+                if (TreePage.CheckLeaf(page) is { } bad) { error = $"leaf {pageNo}: {bad}"; return 0; }
                 var r = new TreePage.LeafReader(page);
                 int k = 0;
                 while (r.Next(out var e))

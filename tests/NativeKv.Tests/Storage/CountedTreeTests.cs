@@ -52,6 +52,39 @@ public class CountedTreeTests
     }
 
     [Test]
+    public async Task Leaf_entries_read_the_same_from_either_end_and_a_wrong_trailing_length_is_caught()
+    {
+        // Lengths either side of the 1- and 2-byte LEB128 boundaries of the tag (64) and the trailer (128).
+        int[] lengths = [0, 1, 63, 64, 65, 127, 128, 129, 500, 1017];
+        var page = new byte[TreePage.HeaderSize + lengths.Sum(TreePage.LeafEntrySize)];
+        int at = TreePage.HeaderSize;
+        for (int i = 0; i < lengths.Length; i++) at += TreePage.WriteLeafEntry(page.AsSpan(at), E(i, Math.Max(lengths[i], 4))[..lengths[i]]);
+        TreePage.WriteHeader(page, true, lengths.Length, at);
+        await Assert.That(at).IsEqualTo(page.Length);
+        await Assert.That(TreePage.CheckLeaf(page)).IsNull();
+        var forward = new List<int>();
+        for (int i = 0; i <= lengths.Length; i++) forward.Add(TreePage.LeafOffset(page, i));
+        // Offsets walked from the start (the front half) and from the end (the back half) agree with the forward sums.
+        int expect = TreePage.HeaderSize;
+        for (int i = 0; i <= lengths.Length; i++)
+        {
+            await Assert.That(forward[i]).IsEqualTo(expect);
+            if (i < lengths.Length) expect += TreePage.LeafEntrySize(lengths[i]);
+        }
+        int end = page.Length;
+        for (int i = lengths.Length - 1; i >= 0; i--)
+        {
+            int len = TreePage.ElementBefore(page, ref end).Length;
+            await Assert.That(len).IsEqualTo(lengths[i]);
+            await Assert.That(end).IsEqualTo(forward[i]);
+        }
+        // The 129-byte element's trailer (2 bytes, last to first) says 1 more: the backward walk no longer lands on its start.
+        int trailer = forward[8] - 2;
+        page[trailer + 1]++;
+        await Assert.That(TreePage.CheckLeaf(page)).IsNotNull();
+    }
+
+    [Test]
     public async Task Tree_meta_round_trips_and_refuses_foreign_bytes()
     {
         var m = TreeMeta.Create(0x1122334455667788, TreeMode.Ordered);
@@ -64,7 +97,9 @@ public class CountedTreeTests
         await Assert.That(TreeMeta.TryRead(bytes, out var back)).IsTrue();
         await Assert.That(back).IsEqualTo(m);
         var bad = (byte[])bytes.Clone();
-        bad[0] = 2;
+        bad[0] = 1; // a tree whose leaves had no trailing lengths
+        await Assert.That(TreeMeta.TryRead(bad, out _)).IsFalse();
+        bad[0] = 3;
         await Assert.That(TreeMeta.TryRead(bad, out _)).IsFalse();
         bad = (byte[])bytes.Clone();
         bad[1] = 9;
@@ -74,7 +109,7 @@ public class CountedTreeTests
         await Assert.That(TreeMeta.TryRead(bad, out _)).IsFalse();
         await Assert.That(TreeMeta.TryRead(bytes.AsSpan(0, TreeMeta.Size - 1), out _)).IsFalse();
         await Assert.That(CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Ordered))).IsEqualTo(1002);
-        await Assert.That(CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Position))).IsEqualTo(1018);
+        await Assert.That(CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Position))).IsEqualTo(1017);
     }
 
     [Test]

@@ -130,7 +130,7 @@ public static partial class CountedTree
     /// separator for the parent is left in the work area. Evenly by bytes, except an insert past the last
     /// element of the rightmost leaf (before the first of the leftmost), which leaves the new element alone
     /// in the new page: a list built by pushes (or a sorted set by rising scores) fills its leaves, where an
-    /// even split would leave them half full (1M 16-byte RPUSHes: 4,202 pages at 4 KB; even splits would take about twice that).
+    /// even split would leave them half full (1M 16-byte RPUSHes: 4,462 pages at 4 KB; even splits would take about twice that).
     /// </summary>
     private static ulong Split(ref TreeMeta meta, ref TreePath path, in PageKey key, bool leaf, int insertedAt, PageSet pages, IPageStore store, out ulong t0, out ulong t1)
     {
@@ -248,17 +248,10 @@ public static partial class CountedTree
         var key = PageOf(meta, path.S[u].Page);
         int used = TreePage.UsedOf(pages.Get(key));
         var buf = pages.Edit(key, used);
-        int i = 0, at = -1;
-        var r = new TreePage.InnerReader(buf[..used]);
-        while (r.Next(out var e))
-        {
-            if (i++ == path.S[u].Index)
-            {
-                at = e.Start + 8;
-                break;
-            }
-        }
-        if (at < 0) throw new InvalidDataException($"tree page {path.S[u].Page} has no entry {path.S[u].Index}");
+        // The walk left the entry's offset; the node has not changed since (a node that did is rewritten, not counted).
+        int at = path.S[u].At + 8;
+        if (path.S[u].At + TreePage.InnerFixed > used || TreePage.ChildAt(buf, path.S[u].At) != path.S[u + 1].Page)
+            throw new InvalidDataException($"tree page {path.S[u].Page} has no entry {path.S[u].Index} at {path.S[u].At}");
         ulong c = BinaryPrimitives.ReadUInt64LittleEndian(buf[at..]);
         BinaryPrimitives.WriteUInt64LittleEndian(buf[at..], (ulong)((long)c + delta));
         store.Write(key, buf[..used]);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace NativeKv.Server.Storage.Values.Paged;
 
 /// <summary>A leaf of a counted tree as its parent names it: the page, the rank of its first element, how many it holds.</summary>
@@ -26,7 +28,7 @@ public static partial class CountedTree
         }
         while (into.Count < max)
         {
-            TreePath path = default;
+            Unsafe.SkipInit(out TreePath path);
             if (!Walk(meta, ref path, rank, default, false, pages, needs, meta.Height - 2)) return false;
             int d = meta.Height - 2;
             ref var st = ref path.S[d];

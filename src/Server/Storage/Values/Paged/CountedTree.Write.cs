@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace NativeKv.Server.Storage.Values.Paged;
 
@@ -11,7 +12,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Position);
         if (meta.Height == 0 || index > meta.Count) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, needs);
     }
 
@@ -22,7 +23,7 @@ public static partial class CountedTree
     public static void NeedsRemoveAt(in TreeMeta meta, ulong index, PageSet pages, List<PageKey> needs)
     {
         if (index >= meta.Count) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (!Walk(meta, ref path, index, default, false, pages, needs)) return;
         NeedsLeafChange(meta, ref path, -1, 1, pages, needs);
     }
@@ -32,7 +33,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Ordered);
         if (meta.Height == 0) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (!Walk(meta, ref path, 0, key, true, pages, needs) || !path.Found) return;
         NeedsLeafChange(meta, ref path, -1, 1, pages, needs);
     }
@@ -42,7 +43,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Position);
         if (index >= meta.Count) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (!Walk(meta, ref path, index, default, false, pages, needs)) return;
         NeedsLeafChange(meta, ref path, newLength, 1, pages, needs);
     }
@@ -57,7 +58,7 @@ public static partial class CountedTree
     public static void NeedsRemoveRange(in TreeMeta meta, ulong rank, ulong count, PageSet pages, List<PageKey> needs)
     {
         if (rank >= meta.Count || count == 0) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (meta.Height >= 2)
         {
             if (!Walk(meta, ref path, rank, default, false, pages, needs, meta.Height - 2)) return;
@@ -91,7 +92,7 @@ public static partial class CountedTree
         int d = meta.Height - 1;
         ref var st = ref path.S[d];
         var page = pages.Get(PageOf(meta, st.Page));
-        int start = TreePage.LeafOffset(page, st.Index), end = TreePage.LeafOffset(page, st.Index + removed);
+        int start = st.At, end = SkipEntries(page, start, removed);
         int after = TreePage.UsedOf(page) - TreePage.HeaderSize - (end - start) + (newLength >= 0 ? TreePage.LeafEntrySize(newLength) : 0);
         bool empty = newLength < 0 && removed == st.Entries;
         NeedsRebalance(meta, ref path, d, after, empty, pages, needs);
@@ -144,7 +145,7 @@ public static partial class CountedTree
             NewRoot(ref meta, element, pages, store);
             return;
         }
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, null);
         InsertInLeaf(ref meta, ref path, element, pages, store);
     }
@@ -159,7 +160,7 @@ public static partial class CountedTree
             NewRoot(ref meta, key, pages, store);
             return true;
         }
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, null);
         if (path.Found) return false;
         InsertInLeaf(ref meta, ref path, key, pages, store);
@@ -170,7 +171,7 @@ public static partial class CountedTree
     public static void RemoveAt(ref TreeMeta meta, ulong index, PageSet pages, IPageStore store, System.Buffers.IBufferWriter<byte>? removed = null)
     {
         if (index >= meta.Count) throw new ArgumentOutOfRangeException(nameof(index));
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, null);
         RemoveInLeaf(ref meta, ref path, 1, pages, store, removed);
     }
@@ -180,7 +181,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Ordered);
         if (meta.Height == 0) return false;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, null);
         if (!path.Found) return false;
         RemoveInLeaf(ref meta, ref path, 1, pages, store, null);
@@ -193,13 +194,13 @@ public static partial class CountedTree
         CheckMode(meta, TreeMode.Position);
         CheckLength(meta, element.Length);
         if (index >= meta.Count) throw new ArgumentOutOfRangeException(nameof(index));
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, null);
         int d = meta.Height - 1;
         var key = PageOf(meta, path.S[d].Page);
         var page = pages.Get(key);
         int pos = path.S[d].Index, n = path.S[d].Entries, used = TreePage.UsedOf(page);
-        TreePage.LeafAt(page, pos, out int start, out int end);
+        int start = path.S[d].At, end = SkipEntries(page, start, 1);
         int size = TreePage.LeafEntrySize(element.Length), newUsed = used - (end - start) + size;
         var buf = pages.Edit(key, Math.Max(used, newUsed));
         buf[end..used].CopyTo(buf[(start + size)..]);
@@ -218,7 +219,7 @@ public static partial class CountedTree
     public static ulong RemoveRange(ref TreeMeta meta, ulong rank, ulong count, PageSet pages, IPageStore store)
     {
         if (rank >= meta.Count || count == 0) return 0;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         if (meta.Height >= 2)
         {
             Walk(meta, ref path, rank, default, false, pages, null, meta.Height - 2);
@@ -298,7 +299,7 @@ public static partial class CountedTree
         var key = PageOf(meta, path.S[d].Page);
         var page = pages.Get(key);
         int pos = path.S[d].Index, n = path.S[d].Entries, used = TreePage.UsedOf(page);
-        int at = TreePage.LeafOffset(page, pos), size = TreePage.LeafEntrySize(element.Length);
+        int at = path.S[d].At, size = TreePage.LeafEntrySize(element.Length);
         var buf = pages.Edit(key, used + size);
         buf[at..used].CopyTo(buf[(at + size)..]);
         TreePage.WriteLeafEntry(buf[at..], element);
@@ -314,9 +315,10 @@ public static partial class CountedTree
         var key = PageOf(meta, path.S[d].Page);
         var page = pages.Get(key);
         int pos = path.S[d].Index, n = path.S[d].Entries, used = TreePage.UsedOf(page);
-        var first = TreePage.LeafAt(page, pos, out int start, out _);
+        int start = path.S[d].At, end = start;
+        var first = TreePage.ElementAt(page, ref end);
         removed?.Write(first);
-        int end = TreePage.LeafOffset(page, pos + m);
+        end = SkipEntries(page, end, m - 1);
         var buf = pages.Edit(key, used);
         buf[end..used].CopyTo(buf[start..]);
         int newUsed = used - (end - start);
@@ -324,5 +326,17 @@ public static partial class CountedTree
         pages.SetLength(key, newUsed);
         meta.Count -= (ulong)m;
         Fix(ref meta, ref path, d, -m, -1, pages, store);
+    }
+
+    /// <summary>Offset past <paramref name="count"/> leaf entries from the one at <paramref name="at"/>.</summary>
+    private static int SkipEntries(ReadOnlySpan<byte> page, int at, int count)
+    {
+        int used = TreePage.UsedOf(page);
+        for (int i = 0; i < count; i++)
+        {
+            if (at >= used) throw new InvalidDataException($"leaf has no entry {i} past offset {at}");
+            TreePage.ElementAt(page, ref at);
+        }
+        return at;
     }
 }

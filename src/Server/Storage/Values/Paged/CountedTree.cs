@@ -27,6 +27,8 @@ internal struct TreeStep
     public ulong Before;
     /// <summary>Entries of the node, and their bytes, as the walk found it.</summary>
     public int Entries, Used;
+    /// <summary>Offset in the page of the entry taken (a leaf: of the element at <see cref="Index"/>, the used bytes past the last).</summary>
+    public int At;
 }
 
 [InlineArray(CountedTree.MaxHeight)]
@@ -66,15 +68,17 @@ internal struct TreePath
 /// rebalance with: named in the round after its path is in hand, all levels at once. Writes go to
 /// the page set and, blind, to the <see cref="IPageStore"/> (staged by the caller).
 /// </summary>
+[SkipLocalsInit] // a descent's TreePath is 48 levels, Walk writes the ones it takes: zeroing it was 4% of RPOP
 public static partial class CountedTree
 {
     /// <summary>
     /// 4 KB pages. 1M 16-byte elements (CountedTreeTests.Pages_and_bytes_per_element_at_one_million), bytes
     /// a element with FASTER's record header, exact records / records kept at whole pages:
-    /// pushed at the end, 2 KB: 8,547 pages, height 4, 17.6 / 17.8; 4 KB: 4,202 pages, height 3, 17.3 / 17.4;
-    /// random keys (pages ~70% full), 2 KB: 12,249 pages, 18.0 / 25.5; 4 KB: 6,077 pages, 17.5 / 25.1.
+    /// pushed at the end, 2 KB: 9,000 pages, height 4, 18.6 / 18.8; 4 KB: 4,462 pages, height 3, 18.3 / 18.4;
+    /// random keys (pages ~70% full), 2 KB: 12,988 pages, 19.1 / 27.1; 4 KB: 6,565 pages, 18.5 / 27.1 (leaf
+    /// entries of 19 bytes, the trailing length included).
     /// Bytes barely move; what decides is the element limit (<see cref="MaxElementLength"/>: 1002 ordered,
-    /// 1018 by position at 4 KB, against 490 / 506 at 2 KB) and the levels a cold read may pay (3 against 4
+    /// 1017 by position at 4 KB, against 490 / 505 at 2 KB) and the levels a cold read may pay (3 against 4
     /// for 1M-5M short elements). The cost: 1.5x the bytes written per change (the leaf and its path are
     /// rewritten: 5.4 KB against 3.6 KB an element pushed, 7.0 against 4.3 inserted at random).
     /// </summary>
@@ -98,11 +102,17 @@ public static partial class CountedTree
     /// <summary>
     /// Longest element a tree takes: an entry (a leaf's, and in ordered mode the separator copy an inner
     /// page may hold) stays within a quarter page, which is what keeps splits and redistributions inside
-    /// the fill bounds and every inner page at two children or more. 1002 bytes ordered, 1018 by position
+    /// the fill bounds and every inner page at two children or more. 1002 bytes ordered, 1017 by position
     /// at 4 KB pages. Longer ones are refused (<see cref="ElementTooLargeException"/>) before anything
     /// changes; keeping them out of line (the leaf tag's low bit is reserved for it) is still to do.
     /// </summary>
-    public static int MaxElementLength(in TreeMeta meta) => Capacity(meta) / 4 - (meta.Mode == TreeMode.Ordered ? 19 : 3);
+    public static int MaxElementLength(in TreeMeta meta)
+    {
+        int quarter = Capacity(meta) / 4, max = quarter;
+        while (TreePage.LeafEntrySize(max) > quarter) max--;
+        // Ordered: a separator copy is an inner entry (16 fixed bytes and a length of up to 3).
+        return meta.Mode == TreeMode.Ordered ? Math.Min(max, quarter - 19) : max;
+    }
 
     private static void CheckLength(in TreeMeta meta, int length)
     {
@@ -134,7 +144,7 @@ public static partial class CountedTree
         path.LeftEdge = path.RightEdge = true;
         path.Depth = 0;
         if (stopDepth < 0) stopDepth = meta.Height - 1;
-        ulong pageNo = meta.Root;
+        ulong pageNo = meta.Root, sub = meta.Count;
         for (int d = 0; d <= stopDepth && d < meta.Height; d++)
         {
             var pk = PageOf(meta, pageNo);
@@ -161,6 +171,7 @@ public static partial class CountedTree
                 {
                     pos = 0;
                     var r = new TreePage.LeafReader(page);
+                    st.At = r.Offset;
                     while (r.Next(out var e))
                     {
                         int c = e.SequenceCompareTo(key);
@@ -170,40 +181,94 @@ public static partial class CountedTree
                             break;
                         }
                         pos++;
+                        st.At = r.Offset;
                     }
                 }
                 else
                 {
                     if (rank > (ulong)n) throw new InvalidDataException($"rank {rank} past leaf {pageNo}'s {n} elements");
                     pos = (int)rank;
+                    st.At = TreePage.LeafOffset(page, pos);
                 }
                 st.Index = pos;
                 st.Before = 0;
                 path.Rank += (ulong)pos;
                 return true;
             }
-            var ir = new TreePage.InnerReader(page);
-            int i = 0, chosen = 0;
-            ulong before = 0, chosenBefore = 0, child = 0;
-            while (ir.Next(out var e))
+            int chosen = 0, chosenAt = TreePage.HeaderSize;
+            ulong chosenBefore = 0, child = 0;
+            if (!byKey && meta.Mode == TreeMode.Position)
             {
-                if (byKey)
+                // Fixed-size entries: walked from the end nearer the rank, the node's total known from above.
+                TreePage.CheckPositionInner(page, pageNo);
+                if (rank < sub / 2)
                 {
-                    if (i > 0 && e.Separator.SequenceCompareTo(key) > 0) break;
-                    chosen = i;
-                    chosenBefore = before;
-                    child = e.Child;
+                    ulong before = 0;
+                    for (int i = 0; ; i++)
+                    {
+                        int at = TreePage.PositionInnerAt(i);
+                        ulong c = TreePage.CountAt(page, at);
+                        if (rank < before + c || i == n - 1)
+                        {
+                            chosen = i;
+                            chosenAt = at;
+                            chosenBefore = before;
+                            break;
+                        }
+                        before += c;
+                    }
                 }
-                else if (rank < before + e.Count || i == n - 1)
+                else
                 {
-                    chosen = i;
-                    chosenBefore = before;
-                    child = e.Child;
-                    break;
+                    ulong before = sub;
+                    for (int i = n - 1; ; i--)
+                    {
+                        int at = TreePage.PositionInnerAt(i);
+                        ulong c = TreePage.CountAt(page, at);
+                        if (c > before) throw new InvalidDataException($"tree page {pageNo} counts more than its parent says ({sub})");
+                        before -= c;
+                        if (rank >= before || i == 0)
+                        {
+                            chosen = i;
+                            chosenAt = at;
+                            chosenBefore = before;
+                            break;
+                        }
+                    }
                 }
-                before += e.Count;
-                i++;
+                child = TreePage.ChildAt(page, chosenAt);
+                sub = TreePage.CountAt(page, chosenAt);
             }
+            else
+            {
+                var ir = new TreePage.InnerReader(page);
+                int i = 0;
+                ulong before = 0;
+                while (ir.Next(out var e))
+                {
+                    if (byKey)
+                    {
+                        if (i > 0 && e.Separator.SequenceCompareTo(key) > 0) break;
+                        chosen = i;
+                        chosenAt = e.Start;
+                        chosenBefore = before;
+                        child = e.Child;
+                        sub = e.Count;
+                    }
+                    else if (rank < before + e.Count || i == n - 1)
+                    {
+                        chosen = i;
+                        chosenAt = e.Start;
+                        chosenBefore = before;
+                        child = e.Child;
+                        sub = e.Count;
+                        break;
+                    }
+                    before += e.Count;
+                    i++;
+                }
+            }
+            st.At = chosenAt;
             st.Index = chosen;
             st.Before = chosenBefore;
             path.Rank += chosenBefore;
@@ -221,7 +286,7 @@ public static partial class CountedTree
     public static void NeedsAt(in TreeMeta meta, ulong rank, PageSet pages, List<PageKey> needs)
     {
         if (rank >= meta.Count) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, rank, default, false, pages, needs);
     }
 
@@ -229,11 +294,11 @@ public static partial class CountedTree
     public static void GetAt(in TreeMeta meta, ulong rank, PageSet pages, IBufferWriter<byte> dest)
     {
         if (rank >= meta.Count) throw new ArgumentOutOfRangeException(nameof(rank));
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, rank, default, false, pages, null);
         ref var st = ref path.S[path.Depth - 1];
-        var key = PageOf(meta, st.Page);
-        dest.Write(TreePage.LeafAt(pages.Get(key), st.Index, out _, out _));
+        int at = st.At;
+        dest.Write(TreePage.ElementAt(pages.Get(PageOf(meta, st.Page)), ref at));
     }
 
     /// <summary>Pages <see cref="Rank"/> (a seek to a key) still needs: the path to the key's leaf.</summary>
@@ -241,7 +306,7 @@ public static partial class CountedTree
     {
         CheckMode(meta, TreeMode.Ordered);
         if (meta.Height == 0) return;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, needs);
     }
 
@@ -254,13 +319,11 @@ public static partial class CountedTree
         CheckMode(meta, TreeMode.Ordered);
         found = false;
         if (meta.Height == 0) return 0;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, null);
         found = path.Found;
         return path.Rank;
     }
-
-    [ThreadStatic] private static int[]? t_offsets;
 
     /// <summary>
     /// Yields up to <paramref name="max"/> elements from <paramref name="rank"/> on (towards rank 0 when
@@ -271,38 +334,25 @@ public static partial class CountedTree
     public static int Visit(in TreeMeta meta, ulong rank, int max, bool reverse, PageSet pages, ITreeSink sink)
     {
         if (rank >= meta.Count || max <= 0) return 0;
-        TreePath path = default;
+        Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, rank, default, false, pages, null);
         ref var st = ref path.S[path.Depth - 1];
         var page = pages.Get(PageOf(meta, st.Page));
-        int pos = st.Index, n = st.Entries, emitted = 0;
-        var r = new TreePage.LeafReader(page);
+        int pos = st.Index, emitted = 0;
         if (!reverse)
         {
-            for (int i = 0; r.Next(out var e) && emitted < max; i++)
-                if (i >= pos)
-                {
-                    sink.Element(e);
-                    emitted++;
-                }
+            var r = new TreePage.LeafReader(page, st.At);
+            while (emitted < max && r.Next(out var e))
+            {
+                sink.Element(e);
+                emitted++;
+            }
             return emitted;
         }
-        var offsets = t_offsets is { } o && o.Length > n ? o : t_offsets = new int[Math.Max(n + 1, 512)];
-        for (int i = 0; i <= pos; i++)
-        {
-            offsets[i] = r.Offset;
-            r.Next(out _);
-        }
-        for (int i = pos; i >= 0 && emitted < max; i--, emitted++)
-        {
-            sink.Element(ElementAt(page, offsets[i]));
-        }
+        // Backwards from the end of the element at pos, by the entries' trailing lengths.
+        int end = st.At;
+        TreePage.ElementAt(page, ref end);
+        for (int i = pos; i >= 0 && emitted < max; i--, emitted++) sink.Element(TreePage.ElementBefore(page, ref end));
         return emitted;
-    }
-
-    private static ReadOnlySpan<byte> ElementAt(ReadOnlySpan<byte> page, int offset)
-    {
-        uint tag = BucketPage.ReadVarint(page, ref offset);
-        return page.Slice(offset, (int)(tag >> 1));
     }
 }

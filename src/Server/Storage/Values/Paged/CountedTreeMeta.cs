@@ -19,7 +19,7 @@ public enum TreeMode : byte
 /// both under one cid (tree pages are kind <see cref="PageKind.Tree"/>, hash pages kind Bucket/Value,
 /// so their page numbers never meet).
 /// <code>
-/// [0]      version u8 (1)
+/// [0]      version u8 (2)
 /// [1]      mode u8 (TreeMode)
 /// [2]      height u8: 0 = empty (no pages), 1 = the root is a leaf
 /// [3]      page shift u8: nominal page = 2^shift bytes (kept per tree, so a later default does not break old ones)
@@ -33,7 +33,8 @@ public enum TreeMode : byte
 public struct TreeMeta
 {
     public const int Size = 40;
-    public const byte Version = 1;
+    /// <summary>2: leaf entries carry a trailing length (TreePage); a version 1 tree is refused, not misread.</summary>
+    public const byte Version = 2;
 
     public TreeMode Mode;
     public byte Height;

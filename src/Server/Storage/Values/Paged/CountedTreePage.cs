@@ -3,23 +3,29 @@ using System.Buffers.Binary;
 namespace NativeKv.Server.Storage.Values.Paged;
 
 /// <summary>
-/// A counted tree page: <c>[type u8: 'L' leaf | 'I' inner][0 0 0][entries u32 LE][used bytes u32 LE]</c>,
+/// A counted tree page: <c>[type u8: 'l' leaf | 'I' inner][0 0 0][entries u32 LE][used bytes u32 LE]</c>,
 /// then its entries in order.
-/// Leaf entry:  <c>[tag: LEB128 = length x 2 + out-of-line bit][element]</c> (the bit is always 0 today:
-///              the format has room for elements kept out of line later, as PagedHash's values are).
+/// Leaf entry:  <c>[tag: LEB128 = length x 2 + out-of-line bit][element][length: LEB128, bytes reversed]</c>
+///              (the bit is always 0 today: the format has room for elements kept out of line later, as
+///              PagedHash's values are). The trailing length lets a leaf be walked from its used end, so
+///              an element near the end (RPOP's, RPUSH's place) is reached in O(1) where a walk from the
+///              start read every tag before it (62% of RPOP's samples; 'L' pages had no trailer).
 /// Inner entry: <c>[child page u64 LE][subtree elements u64 LE][separator length: LEB128][separator]</c>;
 ///              fixed-width child and count, so a push rewrites the counts on its path in place.
 ///              Separator (ordered mode): every key under this child is &gt;= it and every key under the
-///              child before is &lt; it; entry 0's is never compared (a stale copy). Position mode: empty.
+///              child before is &lt; it; entry 0's is never compared (a stale copy). Position mode: empty,
+///              so every entry is <see cref="PositionInnerEntry"/> bytes and entry i is found by arithmetic.
 /// The used bytes are in the header, so a store may keep room past them (as it does for buckets).
 /// </summary>
 public static class TreePage
 {
     public const int HeaderSize = 12;
-    public const byte LeafType = (byte)'L';
+    public const byte LeafType = (byte)'l';
     public const byte InnerType = (byte)'I';
     /// <summary>Child page and subtree count of an inner entry.</summary>
     public const int InnerFixed = 16;
+    /// <summary>An inner entry with an empty separator (every entry of a tree by position).</summary>
+    public const int PositionInnerEntry = InnerFixed + 1;
 
     public static bool IsLeaf(ReadOnlySpan<byte> page) => page[0] == LeafType;
 
@@ -35,7 +41,7 @@ public static class TreePage
         BinaryPrimitives.WriteUInt32LittleEndian(page[8..], (uint)used);
     }
 
-    public static int LeafEntrySize(int length) => BucketPage.VarintSize((uint)length << 1) + length;
+    public static int LeafEntrySize(int length) => BucketPage.VarintSize((uint)length << 1) + length + BucketPage.VarintSize((uint)length);
 
     public static int InnerEntrySize(int sepLength) => InnerFixed + BucketPage.VarintSize((uint)sepLength) + sepLength;
 
@@ -43,7 +49,12 @@ public static class TreePage
     {
         int n = BucketPage.WriteVarint(dest, (uint)element.Length << 1);
         element.CopyTo(dest[n..]);
-        return n + element.Length;
+        n += element.Length;
+        // The length again, its LEB128 bytes last to first: read from the entry's end backwards.
+        int back = BucketPage.VarintSize((uint)element.Length);
+        uint v = (uint)element.Length;
+        for (int i = back - 1; i >= 0; i--, v >>= 7) dest[n + i] = (byte)(i > 0 ? (v & 0x7F) | 0x80 : v & 0x7F);
+        return n + back;
     }
 
     public static int WriteInnerEntry(Span<byte> dest, ulong child, ulong count, ReadOnlySpan<byte> sep)
@@ -114,17 +125,37 @@ public static class TreePage
         }
     }
 
+    /// <summary>
+    /// Checks that an inner page of a tree by position has only empty separators, so its entries can be
+    /// indexed (<see cref="PositionInnerEntry"/> bytes each): its used bytes say so, the byte is checked per entry read.
+    /// </summary>
+    public static void CheckPositionInner(ReadOnlySpan<byte> page, ulong pageNo)
+    {
+        if (UsedOf(page) != HeaderSize + CountOf(page) * PositionInnerEntry)
+            throw new InvalidDataException($"tree page {pageNo} by position: {CountOf(page)} entries in {UsedOf(page)} bytes");
+    }
+
+    /// <summary>Offset of entry i of a position-mode inner page.</summary>
+    public static int PositionInnerAt(int i) => HeaderSize + i * PositionInnerEntry;
+
+    public static ulong ChildAt(ReadOnlySpan<byte> page, int at) => BinaryPrimitives.ReadUInt64LittleEndian(page[at..]);
+
+    public static ulong CountAt(ReadOnlySpan<byte> page, int at) => BinaryPrimitives.ReadUInt64LittleEndian(page[(at + 8)..]);
+
     public ref struct LeafReader
     {
         private readonly ReadOnlySpan<byte> _page;
         private readonly int _end;
         private int _offset;
 
-        public LeafReader(ReadOnlySpan<byte> page)
+        public LeafReader(ReadOnlySpan<byte> page) : this(page, HeaderSize) { }
+
+        /// <summary>A reader from the entry at <paramref name="offset"/> on.</summary>
+        public LeafReader(ReadOnlySpan<byte> page, int offset)
         {
             _page = page;
             _end = UsedOf(page);
-            _offset = HeaderSize;
+            _offset = offset;
         }
 
         /// <summary>Offset of the next entry.</summary>
@@ -137,37 +168,93 @@ public static class TreePage
                 element = default;
                 return false;
             }
-            uint tag = BucketPage.ReadVarint(_page, ref _offset);
-            if ((tag & 1) != 0) throw new InvalidDataException("out-of-line tree element: not written by this build");
-            int len = (int)(tag >> 1);
-            element = _page.Slice(_offset, len);
-            _offset += len;
+            element = ElementAt(_page, ref _offset);
             return true;
         }
+    }
+
+    /// <summary>The element of the entry at <paramref name="offset"/>; the offset moves past the entry.</summary>
+    public static ReadOnlySpan<byte> ElementAt(ReadOnlySpan<byte> page, scoped ref int offset)
+    {
+        uint tag = page[offset] < 0x80 ? page[offset++] : BucketPage.ReadVarint(page, ref offset);
+        if ((tag & 1) != 0) throw new InvalidDataException("out-of-line tree element: not written by this build");
+        int len = (int)(tag >> 1);
+        var element = page.Slice(offset, len);
+        offset += len + (len < 0x80 ? 1 : BucketPage.VarintSize((uint)len));
+        return element;
+    }
+
+    /// <summary>The element of the entry that ends at <paramref name="end"/>; <paramref name="end"/> moves to its start.</summary>
+    public static ReadOnlySpan<byte> ElementBefore(ReadOnlySpan<byte> page, scoped ref int end)
+    {
+        int at = end - 1;
+        uint len = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            if (at < HeaderSize || shift > 28) throw new InvalidDataException("leaf entry's trailing length runs off the page");
+            byte b = page[at];
+            len |= (uint)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0) break;
+            at--;
+        }
+        int elementStart = at - (int)len;
+        int start = elementStart - BucketPage.VarintSize(len << 1);
+        if (start < HeaderSize) throw new InvalidDataException("leaf entry's trailing length runs off the page");
+        end = start;
+        return page.Slice(elementStart, (int)len);
     }
 
     /// <summary>The element at <paramref name="index"/> of a leaf, and where its entry starts and ends.</summary>
     public static ReadOnlySpan<byte> LeafAt(ReadOnlySpan<byte> page, int index, out int start, out int end)
     {
-        var r = new LeafReader(page);
-        ReadOnlySpan<byte> e = default;
-        start = r.Offset;
-        for (int i = 0; i <= index; i++)
-        {
-            start = r.Offset;
-            if (!r.Next(out e)) throw new InvalidDataException($"leaf has no element {index}");
-        }
-        end = r.Offset;
-        return e;
+        if ((uint)index >= (uint)CountOf(page)) throw new InvalidDataException($"leaf has no element {index}");
+        start = end = LeafOffset(page, index);
+        return ElementAt(page, ref end);
     }
 
-    /// <summary>Offset of the entry at <paramref name="index"/> (the used bytes when index = count).</summary>
+    /// <summary>
+    /// Offset of the entry at <paramref name="index"/> (the used bytes when index = count), walked from
+    /// whichever end of the leaf is nearer: the edges cost one entry.
+    /// </summary>
     public static int LeafOffset(ReadOnlySpan<byte> page, int index)
     {
-        var r = new LeafReader(page);
-        for (int i = 0; i < index; i++)
-            if (!r.Next(out _)) throw new InvalidDataException($"leaf has no element {index}");
-        return r.Offset;
+        int n = CountOf(page);
+        if ((uint)index > (uint)n) throw new InvalidDataException($"leaf has no element {index}");
+        if (index <= n / 2)
+        {
+            int at = HeaderSize;
+            for (int i = 0; i < index; i++) ElementAt(page, ref at);
+            return at;
+        }
+        int end = UsedOf(page);
+        for (int i = n; i > index; i--) ElementBefore(page, ref end);
+        return end;
+    }
+
+    /// <summary>
+    /// Whether a leaf's entries agree both ways: its count of entries read forward to its used end, and the
+    /// trailing lengths read backward land on every entry's start. Null when they do, else what is wrong.
+    /// </summary>
+    public static string? CheckLeaf(ReadOnlySpan<byte> page)
+    {
+        if (!IsLeaf(page)) return "not a leaf";
+        int n = CountOf(page), used = UsedOf(page);
+        var starts = new int[n + 1];
+        int at = HeaderSize, k = 0;
+        while (at < used)
+        {
+            if (k == n) return $"more than {n} entries";
+            starts[k++] = at;
+            ElementAt(page, ref at);
+        }
+        if (k != n || at != used) return $"{k} entries ending at {at}, header says {n} in {used}";
+        int end = used;
+        for (int i = n - 1; i >= 0; i--)
+        {
+            ElementBefore(page, ref end);
+            if (end != starts[i]) return $"entry {i} starts at {starts[i]}, its trailing length says {end}";
+        }
+        return null;
     }
 }
 

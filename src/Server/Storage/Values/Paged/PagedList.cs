@@ -13,7 +13,7 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// </summary>
 public static class PagedList
 {
-    /// <summary>The longest element a paged list holds (a quarter page less the entry's framing: 1018 bytes at 4 KB pages).</summary>
+    /// <summary>The longest element a paged list holds (a quarter page less the entry's framing: 1017 bytes at 4 KB pages).</summary>
     public static int MaxElementLength(in ListRoot root) => CountedTree.MaxElementLength(root.Tree);
 
     /// <summary>The longest element a new paged list would hold: a list with a longer one stays inline.</summary>

@@ -87,6 +87,5 @@ public static unsafe partial class Lua
     [LibraryImport(CjsonLib)] public static partial int luaopen_cjson(nint L);
     [LibraryImport(BitLib)] public static partial int luaopen_bit(nint L);
 
-    /// <summary>Name of luaL_error for <see cref="LuaLibrary.Export"/>: used as a hook it raises from C.</summary>
-    public const string ErrorFunctionName = "luaL_error";
+    [LibraryImport(Lib)] public static partial nint lua_tocfunction(nint L, int idx);
 }

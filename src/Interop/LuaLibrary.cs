@@ -25,19 +25,6 @@ public static partial class LuaLibrary
         NativeLibrary.SetDllImportResolver(typeof(Lua).Assembly, Resolve);
     }
 
-    /// <summary>
-    /// The address of a Lua C function (luaL_error, to run as a hook: a hook that raises from C unwinds
-    /// only C frames, where a .NET hook may not lua_error, as longjmp must never cross managed frames).
-    /// The AOT binary exports it (--export-dynamic-symbol in the server's project).
-    /// </summary>
-    public static nint Export(string symbol)
-    {
-        if (NativeLibrary.TryGetExport(NativeLibrary.GetMainProgramHandle(), symbol, out var address)) return address;
-        nint lib = DlOpen("liblua5.1.so.0", RTLD_NOW | RTLD_GLOBAL);
-        if (lib != 0 && NativeLibrary.TryGetExport(lib, symbol, out address)) return address;
-        throw new InvalidOperationException($"Lua's {symbol} is not exported");
-    }
-
     private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path)
     {
         if (name is Lua.Lib or Lua.CjsonLib or Lua.BitLib && _lua == 0)

@@ -31,6 +31,8 @@ internal static unsafe class LuaApi
         Set(L, "set_repl"u8, &SetRepl);
         Set(L, "exists"u8, &Exists);
         Set(L, "take"u8, &Take);
+        Set(L, "pcall_lua"u8, &Pcall);
+        Set(L, "acl_check_cmd"u8, &AclCheckCmd);
         LuaEngine.PushString(L, "version"u8);
         LuaEngine.PushString(L, ServerContext.Version);
         lua_rawset(L, -3);
@@ -125,6 +127,61 @@ internal static unsafe class LuaApi
         var run = LuaEngine.Current.Run;
         if (run is not null) run.Resp = resp;
         return 0;
+    }
+
+    /// <summary>
+    /// luaRedisPcall: Lua's pcall, an error table answered as its message. lua_pcall from C# is safe: the
+    /// raise longjmps to it through native frames only (this frame is below it).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static int Pcall(nint L)
+    {
+        var e = LuaEngine.Current;
+        int argc = lua_gettop(L);
+        lua_pushboolean(L, 1);
+        lua_insert(L, 1);
+        int status = lua_pcall(L, argc - 1, LUA_MULTRET, 0);
+        // pcall(redis.call, ...): the C# function returned with its raise still pending: that is the error.
+        if (status == 0 && e.HasPendingRaise)
+        {
+            lua_settop(L, 1);
+            lua_pushnil(L);
+            status = LUA_ERRRUN;
+        }
+        if (status != 0)
+        {
+            e.AllowAllocations = true;
+            // An error raised from C# (RaiseLater) comes as the hook's message: its table is the error.
+            e.TakePendingOnTop(L);
+            lua_remove(L, 1);
+            if (lua_type(L, -1) == LUA_TTABLE)
+            {
+                LuaEngine.PushString(L, "err"u8);
+                lua_rawget(L, -2);
+                if (lua_isstring(L, -1) != 0) lua_replace(L, -2);
+                else lua_settop(L, -2);
+            }
+            lua_pushboolean(L, 0);
+            lua_insert(L, 1);
+            e.AllowAllocations = false;
+        }
+        return lua_gettop(L);
+    }
+
+    [UnmanagedCallersOnly]
+    private static int AclCheckCmd(nint L)
+    {
+        // luaRedisAclCheckCmdPermissionsCommand: the arguments as redis.call takes them, then the command.
+        int argc = lua_gettop(L);
+        if (argc == 0) return Raise(L, "Please specify at least one argument for this redis lib call");
+        for (int i = 1; i <= argc; i++)
+            if (lua_type(L, i) is not (LUA_TNUMBER or LUA_TSTRING)) return Raise(L, "Lua redis lib command arguments must be strings or integers");
+        nuint len;
+        byte* s = lua_tolstring(L, 1, &len);
+        if (CommandTable.Lookup(new ReadOnlySpan<byte>(s, (int)len)) < 0) return Raise(L, "Invalid command passed to redis.acl_check_cmd()");
+        lua_settop(L, 0);
+        lua_pushboolean(L, 1); // every user may run every command here
+        return 1;
     }
 
     /// <summary>redis.acl_check_cmd: true when the command exists (every user may run every command here), nil when not.</summary>

@@ -22,7 +22,13 @@ public sealed unsafe class LuaEngine : IDisposable
     private readonly nint _state;
     private readonly Allocation* _alloc;
     private readonly int _generation;
-    private static nint _errorHook;
+    /// <summary>
+    /// luaB_error (Lua's error()), run as a hook: a hook that raises from C unwinds only C frames, where a .NET
+    /// hook may not lua_error (longjmp must never cross managed frames). Called as a hook it reads the running
+    /// function's first registers as its arguments and raises one of them: the message is never used (a
+    /// pending raise brings its own table; a killed or stopped script gets Redis's text).
+    /// </summary>
+    private nint _errorHook;
 
     /// <summary>The running script's context, while one runs on this thread.</summary>
     internal ScriptRun? Run;
@@ -52,7 +58,6 @@ public sealed unsafe class LuaEngine : IDisposable
     private LuaEngine(int generation)
     {
         LuaLibrary.Register();
-        if (_errorHook == 0) _errorHook = LuaLibrary.Export(ErrorFunctionName);
         _generation = generation;
         _alloc = (Allocation*)NativeMemory.AllocZeroed((nuint)sizeof(Allocation));
         _alloc->Limit = MemoryLimit;
@@ -68,6 +73,10 @@ public sealed unsafe class LuaEngine : IDisposable
         luaopen_debug(L); lua_settop(L, 0);
         luaopen_cjson(L); SetGlobal(L, "cjson"u8);
         luaopen_bit(L); SetGlobal(L, "bit"u8);
+        lua_settop(L, 0);
+        // The hook that raises from C: Lua's own error() (luaB_error), found through the state.
+        fixed (byte* k = "error\0"u8) lua_getfield(L, LUA_GLOBALSINDEX, k);
+        _errorHook = lua_tocfunction(L, -1);
         lua_settop(L, 0);
         // The prelude, called with the API table and the globals; it returns what C# keeps.
         var prelude = PreludeText;
@@ -235,7 +244,7 @@ public sealed unsafe class LuaEngine : IDisposable
 
     /// <summary>
     /// Makes the running script stop at its next instruction, whatever pcall it is in (as Redis's kill hook
-    /// turns itself into a line hook): the hook becomes luaL_error itself, raising from C.
+    /// turns itself into a line hook): the hook becomes Lua's error() itself, raising from C.
     /// </summary>
     internal void StopScript()
     {
@@ -249,7 +258,7 @@ public sealed unsafe class LuaEngine : IDisposable
 
     /// <summary>
     /// Raises the error table on top of the stack in the script, from C: a C# function returns, and the
-    /// script's next instruction runs the luaL_error hook, in the script's own frame (so the error names its
+    /// script's next instruction runs the error() hook, in the script's own frame (so the error names its
     /// line even after a tail call). The handler (or pcall's) swaps the hook's message for this table
     /// (<see cref="TakePending"/>) and puts the count hook back.
     /// </summary>
@@ -273,13 +282,32 @@ public sealed unsafe class LuaEngine : IDisposable
     /// </summary>
     internal void TakePending(nint L)
     {
+        lua_pushvalue(L, 1);
+        TakePendingOnTop(L);
+    }
+
+    /// <summary>A C# function asked for a raise that has not happened yet (no Lua instruction ran since).</summary>
+    internal bool HasPendingRaise
+    {
+        get
+        {
+            fixed (byte* k = PendingKey) lua_getfield(_state, LUA_REGISTRYINDEX, k);
+            bool table = lua_type(_state, -1) == LUA_TTABLE;
+            lua_settop(_state, -2);
+            return table;
+        }
+    }
+
+    /// <summary><see cref="TakePending"/> for the error on top of the stack (replaced, or left).</summary>
+    internal void TakePendingOnTop(nint L)
+    {
         fixed (byte* k = PendingKey) lua_getfield(L, LUA_REGISTRYINDEX, k);
         if (lua_type(L, -1) != LUA_TTABLE)
         {
             lua_settop(L, -2);
-            lua_pushvalue(L, 1);
             return;
         }
+        lua_replace(L, -2);
         fixed (byte* k = PendingKey) { lua_pushnil(L); lua_setfield(L, LUA_REGISTRYINDEX, k); }
         RestoreHook();
     }

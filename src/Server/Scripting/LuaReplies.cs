@@ -238,9 +238,7 @@ internal static unsafe class LuaReplies
         if (RawField(L, "err"u8, LUA_TSTRING))
         {
             // addReplyErrorFormatEx("-%s"): the message as the script gave it.
-            var msg = Bytes(L, -1);
-            if (msg.Length > 0 && msg[0] == '-') msg = msg[1..];
-            w.Error(msg);
+            w.Error(Bytes(L, -1)); // "-%s": a '-' of the script's is kept
             lua_settop(L, -3);
             return;
         }

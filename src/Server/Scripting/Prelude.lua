@@ -39,28 +39,14 @@ end
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.replicate_commands = function() return true end
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
-redis.acl_check_cmd = function(...)
-  if select('#', ...) == 0 then error(errtable('Please specify at least one argument for this redis lib call')) end
-  local ok = api.exists(...)
-  if ok == nil then error(errtable('Invalid command passed to redis.acl_check_cmd()')) end
-  return ok
-end
+redis.acl_check_cmd = api.acl_check_cmd
 redis.breakpoint = function() return false end
 redis.debug = function() end
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = api.version, api.version_num
 
--- luaRedisPcall: an error table becomes its message, as before Redis 7. Through xpcall, whose handler
--- swaps an error raised from C# for its table while the raise is still on (api.take).
-local rawxpcall, unpack, take = xpcall, unpack, api.take
-local function fixpcall(ok, ...)
-  if ok then return ok, ... end
-  local e = ...
-  if type(e) == 'table' then
-    local m = e.err
-    if type(m) == 'string' or type(m) == 'number' then e = m end
-  end
-  return false, e
-end
+-- pcall is luaRedisPcall, in C# (an error table becomes its message, as before Redis 7); xpcall's handler
+-- first swaps an error raised from C# for its table (api.take).
+local rawxpcall, take = xpcall, api.take
 
 -- The globals and library tables are read-only, as Redis's patched Lua makes them: a proxy per
 -- table (reads fall through to the real one, writes raise), since Debian's Lua has no readonly flag.
@@ -79,10 +65,7 @@ real.redis = protect(redis)
 for _, name in G.ipairs({ 'string', 'math', 'table', 'coroutine', 'cjson', 'bit' }) do
   if real[name] then real[name] = protect(real[name]) end
 end
-real.pcall = function(...)
-  local n, args = select('#', ...), { ... }
-  return fixpcall(rawxpcall(function() return args[1](unpack(args, 2, n)) end, take))
-end
+real.pcall = api.pcall_lua
 real.xpcall = function(f, h)
   return rawxpcall(f, function(e) return h(take(e)) end)
 end

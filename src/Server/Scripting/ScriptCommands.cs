@@ -200,6 +200,13 @@ internal static unsafe class ScriptCommands
             ctx.Reply.Error("ERR " + run.LockError);
             return;
         }
+        if (run.Killed)
+        {
+            // scriptInterrupt's luaPushError: the hook's own error object is never shown.
+            string? at = lua_type(L, -1) == LUA_TTABLE ? Field(L, "line"u8) : null;
+            ctx.Reply.Error("ERR Script killed by user with SCRIPT KILL..." + (at is null ? "" : $" script: {sha}, on @user_script:{at}."));
+            return;
+        }
         if (lua_type(L, -1) != LUA_TTABLE)
         {
             string msg = lua_isstring(L, -1) != 0 ? LuaEngine.ToString(L, -1) : "execution failure";
@@ -208,10 +215,8 @@ internal static unsafe class ScriptCommands
             return;
         }
         string? err = Field(L, "err"u8), source = Field(L, "source"u8), line = Field(L, "line"u8);
-        if (run.Killed) err = "ERR Script killed by user with SCRIPT KILL...";
         var text = err ?? "";
         if (line is not null && source is not null) text += $" script: {sha}, on {source}:{line}.";
-        if (text.StartsWith('-')) text = text[1..];
         ctx.Reply.Error(text);
     }
 

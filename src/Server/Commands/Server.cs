@@ -61,6 +61,18 @@ internal static class ServerCommands
             ctx.Reply.Error("ERR No shutdown in progress.");
             return;
         }
+        if (NativeKv.Server.Scripting.Scripts.Running.Busy)
+        {
+            // shutdownCommand under a busy script: only NOSAVE, and then at once (its reactor never comes back
+            // to stop gracefully; the script's own writes are not in the AOF: its frame is appended at its end).
+            if (!nosave)
+            {
+                ctx.Reply.Error("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+                return;
+            }
+            ctx.Server.Log.Warning($"User requested shutdown while a script is busy: exiting now (client id={ctx.Client.Id} addr={ctx.Client.Address})");
+            Environment.Exit(0);
+        }
         ctx.Server.Log.Warning($"User requested shutdown... (client id={ctx.Client.Id} addr={ctx.Client.Address})");
         // No reply: the connection closes as the server stops, as with redis-server.
         ctx.Server.RequestShutdown(save: !nosave, forceSave: save);

@@ -15,7 +15,7 @@ namespace NativeKv.Server.Scripting;
 public sealed unsafe class LuaEngine : IDisposable
 {
     /// <summary>What one state may allocate: past it a script fails with "not enough memory", never the server.</summary>
-    public const long MemoryLimit = 512L << 20;
+    public const long MemoryLimit = 256L << 20;
 
     [ThreadStatic] private static LuaEngine? _current;
 

@@ -61,6 +61,7 @@ public class ScriptTests
         runner.Send("EVAL", "redis.call('set', 'w', 1) while true do end", "0");
         await Assert.That((await UntilBusy(other)).Text).IsEqualTo(Busy);
         await Assert.That(other.Call("SCRIPT", "KILL").Text!).StartsWith("UNKILLABLE Sorry the script already executed write commands");
+        await Assert.That(other.Call("SHUTDOWN").Text).IsEqualTo(Busy);
         other.Send("SHUTDOWN", "NOSAVE");
         await Assert.That(await server.WaitForExitAsync(TimeSpan.FromSeconds(20))).IsEqualTo(0);
     }

@@ -148,21 +148,39 @@ internal static unsafe class ScriptCalls
     /// </summary>
     private static string? CheckKeys(LuaEngine e, ScriptRun run, CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args, Storage.StoreSession store)
     {
-        if (spec.FirstKey <= 0 && spec.NumKeysIndex <= 0 && (spec.Lock & KeyLock.Movable) == 0) return null;
         var locks = run.Client.Locks;
+        if (CommandTable.NeedsKeyspace(spec, input, args))
+        {
+            // FLUSHDB, KEYS, SCAN, a SORT with patterns...: only a script alone in the keyspace may run them.
+            run.TouchedUndeclared = true;
+            return locks.HoldsKeyspace ? null : "Script attempted to run a command over the whole keyspace while holding only its declared keys (the script's next runs take the whole keyspace)";
+        }
+        if (spec.FirstKey <= 0 && spec.NumKeysIndex <= 0 && (spec.Lock & KeyLock.Movable) == 0) return null;
         var table = run.Client.Server.Executor.Locks;
         int db = run.Client.Database;
         bool exclusive = (spec.Flags & CommandFlags.ReadOnly) == 0;
+        int other = CommandTable.OtherDatabaseOf(spec, input, args, db); // MOVE, COPY ... DB: the key there too
         foreach (int k in CommandTable.AllKeyIndexes(spec, input, args, stackalloc int[64]))
         {
             var key = input.Slice(args[k].Offset, args[k].Length);
-            int stripe = KeyLockTable.StripeOf(store.HashKey(db, key), 0);
-            if (!run.IsDeclared(db, stripe)) run.TouchedUndeclared = true;
-            if (locks.Covers(stripe, exclusive)) continue;
-            if (table.TryAdd(locks, stripe, exclusive)) continue;
-            return "Script attempted to access a key not declared in KEYS while another client held it (the script's next runs take the whole keyspace)";
+            if (!Covered(run, locks, table, store, db, key, exclusive) || (other >= 0 && !Covered(run, locks, table, store, other, key, exclusive)))
+                return "Script attempted to access a key not declared in KEYS while another client held it (the script's next runs take the whole keyspace)";
         }
         return null;
+    }
+
+    private static bool Covered(ScriptRun run, LockSet locks, KeyLockTable table, Storage.StoreSession store, int db, ReadOnlySpan<byte> key, bool exclusive)
+    {
+        int stripe = KeyLockTable.StripeOf(store.HashKey(db, key), 0);
+        if (locks.HoldsKeyspace)
+        {
+            // Alone in the keyspace (a first run, or a script known to stray): learn whether it keeps to KEYS.
+            if (!run.IsDeclared(db, stripe)) run.TouchedUndeclared = true;
+            return true;
+        }
+        if (locks.Covers(stripe, exclusive)) return true;
+        run.TouchedUndeclared = true;
+        return table.TryAdd(locks, stripe, exclusive);
     }
 
     /// <summary>As EXEC's: the watchers of the keys a write changed fail their EXEC; their waiters are served after the script.</summary>

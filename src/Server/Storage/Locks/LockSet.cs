@@ -131,6 +131,9 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
         return false;
     }
 
+    /// <summary>Holds the keyspace gate exclusively: alone in the keyspace.</summary>
+    public bool HoldsKeyspace => State == LockSetState.Held && GateHeld && Gate == GateMode.Exclusive;
+
     /// <summary>A stripe taken after the set was held (<see cref="KeyLockTable.TryAdd"/>): released with the rest.</summary>
     internal void AppendHeld(int stripe, bool exclusive)
     {

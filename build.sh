@@ -22,7 +22,16 @@ need_apt() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
+need_lua() {
+  # Lua 5.1 with cjson and bit (Redis's scripting): the static libraries for the AOT link, the shared
+  # ones for the JIT build and tests. Checked by file: the packages install no command.
+  local d=/usr/lib/x86_64-linux-gnu
+  [ -f $d/liblua5.1.a ] && [ -f $d/liblua5.1-cjson.a ] && [ -f $d/liblua5.1-bitop.a ] && return 0
+  need_apt lua-none-present liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+}
+
 publish() {
+  need_lua
   # The AOT linker step needs clang (preferred) or gcc.
   command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need_apt clang clang
   dotnet publish src/Server/NativeKv.Server.csproj -c Release -r linux-x64 -o artifacts/publish -nologo -v quiet
@@ -35,7 +44,11 @@ publish() {
 cmd=${1:-build}
 [ $# -gt 0 ] && shift
 case "$cmd" in
+  deps)
+    need_lua
+    ;;
   build)
+    need_lua
     dotnet build NativeKv.sln -c Release -nologo -v quiet
     ;;
   run)
@@ -49,6 +62,7 @@ case "$cmd" in
     ;;
   test)
     need_apt redis-cli redis-tools
+    need_lua
     dotnet build NativeKv.sln -c Release -nologo -v quiet
     # Each test project is a Microsoft.Testing.Platform executable (TUnit); run them all.
     dotnet test --solution NativeKv.sln -c Release --no-build "$@"

@@ -77,6 +77,15 @@ public sealed class CommandExecutor(ServerContext server)
             return true;
         }
 
+        // processCommand's BUSY: a script past busy-reply-threshold on another reactor (this one's clients
+        // wait for it: the reactor runs the script). allow-busy commands (SCRIPT KILL, SHUTDOWN...) pass.
+        if (Scripting.Scripts.Running.Busy && (spec.Flags & CommandFlags.AllowBusy) == 0 && !Scripting.Scripts.Running.RunsOn(client.Reactor.Index))
+        {
+            Reject(client, spec, stats, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+            FinishReplyMode(client, skipThis);
+            return true;
+        }
+
         var block = client.BlockOrNull;
         if (block is not null && block.Ending != UnblockMode.None)
         {

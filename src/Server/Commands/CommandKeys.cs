@@ -82,7 +82,8 @@ internal static partial class CommandTable
     /// BY/GET patterns name keys the lock table cannot know in advance.
     /// </summary>
     public static bool NeedsKeyspace(CommandSpec spec, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args) =>
-        (spec.Lock & KeyLock.Keyspace) != 0 || ((spec.Lock & KeyLock.Movable) != 0 && SortKeys.PatternsNameKeys(input, args));
+        (spec.Lock & KeyLock.Keyspace) != 0 || ((spec.Lock & KeyLock.Movable) != 0 && SortKeys.PatternsNameKeys(input, args))
+        || (spec.Group == CommandGroup.Scripting && spec.NumKeysIndex == 2 && Scripting.ScriptCommands.NeedsKeyspace(spec, input, args));
 
     /// <summary>
     /// Adds a command's key locks to <paramref name="set"/> (a set being collected: one command's, or an

@@ -61,6 +61,18 @@ internal static class ServerCommands
             ctx.Reply.Error("ERR No shutdown in progress.");
             return;
         }
+        if (NativeKv.Server.Scripting.Scripts.Running.Busy)
+        {
+            // shutdownCommand under a busy script: only NOSAVE, and then at once (its reactor never comes back
+            // to stop gracefully; the script's own writes are not in the AOF: its frame is appended at its end).
+            if (!nosave)
+            {
+                ctx.Reply.Error("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+                return;
+            }
+            ctx.Server.Log.Warning($"User requested shutdown while a script is busy: exiting now (client id={ctx.Client.Id} addr={ctx.Client.Address})");
+            Environment.Exit(0);
+        }
         ctx.Server.Log.Warning($"User requested shutdown... (client id={ctx.Client.Id} addr={ctx.Client.Address})");
         // No reply: the connection closes as the server stops, as with redis-server.
         ctx.Server.RequestShutdown(save: !nosave, forceSave: save);
@@ -204,28 +216,9 @@ internal static class ServerCommands
 
     // ------------------------------------------------------------------ SCRIPT
 
-    [RespCommand("SCRIPT|LOAD", Arity = 3, Flags = CommandFlags.NoScript | CommandFlags.Stale, Group = CommandGroup.Scripting,
-        Summary = "Loads a server-side Lua script to the script cache.", Since = "2.6.0",
-        Complexity = "O(N) with N being the length in bytes of the script body.")]
-    public static void ScriptLoad(ref CommandContext ctx) => ctx.Reply.Error(NoScripting);
-
-    [RespCommand("SCRIPT|EXISTS", Arity = -3, Flags = CommandFlags.NoScript, Group = CommandGroup.Scripting,
-        Summary = "Determines whether server-side Lua scripts exist in the script cache.", Since = "2.6.0",
-        Complexity = "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).")]
-    public static void ScriptExists(ref CommandContext ctx) => ctx.Reply.Error(NoScripting);
-
-    [RespCommand("SCRIPT|FLUSH", Arity = -2, Flags = CommandFlags.NoScript, Group = CommandGroup.Scripting,
-        Summary = "Removes all server-side Lua scripts from the script cache.", Since = "2.6.0",
-        Complexity = "O(N) with N being the number of scripts in cache")]
-    public static void ScriptFlush(ref CommandContext ctx) => ctx.Reply.Error(NoScripting);
-
     [RespCommand("SCRIPT|DEBUG", Arity = 3, Flags = CommandFlags.NoScript, Group = CommandGroup.Scripting,
         Summary = "Sets the debug mode of server-side Lua scripts.", Since = "3.2.0", Complexity = "O(1)")]
     public static void ScriptDebug(ref CommandContext ctx) => ctx.Reply.Error(NoScripting);
-
-    [RespCommand("SCRIPT|KILL", Arity = 2, Flags = CommandFlags.NoScript | CommandFlags.AllowBusy, Group = CommandGroup.Scripting,
-        Summary = "Terminates a server-side Lua script during execution.", Since = "2.6.0", Complexity = "O(1)")]
-    public static void ScriptKill(ref CommandContext ctx) => ctx.Reply.Error(NotBusy);
 
     [RespCommand("SCRIPT|HELP", Arity = 2, Flags = CommandFlags.Loading | CommandFlags.Stale, Group = CommandGroup.Scripting,
         Summary = "Returns helpful text about the different subcommands.", Since = "5.0.0", Complexity = "O(1)")]
@@ -254,14 +247,6 @@ internal static class ServerCommands
     private const CommandFlags EvalRoFlags = CommandFlags.NoScript | CommandFlags.SkipMonitor
         | CommandFlags.NoMandatoryKeys | CommandFlags.Stale | CommandFlags.ReadOnly | CommandFlags.MovableKeys;
 
-    [RespCommand("EVAL", Arity = -3, Flags = EvalFlags, Group = CommandGroup.Scripting,
-        Summary = "Executes a server-side Lua script.", Since = "2.6.0", Complexity = "Depends on the script that is executed.")]
-    [RespCommand("EVALSHA", Arity = -3, Flags = EvalFlags, Group = CommandGroup.Scripting,
-        Summary = "Executes a server-side Lua script by SHA1 digest.", Since = "2.6.0", Complexity = "Depends on the script that is executed.")]
-    [RespCommand("EVAL_RO", Arity = -3, Flags = EvalRoFlags, Group = CommandGroup.Scripting,
-        Summary = "Executes a read-only server-side Lua script.", Since = "7.0.0", Complexity = "Depends on the script that is executed.")]
-    [RespCommand("EVALSHA_RO", Arity = -3, Flags = EvalRoFlags, Group = CommandGroup.Scripting,
-        Summary = "Executes a read-only server-side Lua script by SHA1 digest.", Since = "7.0.0", Complexity = "Depends on the script that is executed.")]
     [RespCommand("FCALL", Arity = -3, Flags = EvalFlags, Group = CommandGroup.Scripting,
         Summary = "Invokes a function.", Since = "7.0.0", Complexity = "Depends on the function that is executed.")]
     [RespCommand("FCALL_RO", Arity = -3, Flags = EvalRoFlags, Group = CommandGroup.Scripting,

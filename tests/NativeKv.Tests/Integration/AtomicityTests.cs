@@ -150,6 +150,30 @@ public class AtomicityTests
     }
 
     [Test]
+    public async Task Script_with_declared_keys_is_never_seen_half_done_by_mget()
+    {
+        // EVAL "INCR a; INCR b" 2 a b (its keys locked for the whole run) against MGET a b from the other reactor.
+        var (reads, torn) = await Probe(Short, writers: 2, readers: 2,
+            write: (c, i) => c.Send("EVAL", "redis.call('incr', KEYS[1]) return redis.call('incr', KEYS[2])", "2", "a", "b"),
+            read: c => c.Send("MGET", "a", "b"),
+            isTorn: r => r.Items![0].Text != r.Items[1].Text);
+        await Assert.That(reads).IsGreaterThan(1000);
+        await Assert.That(torn).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task Script_with_undeclared_keys_is_never_seen_half_done_by_mget()
+    {
+        // EVAL "INCR a; INCR b" 0: keys it does not declare, so it runs alone in the keyspace (the gate).
+        var (reads, torn) = await Probe(Short, writers: 2, readers: 2,
+            write: (c, i) => c.Send("EVAL", "redis.call('incr', 'a') return redis.call('incr', 'b')", "0"),
+            read: c => c.Send("MGET", "a", "b"),
+            isTorn: r => r.Items![0].Text != r.Items[1].Text);
+        await Assert.That(reads).IsGreaterThan(1000);
+        await Assert.That(torn).IsEqualTo(0);
+    }
+
+    [Test]
     public async Task Sort_get_patterns_never_see_an_mset_half_done()
     {
         // SORT l BY nosort GET w_* reads keys only its data names (l = [a, b]): it takes the keyspace

@@ -94,6 +94,21 @@ public sealed class KeyLockTable
         return true;
     }
 
+    /// <summary>
+    /// Takes one more stripe for a held set without waiting (a script's key found while it runs): false
+    /// when someone holds or waits for it, or the set holds no shared gate (waiting could deadlock: the set
+    /// holds stripes out of order by now).
+    /// </summary>
+    public bool TryAdd(LockSet set, int stripe, bool exclusive)
+    {
+        if (set.State != LockSetState.Held || !set.GateHeld || set.Gate != GateMode.Shared) return false;
+        for (int i = 0; i < set.Acquired; i++)
+            if (LockSet.StripeOfEntry(set.Entries[i]) == stripe) return false; // held shared, wanted exclusive: no upgrade
+        if (!TryFast(stripe, exclusive)) return false;
+        set.AppendHeld(stripe, exclusive);
+        return true;
+    }
+
     private void Park(LockSet set)
     {
         set.State = LockSetState.Parked;

@@ -115,6 +115,33 @@ public sealed class LockSet(ILockWaiter waiter, int gateSlot)
     /// <summary>The command reads or changes the whole keyspace: exclusive on the gate, no stripes needed.</summary>
     public void AddKeyspace() => Gate = GateMode.Exclusive;
 
+    /// <summary>
+    /// Whether the held set covers <paramref name="stripe"/> (exclusively when asked), or holds the whole
+    /// keyspace: a script checks each key its redis.call names.
+    /// </summary>
+    public bool Covers(int stripe, bool exclusive)
+    {
+        if (State != LockSetState.Held) return false;
+        if (GateHeld && Gate == GateMode.Exclusive) return true;
+        for (int i = 0; i < Acquired; i++)
+        {
+            uint e = Entries[i];
+            if (StripeOfEntry(e) == stripe && (!exclusive || IsExclusive(e))) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Holds the keyspace gate exclusively: alone in the keyspace.</summary>
+    public bool HoldsKeyspace => State == LockSetState.Held && GateHeld && Gate == GateMode.Exclusive;
+
+    /// <summary>A stripe taken after the set was held (<see cref="KeyLockTable.TryAdd"/>): released with the rest.</summary>
+    internal void AppendHeld(int stripe, bool exclusive)
+    {
+        if (Count == Entries.Length) Array.Resize(ref Entries, Count * 2);
+        Entries[Count++] = ((uint)stripe << 1) | (exclusive ? 1u : 0u);
+        Acquired = Count;
+    }
+
     /// <summary>Sorts by stripe and merges duplicates (exclusive wins): the order every owner takes stripes in.</summary>
     internal void Prepare()
     {

@@ -1,0 +1,371 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using NativeKv.Interop;
+using static NativeKv.Interop.Lua;
+
+namespace NativeKv.Server.Scripting;
+
+/// <summary>
+/// One reactor's Lua 5.1 state (one per reactor thread, as the design has one state per reactor): the
+/// Redis sandbox built by Prelude.lua over the C# functions of <see cref="LuaApi"/>, the scripts it has
+/// compiled (registry "f_&lt;sha&gt;"), a counting allocator that refuses past <see cref="MemoryLimit"/>,
+/// and the count hook that marks a script BUSY and stops it on SCRIPT KILL.
+/// </summary>
+public sealed unsafe class LuaEngine : IDisposable
+{
+    /// <summary>What one state may allocate: past it a script fails with "not enough memory", never the server.</summary>
+    public const long MemoryLimit = 256L << 20;
+
+    [ThreadStatic] private static LuaEngine? _current;
+
+    private readonly nint _state;
+    private readonly Allocation* _alloc;
+    private readonly int _generation;
+    /// <summary>
+    /// luaB_error (Lua's error()), run as a hook: a hook that raises from C unwinds only C frames, where a .NET
+    /// hook may not lua_error (longjmp must never cross managed frames). Called as a hook it reads the running
+    /// function's first registers as its arguments and raises one of them: the message is never used (a
+    /// pending raise brings its own table; a killed or stopped script gets Redis's text).
+    /// </summary>
+    private nint _errorHook;
+
+    /// <summary>The running script's context, while one runs on this thread.</summary>
+    internal ScriptRun? Run;
+    /// <summary>The state of this thread, made or made again (after SCRIPT FLUSH) for <paramref name="cache"/>.</summary>
+    public static LuaEngine For(ScriptCache cache)
+    {
+        var e = _current;
+        if (e is not null && e._generation == cache.Generation) return e;
+        e?.Dispose();
+        return _current = new LuaEngine(cache.Generation);
+    }
+
+    /// <summary>The engine of the state Lua called back into.</summary>
+    internal static LuaEngine Current => _current!;
+
+    public nint State => _state;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Allocation
+    {
+        public long Used;
+        public long Limit;
+        /// <summary>Nonzero while C# code runs inside the script (redis.call): an allocation there must not fail (a raise would cross .NET frames).</summary>
+        public int Managed;
+    }
+
+    private LuaEngine(int generation)
+    {
+        LuaLibrary.Register();
+        _generation = generation;
+        _alloc = (Allocation*)NativeMemory.AllocZeroed((nuint)sizeof(Allocation));
+        _alloc->Limit = MemoryLimit;
+        _alloc->Managed = 1;
+        _state = lua_newstate(&Allocate, (nint)_alloc);
+        if (_state == 0) throw new OutOfMemoryException("lua_newstate");
+        var L = _state;
+        // luaLoadLibraries: base, table, string, math, debug, cjson, bit (struct and cmsgpack not built yet).
+        luaopen_base(L); lua_settop(L, 0);
+        luaopen_table(L); lua_settop(L, 0);
+        luaopen_string(L); lua_settop(L, 0);
+        luaopen_math(L); lua_settop(L, 0);
+        luaopen_debug(L); lua_settop(L, 0);
+        luaopen_cjson(L); SetGlobal(L, "cjson"u8);
+        luaopen_bit(L); SetGlobal(L, "bit"u8);
+        lua_settop(L, 0);
+        // The hook that raises from C: Lua's own error() (luaB_error), found through the state.
+        fixed (byte* k = "error\0"u8) lua_getfield(L, LUA_GLOBALSINDEX, k);
+        _errorHook = lua_tocfunction(L, -1);
+        lua_settop(L, 0);
+        // The prelude, called with the API table and the globals; it returns what C# keeps.
+        var prelude = PreludeText;
+        fixed (byte* p = prelude)
+        fixed (byte* name = "=redis_api\0"u8)
+        {
+            if (luaL_loadbuffer(L, p, (nuint)prelude.Length, name) != 0) throw new InvalidOperationException("prelude: " + ToString(L, -1));
+        }
+        LuaApi.Push(L);
+        lua_pushvalue(L, LUA_GLOBALSINDEX);
+        if (lua_pcall(L, 2, 1, 0) != 0) throw new InvalidOperationException("prelude: " + ToString(L, -1));
+        fixed (byte* k = "nativekv_api\0"u8) lua_setfield(L, LUA_REGISTRYINDEX, k);
+        lua_settop(L, 0);
+        _alloc->Managed = 0;
+    }
+
+    private static ReadOnlySpan<byte> PreludeText => _prelude ??= LoadPrelude();
+    private static byte[]? _prelude;
+
+    private static byte[] LoadPrelude()
+    {
+        using var s = typeof(LuaEngine).Assembly.GetManifestResourceStream("NativeKv.Server.Scripting.Prelude.lua")
+            ?? throw new InvalidOperationException("Prelude.lua is not embedded");
+        var bytes = new byte[s.Length];
+        s.ReadExactly(bytes);
+        return bytes;
+    }
+
+    internal static void SetGlobal(nint L, ReadOnlySpan<byte> nameZ)
+    {
+        // lua_setglobal(L, name) is lua_setfield(L, LUA_GLOBALSINDEX, name), the value on top.
+        Span<byte> z = stackalloc byte[nameZ.Length + 1];
+        nameZ.CopyTo(z);
+        z[^1] = 0;
+        fixed (byte* p = z) lua_setfield(L, LUA_GLOBALSINDEX, p);
+    }
+
+    internal static string ToString(nint L, int idx)
+    {
+        nuint len;
+        byte* s = lua_tolstring(L, idx, &len);
+        return s == null ? "(not a string)" : Encoding.UTF8.GetString(s, (int)len);
+    }
+
+    internal static void PushString(nint L, ReadOnlySpan<byte> s)
+    {
+        fixed (byte* p = s) lua_pushlstring(L, p, (nuint)s.Length);
+    }
+
+    internal static void PushString(nint L, string s) => PushString(L, Encoding.UTF8.GetBytes(s));
+
+    /// <summary>Pushes the field <paramref name="nameZ"/> (NUL-terminated) of the prelude's table.</summary>
+    private void PushApi(ReadOnlySpan<byte> nameZ)
+    {
+        fixed (byte* k = "nativekv_api\0"u8) lua_getfield(_state, LUA_REGISTRYINDEX, k);
+        fixed (byte* f = nameZ) lua_getfield(_state, -1, f);
+        lua_remove(_state, -2);
+    }
+
+    /// <summary>
+    /// luaCreateFunction: compiles the script into this state unless it is there (registry f_&lt;sha&gt;, the
+    /// scripts' read-only environment). Null on success, else Redis's compile error.
+    /// </summary>
+    public string? Compile(ScriptEntry script)
+    {
+        var L = _state;
+        Span<byte> name = stackalloc byte[43];
+        FunctionName(script.Sha, name);
+        fixed (byte* n = name)
+        {
+            lua_getfield(L, LUA_REGISTRYINDEX, n);
+            bool have = lua_type(L, -1) == LUA_TFUNCTION;
+            lua_settop(L, -2);
+            if (have) return null;
+            _alloc->Managed = 1;
+            try
+            {
+                var code = script.Body.AsSpan(script.CodeStart);
+                int status;
+                fixed (byte* c = code)
+                fixed (byte* chunk = "@user_script\0"u8)
+                    status = luaL_loadbuffer(L, c, (nuint)code.Length, chunk);
+                if (status != 0)
+                {
+                    string err = "ERR Error compiling script (new function): " + ToString(L, -1);
+                    lua_settop(L, -2);
+                    return err;
+                }
+                // setfenv(f, env): the scripts see the protected globals.
+                PushApi("setfenv\0"u8);
+                lua_pushvalue(L, -2);
+                PushApi("env\0"u8);
+                lua_call(L, 2, 0);
+                lua_setfield(L, LUA_REGISTRYINDEX, n);
+                return null;
+            }
+            finally { _alloc->Managed = 0; }
+        }
+    }
+
+    private static void FunctionName(string sha, Span<byte> name)
+    {
+        name[0] = (byte)'f';
+        name[1] = (byte)'_';
+        for (int i = 0; i < 40; i++) name[2 + i] = (byte)sha[i];
+        name[42] = 0;
+    }
+
+    /// <summary>
+    /// luaCallFunction up to the pcall: KEYS and ARGV set, the hook on, the script run. Leaves on the stack
+    /// the handler and the result or error (true when the script failed); the caller converts and pops.
+    /// </summary>
+    public bool Call(ScriptRun run, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> keys, ReadOnlySpan<Protocol.ArgRange> argv, long busyThreshold)
+    {
+        var L = _state;
+        lua_settop(L, 0);
+        _alloc->Managed = 1;
+        PushApi("handler\0"u8);
+        Span<byte> name = stackalloc byte[43];
+        FunctionName(run.Script.Sha, name);
+        fixed (byte* n = name) lua_getfield(L, LUA_REGISTRYINDEX, n);
+        PushApi("args\0"u8);
+        PushArray(L, input, keys);
+        PushArray(L, input, argv);
+        lua_call(L, 2, 0);
+        Run = run;
+        _hookMarked = false;
+        _stopping = false;
+        _threshold = busyThreshold;
+        fixed (byte* k = PendingKey) { lua_pushnil(L); lua_setfield(L, LUA_REGISTRYINDEX, k); }
+        RestoreHook();
+        _alloc->Managed = 0;
+        int err = lua_pcall(L, 0, 1, -2);
+        _alloc->Managed = 1;
+        lua_sethook(L, 0, 0, 0);
+        Run = null;
+        // luaCallFunction's GC step every 50 scripts.
+        if (++_gcCount == 50)
+        {
+            lua_gc(L, LUA_GCSTEP, 50);
+            _gcCount = 0;
+        }
+        return err != 0;
+    }
+
+    private int _gcCount;
+    private bool _hookMarked;
+
+    /// <summary>After the caller converted the result: the stack is emptied and allocations may fail again.</summary>
+    public void EndCall()
+    {
+        lua_settop(_state, 0);
+        _alloc->Managed = 0;
+    }
+
+    private static void PushArray(nint L, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> items)
+    {
+        lua_createtable(L, items.Length, 0);
+        for (int i = 0; i < items.Length; i++)
+        {
+            PushString(L, input.Slice(items[i].Offset, items[i].Length));
+            lua_rawseti(L, -2, i + 1);
+        }
+    }
+
+    /// <summary>
+    /// Makes the running script stop at its next instruction, whatever pcall it is in (as Redis's kill hook
+    /// turns itself into a line hook): the hook becomes Lua's error() itself, raising from C.
+    /// </summary>
+    internal void StopScript()
+    {
+        _stopping = true;
+        lua_sethook(_state, _errorHook, LUA_MASKCOUNT | LUA_MASKLINE, 1);
+    }
+
+    private bool _stopping;
+    private long _threshold;
+    private static ReadOnlySpan<byte> PendingKey => "nativekv_pending\0"u8;
+
+    /// <summary>
+    /// Raises the error table on top of the stack in the script, from C: a C# function returns, and the
+    /// script's next instruction runs the error() hook, in the script's own frame (so the error names its
+    /// line even after a tail call). The handler (or pcall's) swaps the hook's message for this table
+    /// (<see cref="TakePending"/>) and puts the count hook back.
+    /// </summary>
+    internal void RaiseLater(nint L)
+    {
+        fixed (byte* k = PendingKey) lua_setfield(L, LUA_REGISTRYINDEX, k);
+        if (!_stopping) lua_sethook(L, _errorHook, LUA_MASKCOUNT, 1);
+    }
+
+    /// <summary>The count hook, or none when busy-reply-threshold is 0 (scriptInterrupt is then never called either).</summary>
+    private void RestoreHook()
+    {
+        if (_stopping) return;
+        if (_threshold > 0) lua_sethook(_state, (nint)(delegate* unmanaged<nint, nint, void>)&CountHook, LUA_MASKCOUNT, 100000);
+        else lua_sethook(_state, 0, 0, 0);
+    }
+
+    /// <summary>
+    /// An error handler's first step: the error raised by <see cref="RaiseLater"/> becomes its table (pushed);
+    /// any other error stays what it is. Runs inside the raise (hooks are off), so it can put the hook back.
+    /// </summary>
+    internal void TakePending(nint L)
+    {
+        lua_pushvalue(L, 1);
+        TakePendingOnTop(L);
+    }
+
+    /// <summary>A C# function asked for a raise that has not happened yet (no Lua instruction ran since).</summary>
+    internal bool HasPendingRaise
+    {
+        get
+        {
+            fixed (byte* k = PendingKey) lua_getfield(_state, LUA_REGISTRYINDEX, k);
+            bool table = lua_type(_state, -1) == LUA_TTABLE;
+            lua_settop(_state, -2);
+            return table;
+        }
+    }
+
+    /// <summary><see cref="TakePending"/> for the error on top of the stack (replaced, or left).</summary>
+    internal void TakePendingOnTop(nint L)
+    {
+        fixed (byte* k = PendingKey) lua_getfield(L, LUA_REGISTRYINDEX, k);
+        if (lua_type(L, -1) != LUA_TTABLE)
+        {
+            lua_settop(L, -2);
+            return;
+        }
+        lua_replace(L, -2);
+        fixed (byte* k = PendingKey) { lua_pushnil(L); lua_setfield(L, LUA_REGISTRYINDEX, k); }
+        RestoreHook();
+    }
+
+    internal bool AllowAllocations
+    {
+        set => _alloc->Managed = value ? 1 : 0;
+    }
+
+    internal ServerContext? Server;
+
+    [UnmanagedCallersOnly]
+    private static void CountHook(nint L, nint ar)
+    {
+        var e = _current;
+        var run = e?.Run;
+        if (run is null || e!.Server is null) return;
+        // scriptInterrupt: past the threshold the other clients get BUSY; SCRIPT KILL stops the script.
+        if (!run.TimedOut && run.ElapsedMs >= e.Server.Config.BusyReplyThreshold)
+        {
+            e.Server.Log.Warning($"Slow script detected: still in execution after {run.ElapsedMs} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {run.Script.Sha}.");
+            Scripts.Running.MarkTimedOut(run);
+        }
+        if (run.Killed && !e._hookMarked)
+        {
+            e._hookMarked = true;
+            e.Server.Log.Notice("Lua script killed by user with SCRIPT KILL.");
+            e.StopScript();
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static nint Allocate(nint ud, nint ptr, nuint osize, nuint nsize)
+    {
+        var a = (Allocation*)ud;
+        if (nsize == 0)
+        {
+            if (ptr != 0)
+            {
+                NativeMemory.Free((void*)ptr);
+                a->Used -= (long)osize;
+            }
+            return 0;
+        }
+        long grow = (long)nsize - (ptr == 0 ? 0 : (long)osize);
+        // Refusing lets Lua raise "not enough memory" inside the script; never while C# is on the stack.
+        if (grow > 0 && a->Managed == 0 && a->Used + grow > a->Limit) return 0;
+        void* p = NativeMemory.Realloc((void*)ptr, nsize);
+        if (p == null) return 0;
+        a->Used += grow;
+        return (nint)p;
+    }
+
+    public long MemoryUsed => _alloc->Used;
+
+    public void Dispose()
+    {
+        lua_close(_state);
+        NativeMemory.Free(_alloc);
+    }
+}

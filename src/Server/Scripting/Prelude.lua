@@ -1,0 +1,105 @@
+-- The Redis Lua API around NativeKv's C# functions (api), as script_lua.c and eval.c build it.
+-- C# functions never raise (a longjmp may not cross .NET frames): they return ok, value and the
+-- raising happens here, in Lua. Chunk "=redis_api": the error handler skips these frames.
+local api, G = ...
+local dbg = debug
+local error, type, select, tostring, tonumber, rawset, setmetatable = error, type, select, tostring, tonumber, rawset, setmetatable
+local sfind, ssub = string.find, string.sub
+
+-- luaPushErrorBuff: "-CODE msg" or "msg" (code ERR), trailing/leading \r\n trimmed.
+local function trim(s)
+  local a, b = 1, #s
+  while a <= b and (ssub(s, a, a) == '\r' or ssub(s, a, a) == '\n') do a = a + 1 end
+  while b >= a and (ssub(s, b, b) == '\r' or ssub(s, b, b) == '\n') do b = b - 1 end
+  return ssub(s, a, b)
+end
+local function errtable(s)
+  local code, msg = 'ERR', s
+  if ssub(s, 1, 1) == '-' then
+    local sp = sfind(s, ' ', 1, true)
+    if sp then code, msg = ssub(s, 2, sp - 1), ssub(s, sp + 1) else msg = ssub(s, 2) end
+  end
+  return { err = code .. ' ' .. trim(msg) }
+end
+
+local redis = {}
+-- C functions: a tail call keeps the script's frame, so their errors name the script's line.
+redis.call, redis.pcall = api.call, api.pcall
+redis.sha1hex, redis.log, redis.setresp, redis.set_repl = api.sha1hex, api.log, api.setresp, api.set_repl
+redis.error_reply = function(...)
+  if select('#', ...) ~= 1 or type((...)) ~= 'string' then return errtable('wrong number or type of arguments') end
+  local e = ...
+  if ssub(e, 1, 1) ~= '-' then e = '-' .. e end
+  return errtable(e)
+end
+redis.status_reply = function(...)
+  if select('#', ...) ~= 1 or type((...)) ~= 'string' then return errtable('wrong number or type of arguments') end
+  return { ok = (...) }
+end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.replicate_commands = function() return true end
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.acl_check_cmd = api.acl_check_cmd
+redis.breakpoint = function() return false end
+redis.debug = function() end
+redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = api.version, api.version_num
+
+-- pcall is luaRedisPcall, in C# (an error table becomes its message, as before Redis 7); xpcall's handler
+-- first swaps an error raised from C# for its table (api.take).
+local rawxpcall, take = xpcall, api.take
+
+-- The globals and library tables are read-only, as Redis's patched Lua makes them: a proxy per
+-- table (reads fall through to the real one, writes raise), since Debian's Lua has no readonly flag.
+local readonly = setmetatable({}, { __mode = 'k' })
+local function ro_error() error('Attempt to modify a readonly table', 2) end
+local function protect(t)
+  local p = setmetatable({}, { __index = t, __newindex = ro_error, __metatable = false })
+  readonly[p] = true
+  return p
+end
+local real = {}
+for k, v in G.next, G do real[k] = v end
+real.debug = nil
+real.print, real.dofile, real.loadfile = nil, nil, nil
+real.redis = protect(redis)
+for _, name in G.ipairs({ 'string', 'math', 'table', 'coroutine', 'cjson', 'bit' }) do
+  if real[name] then real[name] = protect(real[name]) end
+end
+real.pcall = api.pcall_lua
+real.xpcall = function(f, h)
+  return rawxpcall(f, function(e) return h(take(e)) end)
+end
+real.rawset = function(t, k, v)
+  if readonly[t] then error('Attempt to modify a readonly table', 0) end
+  return rawset(t, k, v)
+end
+-- __redis__err__handler: where the error was raised (the caller of a C function or of this API).
+real.__redis__err__handler = function(err)
+  err = take(err)
+  local level = 2
+  local i = dbg.getinfo(level, 'nSl')
+  while i and (i.what == 'C' or i.source == '=redis_api') do
+    level = level + 1
+    i = dbg.getinfo(level, 'nSl')
+  end
+  if type(err) ~= 'table' then err = { err = 'ERR ' .. tostring(err) } end
+  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end
+  return err
+end
+setmetatable(real, {
+  __index = function(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end,
+  __newindex = ro_error,
+  __metatable = false,
+})
+local env = protect(real)
+real._G = env
+-- What C# keeps (in the registry): the scripts' environment, the handler, and how KEYS/ARGV are set.
+return {
+  env = env,
+  handler = real.__redis__err__handler,
+  setfenv = G.setfenv,
+  args = function(keys, argv) rawset(real, 'KEYS', keys); rawset(real, 'ARGV', argv) end,
+}

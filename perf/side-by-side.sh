@@ -2,6 +2,7 @@
 # redis-benchmark's own tests beside redis-server, as the README's tables: each server alone on CPU 0 (one reactor),
 # redis-benchmark on CPU 1, the tests one at a time in the order given (the list tests share `mylist`, sadd fills
 # `myset` for spop), at pipeline 16 then 1 on a fresh server each; server CPU per request from /proc/PID/stat.
+# lrange_N is `LRANGE mylist 0 N-1` on a list of at least 10,000 elements LPUSHed first, outside the measurement.
 #   perf/side-by-side.sh [TESTS] [P16_REQUESTS] [P1_REQUESTS]
 #   perf/side-by-side.sh lpush,rpop,zadd,zpopmin,lrange_100,hset,sadd,spop 1000000 200000   (the defaults)
 # Prints one Markdown row a test: NativeKv P16 (us/req, req/s) | Redis P16 | NativeKv P1 | Redis P1.
@@ -40,8 +41,16 @@ for server in nativekv redis; do
     port=$(( 17000 + RANDOM % 20000 ))
     start "$server" "$port"
     for t in ${tests//,/ }; do
+      bench=(-t "$t")
+      if [[ $t == lrange_* ]]; then
+        # -t lrange_N first LPUSHes as many elements as it then reads, inside the run: fill unmeasured,
+        # then time the LRANGE alone (its first N elements, as -t lrange_N reads them).
+        taskset -c 1 redis-benchmark -p "$port" -t lpush -n 10000 -c 50 -q >/dev/null
+        bench=(lrange mylist 0 $(( ${t#lrange_} - 1 )))
+      fi
       before=$(cpu)
-      rps=$(taskset -c 1 redis-benchmark -p "$port" -t "$t" -n "$n" -c 50 -P "$p" --csv | awk -F'"' 'NR==2 {print $4}')
+      # The test's own row is the last one (-t lrange_N alone would print its LPUSH first).
+      rps=$(taskset -c 1 redis-benchmark -p "$port" -n "$n" -c 50 -P "$p" --csv "${bench[@]}" | awk -F'"' 'NF > 3 && $2 != "test" {r = $4} END {print r}')
       after=$(cpu)
       cell[$server,$p,$t]=$(awk -v c=$((after - before)) -v n="$n" -v tk="$tick" -v r="$rps" \
         'BEGIN { printf "%.2f, %dk", c * 1e6 / tk / n, r / 1000 + 0.5 }')

@@ -271,17 +271,20 @@ public class PagedSortedSetModelTests
                 ulong from = min ? 0 : (ulong)(n - k);
                 var removed = new ArrayBufferWriter<byte>();
                 var ends = new List<int>();
+                var exact = new List<double>();
                 run.Do((ref ZSetRoot r, PageSet p, List<PageKey> nd, IPageStore s, Func<bool> f) =>
                 {
                     removed.ResetWrittenCount();
                     ends.Clear();
-                    return PagedSortedSet.RemoveRange(ref r, from, (ulong)k, p, nd, s, f, removed, ends);
+                    exact.Clear();
+                    return PagedSortedSet.RemoveRange(ref r, from, (ulong)k, p, nd, s, f, removed, ends, exact);
                 });
                 int start = 0;
                 for (int i = 0; i < k; i++)
                 {
                     var want = sorted[(int)from + i];
                     if (!removed.WrittenSpan[start..ends[i]].SequenceEqual(KeyBytes(want.Score, want.Member))) throw new InvalidOperationException($"step {step}: popped other than the model's");
+                    if (BitConverter.DoubleToInt64Bits(exact[i]) != BitConverter.DoubleToInt64Bits(want.Score)) throw new InvalidOperationException($"step {step}: popped score {exact[i]}, model {want.Score}");
                     start = ends[i];
                 }
                 for (int i = 0; i < k; i++) run.ModelRemoveAt((int)from);

@@ -46,7 +46,8 @@ public static class PagedSortedSet
     {
         found = false;
         score = 0;
-        if (root.Count == 0) return true;
+        // The hash's count: in a removal the tree may have let the member go already.
+        if (root.Hash.Count == 0) return true;
         for (int rounds = 0; ; Settle(ref rounds))
         {
             PagedHash.NeedsLookup(root.Hash, member, pages, needs);
@@ -197,10 +198,10 @@ public static class PagedSortedSet
     /// <summary>
     /// Removes ranks [rank, rank + count) one key at a time (each leaves the tree, its member the hash): pops,
     /// ZREMRANGEBY*. The removed keys (score + member) go to <paramref name="removed"/> when given, their ends to
-    /// <paramref name="ends"/>. Each removal re-reads its path, so k removals cost k descents (hot after the first). False when stopped.
+    /// <paramref name="ends"/>, their exact scores to <paramref name="scores"/>. Each removal re-reads its path, so k removals cost k descents (hot after the first). False when stopped.
     /// </summary>
     public static bool RemoveRange(ref ZSetRoot root, ulong rank, ulong count, PageSet pages, List<PageKey> needs, IPageStore store, Func<bool> fetch,
-        ArrayBufferWriter<byte>? removed = null, List<int>? ends = null)
+        ArrayBufferWriter<byte>? removed = null, List<int>? ends = null, List<double>? scores = null)
     {
         var into = removed ?? (t_removed ??= new ArrayBufferWriter<byte>(256));
         for (ulong i = 0; i < count && rank < root.Count; i++)
@@ -217,6 +218,13 @@ public static class PagedSortedSet
             ends?.Add(into.WrittenCount);
             // The member is copied out: the hash's steps reuse nothing of the tree's, but the writer may grow.
             var member = TreeKeys.Member(into.WrittenSpan[start..]).ToArray();
+            if (scores is not null)
+            {
+                // The hash's score is the exact one (a tree key holds -0 as 0); its bucket is the delete's.
+                if (!TryScore(root, member, pages, needs, fetch, out bool found, out double exact)) return false;
+                if (!found) throw new InvalidDataException($"member of collection {root.Cid} in its tree but not in its hash");
+                scores.Add(exact);
+            }
             if (!DeleteMember(ref root, member, pages, needs, store, fetch)) return false;
         }
         return true;

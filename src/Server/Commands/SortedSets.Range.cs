@@ -118,8 +118,14 @@ internal static unsafe partial class SortedSetCommands
                 break;
         }
 
-        var st = Read(ref ctx, ctx[src], out var slot);
+        var st = ReadRoot(ref ctx, ctx[src], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && type == RangeType.Rank && !store && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            PagedRankRange(ref ctx, root, start, end, rev, withScores);
+            return;
+        }
+        if (st == Lookup.Found && !PagedZSets.Materialize(ref ctx, slot)) return;
         if (st == Lookup.NotFound)
         {
             if (!store) ctx.Reply.EmptyArray();

@@ -397,6 +397,8 @@ internal static unsafe class KeyspaceCommands
             if (copied >= 0) ctx.Reply.Integer(copied);
             return;
         }
+        // A paged sorted set's copy is the whole set inline (the copy's next ZADD pages it again under a cid of its own).
+        if (src.Type == KeyType.ZSet && !PagedZSets.Materialize(ref ctx, src)) return;
         var r = CopyValue(store, src, store.Store.Namespace(dstDb), ctx[2], nx: !replace);
         if (r == OpStatus.Pending) return;
         ctx.Reply.Integer(r == OpStatus.Found ? 1 : 0);

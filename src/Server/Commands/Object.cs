@@ -65,7 +65,7 @@ internal static class ObjectCommands
         {
             CollectionEncoding.IntSet => "intset"u8,
             CollectionEncoding.Quicklist or CollectionEncoding.PagedList => "quicklist"u8,
-            CollectionEncoding.Skiplist => "skiplist"u8,
+            CollectionEncoding.Skiplist or CollectionEncoding.PagedZSet => "skiplist"u8,
             CollectionEncoding.Hashtable or CollectionEncoding.Paged => "hashtable"u8,
             _ => "listpack"u8,
         };

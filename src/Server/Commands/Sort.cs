@@ -80,6 +80,8 @@ internal static unsafe partial class SortCommands
             Db.WrongType(ref ctx);
             return;
         }
+        // A paged sorted set is read whole into an inline payload (SORT is O(N) over it anyway).
+        if (st == Lookup.Found && slot.Type == KeyType.ZSet && !PagedZSets.Materialize(ref ctx, slot)) return;
         var type = st == Lookup.Found ? slot.Type : KeyType.List; // a missing key sorts as an empty list
 
         // A set in no particular order is sorted when stored (and in scripts), so the result is the same everywhere.

@@ -103,6 +103,8 @@ internal static unsafe partial class SortedSetCommands
                 return;
             }
             src[i].IsSet = slot.Type == KeyType.Set;
+            // A paged sorted set is read whole (the algebra collects every source's members in memory anyway).
+            if (!src[i].IsSet && !PagedZSets.Materialize(ref ctx, slot)) return;
             if (src[i].IsSet && PagedRoot.TryRead(slot.Value, out var meta))
             {
                 src[i].Paged = true;

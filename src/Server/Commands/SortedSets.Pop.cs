@@ -48,7 +48,7 @@ internal static unsafe partial class SortedSetCommands
         int key = -1;
         for (int k = first; k < first + keys; k++)
         {
-            var st = Read(ref ctx, ctx[k], out var slot);
+            var st = ReadRoot(ref ctx, ctx[k], out var slot);
             if (st == Lookup.Pending) return false;
             if (st == Lookup.Error) return true;
             if (st == Lookup.NotFound) continue;
@@ -70,7 +70,8 @@ internal static unsafe partial class SortedSetCommands
         }
         if (count == -1) count = 1;
         var payload = found.Value;
-        int llen = SortedSet.Count(payload);
+        bool paged = Storage.Values.Paged.ZSetRoot.TryRead(payload, out var root);
+        int llen = paged ? (int)Math.Min(root.Count, int.MaxValue) : SortedSet.Count(payload);
         int n = (int)Math.Min(count, llen);
         if (!nested && !emitKey) ctx.Reply.ArrayHeader(n * 2);
         else if (nested && !emitKey) ctx.Reply.ArrayHeader(n);
@@ -84,6 +85,11 @@ internal static unsafe partial class SortedSetCommands
             ctx.Reply.ArrayHeader(2);
             ctx.Reply.Bulk(ctx[key]);
             ctx.Reply.ArrayHeader(n);
+        }
+        if (paged)
+        {
+            PagedPop(ref ctx, ctx[key], root, n, max, nested);
+            return true;
         }
         var s = SortedSetScratch.Current;
         s.Index.Build(payload);

@@ -118,8 +118,17 @@ internal static unsafe partial class SortedSetCommands
                 break;
         }
 
-        var st = Read(ref ctx, ctx[src], out var slot);
+        var st = ReadRoot(ref ctx, ctx[src], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && type == RangeType.Rank && !store && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            PagedRankRange(ref ctx, root, start, end, rev, withScores);
+            return;
+        }
+        if (st == Lookup.Found && type == RangeType.Score && !store && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out root)
+            && PagedScoreRange(ref ctx, root, range, offset, limit, rev, withScores))
+            return;
+        if (st == Lookup.Found && !PagedZSets.Materialize(ref ctx, slot)) return;
         if (st == Lookup.NotFound)
         {
             if (!store) ctx.Reply.EmptyArray();
@@ -300,8 +309,15 @@ internal static unsafe partial class SortedSetCommands
     {
         // zcountCommand
         if (!TryScoreRange(ref ctx, 2, 3, out var range)) return;
-        var st = Read(ref ctx, ctx[1], out var slot);
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && !double.IsNaN(range.Min) && !double.IsNaN(range.Max) && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            // Two seeks: the ranks of the range's bounds.
+            if (PagedScoreRanks(ref ctx, root, range, out ulong lo, out ulong hi)) ctx.Reply.Integer((long)(hi - lo));
+            return;
+        }
+        if (st == Lookup.Found && !PagedZSets.Materialize(ref ctx, slot)) return;
         long count = 0;
         if (st == Lookup.Found && !range.IsEmpty)
         {

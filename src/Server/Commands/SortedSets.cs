@@ -1,5 +1,6 @@
 using NativeKv.Server.Storage;
 using NativeKv.Server.Storage.Values;
+using NativeKv.Server.Storage.Values.Paged;
 
 namespace NativeKv.Server.Commands;
 
@@ -19,7 +20,16 @@ internal static unsafe partial class SortedSetCommands
         return new SortedSetLimits(c.ZsetMaxListpackEntries, c.ZsetMaxListpackValue);
     }
 
-    private static Lookup Read(ref CommandContext ctx, ReadOnlySpan<byte> key, out OpSlot slot) => Db.Read(ref ctx, key, KeyType.ZSet, out slot);
+    /// <summary>The sorted set at <paramref name="key"/> as an inline payload (a paged one read whole: <see cref="PagedZSets.Materialize"/>).</summary>
+    private static Lookup Read(ref CommandContext ctx, ReadOnlySpan<byte> key, out OpSlot slot)
+    {
+        var st = Db.Read(ref ctx, key, KeyType.ZSet, out slot);
+        if (st == Lookup.Found && !PagedZSets.Materialize(ref ctx, slot)) return Lookup.Pending;
+        return st;
+    }
+
+    /// <summary>The sorted set at <paramref name="key"/> as stored: a paged set's root stays a root (<see cref="ZSetRoot.TryRead"/>).</summary>
+    private static Lookup ReadRoot(ref CommandContext ctx, ReadOnlySpan<byte> key, out OpSlot slot) => Db.Read(ref ctx, key, KeyType.ZSet, out slot);
 
     /// <summary>
     /// Writes <paramref name="b"/> as the sorted set at <paramref name="key"/>, or deletes the key when it is
@@ -126,8 +136,13 @@ internal static unsafe partial class SortedSetCommands
             }
         }
 
-        var st = Read(ref ctx, ctx[1], out var slot);
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            PagedAdd(ref ctx, root, flags, ch, scoreIdx, elements);
+            return;
+        }
         int added = 0, updated = 0, processed = 0;
         double score = 0;
         if (st == Lookup.NotFound && xx)
@@ -182,7 +197,15 @@ internal static unsafe partial class SortedSetCommands
                 processed++;
             }
         }
-        if ((added > 0 || updated > 0 || b.Encoding != before) && !Store(ref ctx, ctx[1], b, keepTtl: true, s)) return;
+        if (added > 0 || updated > 0 || b.Encoding != before)
+        {
+            // A skiplist goes to pages (for good, as Redis's skiplist stays one) unless a member is too long for a tree page.
+            if (PagedZSets.ShouldPage(b))
+            {
+                if (!PagedZSets.CreateFrom(ref ctx, ctx[1], b, st == Lookup.Found ? slot.Expiry : 0)) return;
+            }
+            else if (!Store(ref ctx, ctx[1], b, keepTtl: true, s)) return;
+        }
         ReplyAdd(ref ctx, incr, ch, processed, score, added, updated);
     }
 
@@ -203,11 +226,16 @@ internal static unsafe partial class SortedSetCommands
     public static void ZRem(ref CommandContext ctx)
     {
         // zremCommand
-        var st = Read(ref ctx, ctx[1], out var slot);
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound)
         {
             ctx.Reply.Integer(0);
+            return;
+        }
+        if (ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            PagedRem(ref ctx, root);
             return;
         }
         var s = SortedSetScratch.Current;
@@ -229,9 +257,9 @@ internal static unsafe partial class SortedSetCommands
         Group = CommandGroup.SortedSet, Since = "1.2.0", Summary = "Returns the number of members in a sorted set.", Complexity = "O(1)")]
     public static void ZCard(ref CommandContext ctx)
     {
-        switch (Read(ref ctx, ctx[1], out var slot))
+        switch (ReadRoot(ref ctx, ctx[1], out var slot))
         {
-            case Lookup.Found: ctx.Reply.Integer(SortedSet.Count(slot.Value)); break;
+            case Lookup.Found: ctx.Reply.Integer(ZSetRoot.TryRead(slot.Value, out var root) ? (long)root.Count : SortedSet.Count(slot.Value)); break;
             case Lookup.NotFound: ctx.Reply.Integer(0); break;
         }
     }
@@ -240,11 +268,18 @@ internal static unsafe partial class SortedSetCommands
         Group = CommandGroup.SortedSet, Since = "1.2.0", Summary = "Returns the score of a member in a sorted set.", Complexity = "O(1)")]
     public static void ZScore(ref CommandContext ctx)
     {
-        switch (Read(ref ctx, ctx[1], out var slot))
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
+        if (st is Lookup.Pending or Lookup.Error) return;
+        bool found = false;
+        double score = 0;
+        if (st == Lookup.Found && ZSetRoot.TryRead(slot.Value, out var root))
         {
-            case Lookup.Found when SortedSet.TryGetScore(slot.Value, ctx[2], out double score): ctx.Reply.Double(score); break;
-            case Lookup.Found or Lookup.NotFound: ctx.Reply.NullBulk(); break;
+            var pages = PagedAccess.Pages(ref ctx);
+            if (!PagedSortedSet.TryScore(root, ctx[2], pages.Pages, pages.Needs, pages.FetchAction, out found, out score)) return;
         }
+        else if (st == Lookup.Found) found = SortedSet.TryGetScore(slot.Value, ctx[2], out score);
+        if (found) ctx.Reply.Double(score);
+        else ctx.Reply.NullBulk();
     }
 
     [RespCommand("ZMSCORE", Arity = -3, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -253,12 +288,22 @@ internal static unsafe partial class SortedSetCommands
     public static void ZMScore(ref CommandContext ctx)
     {
         // zmscoreCommand: a missing key answers a null per member.
-        var st = Read(ref ctx, ctx[1], out var slot);
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        ZSetRoot root = default;
+        bool paged = st == Lookup.Found && ZSetRoot.TryRead(slot.Value, out root);
+        var pages = paged ? PagedAccess.Pages(ref ctx) : null;
         ctx.Reply.ArrayHeader(ctx.Count - 2);
         for (int j = 2; j < ctx.Count; j++)
         {
-            if (st == Lookup.Found && SortedSet.TryGetScore(slot.Value, ctx[j], out double score)) ctx.Reply.Double(score);
+            bool found = false;
+            double score = 0;
+            if (paged)
+            {
+                if (!PagedSortedSet.TryScore(root, ctx[j], pages!.Pages, pages.Needs, pages.FetchAction, out found, out score)) return;
+            }
+            else if (st == Lookup.Found) found = SortedSet.TryGetScore(slot.Value, ctx[j], out score);
+            if (found) ctx.Reply.Double(score);
             else ctx.Reply.NullBulk();
         }
     }
@@ -291,17 +336,30 @@ internal static unsafe partial class SortedSetCommands
             }
             withScore = true;
         }
-        var st = Read(ref ctx, ctx[1], out var slot);
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         double score = 0;
-        int rank = st == Lookup.Found ? SortedSet.Find(slot.Value, ctx[2], out score) : -1;
+        long rank, count;
+        if (st == Lookup.Found && ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            // The member's score from the hash, then its key's rank from the tree's counts.
+            var pages = PagedAccess.Pages(ref ctx);
+            if (!PagedSortedSet.TryRank(root, ctx[2], pages.Pages, pages.Needs, pages.FetchAction, out bool found, out ulong r, out score)) return;
+            rank = found ? (long)r : -1;
+            count = (long)root.Count;
+        }
+        else
+        {
+            rank = st == Lookup.Found ? SortedSet.Find(slot.Value, ctx[2], out score) : -1;
+            count = st == Lookup.Found ? SortedSet.Count(slot.Value) : 0;
+        }
         if (rank < 0)
         {
             if (withScore) ctx.Reply.NullArray();
             else ctx.Reply.NullBulk();
             return;
         }
-        if (reverse) rank = SortedSet.Count(slot.Value) - 1 - rank;
+        if (reverse) rank = count - 1 - rank;
         if (!withScore)
         {
             ctx.Reply.Integer(rank);

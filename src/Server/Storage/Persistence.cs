@@ -291,6 +291,13 @@ public sealed partial class Persistence : IWriteLog
                         && Values.Paged.PagedRoot.TryRead(current.Value, out var held) && held.Cid == logged.Cid)
                         payload = current.Value.ToArray();
                 }
+                else if (Values.Paged.ZSetRoot.TryRead(payload, out var loggedZSet))
+                {
+                    session.Store.SawCollectionId(loggedZSet.Cid);
+                    if (session.ReadNamespace(ns, key, out var current) == OpStatus.Found
+                        && Values.Paged.ZSetRoot.TryRead(current.Value, out var held) && held.Cid == loggedZSet.Cid)
+                        payload = current.Value.ToArray();
+                }
                 else if (Values.Paged.ListRoot.TryRead(payload, out var loggedList))
                 {
                     session.Store.SawCollectionId(loggedList.Cid);
@@ -341,6 +348,11 @@ public sealed partial class Persistence : IWriteLog
             ApplyListElement(session, ns, key, main, record);
             return;
         }
+        if (record.IsSortedSet)
+        {
+            ApplyZSetElement(session, ns, key, main, record);
+            return;
+        }
         if (!Values.Paged.PagedRoot.TryRead(main.Value, out var meta) || meta.Cid != record.Cid) return;
         var type = main.Type;
         long expiry = main.Expiry;
@@ -378,6 +390,30 @@ public sealed partial class Persistence : IWriteLog
             return;
         }
         Span<byte> bytes = stackalloc byte[Values.Paged.ListRoot.Size];
+        root.Write(bytes);
+        fixed (byte* p = bytes)
+        {
+            var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = bytes.Length };
+            session.RmwNamespace(ns, key, ref input, out _);
+        }
+    }
+
+    /// <summary>A paged sorted set's element record: applied when it is the set's life and past its root's seq (<see cref="Values.Paged.PagedSortedSet.ApplyRecord"/>).</summary>
+    private static unsafe void ApplyZSetElement(StoreSession session, int ns, ReadOnlySpan<byte> key, OpSlot main, in Values.Paged.ElementRecord record)
+    {
+        if (!Values.Paged.ZSetRoot.TryRead(main.Value, out var root) || root.Cid != record.Cid) return;
+        var type = main.Type;
+        long expiry = main.Expiry;
+        var pages = Values.Paged.CommandPages.For(session);
+        if (!Values.Paged.PagedSortedSet.ApplyRecord(ref root, record, pages.Pages, pages.Needs, pages, pages.FetchAction)) return;
+        pages.WritePages(root.Hash.PageSize, Values.Paged.ListRoot.TreeRoom);
+        if (root.Count == 0)
+        {
+            var del = new StoreInput { Op = StoreOp.Delete };
+            session.RmwNamespace(ns, key, ref del, out _);
+            return;
+        }
+        Span<byte> bytes = stackalloc byte[Values.Paged.ZSetRoot.Size];
         root.Write(bytes);
         fixed (byte* p = bytes)
         {

@@ -25,6 +25,8 @@ public enum CollectionEncoding : byte
     Skiplist = 6,
     /// <summary>A list on pages (OBJECT ENCODING "quicklist"): the payload is only a <see cref="Paged.ListRoot"/>.</summary>
     PagedList = 7,
+    /// <summary>A sorted set on pages (OBJECT ENCODING "skiplist"): the payload is only a <see cref="Paged.ZSetRoot"/>.</summary>
+    PagedZSet = 8,
 }
 
 /// <summary>

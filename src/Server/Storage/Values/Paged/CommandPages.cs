@@ -48,7 +48,7 @@ public sealed class CommandPages : IPageStore
     private int _createKeyLength;
     private KeyType _createType;
     private long _createExpiry;
-    private readonly byte[] _createRoot = new byte[Math.Max(PagedRoot.Size, ListRoot.Size)];
+    private readonly byte[] _createRoot = new byte[Math.Max(Math.Max(PagedRoot.Size, ListRoot.Size), ZSetRoot.Size)];
     private int _createRootLength;
     private Func<bool>? _fetch;
 

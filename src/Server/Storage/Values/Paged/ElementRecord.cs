@@ -26,6 +26,13 @@ public enum ElementOp : byte
     LRemAt = 11,
     /// <summary>Elements [argument, argument + value as u64) removed (LTRIM).</summary>
     LRemRange = 12,
+    // A paged sorted set's records (PagedSortedSet.Record): the field is [seq u64][argument u64], as a list's.
+    /// <summary>The member (value: [score f64 LE][member]) present with that score.</summary>
+    ZAdd = 13,
+    /// <summary>The member (value) absent.</summary>
+    ZRem = 14,
+    /// <summary>Ranks [argument, argument + value as u64) removed (pops, ZREMRANGEBY*).</summary>
+    ZRemRange = 15,
 }
 
 /// <summary>
@@ -58,10 +65,13 @@ public readonly ref struct ElementRecord
         Value = HasValue(op) ? value : default;
     }
 
-    /// <summary>Records that carry a value: HSET's, and a list's element (or LTRIM's count).</summary>
-    public static bool HasValue(ElementOp op) => op is ElementOp.HSet or ElementOp.LPush or ElementOp.RPush or ElementOp.LSet or ElementOp.LInsert or ElementOp.LRemRange;
+    /// <summary>Records that carry a value: HSET's, a list's element (or LTRIM's count), a sorted set's member (or a range's count).</summary>
+    public static bool HasValue(ElementOp op) => op is ElementOp.HSet or ElementOp.LPush or ElementOp.RPush or ElementOp.LSet or ElementOp.LInsert or ElementOp.LRemRange
+        or ElementOp.ZAdd or ElementOp.ZRem or ElementOp.ZRemRange;
 
-    public bool IsList => Op >= ElementOp.LPush;
+    public bool IsList => Op is >= ElementOp.LPush and <= ElementOp.LRemRange;
+
+    public bool IsSortedSet => Op is >= ElementOp.ZAdd and <= ElementOp.ZRemRange;
 
     public bool IsHash => Op is ElementOp.HSet or ElementOp.HDel;
 
@@ -102,7 +112,7 @@ public readonly ref struct ElementRecord
     {
         record = default;
         consumed = 0;
-        if (src.Length < 9 || src[0] is < (byte)ElementOp.HSet or > (byte)ElementOp.LRemRange) return false;
+        if (src.Length < 9 || src[0] is < (byte)ElementOp.HSet or > (byte)ElementOp.ZRemRange) return false;
         var op = (ElementOp)src[0];
         ulong cid = BinaryPrimitives.ReadUInt64LittleEndian(src[1..]);
         int at = 9;

@@ -65,6 +65,7 @@ public sealed class LiveCollections
         if (value.Length < ValueLayout.Header + PagedRoot.Size) return 0;
         var type = ValueLayout.TypeOf(ref value);
         if (type == KeyType.List) return ListCidOf(ValueLayout.PayloadOf(ref value), out bytes);
+        if (type == KeyType.ZSet) return ZSetCidOf(ValueLayout.PayloadOf(ref value), out bytes);
         if (type != KeyType.Hash && type != KeyType.Set) return 0;
         return CidOf(ValueLayout.PayloadOf(ref value), out bytes);
     }
@@ -84,6 +85,17 @@ public sealed class LiveCollections
         bytes = 0;
         if (!ListRoot.TryRead(payload, out var root)) return 0;
         bytes = root.EstimatedBytes();
+        return root.Cid;
+    }
+
+    /// <summary>A sorted set's payload (a <see cref="ZSetRoot"/> when paged): its hash's bytes and its tree's leaves (~70% full, as random inserts leave them).</summary>
+    public static ulong ZSetCidOf(ReadOnlySpan<byte> payload, out long bytes)
+    {
+        bytes = 0;
+        if (!ZSetRoot.TryRead(payload, out var root)) return 0;
+        long keys = (long)Math.Min(root.Hash.EntryBytes, long.MaxValue / 4);
+        long leaves = keys * 10 / 7 / (root.Tree.PageSize - TreePage.HeaderSize) + 1;
+        bytes = EstimatedBytes(root.Hash) + leaves * ValueLayout.RecordBytes(ValueLayout.KeyPrefix + PageKey.EncodedSize, ValueLayout.Header + root.Tree.PageSize);
         return root.Cid;
     }
 

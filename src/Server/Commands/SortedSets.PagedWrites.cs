@@ -1,0 +1,111 @@
+using System.Buffers;
+using NativeKv.Server.Storage;
+using NativeKv.Server.Storage.Values;
+using NativeKv.Server.Storage.Values.Paged;
+
+namespace NativeKv.Server.Commands;
+
+/// <summary>
+/// The sorted set commands over a paged set (<see cref="ZSetRoot"/>): each member is looked up in the hash, then
+/// its tree key and hash entry change (<see cref="PagedSortedSet"/>), one element record a change; pops and rank
+/// removals log one range record. A step that finds a page on disk stops the command (nothing written) and it
+/// runs again. Replies come before the commit: a commit that waits discards them and the rerun writes them again.
+/// </summary>
+internal static unsafe partial class SortedSetCommands
+{
+    /// <summary>zaddGenericCommand's loop over a paged set (the arguments are checked and every score parses).</summary>
+    private static void PagedAdd(ref CommandContext ctx, ZSetRoot root, AddFlags flags, bool ch, int scoreIdx, int elements)
+    {
+        bool incr = (flags & AddFlags.Incr) != 0, nx = (flags & AddFlags.Nx) != 0, xx = (flags & AddFlags.Xx) != 0;
+        bool gt = (flags & AddFlags.Gt) != 0, lt = (flags & AddFlags.Lt) != 0;
+        for (int j = 0; j < elements; j++)
+            if (!PagedZSets.Fits(ref ctx, root, ctx[scoreIdx + 1 + j * 2].Length)) return;
+        var pages = PagedAccess.Pages(ref ctx);
+        var fetch = pages.FetchAction;
+        int added = 0, updated = 0, processed = 0;
+        double score = 0;
+        for (int j = 0; j < elements; j++)
+        {
+            ScoreText.TryParse(ctx[scoreIdx + j * 2], out score);
+            var member = ctx[scoreIdx + 1 + j * 2];
+            if (!PagedSortedSet.TryScore(root, member, pages.Pages, pages.Needs, fetch, out bool found, out double cur)) return;
+            if (found)
+            {
+                if (nx) continue;
+                if (incr)
+                {
+                    score += cur;
+                    if (double.IsNaN(score))
+                    {
+                        ctx.Reply.Error("ERR resulting score is not a number (NaN)");
+                        return;
+                    }
+                }
+                if ((lt && score >= cur) || (gt && score <= cur)) continue;
+                processed++;
+                if (score == cur) continue;
+                if (!PagedSortedSet.Set(ref root, member, score, true, cur, pages.Pages, pages.Needs, pages, fetch)) return;
+                updated++;
+            }
+            else if (!xx)
+            {
+                if (!PagedSortedSet.Set(ref root, member, score, false, 0, pages.Pages, pages.Needs, pages, fetch)) return;
+                added++;
+                processed++;
+            }
+            else continue;
+            PagedZSets.Log(ref ctx, pages, ref root, ctx[1], ElementOp.ZAdd, 0, PagedSortedSet.AddValue(score, member));
+        }
+        ReplyAdd(ref ctx, incr, ch, processed, score, added, updated);
+        if (added > 0 || updated > 0) PagedZSets.Commit(ref ctx, pages, root, ctx[1]);
+    }
+
+    /// <summary>zremCommand over a paged set: one ZRem record a member removed.</summary>
+    private static void PagedRem(ref CommandContext ctx, ZSetRoot root)
+    {
+        var pages = PagedAccess.Pages(ref ctx);
+        var fetch = pages.FetchAction;
+        int deleted = 0;
+        for (int j = 2; j < ctx.Count && root.Count > 0; j++)
+        {
+            if (!PagedSortedSet.Remove(ref root, ctx[j], pages.Pages, pages.Needs, pages, fetch, out bool removed)) return;
+            if (!removed) continue;
+            deleted++;
+            PagedZSets.Log(ref ctx, pages, ref root, ctx[1], ElementOp.ZRem, 0, ctx[j]);
+        }
+        ctx.Reply.Integer(deleted);
+        if (deleted > 0) PagedZSets.Commit(ref ctx, pages, root, ctx[1]);
+    }
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_popped;
+    [ThreadStatic] private static List<int>? t_ends;
+    [ThreadStatic] private static List<double>? t_scores;
+
+    /// <summary>
+    /// genericZpopCommand's removal from a paged set: <paramref name="n"/> keys from the low or high end (the
+    /// reply's headers are written), replied lowest first (ZPOPMIN) or highest first (ZPOPMAX), one range record.
+    /// </summary>
+    private static void PagedPop(ref CommandContext ctx, ReadOnlySpan<byte> key, ZSetRoot root, int n, bool max, bool nested)
+    {
+        var pages = PagedAccess.Pages(ref ctx);
+        var popped = t_popped ??= new ArrayBufferWriter<byte>(256);
+        var ends = t_ends ??= new List<int>();
+        var scores = t_scores ??= new List<double>();
+        popped.ResetWrittenCount();
+        ends.Clear();
+        scores.Clear();
+        ulong from = max ? root.Count - (ulong)n : 0;
+        if (!PagedSortedSet.RemoveRange(ref root, from, (ulong)n, pages.Pages, pages.Needs, pages, pages.FetchAction, popped, ends, scores)) return;
+        PagedZSets.LogRange(ref ctx, pages, ref root, key, from, (ulong)n);
+        for (int i = 0; i < n; i++)
+        {
+            int at = max ? n - 1 - i : i;
+            int start = at == 0 ? 0 : ends[at - 1];
+            var k = popped.WrittenSpan[start..ends[at]];
+            if (nested) ctx.Reply.ArrayHeader(2);
+            ctx.Reply.Bulk(TreeKeys.Member(k));
+            ctx.Reply.Double(scores[at]);
+        }
+        PagedZSets.Commit(ref ctx, pages, root, key);
+    }
+}

@@ -1,0 +1,286 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace NativeKv.Server.Storage.Values.Paged;
+
+/// <summary>
+/// A sorted set past the listpack thresholds on pages (<see cref="ZSetRoot"/>): a counted B+tree in Ordered
+/// mode over (score, member) keys (<see cref="TreeKeys"/>) for ranks and ranges, and a paged hash member ->
+/// score for look-ups, under one cid. Pure code over pages in hand, as the tree and the hash, but each change
+/// here is several steps (look the member up, then the tree, then the hash), and a step's pages depend on the
+/// one before (the old score names the tree key to delete). So every operation takes the caller's
+/// <c>fetch</c> (read the needs into the page set): each step loops needs -> fetch, then applies. False from an
+/// operation: a read went to disk (fetch said so) and the caller stops; its changes so far are only in the page
+/// set and the staged store, which the caller drops (a command's rerun starts over, as a paged list's push loop
+/// does). Replay's fetch always completes.
+/// </summary>
+public static class PagedSortedSet
+{
+    /// <summary>The longest member a paged set holds: the tree's element limit less the 8-byte score (994 bytes at 4 KB pages).</summary>
+    public static int MaxMemberLength(in ZSetRoot root) => CountedTree.MaxElementLength(root.Tree) - TreeKeys.ScoreSize;
+
+    /// <summary>The longest member a new paged set would hold: a set with a longer one stays inline (encoding Skiplist).</summary>
+    public static readonly int NewMaxMemberLength = CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Ordered)) - TreeKeys.ScoreSize;
+
+    [ThreadStatic] private static byte[]? t_key;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_value;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_removed;
+
+    private static Span<byte> KeyOf(double score, ReadOnlySpan<byte> member)
+    {
+        int len = TreeKeys.KeyLength(member.Length);
+        var buf = t_key is { } b && b.Length >= len ? b : t_key = new byte[Math.Max(len, 1024)];
+        TreeKeys.Write(score, member, buf);
+        return buf.AsSpan(0, len);
+    }
+
+    private static void Settle(ref int rounds)
+    {
+        if (++rounds > CountedTree.MaxHeight * 4) throw new InvalidOperationException("a sorted set step's pages never came in hand");
+    }
+
+    // ---- reads ----------------------------------------------------------------------------------
+
+    /// <summary>ZSCORE: whether <paramref name="member"/> is there, and its score. False when stopped.</summary>
+    public static bool TryScore(in ZSetRoot root, ReadOnlySpan<byte> member, PageSet pages, List<PageKey> needs, Func<bool> fetch, out bool found, out double score)
+    {
+        found = false;
+        score = 0;
+        // The hash's count: in a removal the tree may have let the member go already.
+        if (root.Hash.Count == 0) return true;
+        for (int rounds = 0; ; Settle(ref rounds))
+        {
+            PagedHash.NeedsLookup(root.Hash, member, pages, needs);
+            if (needs.Count == 0) break;
+            if (!fetch()) return false;
+        }
+        var value = t_value ??= new ArrayBufferWriter<byte>(16);
+        value.ResetWrittenCount();
+        if (!PagedHash.Lookup(root.Hash, member, pages, value)) return true;
+        if (value.WrittenCount != 8) throw new InvalidDataException($"a sorted set score of {value.WrittenCount} bytes in collection {root.Cid}");
+        score = BitConverter.Int64BitsToDouble(BinaryPrimitives.ReadInt64LittleEndian(value.WrittenSpan));
+        found = true;
+        return true;
+    }
+
+    /// <summary>
+    /// The rank of the first key at or past <paramref name="key"/> (a score bound of 8 bytes, or score + member):
+    /// a range's start or end, ZCOUNT as the difference of two. False when stopped.
+    /// </summary>
+    public static bool TryRankOf(in ZSetRoot root, ReadOnlySpan<byte> key, PageSet pages, List<PageKey> needs, Func<bool> fetch, out ulong rank, out bool exact)
+    {
+        rank = 0;
+        exact = false;
+        if (root.Count == 0) return true;
+        for (int rounds = 0; ; Settle(ref rounds))
+        {
+            CountedTree.NeedsSeek(root.Tree, key, pages, needs);
+            if (needs.Count == 0) break;
+            if (!fetch()) return false;
+        }
+        rank = CountedTree.Rank(root.Tree, key, pages, out exact);
+        return true;
+    }
+
+    /// <summary>ZRANK: the member's rank from the lowest (found false when absent) and its score. False when stopped.</summary>
+    public static bool TryRank(in ZSetRoot root, ReadOnlySpan<byte> member, PageSet pages, List<PageKey> needs, Func<bool> fetch, out bool found, out ulong rank, out double score)
+    {
+        rank = 0;
+        if (!TryScore(root, member, pages, needs, fetch, out found, out score)) return false;
+        if (!found) return true;
+        if (!TryRankOf(root, KeyOf(score, member), pages, needs, fetch, out rank, out bool exact)) return false;
+        if (!exact) throw new InvalidDataException($"member of collection {root.Cid} in its hash but not in its tree");
+        return true;
+    }
+
+    /// <summary>
+    /// Yields the keys of ranks [rank, rank + count) (towards rank 0 from <paramref name="rank"/> when
+    /// <paramref name="reverse"/>) to <paramref name="sink"/>, leaf by leaf; <paramref name="done"/> counts what went
+    /// out, so a caller that stopped can tell its rerun where it was. False when stopped.
+    /// </summary>
+    public static bool Range(in ZSetRoot root, ulong rank, ulong count, bool reverse, PageSet pages, List<PageKey> needs, Func<bool> fetch, ITreeSink sink, ref ulong done)
+    {
+        while (done < count)
+        {
+            ulong at = reverse ? rank - done : rank + done;
+            if (at >= root.Count) return true;
+            for (int rounds = 0; ; Settle(ref rounds))
+            {
+                CountedTree.NeedsAt(root.Tree, at, pages, needs);
+                if (needs.Count == 0) break;
+                if (!fetch()) return false;
+            }
+            ulong want = Math.Min(count - done, int.MaxValue);
+            int got = CountedTree.Visit(root.Tree, at, (int)want, reverse, pages, sink);
+            if (got <= 0) throw new InvalidDataException($"rank {at} of collection {root.Cid} yielded nothing");
+            done += (ulong)got;
+            if (reverse && at < (ulong)got) return true;
+        }
+        return true;
+    }
+
+    // ---- writes ---------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Gives <paramref name="member"/> the <paramref name="score"/>: <paramref name="found"/>/<paramref name="old"/>
+    /// are what <see cref="TryScore"/> said (so the command decides NX/XX/GT/LT/INCR first). The old key leaves the
+    /// tree, the new one goes in, the hash takes the score. False when stopped.
+    /// </summary>
+    public static bool Set(ref ZSetRoot root, ReadOnlySpan<byte> member, double score, bool found, double old, PageSet pages, List<PageKey> needs, IPageStore store, Func<bool> fetch)
+    {
+        if (double.IsNaN(score)) throw new ArgumentException("NaN is not a sorted set score", nameof(score));
+        if (member.Length > MaxMemberLength(root)) throw new ElementTooLargeException(member.Length, MaxMemberLength(root));
+        if (found && BitConverter.DoubleToInt64Bits(old) == BitConverter.DoubleToInt64Bits(score)) return true;
+        // -0 and 0 are one tree key: only the hash's exact score changes.
+        if (!found || TreeKeys.ScoreBits(old) != TreeKeys.ScoreBits(score))
+        {
+            if (found)
+            {
+                var oldKey = KeyOf(old, member);
+                for (int rounds = 0; ; Settle(ref rounds))
+                {
+                    CountedTree.NeedsDelete(root.Tree, oldKey, pages, needs);
+                    if (needs.Count == 0) break;
+                    if (!fetch()) return false;
+                }
+                if (!CountedTree.Delete(ref root.Tree, oldKey, pages, store)) throw new InvalidDataException($"member of collection {root.Cid} in its hash but not in its tree");
+            }
+            var key = KeyOf(score, member);
+            for (int rounds = 0; ; Settle(ref rounds))
+            {
+                CountedTree.NeedsInsert(root.Tree, key, pages, needs);
+                if (needs.Count == 0) break;
+                if (!fetch()) return false;
+            }
+            if (!CountedTree.Insert(ref root.Tree, key, pages, store)) throw new InvalidDataException($"a new member of collection {root.Cid} already in its tree");
+        }
+        Span<byte> bits = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(bits, BitConverter.DoubleToInt64Bits(score));
+        for (int rounds = 0; ; Settle(ref rounds))
+        {
+            PagedHash.NeedsSet(root.Hash, member, 8, pages, needs);
+            if (needs.Count == 0) break;
+            if (!fetch()) return false;
+        }
+        var r = PagedHash.Set(ref root.Hash, member, bits, pages, store);
+        if ((r == SetResult.Added) == found) throw new InvalidDataException($"collection {root.Cid}'s hash disagrees with its look-up");
+        return true;
+    }
+
+    /// <summary>ZREM of one member: <paramref name="removed"/> says whether it was there. False when stopped.</summary>
+    public static bool Remove(ref ZSetRoot root, ReadOnlySpan<byte> member, PageSet pages, List<PageKey> needs, IPageStore store, Func<bool> fetch, out bool removed)
+    {
+        if (!TryScore(root, member, pages, needs, fetch, out removed, out double score)) return false;
+        if (!removed) return true;
+        var key = KeyOf(score, member);
+        for (int rounds = 0; ; Settle(ref rounds))
+        {
+            CountedTree.NeedsDelete(root.Tree, key, pages, needs);
+            if (needs.Count == 0) break;
+            if (!fetch()) return false;
+        }
+        if (!CountedTree.Delete(ref root.Tree, key, pages, store)) throw new InvalidDataException($"member of collection {root.Cid} in its hash but not in its tree");
+        return DeleteMember(ref root, member, pages, needs, store, fetch);
+    }
+
+    private static bool DeleteMember(ref ZSetRoot root, ReadOnlySpan<byte> member, PageSet pages, List<PageKey> needs, IPageStore store, Func<bool> fetch)
+    {
+        for (int rounds = 0; ; Settle(ref rounds))
+        {
+            PagedHash.NeedsDelete(root.Hash, member, pages, needs);
+            if (needs.Count == 0) break;
+            if (!fetch()) return false;
+        }
+        if (!PagedHash.Delete(ref root.Hash, member, pages, store)) throw new InvalidDataException($"member of collection {root.Cid} in its tree but not in its hash");
+        return true;
+    }
+
+    /// <summary>
+    /// Removes ranks [rank, rank + count) one key at a time (each leaves the tree, its member the hash): pops,
+    /// ZREMRANGEBY*. The removed keys (score + member) go to <paramref name="removed"/> when given, their ends to
+    /// <paramref name="ends"/>, their exact scores to <paramref name="scores"/>. Each removal re-reads its path, so k removals cost k descents (hot after the first). False when stopped.
+    /// </summary>
+    public static bool RemoveRange(ref ZSetRoot root, ulong rank, ulong count, PageSet pages, List<PageKey> needs, IPageStore store, Func<bool> fetch,
+        ArrayBufferWriter<byte>? removed = null, List<int>? ends = null, List<double>? scores = null)
+    {
+        var into = removed ?? (t_removed ??= new ArrayBufferWriter<byte>(256));
+        for (ulong i = 0; i < count && rank < root.Count; i++)
+        {
+            for (int rounds = 0; ; Settle(ref rounds))
+            {
+                CountedTree.NeedsRemoveAt(root.Tree, rank, pages, needs);
+                if (needs.Count == 0) break;
+                if (!fetch()) return false;
+            }
+            if (removed is null) into.ResetWrittenCount();
+            int start = into.WrittenCount;
+            CountedTree.RemoveAt(ref root.Tree, rank, pages, store, into);
+            ends?.Add(into.WrittenCount);
+            // The member is copied out: the hash's steps reuse nothing of the tree's, but the writer may grow.
+            var member = TreeKeys.Member(into.WrittenSpan[start..]).ToArray();
+            if (scores is not null)
+            {
+                // The hash's score is the exact one (a tree key holds -0 as 0); its bucket is the delete's.
+                if (!TryScore(root, member, pages, needs, fetch, out bool found, out double exact)) return false;
+                if (!found) throw new InvalidDataException($"member of collection {root.Cid} in its tree but not in its hash");
+                scores.Add(exact);
+            }
+            if (!DeleteMember(ref root, member, pages, needs, store, fetch)) return false;
+        }
+        return true;
+    }
+
+    // ---- element records ------------------------------------------------------------------------
+
+    public const int FieldSize = 16;
+
+    [ThreadStatic] private static byte[]? t_recordValue;
+
+    /// <summary>A ZAdd record's value: [score f64 LE][member] (the exact double, -0 kept), in a per-thread buffer.</summary>
+    public static ReadOnlySpan<byte> AddValue(double score, ReadOnlySpan<byte> member)
+    {
+        int len = 8 + member.Length;
+        var buf = t_recordValue is { } b && b.Length >= len ? b : t_recordValue = new byte[Math.Max(len, 1024)];
+        BinaryPrimitives.WriteInt64LittleEndian(buf, BitConverter.DoubleToInt64Bits(score));
+        member.CopyTo(buf.AsSpan(8));
+        return buf.AsSpan(0, len);
+    }
+
+    /// <summary>The record of a change numbered <paramref name="seq"/>; <paramref name="field"/> is its 16-byte buffer.</summary>
+    public static ElementRecord Record(ElementOp op, ulong cid, ReadOnlySpan<byte> key, Span<byte> field, ulong seq, ulong arg, ReadOnlySpan<byte> value = default)
+        => PagedList.Record(op, cid, key, field, seq, arg, value);
+
+    /// <summary>
+    /// Replays one element record: applied when it is this life's (same cid) and past the root's seq, else
+    /// skipped (false). <paramref name="fetch"/> reads the needs into the page set (replay's reads never wait).
+    /// </summary>
+    public static bool ApplyRecord(ref ZSetRoot root, in ElementRecord record, PageSet pages, List<PageKey> needs, IPageStore store, Func<bool> fetch)
+    {
+        if (record.Cid != root.Cid || !record.IsSortedSet || record.Field.Length != FieldSize) return false;
+        ulong seq = PagedList.SeqOf(record), arg = PagedList.ArgOf(record);
+        if (seq <= root.Seq) return false;
+        bool done;
+        switch (record.Op)
+        {
+            case ElementOp.ZAdd:
+                if (record.Value.Length < 8) throw new InvalidDataException("ZAdd record without a score");
+                double score = BitConverter.Int64BitsToDouble(BinaryPrimitives.ReadInt64LittleEndian(record.Value));
+                var member = record.Value[8..];
+                done = TryScore(root, member, pages, needs, fetch, out bool found, out double old)
+                    && Set(ref root, member, score, found, old, pages, needs, store, fetch);
+                break;
+            case ElementOp.ZRem:
+                done = Remove(ref root, record.Value, pages, needs, store, fetch, out _);
+                break;
+            case ElementOp.ZRemRange:
+                ulong count = BinaryPrimitives.ReadUInt64LittleEndian(record.Value);
+                done = RemoveRange(ref root, arg, count, pages, needs, store, fetch);
+                break;
+            default:
+                return false;
+        }
+        if (!done) throw new InvalidOperationException("a sorted set record's replay stopped for a read");
+        root.Seq = seq;
+        return true;
+    }
+}

@@ -82,6 +82,46 @@ internal static unsafe partial class SortedSetCommands
     [ThreadStatic] private static List<double>? t_scores;
 
     /// <summary>
+    /// ZREMRANGEBYRANK / ZREMRANGEBYSCORE on a paged set: the ranks by the tree's counts (zremrangeGenericCommand's
+    /// index rules) or by two seeks to the score bounds, then one removal of that rank range (its members leave the
+    /// hash too) and one range record, never the whole set read or rewritten.
+    /// </summary>
+    private static void PagedRemoveRange(ref CommandContext ctx, ZSetRoot root, RangeType type, long start, long end, in ScoreRange range)
+    {
+        ulong from, count;
+        if (type == RangeType.Rank)
+        {
+            long llen = (long)root.Count;
+            if (start < 0) start = llen + start;
+            if (end < 0) end = llen + end;
+            if (start < 0) start = 0;
+            if (start > end || start >= llen)
+            {
+                ctx.Reply.Integer(0);
+                return;
+            }
+            if (end >= llen) end = llen - 1;
+            from = (ulong)start;
+            count = (ulong)(end - start + 1);
+        }
+        else
+        {
+            if (!PagedScoreRanks(ref ctx, root, range, out ulong lo, out ulong hi)) return;
+            from = lo;
+            count = hi - lo;
+        }
+        if (count == 0)
+        {
+            ctx.Reply.Integer(0);
+            return;
+        }
+        var pages = PagedAccess.Pages(ref ctx);
+        if (!PagedSortedSet.RemoveRange(ref root, from, count, pages.Pages, pages.Needs, pages, pages.FetchAction)) return;
+        PagedZSets.LogRange(ref ctx, pages, ref root, ctx[1], from, count);
+        if (PagedZSets.Commit(ref ctx, pages, root, ctx[1])) ctx.Reply.Integer((long)count);
+    }
+
+    /// <summary>
     /// genericZpopCommand's removal from a paged set: <paramref name="n"/> keys from the low or high end (the
     /// reply's headers are written), replied lowest first (ZPOPMIN) or highest first (ZPOPMAX), one range record.
     /// </summary>

@@ -404,13 +404,20 @@ internal static unsafe partial class SortedSetCommands
                 }
                 break;
         }
-        var st = Read(ref ctx, ctx[1], out var slot);
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound)
         {
             ctx.Reply.Integer(0);
             return;
         }
+        if (type != RangeType.Lex && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out var root)
+            && !(type == RangeType.Score && (double.IsNaN(range.Min) || double.IsNaN(range.Max))))
+        {
+            PagedRemoveRange(ref ctx, root, type, start, end, range);
+            return;
+        }
+        if (!PagedZSets.Materialize(ref ctx, slot)) return;
         var s = SortedSetScratch.Current;
         var payload = slot.Value;
         s.Index.Build(payload);

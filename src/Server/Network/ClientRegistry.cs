@@ -32,12 +32,14 @@ public sealed class ClientRegistry
     /// </summary>
     public static void Kill(Client target, Client caller)
     {
-        target.KillRequested = true;
         if (target == caller)
         {
+            // Closes once its reply is out. Not KillRequested: the reactor's cron closes such a client at once,
+            // and with io_uring the reply was still waiting for the turn's submission (CI lost it once).
             target.CloseAfterReply = true;
             return;
         }
+        target.KillRequested = true;
         if (target.Reactor is { } r)
         {
             if (r.IsCurrentThread) target.Close();

@@ -112,7 +112,7 @@ internal static unsafe class ScriptCalls
             if (spec.Name is "blmove" or "brpoplpush") output.NullBulk();
             else output.NullArray();
         }
-        if (store is not null && store.Dirty != dirty) Changed(server, spec, db, input, argv);
+        if (store is not null && store.Dirty != dirty) ChangedKeys.Tell(server, spec, db, input, argv);
         var stats = client.Reactor.Stats;
         stats.CommandsProcessed++;
         stats.Calls[spec.Index]++;
@@ -181,21 +181,5 @@ internal static unsafe class ScriptCalls
         if (locks.Covers(stripe, exclusive)) return true;
         run.TouchedUndeclared = true;
         return table.TryAdd(locks, stripe, exclusive);
-    }
-
-    /// <summary>As EXEC's: the watchers of the keys a write changed fail their EXEC; their waiters are served after the script.</summary>
-    private static void Changed(ServerContext server, CommandSpec spec, int db, ReadOnlySpan<byte> bytes, ReadOnlySpan<ArgRange> args)
-    {
-        if (!server.Watches.Any && !server.Blocking.AnyBlocked) return;
-        int other = CommandTable.OtherDatabaseOf(spec, bytes, args, db);
-        foreach (int k in CommandTable.AllKeyIndexes(spec, bytes, args, stackalloc int[64]))
-        {
-            var key = bytes.Slice(args[k].Offset, args[k].Length);
-            server.Watches.Touch(db, key);
-            server.Blocking.Signal(db, key);
-            if (other < 0) continue;
-            server.Watches.Touch(other, key);
-            server.Blocking.Signal(other, key);
-        }
     }
 }

@@ -144,7 +144,7 @@ internal static class TransactionCommands
                     if (spec.Name is "blmove" or "brpoplpush") ctx.Reply.NullBulk();
                     else ctx.Reply.NullArray();
                 }
-                if (store.Dirty != dirty) Changed(ref ctx, spec, db, bytes, args);
+                if (store.Dirty != dirty) ChangedKeys.Tell(ctx.Server, spec, db, bytes, args);
             }
         }
         finally { client.DenyBlocking = false; }
@@ -156,24 +156,6 @@ internal static class TransactionCommands
             stats.Calls[t.Command(i, out _).Index]++;
         }
         End(ref ctx, t);
-    }
-
-    /// <summary>A queued write changed something: the watchers of its keys fail their EXEC, its waiters are served after this EXEC.</summary>
-    private static void Changed(ref CommandContext ctx, CommandSpec spec, int db, ReadOnlySpan<byte> bytes, ReadOnlySpan<ArgRange> args)
-    {
-        var server = ctx.Server;
-        if (!server.Watches.Any && !server.Blocking.AnyBlocked) return;
-        int other = CommandTable.OtherDatabaseOf(spec, bytes, args, db);
-        foreach (int k in CommandTable.AllKeyIndexes(spec, bytes, args, stackalloc int[64]))
-        {
-            var key = bytes.Slice(args[k].Offset, args[k].Length);
-            server.Watches.Touch(db, key);
-            // Woken waiters run on their reactors once this EXEC has released its locks.
-            server.Blocking.Signal(db, key);
-            if (other < 0) continue;
-            server.Watches.Touch(other, key);
-            server.Blocking.Signal(other, key);
-        }
     }
 
     private static bool HasWrite(Transaction t)

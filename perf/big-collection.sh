@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One big hash (or set, or list) in one key: load, memory, a PING probe's worst reply during the load, read-back,
+# One big hash (or set, list, sorted set) in one key: load, memory, a PING probe's worst reply during the load, read-back,
 # and the reply time of HLEN / HGET / HSCAN 1000 / DEL on it. NativeKv or redis-server, started here.
 #   perf/big-collection.sh [--server nativekv|redis] [--type hash|set|list] [--fields N] [options]    (--help)
 #   perf/big-collection.sh --fields 20000 --server redis      # a quick look (seconds)
@@ -49,7 +49,9 @@ Usage: perf/big-collection.sh [options]
   --port N                  loopback port (default: a free one)
   --type hash|set|list      one hash of N fields (f:%014d = 16 bytes, values v:%030d = 32 bytes), one set
                             of N members (m:%014d = 16 bytes) or one list of N elements (e:%014d = 16 bytes,
-                            RPUSH; read back with LRANGE, timed LINDEX at the middle cold) (default hash)
+                            RPUSH; read back with LRANGE, timed LINDEX at the middle cold), or one sorted set
+                            of N members (z:%014d, member i scored i*P mod N, a permutation: read back with
+                            ZMSCORE, timed ZSCORE/ZRANK/ZRANGE/ZRANGEBYSCORE/ZCOUNT cold) (default hash)
   --fields N                fields or members (default 5000000)
   --batch B                 fields per HSET / members per SADD in the load, and per HMGET / SMISMEMBER in
                             the read-back (default 100; 1 = one command per field)
@@ -79,9 +81,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$server" in nativekv|redis) ;; *) echo "--server: nativekv or redis" >&2; exit 2 ;; esac
-case "$type" in hash|set|list) ;; *) echo "--type: hash, set or list" >&2; exit 2 ;; esac
-verb() { case "$type" in hash) echo HSET ;; set) echo SADD ;; list) echo RPUSH ;; esac; }
-count_cmd() { case "$type" in hash) echo HLEN ;; set) echo SCARD ;; list) echo LLEN ;; esac; }
+case "$type" in hash|set|list|zset) ;; *) echo "--type: hash, set, list or zset" >&2; exit 2 ;; esac
+verb() { case "$type" in hash) echo HSET ;; set) echo SADD ;; list) echo RPUSH ;; zset) echo ZADD ;; esac; }
+count_cmd() { case "$type" in hash) echo HLEN ;; set) echo SCARD ;; list) echo LLEN ;; zset) echo ZCARD ;; esac; }
 for n in "$fields" "$batch" "$timeout_s"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "--fields, --batch and --timeout take positive integers" >&2; exit 2; }
 done
@@ -140,7 +142,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 say "server" "$server ($("$binary" --version 2>/dev/null | head -1)) pid $pid port $port, CPU $server_cpu, $([ "$server" = nativekv ] && echo "--io-threads 1 --maxmemory $maxmemory" || echo "no maxmemory")"
-say "fields" "$fields $type $(case "$type" in hash) echo "fields (16 B) with 32 B values" ;; set) echo "members (16 B)" ;; list) echo "elements (16 B)" ;; esac)"
+say "fields" "$fields $type $(case "$type" in hash) echo "fields (16 B) with 32 B values" ;; set) echo "members (16 B)" ;; list) echo "elements (16 B)" ;; zset) echo "members (16 B), scores a permutation of 0..N-1" ;; esac)"
 say "rss fresh (MB)" "$(rss_mb VmRSS)"
 
 # 3. The load, with a probe PINGing every 10 ms on its own connection (with one reactor it shares the loader's).

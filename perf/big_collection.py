@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Helpers of perf/big-collection.sh (one big hash, set or list): RESP input, PING probe, read-back, timed commands.
 
-  big_collection.py gen    --type hash|set|list --key K --fields N --batch B      RESP on stdout (for redis-cli --pipe)
+  big_collection.py gen    --type hash|set|list|zset --key K --fields N --batch B      RESP on stdout (for redis-cli --pipe)
   big_collection.py probe  --port P --out FILE [--interval-ms 10]           PINGs until SIGTERM, then a summary
   big_collection.py verify --type hash|set --key K --fields N --batch B --port P   HMGET / SMISMEMBER everything
   big_collection.py timed  --type hash|set --key K --fields N --port P      HLEN, HGET, HSCAN 1000, DEL (reply times)
@@ -11,6 +11,7 @@ element i of a list (RPUSH: its index is i) is e:%014d (16 bytes); a list reads 
 so the read-back knows every expected reply without keeping anything. Output lines are "name: value".
 """
 import argparse
+import math
 import signal
 import socket
 import sys
@@ -21,6 +22,25 @@ FIELD = b"f:%014d"
 VALUE = b"v:%030d"
 MEMBER = b"m:%014d"
 ELEMENT = b"e:%014d"
+ZMEMBER = b"z:%014d"
+
+
+def zscore(i, n):
+    """Member i's score in a sorted set of n: a permutation of 0 .. n-1 (i * P mod n), so scores are its ranks but
+    the load does not arrive in rank order (a rising load would only ever split the last leaf)."""
+    return i * zstep(n) % n
+
+
+def zstep(n):
+    p = 1_000_003
+    while math.gcd(p, n) != 1:
+        p += 2
+    return p
+
+
+def zmember_at(rank, n):
+    """The member whose score (and rank) is <rank>."""
+    return ZMEMBER % (rank * pow(zstep(n), -1, n) % n)
 
 
 def bulk(b):
@@ -43,6 +63,13 @@ def gen(args):
     out = sys.stdout.buffer
     hash_ = args.type == "hash"
     list_ = args.type == "list"
+    if args.type == "zset":
+        n = args.fields
+        for first, count in batches(n, args.batch):
+            out.write(b"*%d\r\n" % (2 + 2 * count) + bulk(b"ZADD") + bulk(key)
+                      + b"".join(bulk(b"%d" % zscore(i, n)) + bulk(ZMEMBER % i) for i in range(first, first + count)))
+        out.flush()
+        return
     name = (args.format or ("f:%014d" if hash_ else "e:%014d" if list_ else "m:%014d")).encode()
     if len(name % 0) == len(name % (args.fields - 1)):
         # Fixed width (the default): one template per field, formatted once.
@@ -205,8 +232,9 @@ def verify(args):
     sock = connect(args.port, timeout=args.reply_timeout)
     reader = Reader(sock)
     list_ = args.type == "list"
-    name = b"HMGET" if hash_ else b"SMISMEMBER"
-    item = FIELD if hash_ else MEMBER
+    zset_ = args.type == "zset"
+    name = b"HMGET" if hash_ else b"ZMSCORE" if zset_ else b"SMISMEMBER"
+    item = FIELD if hash_ else ZMEMBER if zset_ else MEMBER
 
     def request(first, count):
         if list_:
@@ -244,6 +272,9 @@ def verify(args):
         elif hash_:
             expected = b"*%d\r\n" % count + (b"$-1\r\n" * count if past_end else
                                              b"".join(b"$32\r\n" + VALUE % i + b"\r\n" for i in range(first, first + count)))
+        elif zset_:
+            expected = b"*%d\r\n" % count + (b"$-1\r\n" * count if past_end else
+                                             b"".join(bulk(b"%d" % zscore(i, args.fields)) for i in range(first, first + count)))
         else:
             expected = b"*%d\r\n" % count + (b":0\r\n" if past_end else b":1\r\n") * count
         if reader.starts_with(expected):
@@ -262,7 +293,8 @@ def verify(args):
             continue
         for offset, got in enumerate(reply):
             i = first + offset
-            want = ELEMENT % i if list_ else None if past_end and hash_ else 0 if past_end else (VALUE % i if hash_ else 1)
+            want = ELEMENT % i if list_ else None if past_end and (hash_ or zset_) else 0 if past_end \
+                else (VALUE % i if hash_ else b"%d" % zscore(i, args.fields) if zset_ else 1)
             if got == want:
                 continue
             if past_end:
@@ -318,6 +350,19 @@ def timed(args):
                  ("LSET middle", [b"LSET", key, b"%d" % middle, b"x"], lambda r: r == b"OK"),
                  ("LPUSH", [b"LPUSH", key, b"h"], lambda r: r == args.fields + 1),
                  ("RPOP", [b"RPOP", key], lambda r: r == ELEMENT % (args.fields - 1))]
+    elif args.type == "zset":
+        n = args.fields
+        r = n * 2 // 3
+        steps = [("ZCARD", [b"ZCARD", key], lambda r_: r_ == n),
+                 ("ZSCORE middle", [b"ZSCORE", key, ZMEMBER % middle], lambda r_: r_ == b"%d" % zscore(middle, n)),
+                 ("ZRANK middle", [b"ZRANK", key, ZMEMBER % middle], lambda r_: r_ == zscore(middle, n)),
+                 ("ZRANGE 10 at two thirds", [b"ZRANGE", key, b"%d" % r, b"%d" % (r + 9)],
+                  lambda r_: r_ == [zmember_at(k, n) for k in range(r, min(n, r + 10))]),
+                 ("ZRANGEBYSCORE 10 at a quarter", [b"ZRANGEBYSCORE", key, b"%d" % (n // 4), b"+inf", b"LIMIT", b"0", b"10"],
+                  lambda r_: r_ == [zmember_at(k, n) for k in range(n // 4, min(n, n // 4 + 10))]),
+                 ("ZCOUNT first half", [b"ZCOUNT", key, b"-inf", b"(%d" % (n // 2)], lambda r_: r_ == n // 2),
+                 ("ZADD", [b"ZADD", key, b"-1", b"new"], lambda r_: r_ == 1),
+                 ("ZPOPMIN", [b"ZPOPMIN", key], lambda r_: r_ == [b"new", b"-1"])]
     elif hash_:
         steps = [("HLEN", [b"HLEN", key], lambda r: r == args.fields),
                  ("HGET", [b"HGET", key, FIELD % middle], lambda r: r == VALUE % middle),
@@ -345,7 +390,7 @@ def timed(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("mode", choices=["gen", "probe", "verify", "timed"])
-    p.add_argument("--type", choices=["hash", "set", "list"], default="hash")
+    p.add_argument("--type", choices=["hash", "set", "list", "zset"], default="hash")
     p.add_argument("--key", default="bighash")
     p.add_argument("--format", help="gen: printf format of field / member i (default f:%%014d / m:%%014d; "
                                      "verify and timed expect the default)")

@@ -367,15 +367,11 @@ public sealed partial class Persistence : IWriteLog
         pages.WritePages(meta.PageSize);
         Span<byte> root = stackalloc byte[Values.Paged.PagedRoot.Size];
         Values.Paged.PagedRoot.Write(meta, root);
-        fixed (byte* p = root)
-        {
-            var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = root.Length };
-            session.RmwNamespace(ns, key, ref input, out _);
-        }
+        PutReplayedRoot(session, ns, key, type, expiry, empty: false, root);
     }
 
     /// <summary>A paged list's element record: applied when it is the list's life and past its root's seq (<see cref="Values.Paged.PagedList.ApplyRecord"/>).</summary>
-    private static unsafe void ApplyListElement(StoreSession session, int ns, ReadOnlySpan<byte> key, OpSlot main, in Values.Paged.ElementRecord record)
+    private static void ApplyListElement(StoreSession session, int ns, ReadOnlySpan<byte> key, OpSlot main, in Values.Paged.ElementRecord record)
     {
         if (!Values.Paged.ListRoot.TryRead(main.Value, out var root) || root.Cid != record.Cid) return;
         var type = main.Type;
@@ -383,23 +379,13 @@ public sealed partial class Persistence : IWriteLog
         var pages = Values.Paged.CommandPages.For(session);
         if (!Values.Paged.PagedList.ApplyRecord(ref root, record, pages.Pages, pages.Needs, pages, pages.FetchAction)) return;
         pages.WritePages(0, Values.Paged.ListRoot.TreeRoom);
-        if (root.Count == 0)
-        {
-            var del = new StoreInput { Op = StoreOp.Delete };
-            session.RmwNamespace(ns, key, ref del, out _);
-            return;
-        }
         Span<byte> bytes = stackalloc byte[Values.Paged.ListRoot.Size];
         root.Write(bytes);
-        fixed (byte* p = bytes)
-        {
-            var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = bytes.Length };
-            session.RmwNamespace(ns, key, ref input, out _);
-        }
+        PutReplayedRoot(session, ns, key, type, expiry, root.Count == 0, bytes);
     }
 
     /// <summary>A paged sorted set's element record: applied when it is the set's life and past its root's seq (<see cref="Values.Paged.PagedSortedSet.ApplyRecord"/>).</summary>
-    private static unsafe void ApplyZSetElement(StoreSession session, int ns, ReadOnlySpan<byte> key, OpSlot main, in Values.Paged.ElementRecord record)
+    private static void ApplyZSetElement(StoreSession session, int ns, ReadOnlySpan<byte> key, OpSlot main, in Values.Paged.ElementRecord record)
     {
         if (!Values.Paged.ZSetRoot.TryRead(main.Value, out var root) || root.Cid != record.Cid) return;
         var type = main.Type;
@@ -407,17 +393,23 @@ public sealed partial class Persistence : IWriteLog
         var pages = Values.Paged.CommandPages.For(session);
         if (!Values.Paged.PagedSortedSet.ApplyRecord(ref root, record, pages.Pages, pages.Needs, pages, pages.FetchAction)) return;
         pages.WritePages(root.Hash.PageSize, Values.Paged.ListRoot.TreeRoom);
-        if (root.Count == 0)
+        Span<byte> bytes = stackalloc byte[Values.Paged.ZSetRoot.Size];
+        root.Write(bytes);
+        PutReplayedRoot(session, ns, key, type, expiry, root.Count == 0, bytes);
+    }
+
+    /// <summary>After a replayed element record: the key's new root (its type and expiry kept), or a delete when the collection emptied.</summary>
+    private static unsafe void PutReplayedRoot(StoreSession session, int ns, ReadOnlySpan<byte> key, KeyType type, long expiry, bool empty, ReadOnlySpan<byte> root)
+    {
+        if (empty)
         {
             var del = new StoreInput { Op = StoreOp.Delete };
             session.RmwNamespace(ns, key, ref del, out _);
             return;
         }
-        Span<byte> bytes = stackalloc byte[Values.Paged.ZSetRoot.Size];
-        root.Write(bytes);
-        fixed (byte* p = bytes)
+        fixed (byte* p = root)
         {
-            var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = bytes.Length };
+            var input = new StoreInput { Op = StoreOp.Set, Type = type, Expiry = expiry, Data = p, DataLength = root.Length };
             session.RmwNamespace(ns, key, ref input, out _);
         }
     }

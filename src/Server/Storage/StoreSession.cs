@@ -382,27 +382,43 @@ public sealed unsafe partial class StoreSession : IDisposable
         slot.Done = true;
     }
 
+    // Reads and RMWs are two methods: FASTER's inlined paths share one frame otherwise, and its prolog zeroed
+    // ~1.9 KB of their structs on every call (14% of this method's self time for GET, ~7% of GET's CPU).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Status Execute(int ns, ReadOnlySpan<byte> key, ref StoreInput input, OpSlot slot, bool write)
     {
         long hash = KeyInBuffer(ns, key);
+        return write ? ExecuteRmw(hash, ref input, slot) : ExecuteRead(hash, ref input, slot);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Status ExecuteRead(long hash, ref StoreInput input, OpSlot slot)
+    {
         fixed (byte* p = _keyBuffer)
         {
-            var k = SpanByte.FromPointer(p, ValueLayout.KeyPrefix + key.Length);
+            var k = SpanByte.FromPointer(p, _bufferLength);
             var output = new StoreOutput { Slot = slot };
-            if (!write)
+            var ro = default(ReadOptions);
+            SetKeyHash(ref ro, hash);
+            if (input.Has(OpFlags.NoReadCopy)) SetCopyOptions(ref ro, ReadCopyOptions.None);
+            while (true)
             {
-                var ro = default(ReadOptions);
-                SetKeyHash(ref ro, hash);
-                if (input.Has(OpFlags.NoReadCopy)) SetCopyOptions(ref ro, ReadCopyOptions.None);
-                while (true)
-                {
-                    long begin = _store.Kv.Log.BeginAddress;
-                    slot.BeginAtIssue = begin;
-                    var status = _session.Read(ref k, ref input, ref output, ref ro, out _);
-                    // A miss while compaction moved the begin is read again (see MissedByCompaction).
-                    if (status.IsPending || status.Found || _store.Kv.Log.BeginAddress == begin) return status;
-                }
+                long begin = _store.Kv.Log.BeginAddress;
+                slot.BeginAtIssue = begin;
+                var status = _session.Read(ref k, ref input, ref output, ref ro, out _);
+                // A miss while compaction moved the begin is read again (see MissedByCompaction).
+                if (status.IsPending || status.Found || _store.Kv.Log.BeginAddress == begin) return status;
             }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Status ExecuteRmw(long hash, ref StoreInput input, OpSlot slot)
+    {
+        fixed (byte* p = _keyBuffer)
+        {
+            var k = SpanByte.FromPointer(p, _bufferLength);
+            var output = new StoreOutput { Slot = slot };
             ref int stripe = ref _store.WriteStripe(hash);
             Store.EnterStripe(ref stripe);
             try

@@ -169,20 +169,8 @@ public static partial class CountedTree
                 int pos;
                 if (byKey)
                 {
-                    pos = 0;
-                    var r = new TreePage.LeafReader(page);
-                    st.At = r.Offset;
-                    while (r.Next(out var e))
-                    {
-                        int c = e.SequenceCompareTo(key);
-                        if (c >= 0)
-                        {
-                            path.Found = c == 0;
-                            break;
-                        }
-                        pos++;
-                        st.At = r.Offset;
-                    }
+                    pos = LeafLowerBound(page, n, key, out st.At, out bool found);
+                    path.Found = found;
                 }
                 else
                 {
@@ -239,6 +227,12 @@ public static partial class CountedTree
                 child = TreePage.ChildAt(page, chosenAt);
                 sub = TreePage.CountAt(page, chosenAt);
             }
+            else if (byKey)
+            {
+                chosen = InnerByKey(page, n, key, out chosenAt, out chosenBefore);
+                child = TreePage.ChildAt(page, chosenAt);
+                sub = TreePage.CountAt(page, chosenAt);
+            }
             else
             {
                 var ir = new TreePage.InnerReader(page);
@@ -246,16 +240,7 @@ public static partial class CountedTree
                 ulong before = 0;
                 while (ir.Next(out var e))
                 {
-                    if (byKey)
-                    {
-                        if (i > 0 && e.Separator.SequenceCompareTo(key) > 0) break;
-                        chosen = i;
-                        chosenAt = e.Start;
-                        chosenBefore = before;
-                        child = e.Child;
-                        sub = e.Count;
-                    }
-                    else if (rank < before + e.Count || i == n - 1)
+                    if (rank < before + e.Count || i == n - 1)
                     {
                         chosen = i;
                         chosenAt = e.Start;

@@ -116,7 +116,12 @@ public static class BucketPage
         // Skips entries by their lengths alone and compares only fields of the same length: every write
         // into a big hash scans its bucket (about 30 entries at 2 KB), and decoding each entry whole was
         // 4.5% of a 2M-field load's CPU.
+        // Fields of one length often differ only at their end (f:00000001234): their last 8 bytes are compared
+        // first, as one word, and only a match is compared whole (SequenceEqual's call on every entry of a bucket
+        // of 16-byte members was most of this scan).
         int end = UsedOf(page), offset = HeaderSize;
+        bool tail = field.Length >= 8;
+        ulong last = tail ? BinaryPrimitives.ReadUInt64LittleEndian(field[^8..]) : 0;
         while (offset < end)
         {
             int start = offset;
@@ -128,7 +133,8 @@ public static class BucketPage
                 uint tag = page[offset] < 0x80 ? page[offset++] : ReadVarint(page, ref offset);
                 offset += (tag & 1) != 0 ? 8 : (int)(tag >> 1);
             }
-            if (flen == field.Length && page.Slice(fieldAt, flen).SequenceEqual(field))
+            if (flen == field.Length && (!tail || BinaryPrimitives.ReadUInt64LittleEndian(page[(fieldAt + flen - 8)..]) == last)
+                && page.Slice(fieldAt, flen).SequenceEqual(field))
                 return new Reader(page, hasValues, start).Next(out entry);
         }
         entry = default;

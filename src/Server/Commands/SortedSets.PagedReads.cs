@@ -7,8 +7,10 @@ namespace NativeKv.Server.Commands;
 /// <summary>
 /// Rank ranges over a paged set (ZRANGE by rank, ZREVRANGE): the start rank's leaf is found by the tree's counts
 /// and the range read leaf by leaf, so ZRANGE 0 99 of a million members reads a path and a leaf or two; a score
-/// range (BYSCORE, ZRANGEBYSCORE, ZCOUNT) is two seeks to its bounds' ranks first. Lex ranges still read the whole
-/// set (<see cref="PagedZSets.Materialize"/>).
+/// range (BYSCORE, ZRANGEBYSCORE, ZCOUNT) is two seeks to its bounds' ranks first, and so is a lex range
+/// (BYLEX, ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX) over a set whose members share one score, the case Redis's
+/// lex commands are defined for. A set of several scores is read whole (<see cref="PagedZSets.Materialize"/>)
+/// and walked as a listpack is, from its first member at or past the low bound.
 /// </summary>
 internal static partial class SortedSetCommands
 {
@@ -57,26 +59,90 @@ internal static partial class SortedSetCommands
         return true;
     }
 
+    /// <summary>
+    /// The ranks a lex range covers, [lo, hi), in a paged set whose members all have one score (the first's and
+    /// the last's are equal): two seeks to [score][bound]. <paramref name="oneScore"/> false: several scores, not
+    /// answered here. False when stopped.
+    /// </summary>
+    private static bool PagedLexRanks(ref CommandContext ctx, in ZSetRoot root, LexRange range, out bool oneScore, out ulong lo, out ulong hi)
+    {
+        lo = hi = 0;
+        oneScore = root.Count == 0;
+        if (oneScore) return true;
+        var pages = PagedAccess.Pages(ref ctx);
+        var sink = t_keys ??= new KeySink();
+        sink.Keys.ResetWrittenCount();
+        sink.Ends.Clear();
+        ulong done = 0;
+        if (!PagedSortedSet.Range(root, 0, 1, false, pages.Pages, pages.Needs, pages.FetchAction, sink, ref done)) return false;
+        done = 0;
+        if (!PagedSortedSet.Range(root, root.Count - 1, 1, false, pages.Pages, pages.Needs, pages.FetchAction, sink, ref done)) return false;
+        var keys = sink.Keys.WrittenSpan;
+        if (sink.Ends.Count != 2 || !keys[..TreeKeys.ScoreSize].SequenceEqual(keys.Slice(sink.Ends[0], TreeKeys.ScoreSize))) return true;
+        oneScore = true;
+        if (range.IsEmpty) return true;
+        ulong score = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(keys);
+        sbyte minInf = range.Min(out var min, out bool minEx), maxInf = range.Max(out var max, out bool maxEx);
+        // "(m" from: past m, the first key at m + 0x00; "[m" to: up to m, the first key past it is m + 0x00.
+        if (minInf == 0 && !LexBoundRank(ref ctx, root, score, min, minEx, out lo)) return false;
+        if (maxInf == 0) return LexBoundRank(ref ctx, root, score, max, !maxEx, out hi) && Clamp(ref hi, lo);
+        hi = root.Count;
+        return true;
+
+        static bool Clamp(ref ulong hi, ulong lo)
+        {
+            if (hi < lo) hi = lo;
+            return true;
+        }
+    }
+
+    /// <summary>The rank of the first key at or past [score][member] (past: [score][member][0]).</summary>
+    private static bool LexBoundRank(ref CommandContext ctx, in ZSetRoot root, ulong score, ReadOnlySpan<byte> member, bool past, out ulong rank)
+    {
+        int length = TreeKeys.ScoreSize + member.Length + (past ? 1 : 0);
+        Span<byte> key = length <= 512 ? stackalloc byte[length] : new byte[length];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(key, score);
+        member.CopyTo(key[TreeKeys.ScoreSize..]);
+        if (past) key[^1] = 0;
+        var pages = PagedAccess.Pages(ref ctx);
+        return PagedSortedSet.TryRankOf(root, key, pages.Pages, pages.Needs, pages.FetchAction, out rank, out _);
+    }
+
+    /// <summary>A lex range's members ([LIMIT offset count], REV from its high end) over a paged set of one score. False when not answered here.</summary>
+    private static bool PagedLexRange(ref CommandContext ctx, in ZSetRoot root, LexRange range, long offset, long limit, bool reverse)
+    {
+        if (!PagedLexRanks(ref ctx, root, range, out bool oneScore, out ulong lo, out ulong hi)) return true;
+        if (!oneScore) return false;
+        ReplyWindow(ref ctx, root, lo, hi, offset, limit, reverse, withScores: false);
+        return true;
+    }
+
     /// <summary>A score range's keys ([LIMIT offset count], REV from its high end) over a paged set. False when not answered here (NaN bounds).</summary>
     private static bool PagedScoreRange(ref CommandContext ctx, in ZSetRoot root, in ScoreRange range, long offset, long limit, bool reverse, bool withScores)
     {
         if (double.IsNaN(range.Min) || double.IsNaN(range.Max)) return false;
         if (!PagedScoreRanks(ref ctx, root, range, out ulong lo, out ulong hi)) return true;
+        ReplyWindow(ref ctx, root, lo, hi, offset, limit, reverse, withScores);
+        return true;
+    }
+
+    /// <summary>Replies the ranks [lo, hi) after LIMIT's offset and count, from the high end when <paramref name="reverse"/>.</summary>
+    private static void ReplyWindow(ref CommandContext ctx, in ZSetRoot root, ulong lo, ulong hi, long offset, long limit, bool reverse, bool withScores)
+    {
         ulong count = hi - lo;
         if (offset < 0 || count == 0 || (ulong)offset >= count)
         {
             ctx.Reply.EmptyArray();
-            return true;
+            return;
         }
         ulong n = count - (ulong)offset;
         if (limit >= 0) n = Math.Min(n, (ulong)limit);
         if (n == 0)
         {
             ctx.Reply.EmptyArray();
-            return true;
+            return;
         }
         ReplyKeys(ref ctx, root, reverse ? hi - 1 - (ulong)offset : lo + (ulong)offset, n, reverse, withScores);
-        return true;
     }
 
     /// <summary>Replies the keys of <paramref name="n"/> ranks from <paramref name="from"/> (downwards when <paramref name="reverse"/>).</summary>

@@ -110,6 +110,12 @@ internal static unsafe partial class SortedSetCommands
             from = lo;
             count = hi - lo;
         }
+        PagedRemoveRanks(ref ctx, root, from, count);
+    }
+
+    /// <summary>Removes <paramref name="count"/> ranks from <paramref name="from"/> (one range record) and replies how many.</summary>
+    private static void PagedRemoveRanks(ref CommandContext ctx, ZSetRoot root, ulong from, ulong count)
+    {
         if (count == 0)
         {
             ctx.Reply.Integer(0);

@@ -128,6 +128,9 @@ internal static unsafe partial class SortedSetCommands
         if (st == Lookup.Found && type == RangeType.Score && !store && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out root)
             && PagedScoreRange(ref ctx, root, range, offset, limit, rev, withScores))
             return;
+        if (st == Lookup.Found && type == RangeType.Lex && !store && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out root)
+            && PagedLexRange(ref ctx, root, lex, offset, limit, rev))
+            return;
         if (st == Lookup.Found && !PagedZSets.Materialize(ref ctx, slot)) return;
         if (st == Lookup.NotFound)
         {
@@ -342,8 +345,18 @@ internal static unsafe partial class SortedSetCommands
             ctx.Reply.Error(NotLexRange);
             return;
         }
-        var st = Read(ref ctx, ctx[1], out var slot);
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.Found && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            if (!PagedLexRanks(ref ctx, root, range, out bool oneScore, out ulong lo, out ulong hi)) return;
+            if (oneScore)
+            {
+                ctx.Reply.Integer((long)(hi - lo));
+                return;
+            }
+        }
+        if (st == Lookup.Found && !PagedZSets.Materialize(ref ctx, slot)) return;
         long count = 0;
         if (st == Lookup.Found && !range.IsEmpty)
         {
@@ -416,6 +429,15 @@ internal static unsafe partial class SortedSetCommands
         {
             PagedRemoveRange(ref ctx, root, type, start, end, range);
             return;
+        }
+        if (type == RangeType.Lex && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out root))
+        {
+            if (!PagedLexRanks(ref ctx, root, lex, out bool oneScore, out ulong lo, out ulong hi)) return;
+            if (oneScore)
+            {
+                PagedRemoveRanks(ref ctx, root, lo, hi - lo);
+                return;
+            }
         }
         if (!PagedZSets.Materialize(ref ctx, slot)) return;
         var s = SortedSetScratch.Current;

@@ -41,6 +41,22 @@ public readonly ref struct LexRange
         _max = max; _maxInf = maxInf; _maxEx = maxEx;
     }
 
+    /// <summary>The low bound: -1 for "-", 1 for "+", 0 for a value (<paramref name="value"/>, exclusive for "(").</summary>
+    public sbyte Min(out ReadOnlySpan<byte> value, out bool exclusive)
+    {
+        value = _min;
+        exclusive = _minEx;
+        return _minInf;
+    }
+
+    /// <summary>The high bound, as <see cref="Min"/>.</summary>
+    public sbyte Max(out ReadOnlySpan<byte> value, out bool exclusive)
+    {
+        value = _max;
+        exclusive = _maxEx;
+        return _maxInf;
+    }
+
     /// <summary>zslParseLexRange; false for an item that is not "-", "+", "[x" or "(x".</summary>
     public static bool TryParse(ReadOnlySpan<byte> min, ReadOnlySpan<byte> max, out LexRange range)
     {

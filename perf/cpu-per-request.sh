@@ -9,12 +9,15 @@
 #   spop  SPOP myset: myset is first filled with the members the warm-up and the run pop, plus 1,000 (every SPOP
 #         hits; redis-benchmark's own -t spop pops an empty set unless sadd ran just before)
 #   hget  HGET myhash element:__rand_int__: myhash is first filled with all KEYSPACE fields (every HGET hits)
+#   rpop  RPOP mylist: mylist is first filled (as spop's set) with the elements the warm-up and the run pop, plus 1,000
+#         (every RPOP hits one large paged list; redis-benchmark's own -t rpop after lpush pops what lpush left)
+# PIPELINE (environment, default 16) is redis-benchmark's -P.
 # REQUESTS (environment, default 2000000) is the measured run; the warm-up is a tenth of it.
 # BINARY may be redis-server as well (it takes the same options here).
 # Run two binaries interleaved, several rounds, and compare the best and the median.
 set -euo pipefail
 label=$1; bin=$2; port=$3; test=$4; keyspace=${5:-100000}
-requests=${REQUESTS:-2000000}; warmup=$((requests / 10))
+requests=${REQUESTS:-2000000}; warmup=$((requests / 10)); pipeline=${PIPELINE:-16}
 here=$(dirname "$0")
 dir=$(mktemp -d)
 taskset -c 0 "$bin" --port "$port" --io-threads 1 --save "" --appendonly no --dir "$dir" >/dev/null 2>&1 &
@@ -30,17 +33,19 @@ case "$test" in
   hset|sadd) bench=(-r "$keyspace" -t "$test") ;;
   # 1,000 spare members: with 50 clients x 16 in flight redis-benchmark may send a few past -n.
   spop) bench=(-t spop); fill set myset $((warmup + requests + 1000)) 'm:%014d' ;;
+  rpop) bench=(-t rpop); fill list mylist $((warmup + requests + 1000)) 'e:%014d' ;;
   hget) bench=(-r "$keyspace" HGET myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
   *) bench=(-t "$test") ;;
 esac
-taskset -c 1 redis-benchmark -p "$port" -P 16 -n "$warmup" -c 50 -q "${bench[@]}" >/dev/null 2>&1   # warm-up
+taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n "$warmup" -c 50 -q "${bench[@]}" >/dev/null 2>&1   # warm-up
 read -r u1 s1 < <(awk '{print $14, $15}' /proc/$pid/stat)
-out=$(taskset -c 1 redis-benchmark -p "$port" -P 16 -n "$requests" -c 50 -q "${bench[@]}" 2>/dev/null | tr '\r' '\n' | grep "requests per second" | tail -1)
+out=$(taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n "$requests" -c 50 -q "${bench[@]}" 2>/dev/null | tr '\r' '\n' | grep "requests per second" | tail -1)
 read -r u2 s2 < <(awk '{print $14, $15}' /proc/$pid/stat)
 us=$(echo "scale=3; (($u2 + $s2) - ($u1 + $s1)) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)
 case "$test" in
   hset|hget) extra="  (HLEN myhash $(redis-cli -p "$port" hlen myhash))" ;;
   sadd|spop) extra="  (SCARD myset $(redis-cli -p "$port" scard myset))" ;;
+  lpush|rpop) extra="  (LLEN mylist $(redis-cli -p "$port" llen mylist))" ;;
   *) extra="" ;;
 esac
 echo "$label $test cpu_us/req=$us  $out$extra"

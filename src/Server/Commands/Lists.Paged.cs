@@ -64,7 +64,7 @@ internal static unsafe class PagedLists
         var r = new Listpack.Reader(payload);
         while (r.Next(out var e))
         {
-            PagedList.NeedsPush(root, false, pages.Pages, pages.Needs);
+            PagedList.NeedsPush(root, false, e.Length, pages.Pages, pages.Needs);
             pages.Fetch(); // a fresh collection's pages are never read
             PagedList.Push(ref root, false, e, pages.Pages, pages);
             Log(ref ctx, pages, ref root, key, ElementOp.RPush, 0, e);
@@ -122,7 +122,7 @@ internal static unsafe class PagedLists
         {
             while (true)
             {
-                PagedList.NeedsPush(root, head, pages.Pages, pages.Needs);
+                PagedList.NeedsPush(root, head, ctx[i].Length, pages.Pages, pages.Needs);
                 if (pages.Needs.Count == 0) break;
                 if (!pages.Fetch()) return -1;
             }

@@ -79,7 +79,7 @@ internal static unsafe class PagedListCopy
             if (_element.Length < element.Length) _element = new byte[element.Length];
             element.CopyTo(_element);
             var e = _element.AsSpan(0, element.Length);
-            PagedList.NeedsPush(Root, false, _pages.Pages, _pages.Needs);
+            PagedList.NeedsPush(Root, false, e.Length, _pages.Pages, _pages.Needs);
             _pages.Fetch(); // a fresh collection's pages are never read
             PagedList.Push(ref Root, false, e, _pages.Pages, _pages);
             Root.Seq++;

@@ -114,7 +114,7 @@ internal static class PagedListMove
         if (!PagedLists.Fits(ref ctx, root, value.Length)) return false;
         while (true)
         {
-            PagedList.NeedsPush(root, head, pages.Pages, pages.Needs);
+            PagedList.NeedsPush(root, head, value.Length, pages.Pages, pages.Needs);
             if (pages.Needs.Count == 0) break;
             if (!pages.Fetch()) return false;
         }

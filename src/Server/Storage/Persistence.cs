@@ -298,7 +298,7 @@ public sealed partial class Persistence : IWriteLog
                         && Values.Paged.ZSetRoot.TryRead(current.Value, out var held) && held.Cid == loggedZSet.Cid)
                         payload = current.Value.ToArray();
                 }
-                else if (Values.Paged.ListRoot.TryRead(payload, out var loggedList))
+                else if (type == KeyType.List && Values.Paged.ListRoot.TryRead(payload, out var loggedList))
                 {
                     session.Store.SawCollectionId(loggedList.Cid);
                     // As above: the store's root of this life holds the seq its pages were built to.

@@ -107,10 +107,15 @@ public class PagedListModelTests
     }
 
     [Test]
-    [Arguments(1, 9, 20_000)]
-    [Arguments(2, 12, 30_000)]
-    [Arguments(3, 10, 20_000)]
-    public async Task Random_operations_match_a_list_through_a_crash_and_replay(int seed, int pageShift, int steps)
+    [Arguments(1, 9, 20_000, false)]
+    [Arguments(2, 12, 30_000, false)]
+    [Arguments(3, 10, 20_000, false)]
+    // Edge-heavy (issue 13): long runs of pushes and pops at the edges (counts pending in the root, edge leaves
+    // filling, splitting and emptying) between the positional ops that fold them.
+    [Arguments(4, 9, 6_000, true)]
+    [Arguments(5, 12, 4_000, true)]
+    [Arguments(6, 10, 6_000, true)]
+    public async Task Random_operations_match_a_list_through_a_crash_and_replay(int seed, int pageShift, int steps, bool edges)
     {
         var run = new Run(seed, pageShift);
         var rng = new Random(seed);
@@ -118,9 +123,10 @@ public class PagedListModelTests
         int checkpointAt = rng.Next(steps / 4, steps * 3 / 4);
         Dictionary<PageKey, byte[]>? savedPages = null;
         ListRoot savedRoot = default;
-        int savedLog = 0;
+        int savedLog = 0, pendingSteps = 0;
         for (int step = 0; step < steps; step++)
         {
+            if (run.Root.Tree.LeftDelta != 0 || run.Root.Tree.RightDelta != 0) pendingSteps++;
             if (step == checkpointAt)
             {
                 savedPages = run.Store.Pages.ToDictionary(p => p.Key, p => p.Value.ToArray());
@@ -130,15 +136,22 @@ public class PagedListModelTests
             var m = run.Model;
             ulong n = (ulong)m.Count;
             int op = rng.Next(100);
+            bool longRun = false;
+            if (edges)
+            {
+                // 45% push runs, 35% pop runs (up to a few leaves' worth), the rest positional.
+                longRun = op < 80 && rng.Next(3) == 0;
+                op = op < 45 ? 0 : op < 80 ? 45 : 55 + rng.Next(45);
+            }
             // Grow towards tens of thousands, with stretches that shrink.
             if (op < 40 || n < 10)
             {
                 bool head = rng.Next(3) == 0;
-                int runOf = rng.Next(4) == 0 ? rng.Next(20, 200) : 1;
+                int runOf = longRun ? rng.Next(50, 1500) : rng.Next(4) == 0 ? rng.Next(20, 200) : 1;
                 for (int i = 0; i < runOf; i++)
                 {
                     var e = El(rng, max);
-                    run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsPush(r, head, p, nd), (p, s) => PagedList.Push(ref run.Root, head, e, p, s));
+                    run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsPush(r, head, e.Length, p, nd), (p, s) => PagedList.Push(ref run.Root, head, e, p, s));
                     run.Record(head ? ElementOp.LPush : ElementOp.RPush, 0, e);
                     if (head) m.Insert(0, e); else m.Add(e);
                 }
@@ -146,7 +159,7 @@ public class PagedListModelTests
             else if (op < 55)
             {
                 bool head = rng.Next(2) == 0;
-                int take = Math.Min(m.Count, rng.Next(3) == 0 ? rng.Next(1, 60) : 1);
+                int take = Math.Min(m.Count, longRun ? rng.Next(50, 1200) : rng.Next(3) == 0 ? rng.Next(1, 60) : 1);
                 for (int i = 0; i < take; i++)
                 {
                     var popped = new System.Buffers.ArrayBufferWriter<byte>();
@@ -211,9 +224,32 @@ public class PagedListModelTests
                 for (int i = 0; i < got.Count; i++)
                     if (!got[i].AsSpan().SequenceEqual(m[(int)(reverse ? at - (ulong)i : at + (ulong)i)])) throw new InvalidOperationException($"step {step}: range differs at {i}");
             }
+            if (edges && step % 50 == 0)
+            {
+                // LLEN and both ends, straight after the edge runs (the walk adds the pending counts).
+                foreach (ulong at in (ulong[])[0, n > 0 ? (ulong)m.Count - 1 : 0, (ulong)m.Count / 2])
+                {
+                    if (m.Count == 0) break;
+                    var got = new System.Buffers.ArrayBufferWriter<byte>();
+                    run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsAt(r, at, p, nd), (p, _) => PagedList.GetAt(run.Root, at, p, got));
+                    if (!got.WrittenSpan.SequenceEqual(m[(int)at])) throw new InvalidOperationException($"step {step}: LINDEX {at} after edge runs differs");
+                }
+                if (run.Root.Count != (ulong)m.Count) throw new InvalidOperationException($"step {step}: count {run.Root.Count}, model {m.Count}");
+            }
             if (run.Root.RedisBytes >= 0 && step % 500 == 0 && run.Root.RedisBytes != RedisBytes(m)) throw new InvalidOperationException($"step {step}: redis bytes {run.Root.RedisBytes}, model {RedisBytes(m)}");
         }
         await Same(run);
+        if (edges)
+        {
+            // The edge runs did leave counts pending (the fast path ran), and positional ops folded them.
+            await Assert.That(pendingSteps).IsGreaterThan(steps / 4);
+            await Assert.That(pendingSteps).IsLessThan(steps);
+            // Folded, the inner pages' own counts hold the whole list.
+            run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => CountedTree.NeedsFold(r.Tree, p, nd), (p, s) => CountedTree.Fold(ref run.Root.Tree, p, s));
+            await Assert.That(run.Root.Tree.LeftDelta).IsEqualTo(0L);
+            await Assert.That(run.Root.Tree.RightDelta).IsEqualTo(0L);
+            await Same(run);
+        }
 
         // The crash: the checkpoint's pages and root, then the log from up to 2,000 records before it (already held: skipped by seq).
         var replay = new FlakyPageStore(seed, 0);
@@ -263,6 +299,9 @@ public class PagedListModelTests
         root.Tree.Height = 1;
         root.RedisBytes = -1;
         root.Seq = 99;
+        root.LeftLeaf = 7;
+        root.Tree.LeftDelta = -3;
+        root.Tree.RightDelta = 1L << 40;
         var bytes = new byte[ListRoot.Size];
         root.Write(bytes);
         await Assert.That(ListRoot.TryRead(bytes, out var back)).IsTrue();
@@ -270,7 +309,16 @@ public class PagedListModelTests
         await Assert.That(back.Count).IsEqualTo(5UL);
         await Assert.That(back.RedisBytes).IsEqualTo(-1L);
         await Assert.That(back.Seq).IsEqualTo(99UL);
-        await Assert.That(ListRoot.TryRead(bytes.AsSpan(0, ListRoot.Size - 1), out _)).IsFalse();
+        await Assert.That(back.LeftLeaf).IsEqualTo(7UL);
+        await Assert.That(back.RightLeaf).IsEqualTo(ListRoot.NoLeaf);
+        await Assert.That(back.Tree.LeftDelta).IsEqualTo(-3L);
+        await Assert.That(back.Tree.RightDelta).IsEqualTo(1L << 40);
+        // A paged list's root of another size or format is refused loudly (read as an inline list it would be garbage).
+        await Assert.That(() => ListRoot.TryRead(bytes.AsSpan(0, ListRoot.Size - 1), out _)).Throws<InvalidDataException>();
+        await Assert.That(() => ListRoot.TryRead(bytes.AsSpan(0, 57), out _)).Throws<InvalidDataException>();
+        var format1 = (byte[])bytes.Clone();
+        format1[57] = 1;
+        await Assert.That(() => ListRoot.TryRead(format1, out _)).Throws<InvalidDataException>();
         await Assert.That(ListRoot.TryRead(List.Empty, out _)).IsFalse();
         bytes[0] = (byte)CollectionEncoding.Paged;
         await Assert.That(ListRoot.TryRead(bytes, out _)).IsFalse();

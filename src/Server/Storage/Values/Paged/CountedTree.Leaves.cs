@@ -39,10 +39,12 @@ public static partial class CountedTree
             children.Clear();
             ulong at = first;
             var r = new TreePage.InnerReader(page);
+            int n = TreePage.CountOf(page), i0 = 0;
             while (r.Next(out var e))
             {
-                children.Add(new TreeLeaf(PageOf(meta, e.Child), at, e.Count));
-                at += e.Count;
+                ulong c = Pending(meta, st, i0++, n, e.Count);
+                children.Add(new TreeLeaf(PageOf(meta, e.Child), at, c));
+                at += c;
             }
             if (!reverse)
             {

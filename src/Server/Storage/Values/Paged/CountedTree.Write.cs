@@ -137,6 +137,7 @@ public static partial class CountedTree
     /// <summary>Position mode: inserts <paramref name="element"/> so that it has rank <paramref name="index"/> (0 = LPUSH, Count = RPUSH).</summary>
     public static void InsertAt(ref TreeMeta meta, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
     {
+        CheckFolded(meta);
         CheckMode(meta, TreeMode.Position);
         CheckLength(meta, element.Length);
         if (index > meta.Count) throw new ArgumentOutOfRangeException(nameof(index));
@@ -170,6 +171,7 @@ public static partial class CountedTree
     /// <summary>Removes the element at <paramref name="index"/>; its bytes go to <paramref name="removed"/> when given (LPOP, RPOP).</summary>
     public static void RemoveAt(ref TreeMeta meta, ulong index, PageSet pages, IPageStore store, System.Buffers.IBufferWriter<byte>? removed = null)
     {
+        CheckFolded(meta);
         if (index >= meta.Count) throw new ArgumentOutOfRangeException(nameof(index));
         Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, null);
@@ -191,6 +193,7 @@ public static partial class CountedTree
     /// <summary>Position mode: replaces the element at <paramref name="index"/> (LSET).</summary>
     public static void SetAt(ref TreeMeta meta, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
     {
+        CheckFolded(meta);
         CheckMode(meta, TreeMode.Position);
         CheckLength(meta, element.Length);
         if (index >= meta.Count) throw new ArgumentOutOfRangeException(nameof(index));
@@ -218,6 +221,7 @@ public static partial class CountedTree
     /// </summary>
     public static ulong RemoveRange(ref TreeMeta meta, ulong rank, ulong count, PageSet pages, IPageStore store)
     {
+        CheckFolded(meta);
         if (rank >= meta.Count || count == 0) return 0;
         Unsafe.SkipInit(out TreePath path);
         if (meta.Height >= 2)
@@ -262,17 +266,19 @@ public static partial class CountedTree
         var page = pages.Get(PageOf(meta, st.Page));
         int i = 0;
         var r = new TreePage.InnerReader(page);
+        int n = TreePage.CountOf(page);
         while (r.Next(out var e))
         {
-            bool covered = b >= rank && b + e.Count <= end;
+            ulong c = Pending(meta, st, i, n, e.Count);
+            bool covered = b >= rank && b + c <= end;
             if (covered)
             {
                 if (from < 0) from = i;
-                elements += e.Count;
+                elements += c;
                 to = i + 1;
             }
             else if (from >= 0) break;
-            b += e.Count;
+            b += c;
             i++;
         }
         return from >= 0;

@@ -29,6 +29,8 @@ internal struct TreeStep
     public int Entries, Used;
     /// <summary>Offset in the page of the entry taken (a leaf: of the element at <see cref="Index"/>, the used bytes past the last).</summary>
     public int At;
+    /// <summary>The node is on the left (right) spine: its first (last) entry's count lacks the tree's pending LeftDelta (RightDelta).</summary>
+    public bool OnLeft, OnRight;
 }
 
 [InlineArray(CountedTree.MaxHeight)]
@@ -161,6 +163,8 @@ public static partial class CountedTree
             if (TreePage.IsLeaf(page) != leaf) throw new InvalidDataException($"tree page {pageNo} of collection {meta.Cid} at depth {d} of {meta.Height}");
             ref var st = ref path.S[d];
             st.Page = pageNo;
+            st.OnLeft = path.LeftEdge;
+            st.OnRight = path.RightEdge;
             int n = st.Entries = TreePage.CountOf(page);
             st.Used = TreePage.UsedOf(page) - TreePage.HeaderSize;
             path.Depth = d + 1;
@@ -195,7 +199,7 @@ public static partial class CountedTree
                     for (int i = 0; ; i++)
                     {
                         int at = TreePage.PositionInnerAt(i);
-                        ulong c = TreePage.CountAt(page, at);
+                        ulong c = Pending(meta, st, i, n, TreePage.CountAt(page, at));
                         if (rank < before + c || i == n - 1)
                         {
                             chosen = i;
@@ -212,7 +216,7 @@ public static partial class CountedTree
                     for (int i = n - 1; ; i--)
                     {
                         int at = TreePage.PositionInnerAt(i);
-                        ulong c = TreePage.CountAt(page, at);
+                        ulong c = Pending(meta, st, i, n, TreePage.CountAt(page, at));
                         if (c > before) throw new InvalidDataException($"tree page {pageNo} counts more than its parent says ({sub})");
                         before -= c;
                         if (rank >= before || i == 0)
@@ -225,7 +229,7 @@ public static partial class CountedTree
                     }
                 }
                 child = TreePage.ChildAt(page, chosenAt);
-                sub = TreePage.CountAt(page, chosenAt);
+                sub = Pending(meta, st, chosen, n, TreePage.CountAt(page, chosenAt));
             }
             else if (byKey)
             {
@@ -263,6 +267,15 @@ public static partial class CountedTree
             pageNo = child;
         }
         return true;
+    }
+
+    /// <summary>The true count of entry <paramref name="i"/> of <paramref name="n"/> of the inner node at <paramref name="st"/>: its stored count and the edge's pending delta.</summary>
+    internal static ulong Pending(in TreeMeta meta, in TreeStep st, int i, int n, ulong stored)
+    {
+        long d = 0;
+        if (st.OnLeft && i == 0) d += meta.LeftDelta;
+        if (st.OnRight && i == n - 1) d += meta.RightDelta;
+        return (ulong)((long)stored + d);
     }
 
     // ---- reads ----------------------------------------------------------------------------------

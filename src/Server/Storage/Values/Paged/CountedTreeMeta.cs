@@ -44,6 +44,14 @@ public struct TreeMeta
     public ulong Count;
     public ulong NextPage;
 
+    /// <summary>
+    /// Position mode: counts pushes and pops at the left (right) edge added to the edge leaf and not yet to the
+    /// inner entries above it (<see cref="CountedTree.Fold"/>). The true count of entry 0 (the last entry) of
+    /// every page on the left (right) spine is its stored count plus this; <see cref="Count"/> is always exact.
+    /// Not part of this layout: the list's root keeps them (<see cref="ListRoot"/>); a sorted set's are 0.
+    /// </summary>
+    public long LeftDelta, RightDelta;
+
     /// <summary>An empty tree: no pages yet.</summary>
     public static TreeMeta Create(ulong cid, TreeMode mode, int pageShift = CountedTree.DefaultPageShift)
     {

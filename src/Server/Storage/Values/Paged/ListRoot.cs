@@ -3,8 +3,17 @@ using System.Buffers.Binary;
 namespace NativeKv.Server.Storage.Values.Paged;
 
 /// <summary>
-/// The main record's payload of a paged list: [CollectionEncoding.PagedList][TreeMeta][redis bytes i64][seq u64],
-/// 57 bytes whatever the list's length (OBJECT ENCODING "quicklist"). RENAME and MOVE copy only this.
+/// The main record's payload of a paged list, 90 bytes whatever the list's length (OBJECT ENCODING "quicklist"):
+/// <code>
+/// [0]       CollectionEncoding.PagedList
+/// [1..41)   TreeMeta (the counted tree by position)
+/// [41..49)  redis bytes i64
+/// [49..57)  seq u64
+/// [57]      format u8 (<see cref="Format"/>)
+/// [58..66)  left leaf u64, [66..74) right leaf u64: the edge leaves' page numbers (<see cref="NoLeaf"/>: not known)
+/// [74..82)  left delta i64, [82..90) right delta i64: the tree's pending edge counts (<see cref="TreeMeta.LeftDelta"/>)
+/// </code>
+/// RENAME and MOVE copy only this.
 /// <list type="bullet">
 /// <item>redis bytes: what Redis's listpack would weigh the elements (<see cref="List.RedisBytes"/>), so a list
 /// that shrinks converts back to listpack exactly where Redis's does; -1 when unknown (LTRIM deletes whole
@@ -12,11 +21,21 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// <item>seq: the number of the last element record applied to this life of the list. Every change logs
 /// records numbered seq + 1, seq + 2, ..., and replay applies only a record past the root's seq, so a record
 /// replayed twice (or one a checkpoint already holds) changes nothing.</item>
+/// <item>edge leaves and deltas: a push or pop at an edge reads and writes only the edge leaf (and this root),
+/// <see cref="PagedList.Push"/>. Any other change forgets the leaves (found again by the next edge change's walk).</item>
 /// </list>
 /// </summary>
 public struct ListRoot
 {
-    public const int Size = 1 + TreeMeta.Size + 16;
+    public const int Size = 1 + TreeMeta.Size + 16 + 1 + 32;
+
+    /// <summary>2: the edge leaves and deltas (issue 13). Format 1 (57 bytes, no format byte) is refused, not misread.</summary>
+    public const byte Format = 2;
+
+    /// <summary>An edge leaf not known: the next edge change walks to it.</summary>
+    public const ulong NoLeaf = ulong.MaxValue;
+
+    private const int V1Size = 1 + TreeMeta.Size + 16;
 
     /// <summary>A leaf's record room in the mutable region (<see cref="CommandPages.WritePages"/>): the default page.</summary>
     public const int TreeRoom = 1 << CountedTree.DefaultPageShift;
@@ -24,18 +43,30 @@ public struct ListRoot
     public TreeMeta Tree;
     public long RedisBytes;
     public ulong Seq;
+    public ulong LeftLeaf, RightLeaf;
 
     public readonly ulong Cid => Tree.Cid;
     public readonly ulong Count => Tree.Count;
 
     /// <summary>An empty paged list (no pages yet) under <paramref name="cid"/>.</summary>
     public static ListRoot Create(ulong cid, int pageShift = CountedTree.DefaultPageShift)
-        => new() { Tree = TreeMeta.Create(cid, TreeMode.Position, pageShift), RedisBytes = RedisEmptyBytes };
+        => new() { Tree = TreeMeta.Create(cid, TreeMode.Position, pageShift), RedisBytes = RedisEmptyBytes, LeftLeaf = NoLeaf, RightLeaf = NoLeaf };
+
+    /// <summary>After a change that may move the edges (a split, a merge, a change by position): the leaves are found again.</summary>
+    public void ForgetEdges() => LeftLeaf = RightLeaf = NoLeaf;
 
     /// <summary>Redis's empty listpack: a 6-byte header and the end byte.</summary>
     public const long RedisEmptyBytes = 7;
 
-    public static bool IsPaged(ReadOnlySpan<byte> payload) => payload.Length == Size && payload[0] == (byte)CollectionEncoding.PagedList;
+    public static bool IsPaged(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length == 0 || payload[0] != (byte)CollectionEncoding.PagedList) return false;
+        if (payload.Length == Size && payload[V1Size] == Format) return true;
+        // Not an inline list either: read as one it would be garbage.
+        throw new InvalidDataException(payload.Length == V1Size
+            ? "paged list root of format 1 (before the edge leaves, issue 13): this build reads format 2 only"
+            : $"paged list root of {payload.Length} bytes, format {(payload.Length > V1Size ? payload[V1Size] : 0)}: this build reads format {Format} ({Size} bytes)");
+    }
 
     /// <summary>The root of a paged list payload; false for an inline payload (or bytes this build did not write).</summary>
     public static bool TryRead(ReadOnlySpan<byte> payload, out ListRoot root)
@@ -44,6 +75,10 @@ public struct ListRoot
         if (!IsPaged(payload) || !TreeMeta.TryRead(payload[1..], out root.Tree) || root.Tree.Mode != TreeMode.Position) return false;
         root.RedisBytes = BinaryPrimitives.ReadInt64LittleEndian(payload[(1 + TreeMeta.Size)..]);
         root.Seq = BinaryPrimitives.ReadUInt64LittleEndian(payload[(9 + TreeMeta.Size)..]);
+        root.LeftLeaf = BinaryPrimitives.ReadUInt64LittleEndian(payload[(V1Size + 1)..]);
+        root.RightLeaf = BinaryPrimitives.ReadUInt64LittleEndian(payload[(V1Size + 9)..]);
+        root.Tree.LeftDelta = BinaryPrimitives.ReadInt64LittleEndian(payload[(V1Size + 17)..]);
+        root.Tree.RightDelta = BinaryPrimitives.ReadInt64LittleEndian(payload[(V1Size + 25)..]);
         return true;
     }
 
@@ -53,6 +88,11 @@ public struct ListRoot
         Tree.Write(dest[1..]);
         BinaryPrimitives.WriteInt64LittleEndian(dest[(1 + TreeMeta.Size)..], RedisBytes);
         BinaryPrimitives.WriteUInt64LittleEndian(dest[(9 + TreeMeta.Size)..], Seq);
+        dest[V1Size] = Format;
+        BinaryPrimitives.WriteUInt64LittleEndian(dest[(V1Size + 1)..], LeftLeaf);
+        BinaryPrimitives.WriteUInt64LittleEndian(dest[(V1Size + 9)..], RightLeaf);
+        BinaryPrimitives.WriteInt64LittleEndian(dest[(V1Size + 17)..], Tree.LeftDelta);
+        BinaryPrimitives.WriteInt64LittleEndian(dest[(V1Size + 25)..], Tree.RightDelta);
     }
 
     /// <summary>

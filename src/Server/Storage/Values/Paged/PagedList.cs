@@ -23,26 +23,106 @@ public static class PagedList
 
     public static void GetAt(in ListRoot root, ulong index, PageSet pages, IBufferWriter<byte> dest) => CountedTree.GetAt(root.Tree, index, pages, dest);
 
-    public static void NeedsPush(in ListRoot root, bool head, PageSet pages, List<PageKey> needs)
-        => CountedTree.NeedsInsertAt(root.Tree, head ? 0 : root.Count, pages, needs);
+    /// <summary>
+    /// Pages <see cref="Push"/> of an element of <paramref name="length"/> bytes needs: the edge leaf alone when the
+    /// root knows it and it has room; the path to it when it is not known yet; the spines (to fold the pending
+    /// counts) and the path when the leaf must split.
+    /// </summary>
+    public static void NeedsPush(in ListRoot root, bool head, int length, PageSet pages, List<PageKey> needs)
+    {
+        var t = root.Tree;
+        if (t.Height >= 2 && EdgeInHand(root, head, pages, needs, out ulong leaf))
+        {
+            if (CountedTree.EdgeFits(t, leaf, length, pages)) return;
+            NeedsFolded(root, pages, needs);
+        }
+        if (needs.Count == 0) CountedTree.NeedsInsertAt(t, head ? 0 : t.Count, pages, needs);
+    }
 
+    /// <summary>
+    /// LPUSH/RPUSH of one element. With two levels or more, onto the edge leaf in place when it has room (the leaf
+    /// and the root are all it writes: the count waits in the root's delta); else the deltas are folded and the
+    /// tree inserts (the leaf splits), and the edges are found again by the next push or pop.
+    /// </summary>
     public static void Push(ref ListRoot root, bool head, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
-        => InsertAt(ref root, head ? 0 : root.Count, element, pages, store);
+    {
+        if (root.Tree.Height >= 2)
+        {
+            ulong leaf = Edge(ref root, head, pages);
+            if (CountedTree.EdgeFits(root.Tree, leaf, element.Length, pages))
+            {
+                CountedTree.EdgePush(ref root.Tree, leaf, head, element, pages, store);
+                if (root.RedisBytes >= 0) root.RedisBytes += List.RedisEntryBytes(element);
+                return;
+            }
+        }
+        InsertAt(ref root, head ? 0 : root.Count, element, pages, store);
+    }
 
-    public static void NeedsInsertAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs) => CountedTree.NeedsInsertAt(root.Tree, index, pages, needs);
+    /// <summary>The edge leaf, known or (its path in hand) found now and kept in the root.</summary>
+    private static ulong Edge(ref ListRoot root, bool head, PageSet pages)
+    {
+        ref ulong leaf = ref head ? ref root.LeftLeaf : ref root.RightLeaf;
+        if (leaf == ListRoot.NoLeaf) leaf = CountedTree.EdgeLeaf(root.Tree, head, pages);
+        return leaf;
+    }
+
+    /// <summary>
+    /// Whether the edge leaf is in hand (its number in <paramref name="leaf"/>); false after naming what is missing:
+    /// the leaf, or the path to it when the root does not know it.
+    /// </summary>
+    private static bool EdgeInHand(in ListRoot root, bool head, PageSet pages, List<PageKey> needs, out ulong leaf)
+    {
+        leaf = head ? root.LeftLeaf : root.RightLeaf;
+        if (leaf == ListRoot.NoLeaf)
+        {
+            CountedTree.NeedsEdgeLeaf(root.Tree, head, pages, needs);
+            if (needs.Count > 0) return false;
+            leaf = CountedTree.EdgeLeaf(root.Tree, head, pages);
+        }
+        var key = CountedTree.PageOf(root.Tree, leaf);
+        if (pages.State(key) == PageState.Present) return true;
+        if (pages.State(key) == PageState.Missing) throw new InvalidDataException($"edge leaf {leaf} of collection {root.Cid} is missing");
+        if (pages.MarkNeeded(key)) needs.Add(key);
+        return false;
+    }
+
+    /// <summary>The pages folding the pending edge counts needs (every change but an edge push or pop folds first).</summary>
+    private static void NeedsFolded(in ListRoot root, PageSet pages, List<PageKey> needs) => CountedTree.NeedsFold(root.Tree, pages, needs);
+
+    /// <summary>Folds the pending edge counts before a change by position, which may move the edges: they are found again.</summary>
+    private static void Folded(ref ListRoot root, PageSet pages, IPageStore store)
+    {
+        CountedTree.Fold(ref root.Tree, pages, store);
+        root.ForgetEdges();
+    }
+
+    public static void NeedsInsertAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs)
+    {
+        NeedsFolded(root, pages, needs);
+        if (needs.Count == 0) CountedTree.NeedsInsertAt(root.Tree, index, pages, needs);
+    }
 
     public static void InsertAt(ref ListRoot root, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
     {
+        Folded(ref root, pages, store);
         CountedTree.InsertAt(ref root.Tree, index, element, pages, store);
         if (root.RedisBytes >= 0) root.RedisBytes += List.RedisEntryBytes(element);
     }
 
+    /// <summary>Pages <see cref="Pop"/> needs: the edge leaf alone while it keeps an element, else the spines and the path.</summary>
     public static void NeedsPop(in ListRoot root, bool head, PageSet pages, List<PageKey> needs)
     {
-        if (root.Count > 0) CountedTree.NeedsRemoveAt(root.Tree, head ? 0 : root.Count - 1, pages, needs);
+        if (root.Count == 0) return;
+        if (root.Tree.Height >= 2 && EdgeInHand(root, head, pages, needs, out ulong leaf) && CountedTree.EdgeKeeps(root.Tree, leaf, pages)) return;
+        if (needs.Count == 0) NeedsRemoveAt(root, head ? 0 : root.Count - 1, pages, needs);
     }
 
-    public static void NeedsRemoveAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs) => CountedTree.NeedsRemoveAt(root.Tree, index, pages, needs);
+    public static void NeedsRemoveAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs)
+    {
+        NeedsFolded(root, pages, needs);
+        if (needs.Count == 0) CountedTree.NeedsRemoveAt(root.Tree, index, pages, needs);
+    }
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_removed;
 
@@ -51,10 +131,25 @@ public static class PagedList
     {
         var into = removed ?? (t_removed ??= new ArrayBufferWriter<byte>(256));
         int before = into.WrittenCount;
-        CountedTree.RemoveAt(ref root.Tree, index, pages, store, into);
+        if (root.Tree.Height >= 2 && (index == 0 || index == root.Count - 1) && EdgeKeeps(ref root, index == 0, pages, out ulong leaf))
+            CountedTree.EdgePop(ref root.Tree, leaf, index == 0, pages, store, into);
+        else
+        {
+            Folded(ref root, pages, store);
+            CountedTree.RemoveAt(ref root.Tree, index, pages, store, into);
+        }
         if (root.RedisBytes >= 0) root.RedisBytes -= List.RedisEntryBytes(into.WrittenSpan[before..]);
         if (removed is null) into.ResetWrittenCount();
         if (root.Count == 0) root.RedisBytes = ListRoot.RedisEmptyBytes;
+    }
+
+    /// <summary>Whether the edge leaf is known (or found, its path in hand) and keeps an element after a pop.</summary>
+    private static bool EdgeKeeps(ref ListRoot root, bool head, PageSet pages, out ulong leaf)
+    {
+        leaf = head ? root.LeftLeaf : root.RightLeaf;
+        if (leaf == ListRoot.NoLeaf && pages.State(CountedTree.PageOf(root.Tree, root.Tree.Root)) != PageState.Present) return false;
+        leaf = Edge(ref root, head, pages);
+        return pages.State(CountedTree.PageOf(root.Tree, leaf)) == PageState.Present && CountedTree.EdgeKeeps(root.Tree, leaf, pages);
     }
 
     /// <summary>LPOP/RPOP of one element (its bytes to <paramref name="removed"/> when given).</summary>
@@ -63,7 +158,10 @@ public static class PagedList
 
     /// <summary>Pages <see cref="SetAt"/> needs (the path, and the siblings a shrinking leaf may take).</summary>
     public static void NeedsSetAt(in ListRoot root, ulong index, int newLength, PageSet pages, List<PageKey> needs)
-        => CountedTree.NeedsSetAt(root.Tree, index, newLength, pages, needs);
+    {
+        NeedsFolded(root, pages, needs);
+        if (needs.Count == 0) CountedTree.NeedsSetAt(root.Tree, index, newLength, pages, needs);
+    }
 
     public static void SetAt(ref ListRoot root, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
     {
@@ -74,15 +172,20 @@ public static class PagedList
             CountedTree.GetAt(root.Tree, index, pages, old);
             root.RedisBytes += List.RedisEntryBytes(element) - List.RedisEntryBytes(old.WrittenSpan);
         }
+        Folded(ref root, pages, store);
         CountedTree.SetAt(ref root.Tree, index, element, pages, store);
     }
 
     public static void NeedsRemoveRange(in ListRoot root, ulong rank, ulong count, PageSet pages, List<PageKey> needs)
-        => CountedTree.NeedsRemoveRange(root.Tree, rank, count, pages, needs);
+    {
+        NeedsFolded(root, pages, needs);
+        if (needs.Count == 0) CountedTree.NeedsRemoveRange(root.Tree, rank, count, pages, needs);
+    }
 
     /// <summary>One step of removing [rank, rank + count) (see <see cref="CountedTree.RemoveRange"/>): how many went. The Redis weight becomes unknown.</summary>
     public static ulong RemoveRange(ref ListRoot root, ulong rank, ulong count, PageSet pages, IPageStore store)
     {
+        Folded(ref root, pages, store);
         ulong n = CountedTree.RemoveRange(ref root.Tree, rank, count, pages, store);
         root.RedisBytes = root.Count == 0 ? ListRoot.RedisEmptyBytes : -1;
         return n;
@@ -118,7 +221,7 @@ public static class PagedList
         {
             case ElementOp.LPush:
             case ElementOp.RPush:
-                Ensure(root, op, 0, 0, 0, pages, needs, fetch);
+                Ensure(root, op, 0, record.Value.Length, 0, pages, needs, fetch);
                 Push(ref root, op == ElementOp.LPush, record.Value, pages, store);
                 break;
             case ElementOp.LPop:
@@ -163,8 +266,8 @@ public static class PagedList
         {
             switch (op)
             {
-                case ElementOp.LPush: NeedsPush(root, true, pages, needs); break;
-                case ElementOp.RPush: NeedsPush(root, false, pages, needs); break;
+                case ElementOp.LPush: NeedsPush(root, true, length, pages, needs); break;
+                case ElementOp.RPush: NeedsPush(root, false, length, pages, needs); break;
                 case ElementOp.LPop: NeedsPop(root, true, pages, needs); break;
                 case ElementOp.RPop: NeedsPop(root, false, pages, needs); break;
                 case ElementOp.LSet: NeedsSetAt(root, arg, length, pages, needs); break;

@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace NativeKv.Server.Storage.Values.Paged;
+
+/// <summary>
+/// Pushes and pops at a position tree's edges that touch the edge leaf only (issue 13): the count goes to the
+/// tree's pending <see cref="TreeMeta.LeftDelta"/> / <see cref="TreeMeta.RightDelta"/> instead of every inner
+/// page above the leaf, and walks add the delta to the spine's entries (<see cref="Pending"/>). A change that
+/// may restructure the tree (a split, an emptied leaf, any change by position) folds the deltas into the
+/// spine's pages first (<see cref="Fold"/>): the structural code never sees a pending delta.
+/// </summary>
+public static partial class CountedTree
+{
+    private static void CheckFolded(in TreeMeta meta)
+    {
+        if (meta.LeftDelta != 0 || meta.RightDelta != 0)
+            throw new InvalidOperationException($"tree of collection {meta.Cid} changed with counts pending at its edges (fold first)");
+    }
+
+    /// <summary>Pages <see cref="Fold"/> needs: the inner pages of each spine that has a delta pending.</summary>
+    public static void NeedsFold(in TreeMeta meta, PageSet pages, List<PageKey> needs)
+    {
+        if (meta.Height < 2) return;
+        Unsafe.SkipInit(out TreePath path);
+        if (meta.LeftDelta != 0) Walk(meta, ref path, 0, default, false, pages, needs, meta.Height - 2);
+        if (meta.RightDelta != 0) Walk(meta, ref path, meta.Count - 1, default, false, pages, needs, meta.Height - 2);
+    }
+
+    /// <summary>Adds the pending deltas to the spines' inner entries (written to the store) and clears them.</summary>
+    public static void Fold(ref TreeMeta meta, PageSet pages, IPageStore store)
+    {
+        if (meta.Height < 2)
+        {
+            meta.LeftDelta = meta.RightDelta = 0;
+            return;
+        }
+        Unsafe.SkipInit(out TreePath path);
+        if (meta.LeftDelta != 0)
+        {
+            Walk(meta, ref path, 0, default, false, pages, null, meta.Height - 2);
+            for (int d = 0; d < meta.Height - 1; d++) AddAt(meta, path.S[d], meta.LeftDelta, pages, store);
+            meta.LeftDelta = 0;
+        }
+        if (meta.RightDelta != 0)
+        {
+            Walk(meta, ref path, meta.Count - 1, default, false, pages, null, meta.Height - 2);
+            for (int d = 0; d < meta.Height - 1; d++) AddAt(meta, path.S[d], meta.RightDelta, pages, store);
+            meta.RightDelta = 0;
+        }
+    }
+
+    private static void AddAt(in TreeMeta meta, in TreeStep st, long delta, PageSet pages, IPageStore store)
+    {
+        var key = PageOf(meta, st.Page);
+        int used = TreePage.UsedOf(pages.Get(key));
+        var buf = pages.Edit(key, used);
+        int at = st.At + 8;
+        ulong c = BinaryPrimitives.ReadUInt64LittleEndian(buf[at..]);
+        BinaryPrimitives.WriteUInt64LittleEndian(buf[at..], (ulong)((long)c + delta));
+        store.Write(key, buf[..used]);
+    }
+
+    /// <summary>Pages <see cref="EdgeLeaf"/> needs: the path to the edge.</summary>
+    public static void NeedsEdgeLeaf(in TreeMeta meta, bool head, PageSet pages, List<PageKey> needs)
+    {
+        if (meta.Height == 0) return;
+        Unsafe.SkipInit(out TreePath path);
+        Walk(meta, ref path, head ? 0 : meta.Count - 1, default, false, pages, needs);
+    }
+
+    /// <summary>The page number of the leftmost (<paramref name="head"/>) or rightmost leaf; its path in hand.</summary>
+    public static ulong EdgeLeaf(in TreeMeta meta, bool head, PageSet pages)
+    {
+        if (meta.Height == 0) throw new InvalidOperationException("an empty tree has no leaves");
+        Unsafe.SkipInit(out TreePath path);
+        Walk(meta, ref path, head ? 0 : meta.Count - 1, default, false, pages, null);
+        return path.S[meta.Height - 1].Page;
+    }
+
+    /// <summary>Whether edge leaf <paramref name="leaf"/> (in hand) takes an element of <paramref name="length"/> bytes without splitting.</summary>
+    public static bool EdgeFits(in TreeMeta meta, ulong leaf, int length, PageSet pages)
+        => TreePage.UsedOf(pages.Get(PageOf(meta, leaf))) - TreePage.HeaderSize + TreePage.LeafEntrySize(length) <= Capacity(meta);
+
+    /// <summary>Whether edge leaf <paramref name="leaf"/> (in hand) gives up an element without emptying.</summary>
+    public static bool EdgeKeeps(in TreeMeta meta, ulong leaf, PageSet pages) => TreePage.CountOf(pages.Get(PageOf(meta, leaf))) > 1;
+
+    /// <summary>
+    /// Pushes onto edge leaf <paramref name="leaf"/> of a tree of height 2 or more, in place, when it
+    /// <see cref="EdgeFits"/>: the leaf is written, the count goes to the edge's delta.
+    /// </summary>
+    public static void EdgePush(ref TreeMeta meta, ulong leaf, bool head, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
+    {
+        CheckMode(meta, TreeMode.Position);
+        CheckLength(meta, element.Length);
+        if (meta.Height < 2 || !EdgeFits(meta, leaf, element.Length, pages)) throw new InvalidOperationException("not an edge push");
+        var key = PageOf(meta, leaf);
+        var page = pages.Get(key);
+        if (!TreePage.IsLeaf(page)) throw new InvalidDataException($"tree page {leaf} of collection {meta.Cid} is not the edge leaf");
+        int n = TreePage.CountOf(page), used = TreePage.UsedOf(page), size = TreePage.LeafEntrySize(element.Length);
+        int at = head ? TreePage.HeaderSize : used;
+        var buf = pages.Edit(key, used + size);
+        buf[at..used].CopyTo(buf[(at + size)..]);
+        TreePage.WriteLeafEntry(buf[at..], element);
+        TreePage.WriteHeader(buf, true, n + 1, used + size);
+        pages.SetLength(key, used + size);
+        store.Write(key, buf[..(used + size)]);
+        meta.Count++;
+        if (head) meta.LeftDelta++;
+        else meta.RightDelta++;
+    }
+
+    /// <summary>Pops from edge leaf <paramref name="leaf"/> of a tree of height 2 or more, in place, when it <see cref="EdgeKeeps"/>.</summary>
+    public static void EdgePop(ref TreeMeta meta, ulong leaf, bool head, PageSet pages, IPageStore store, IBufferWriter<byte>? removed)
+    {
+        if (meta.Height < 2 || !EdgeKeeps(meta, leaf, pages)) throw new InvalidOperationException("not an edge pop");
+        var key = PageOf(meta, leaf);
+        var page = pages.Get(key);
+        if (!TreePage.IsLeaf(page)) throw new InvalidDataException($"tree page {leaf} of collection {meta.Cid} is not the edge leaf");
+        int n = TreePage.CountOf(page), used = TreePage.UsedOf(page), start, end;
+        if (head)
+        {
+            start = end = TreePage.HeaderSize;
+            removed?.Write(TreePage.ElementAt(page, ref end));
+        }
+        else
+        {
+            end = start = used;
+            removed?.Write(TreePage.ElementBefore(page, ref start));
+        }
+        var buf = pages.Edit(key, used);
+        buf[end..used].CopyTo(buf[start..]);
+        int newUsed = used - (end - start);
+        TreePage.WriteHeader(buf, true, n - 1, newUsed);
+        pages.SetLength(key, newUsed);
+        store.Write(key, buf[..newUsed]);
+        meta.Count--;
+        if (head) meta.LeftDelta--;
+        else meta.RightDelta--;
+    }
+}

@@ -376,8 +376,9 @@ internal static unsafe partial class SortedSetCommands
     public static void ZScan(ref CommandContext ctx)
     {
         // zscanCommand -> scanGenericCommand: an inline set is returned whole with cursor 0, as Redis's listpack.
-        if (!ScanArgs.TryParseCursor(ref ctx, 2, out _)) return;
-        var st = Read(ref ctx, ctx[1], out var slot);
+        // A paged set scans its member hash (SortedSets.PagedScan.cs).
+        if (!ScanArgs.TryParseCursor(ref ctx, 2, out ulong cursor)) return;
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound)
         {
@@ -385,6 +386,11 @@ internal static unsafe partial class SortedSetCommands
             return;
         }
         if (!ScanArgs.TryParse(ref ctx, 3, allowType: false, out var scan)) return;
+        if (Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            PagedScan(ref ctx, root, cursor, scan.Count, scan.Pattern);
+            return;
+        }
         var payload = slot.Value;
         int matches = 0;
         var r = new SortedSet.Reader(payload);

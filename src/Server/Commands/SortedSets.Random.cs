@@ -40,11 +40,16 @@ internal static partial class SortedSetCommands
             RandWithCount(ref ctx, l, withScores);
             return;
         }
-        var st = Read(ref ctx, ctx[1], out var slot);
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound)
         {
             ctx.Reply.NullBulk();
+            return;
+        }
+        if (Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            PagedRandom(ref ctx, slot, root, 0, withCount: false, withScores: false);
             return;
         }
         var s = SortedSetScratch.Current;
@@ -57,7 +62,7 @@ internal static partial class SortedSetCommands
 
     private static void RandWithCount(ref CommandContext ctx, long l, bool withScores)
     {
-        var st = Read(ref ctx, ctx[1], out var slot);
+        var st = ReadRoot(ref ctx, ctx[1], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound)
         {
@@ -69,6 +74,11 @@ internal static partial class SortedSetCommands
         if (count == 0)
         {
             ctx.Reply.EmptyArray();
+            return;
+        }
+        if (Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out var root))
+        {
+            PagedRandom(ref ctx, slot, root, l, withCount: true, withScores);
             return;
         }
         var s = SortedSetScratch.Current;

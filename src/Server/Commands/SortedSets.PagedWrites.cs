@@ -22,6 +22,20 @@ internal static unsafe partial class SortedSetCommands
             if (!PagedZSets.Fits(ref ctx, root, ctx[scoreIdx + 1 + j * 2].Length)) return;
         var pages = PagedAccess.Pages(ref ctx);
         var fetch = pages.FetchAction;
+        if (elements > 1)
+        {
+            // Every member's first pages in one round a level (a hint: INCR's and GT/LT's outcomes are not known yet).
+            for (int round = 0; round < CountedTree.MaxHeight; round++)
+            {
+                for (int j = 0; j < elements; j++)
+                {
+                    ScoreText.TryParse(ctx[scoreIdx + j * 2], out double hint);
+                    PagedSortedSet.NeedsAdd(root, ctx[scoreIdx + 1 + j * 2], hint, pages.Pages, pages.Needs);
+                }
+                if (pages.Needs.Count == 0) break;
+                if (!pages.Fetch()) return;
+            }
+        }
         int added = 0, updated = 0, processed = 0;
         double score = 0;
         for (int j = 0; j < elements; j++)

@@ -41,6 +41,18 @@ public static class PagedSortedSet
 
     // ---- reads ----------------------------------------------------------------------------------
 
+    /// <summary>
+    /// Names the pages a ZADD of <paramref name="member"/> at <paramref name="score"/> would read first (its
+    /// bucket, the tree's path to its place) without waiting: a command of many members names them all before its
+    /// first, so a cold set waits on disk once a level, not once a member (each wait runs the command again from
+    /// its first member, its writes being only staged).
+    /// </summary>
+    public static void NeedsAdd(in ZSetRoot root, ReadOnlySpan<byte> member, double score, PageSet pages, List<PageKey> needs)
+    {
+        if (root.Hash.Count > 0) PagedHash.NeedsLookup(root.Hash, member, pages, needs);
+        if (root.Count > 0 && member.Length <= MaxMemberLength(root)) CountedTree.NeedsInsert(root.Tree, KeyOf(score, member), pages, needs);
+    }
+
     /// <summary>ZSCORE: whether <paramref name="member"/> is there, and its score. False when stopped.</summary>
     public static bool TryScore(in ZSetRoot root, ReadOnlySpan<byte> member, PageSet pages, List<PageKey> needs, Func<bool> fetch, out bool found, out double score)
     {

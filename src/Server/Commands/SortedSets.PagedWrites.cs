@@ -79,6 +79,13 @@ internal static unsafe partial class SortedSetCommands
     {
         var pages = PagedAccess.Pages(ref ctx);
         var fetch = pages.FetchAction;
+        // Every member's bucket in one round first (as PagedAdd's prefetch; the tree keys need the scores in them).
+        for (int round = 0; ctx.Count > 3 && round < 4; round++)
+        {
+            for (int j = 2; j < ctx.Count; j++) PagedHash.NeedsLookup(root.Hash, ctx[j], pages.Pages, pages.Needs);
+            if (pages.Needs.Count == 0) break;
+            if (!pages.Fetch()) return;
+        }
         int deleted = 0;
         for (int j = 2; j < ctx.Count && root.Count > 0; j++)
         {

@@ -70,30 +70,19 @@ internal static partial class SortedSetCommands
         oneScore = root.Count == 0;
         if (oneScore) return true;
         var pages = PagedAccess.Pages(ref ctx);
-        var sink = t_keys ??= new KeySink();
-        sink.Keys.ResetWrittenCount();
-        sink.Ends.Clear();
-        ulong done = 0;
-        if (!PagedSortedSet.Range(root, 0, 1, false, pages.Pages, pages.Needs, pages.FetchAction, sink, ref done)) return false;
-        done = 0;
-        if (!PagedSortedSet.Range(root, root.Count - 1, 1, false, pages.Pages, pages.Needs, pages.FetchAction, sink, ref done)) return false;
-        var keys = sink.Keys.WrittenSpan;
-        if (sink.Ends.Count != 2 || !keys[..TreeKeys.ScoreSize].SequenceEqual(keys.Slice(sink.Ends[0], TreeKeys.ScoreSize))) return true;
+        if (!KeyAtRank(pages, root, 0, out var first)) return false;
+        ulong score = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(first);
+        if (!KeyAtRank(pages, root, root.Count - 1, out var last)) return false;
+        if (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(last) != score) return true;
         oneScore = true;
         if (range.IsEmpty) return true;
-        ulong score = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(keys);
         sbyte minInf = range.Min(out var min, out bool minEx), maxInf = range.Max(out var max, out bool maxEx);
         // "(m" from: past m, the first key at m + 0x00; "[m" to: up to m, the first key past it is m + 0x00.
         if (minInf == 0 && !LexBoundRank(ref ctx, root, score, min, minEx, out lo)) return false;
-        if (maxInf == 0) return LexBoundRank(ref ctx, root, score, max, !maxEx, out hi) && Clamp(ref hi, lo);
         hi = root.Count;
+        if (maxInf == 0 && !LexBoundRank(ref ctx, root, score, max, !maxEx, out hi)) return false;
+        if (hi < lo) hi = lo;
         return true;
-
-        static bool Clamp(ref ulong hi, ulong lo)
-        {
-            if (hi < lo) hi = lo;
-            return true;
-        }
     }
 
     /// <summary>The rank of the first key at or past [score][member] (past: [score][member][0]).</summary>

@@ -74,18 +74,29 @@ internal static unsafe partial class SortedSetCommands
         if (added > 0 || updated > 0) PagedZSets.Commit(ref ctx, pages, root, ctx[1]);
     }
 
+    /// <summary>
+    /// Reads the buckets of the members ctx[2..] in one round (rounds: a bucket's out-of-line value after it). Each
+    /// member's own look-up would wait on a cold bucket once a member, each wait running the command again from its
+    /// first member. False when stopped.
+    /// </summary>
+    private static bool FetchBuckets(ref CommandContext ctx, CommandPages pages, in ZSetRoot root)
+    {
+        for (int round = 0; ctx.Count > 3 && root.Hash.Count > 0 && round < 4; round++)
+        {
+            for (int j = 2; j < ctx.Count; j++) PagedHash.NeedsLookup(root.Hash, ctx[j], pages.Pages, pages.Needs);
+            if (pages.Needs.Count == 0) break;
+            if (!pages.Fetch()) return false;
+        }
+        return true;
+    }
+
     /// <summary>zremCommand over a paged set: one ZRem record a member removed.</summary>
     private static void PagedRem(ref CommandContext ctx, ZSetRoot root)
     {
         var pages = PagedAccess.Pages(ref ctx);
         var fetch = pages.FetchAction;
-        // Every member's bucket in one round first (as PagedAdd's prefetch; the tree keys need the scores in them).
-        for (int round = 0; ctx.Count > 3 && round < 4; round++)
-        {
-            for (int j = 2; j < ctx.Count; j++) PagedHash.NeedsLookup(root.Hash, ctx[j], pages.Pages, pages.Needs);
-            if (pages.Needs.Count == 0) break;
-            if (!pages.Fetch()) return;
-        }
+        // The tree keys need the scores in the buckets: those first, for every member at once.
+        if (!FetchBuckets(ref ctx, pages, root)) return;
         int deleted = 0;
         for (int j = 2; j < ctx.Count && root.Count > 0; j++)
         {

@@ -293,14 +293,7 @@ internal static unsafe partial class SortedSetCommands
         ZSetRoot root = default;
         bool paged = st == Lookup.Found && ZSetRoot.TryRead(slot.Value, out root);
         var pages = paged ? PagedAccess.Pages(ref ctx) : null;
-        // Every member's bucket in one round: a cold set waited once a member, each wait running the command
-        // again from its first (as PagedAdd's prefetch).
-        for (int round = 0; paged && root.Hash.Count > 0 && ctx.Count > 3 && round < 4; round++)
-        {
-            for (int j = 2; j < ctx.Count; j++) PagedHash.NeedsLookup(root.Hash, ctx[j], pages!.Pages, pages.Needs);
-            if (pages!.Needs.Count == 0) break;
-            if (!pages.Fetch()) return;
-        }
+        if (paged && !FetchBuckets(ref ctx, pages!, root)) return;
         ctx.Reply.ArrayHeader(ctx.Count - 2);
         for (int j = 2; j < ctx.Count; j++)
         {

@@ -156,10 +156,19 @@ public static unsafe class AofScan
     /// <summary>Header + payload rounded to 4; -1 for a length no entry has.</summary>
     private static long EntrySize(int len) => len == int.MinValue ? -1 : HeaderSize + ((Math.Abs((long)len) + 3) & ~3L);
 
-    private static bool ChecksumHolds(byte[] page, long pos, int len)
+    private static bool ChecksumHolds(byte[] page, long pos, int len) => EntryIntact(page, pos, Math.Abs(len));
+
+    /// <summary>
+    /// The entry at <paramref name="pos"/> (a <paramref name="body"/>-byte payload, in <paramref name="bytes"/>) is as
+    /// written: FasterLog's checksum covers the length and the payload, and the 0-3 bytes that align it to 4 come
+    /// from a zeroed page, so a byte flipped there is damage too (the checksum alone let one server in 8 start).
+    /// </summary>
+    internal static bool EntryIntact(byte[] bytes, long pos, int body)
     {
-        fixed (byte* p = &page[pos])
-            return Utility.XorBytes(p + 8, Math.Abs(len) + 4) == *(ulong*)p;
+        int padding = ((body + 3) & ~3) - body;
+        if (padding > 0 && bytes.AsSpan((int)pos + HeaderSize + body, padding).IndexOfAnyExcept((byte)0) >= 0) return false;
+        fixed (byte* p = &bytes[pos])
+            return Utility.XorBytes(p + 8, body + 4) == *(ulong*)p;
     }
 
     private static void Damage(AofScanReport report, string devicePath, int segmentBits, long address, string why)

@@ -9,7 +9,7 @@ namespace NativeKv.Server.Scripting;
 /// <summary>
 /// One reactor's Lua 5.1 state (one per reactor thread, as the design has one state per reactor): the
 /// Redis sandbox built by Prelude.lua over the C# functions of <see cref="LuaApi"/>, the scripts it has
-/// compiled (registry "f_&lt;sha&gt;"), a counting allocator that refuses past <see cref="MemoryLimit"/>,
+/// compiled (a registry reference a script), a counting allocator that refuses past <see cref="MemoryLimit"/>,
 /// and the count hook that marks a script BUSY and stops it on SCRIPT KILL.
 /// </summary>
 public sealed unsafe class LuaEngine : IDisposable
@@ -90,8 +90,29 @@ public sealed unsafe class LuaEngine : IDisposable
         if (lua_pcall(L, 2, 1, 0) != 0) throw new InvalidOperationException("prelude: " + ToString(L, -1));
         fixed (byte* k = "nativekv_api\0"u8) lua_setfield(L, LUA_REGISTRYINDEX, k);
         lua_settop(L, 0);
+        // Every script run reaches these; a registry field by name interns its name again each time (luaS_newlstr
+        // and luaH_get were 7% of an EVALSHA of three INCRs), an integer reference is one array slot.
+        _handlerRef = Reference("handler\0"u8);
+        _argsRef = Reference("args\0"u8);
+        _setfenvRef = Reference("setfenv\0"u8);
+        _envRef = Reference("env\0"u8);
+        lua_pushboolean(L, 0); // false, never nil: a nil slot would be a hole luaL_ref could hand out again
+        _pendingRef = luaL_ref(L, LUA_REGISTRYINDEX);
         _alloc->Managed = 0;
     }
+
+    private readonly int _handlerRef, _argsRef, _setfenvRef, _envRef, _pendingRef;
+
+    /// <summary>The compiled scripts of this state (luaCreateFunction's f_&lt;sha&gt;), as registry references.</summary>
+    private readonly Dictionary<ScriptEntry, int> _compiled = new(ReferenceEqualityComparer.Instance);
+
+    private int Reference(ReadOnlySpan<byte> apiNameZ)
+    {
+        PushApi(apiNameZ);
+        return luaL_ref(_state, LUA_REGISTRYINDEX);
+    }
+
+    private void PushRef(int reference) => lua_rawgeti(_state, LUA_REGISTRYINDEX, reference);
 
     private static ReadOnlySpan<byte> PreludeText => _prelude ??= LoadPrelude();
     private static byte[]? _prelude;
@@ -143,14 +164,8 @@ public sealed unsafe class LuaEngine : IDisposable
     public string? Compile(ScriptEntry script)
     {
         var L = _state;
-        Span<byte> name = stackalloc byte[43];
-        FunctionName(script.Sha, name);
-        fixed (byte* n = name)
+        if (_compiled.ContainsKey(script)) return null;
         {
-            lua_getfield(L, LUA_REGISTRYINDEX, n);
-            bool have = lua_type(L, -1) == LUA_TFUNCTION;
-            lua_settop(L, -2);
-            if (have) return null;
             _alloc->Managed = 1;
             try
             {
@@ -166,23 +181,15 @@ public sealed unsafe class LuaEngine : IDisposable
                     return err;
                 }
                 // setfenv(f, env): the scripts see the protected globals.
-                PushApi("setfenv\0"u8);
+                PushRef(_setfenvRef);
                 lua_pushvalue(L, -2);
-                PushApi("env\0"u8);
+                PushRef(_envRef);
                 lua_call(L, 2, 0);
-                lua_setfield(L, LUA_REGISTRYINDEX, n);
+                _compiled[script] = luaL_ref(L, LUA_REGISTRYINDEX);
                 return null;
             }
             finally { _alloc->Managed = 0; }
         }
-    }
-
-    private static void FunctionName(string sha, Span<byte> name)
-    {
-        name[0] = (byte)'f';
-        name[1] = (byte)'_';
-        for (int i = 0; i < 40; i++) name[2 + i] = (byte)sha[i];
-        name[42] = 0;
     }
 
     /// <summary>
@@ -194,11 +201,9 @@ public sealed unsafe class LuaEngine : IDisposable
         var L = _state;
         lua_settop(L, 0);
         _alloc->Managed = 1;
-        PushApi("handler\0"u8);
-        Span<byte> name = stackalloc byte[43];
-        FunctionName(run.Script.Sha, name);
-        fixed (byte* n = name) lua_getfield(L, LUA_REGISTRYINDEX, n);
-        PushApi("args\0"u8);
+        PushRef(_handlerRef);
+        PushRef(_compiled[run.Script]);
+        PushRef(_argsRef);
         PushArray(L, input, keys);
         PushArray(L, input, argv);
         lua_call(L, 2, 0);
@@ -206,7 +211,7 @@ public sealed unsafe class LuaEngine : IDisposable
         _hookMarked = false;
         _stopping = false;
         _threshold = busyThreshold;
-        fixed (byte* k = PendingKey) { lua_pushnil(L); lua_setfield(L, LUA_REGISTRYINDEX, k); }
+        ClearPending(L);
         RestoreHook();
         _alloc->Managed = 0;
         int err = lua_pcall(L, 0, 1, -2);
@@ -254,7 +259,12 @@ public sealed unsafe class LuaEngine : IDisposable
 
     private bool _stopping;
     private long _threshold;
-    private static ReadOnlySpan<byte> PendingKey => "nativekv_pending\0"u8;
+
+    private void ClearPending(nint L)
+    {
+        lua_pushboolean(L, 0);
+        lua_rawseti(L, LUA_REGISTRYINDEX, _pendingRef);
+    }
 
     /// <summary>
     /// Raises the error table on top of the stack in the script, from C: a C# function returns, and the
@@ -264,7 +274,7 @@ public sealed unsafe class LuaEngine : IDisposable
     /// </summary>
     internal void RaiseLater(nint L)
     {
-        fixed (byte* k = PendingKey) lua_setfield(L, LUA_REGISTRYINDEX, k);
+        lua_rawseti(L, LUA_REGISTRYINDEX, _pendingRef);
         if (!_stopping) lua_sethook(L, _errorHook, LUA_MASKCOUNT, 1);
     }
 
@@ -291,7 +301,7 @@ public sealed unsafe class LuaEngine : IDisposable
     {
         get
         {
-            fixed (byte* k = PendingKey) lua_getfield(_state, LUA_REGISTRYINDEX, k);
+            lua_rawgeti(_state, LUA_REGISTRYINDEX, _pendingRef);
             bool table = lua_type(_state, -1) == LUA_TTABLE;
             lua_settop(_state, -2);
             return table;
@@ -301,14 +311,14 @@ public sealed unsafe class LuaEngine : IDisposable
     /// <summary><see cref="TakePending"/> for the error on top of the stack (replaced, or left).</summary>
     internal void TakePendingOnTop(nint L)
     {
-        fixed (byte* k = PendingKey) lua_getfield(L, LUA_REGISTRYINDEX, k);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, _pendingRef);
         if (lua_type(L, -1) != LUA_TTABLE)
         {
             lua_settop(L, -2);
             return;
         }
         lua_replace(L, -2);
-        fixed (byte* k = PendingKey) { lua_pushnil(L); lua_setfield(L, LUA_REGISTRYINDEX, k); }
+        ClearPending(L);
         RestoreHook();
     }
 

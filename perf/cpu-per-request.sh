@@ -9,6 +9,7 @@
 #   spop  SPOP myset: myset is first filled with the members the warm-up and the run pop, plus 1,000 (every SPOP
 #         hits; redis-benchmark's own -t spop pops an empty set unless sadd ran just before)
 #   hget  HGET myhash element:__rand_int__: myhash is first filled with all KEYSPACE fields (every HGET hits)
+#   evalsha EVALSHA of a script of three INCRs (KEYS a b c), loaded first with SCRIPT LOAD
 #   rpop  RPOP mylist: mylist is first filled (as spop's set) with the elements the warm-up and the run pop, plus 1,000
 #         (every RPOP hits one large paged list; redis-benchmark's own -t rpop after lpush pops what lpush left)
 # PIPELINE (environment, default 16) is redis-benchmark's -P.
@@ -35,6 +36,8 @@ case "$test" in
   spop) bench=(-t spop); fill set myset $((warmup + requests + 1000)) 'm:%014d' ;;
   rpop) bench=(-t rpop); fill list mylist $((warmup + requests + 1000)) 'e:%014d' ;;
   hget) bench=(-r "$keyspace" HGET myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
+  evalsha) sha=$(redis-cli -p "$port" SCRIPT LOAD "redis.call('INCR', KEYS[1]); redis.call('INCR', KEYS[2]); return redis.call('INCR', KEYS[3])")
+    bench=(EVALSHA "$sha" 3 a b c) ;;
   *) bench=(-t "$test") ;;
 esac
 taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n "$warmup" -c 50 -q "${bench[@]}" >/dev/null 2>&1   # warm-up

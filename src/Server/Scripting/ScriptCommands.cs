@@ -142,9 +142,7 @@ internal static unsafe class ScriptCommands
         // Several records reach the AOF as one frame, applied whole by recovery (decided before the first write).
         if (store is not null && !readOnly) store.FrameWrites();
 
-        var keys = new ArgRange[numkeys];
-        var argv = new ArgRange[ctx.Count - 3 - numkeys];
-        var input = ArgSpans(ref ctx, keys, argv, out var bytes);
+        ArgSpans(ref ctx, numkeys, out var bytes, out var keys, out var argv);
         int reactor = client.Reactor.Index;
         Scripts.Running.Enter(reactor, run);
         client.DenyBlocking = true;
@@ -169,26 +167,35 @@ internal static unsafe class ScriptCommands
         finally { engine.EndCall(); }
         if (entry.Keys != ScriptKeys.Undeclared && (run.TouchedUndeclared || run.Abort == AbortReason.LockBusy)) entry.Keys = ScriptKeys.Undeclared;
         else if (entry.Keys == ScriptKeys.Unknown && run.Abort == AbortReason.None) entry.Keys = ScriptKeys.Declared;
-        _ = input;
     }
 
-    /// <summary>KEYS and ARGV as ranges over one copy of their bytes.</summary>
-    private static int ArgSpans(ref CommandContext ctx, ArgRange[] keys, ArgRange[] argv, out byte[] bytes)
+    // A reactor runs one script at a time (EVAL is noscript): its KEYS and ARGV are copied into these, not into new arrays a run.
+    [ThreadStatic] private static byte[]? t_argBytes;
+    [ThreadStatic] private static ArgRange[]? t_argRanges;
+    private const int KeptArgBytes = 64 * 1024, KeptArgRanges = 1024;
+
+    /// <summary>KEYS and ARGV as ranges over one copy of their bytes (the client's input may move while the script runs).</summary>
+    private static void ArgSpans(ref CommandContext ctx, int numkeys, out ReadOnlySpan<byte> bytes, out ReadOnlySpan<ArgRange> keys, out ReadOnlySpan<ArgRange> argv)
     {
-        int total = 0;
+        int total = 0, count = ctx.Count - 3;
         for (int i = 3; i < ctx.Count; i++) total += ctx[i].Length;
-        bytes = new byte[total];
+        var buffer = t_argBytes;
+        if (total > KeptArgBytes) buffer = new byte[total]; // a one-off: a reactor keeps no large buffer after it
+        else if (buffer is null || buffer.Length < total) t_argBytes = buffer = new byte[KeptArgBytes];
+        var ranges = t_argRanges;
+        if (count > KeptArgRanges) ranges = new ArgRange[count];
+        else if (ranges is null || ranges.Length < count) t_argRanges = ranges = new ArgRange[KeptArgRanges];
         int at = 0;
         for (int i = 3; i < ctx.Count; i++)
         {
             var a = ctx[i];
-            a.CopyTo(bytes.AsSpan(at));
-            var r = new ArgRange(at, a.Length);
-            if (i - 3 < keys.Length) keys[i - 3] = r;
-            else argv[i - 3 - keys.Length] = r;
+            a.CopyTo(buffer.AsSpan(at));
+            ranges[i - 3] = new ArgRange(at, a.Length);
             at += a.Length;
         }
-        return total;
+        bytes = buffer.AsSpan(0, total);
+        keys = ranges.AsSpan(0, numkeys);
+        argv = ranges.AsSpan(numkeys, count - numkeys);
     }
 
     /// <summary>luaCallFunction's error reply: "-%s script: %s, on %s:%s." from the handler's table.</summary>

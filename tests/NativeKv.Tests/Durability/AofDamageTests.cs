@@ -22,6 +22,24 @@ public partial class AofDamageTests
         server.Process.WaitForExit(10_000);
     }
 
+    /// <summary>
+    /// The offset of the first entry at or past <paramref name="from"/> that <paramref name="wanted"/> (length, payload
+    /// size) picks, walking the first page's reserved header, then [checksum u64][length i32][payload, 4-aligned].
+    /// </summary>
+    private static int EntryAfter(byte[] bytes, int from, Func<int, int, bool> wanted)
+    {
+        int pos = 64;
+        while (pos + 12 <= bytes.Length)
+        {
+            int len = BitConverter.ToInt32(bytes, pos + 8);
+            if (len == 0) break; // the first page's zero tail: these files (~1 MB) fit in one 8 MB page
+            int body = Math.Abs(len);
+            if (pos >= from && wanted(len, body)) return pos;
+            pos += 12 + ((body + 3) & ~3);
+        }
+        throw new InvalidOperationException("no such entry in the segment");
+    }
+
     /// <summary>Writes k0..k{count-1}, <paramref name="batch"/> pipelined at a time, then kills the server.</summary>
     private static async Task WriteAndKill(string dir, int count, int batch, params string[] options)
     {
@@ -49,8 +67,11 @@ public partial class AofDamageTests
             await WriteAndKill(dir, 20_000, 500, "--appendfsync", "everysec");
             var seg = Segment(dir);
             var bytes = File.ReadAllBytes(seg);
+            // Inside a record's payload, past the middle: a byte flipped in a commit record or in a page's
+            // zero tail is damage too, but it drops no record, and this test counts them (CI at afb4ca2 hit one).
             int end = Array.FindLastIndex(bytes, b => b != 0);
-            bytes[end / 2] ^= 0x5A;
+            int record = EntryAfter(bytes, end / 2, (len, _) => len > 0);
+            bytes[record + 12 + 1] ^= 0x5A;
             File.WriteAllBytes(seg, bytes);
 
             // Default aof-load-truncated yes: still refused, naming the file, the offset and what follows.
@@ -114,19 +135,8 @@ public partial class AofDamageTests
             await WriteAndKill(dir, 2_000, 500, "--appendfsync", "everysec");
             var seg = Segment(dir);
             var bytes = File.ReadAllBytes(seg);
-            int pos = 64, flipped = -1; // the first page's reserved header, then [checksum u64][length i32][payload, 4-aligned]
-            while (pos + 12 <= bytes.Length)
-            {
-                int len = BitConverter.ToInt32(bytes, pos + 8);
-                if (len == 0) break;
-                int body = Math.Abs(len);
-                if (len > 0 && body % 4 != 0 && pos > bytes.Length / 4)
-                {
-                    flipped = pos + 12 + body;
-                    break;
-                }
-                pos += 12 + ((body + 3) & ~3);
-            }
+            int entry = EntryAfter(bytes, bytes.Length / 4, (len, body) => len > 0 && body % 4 != 0);
+            int flipped = entry + 12 + BitConverter.ToInt32(bytes, entry + 8);
             await Assert.That(flipped).IsGreaterThan(0);
             await Assert.That(bytes[flipped]).IsEqualTo((byte)0);
             bytes[flipped] = 0x5A;
@@ -136,6 +146,33 @@ public partial class AofDamageTests
             await Assert.That(refused.ExitCode).IsNotEqualTo(0);
             await Assert.That(refused.Log).Contains("appendonly.aof.0 is damaged at offset");
             await Assert.That((await CheckAof("", dir)).Code).IsEqualTo(1);
+        }
+        finally { TryDelete(dir); }
+    }
+
+    [Test]
+    [Timeout(120_000)]
+    public async Task Flipped_byte_in_a_commit_record_mid_file_refuses_to_start(CancellationToken ct)
+    {
+        // A commit record holds no command, but records after it mean the damage is not a torn tail.
+        var dir = NewDir();
+        try
+        {
+            await WriteAndKill(dir, 2_000, 100, "--appendfsync", "always");
+            var seg = Segment(dir);
+            var bytes = File.ReadAllBytes(seg);
+            int commit = EntryAfter(bytes, bytes.Length / 3, (len, _) => len < 0);
+            bytes[commit + 12] ^= 0x5A;
+            File.WriteAllBytes(seg, bytes);
+
+            var refused = await ServerProcess.RunExpectingExitAsync(dir, "--appendonly", "yes");
+            await Assert.That(refused.ExitCode).IsNotEqualTo(0);
+            await Assert.That(refused.Log).Contains("appendonly.aof.0 is damaged at offset");
+            var report = await CheckAof("", dir);
+            await Assert.That(report.Code).IsEqualTo(1);
+            long before = long.Parse(BeforeRegex().Match(report.Output).Groups[1].Value);
+            long after = long.Parse(AfterRegex().Match(report.Output).Groups[1].Value);
+            await Assert.That(before + after).IsEqualTo(2_000); // no record was in the damaged entry
         }
         finally { TryDelete(dir); }
     }

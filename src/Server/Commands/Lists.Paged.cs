@@ -64,9 +64,8 @@ internal static unsafe class PagedLists
         var r = new Listpack.Reader(payload);
         while (r.Next(out var e))
         {
-            PagedList.NeedsPush(root, false, e.Length, pages.Pages, pages.Needs);
-            pages.Fetch(); // a fresh collection's pages are never read
-            PagedList.Push(ref root, false, e, pages.Pages, pages);
+            while (!PagedList.TryPush(ref root, false, e, pages.Pages, pages, pages.Needs))
+                pages.Fetch(); // a fresh collection's pages are never read
             Log(ref ctx, pages, ref root, key, ElementOp.RPush, 0, e);
         }
         return root;
@@ -84,6 +83,17 @@ internal static unsafe class PagedLists
         pages.WritePages(0, ListRoot.TreeRoom);
         if (Put(ref ctx, key, root) == OpStatus.Pending) return false;
         pages.LogRecords();
+        return true;
+    }
+
+    /// <summary>
+    /// Moves the root's edge sides into the tree before a change by position (LSET, LINSERT, LREM, LTRIM). False when
+    /// the command stopped (a page on disk: the rerun starts again from the stored root).
+    /// </summary>
+    public static bool Settle(CommandPages pages, ref ListRoot root)
+    {
+        while (!PagedList.TrySettle(ref root, pages.Pages, pages, pages.Needs))
+            if (!pages.Fetch()) return false;
         return true;
     }
 
@@ -120,13 +130,8 @@ internal static unsafe class PagedLists
             if (!Fits(ref ctx, root, ctx[i].Length)) return -1;
         for (int i = from; i < ctx.Count; i++)
         {
-            while (true)
-            {
-                PagedList.NeedsPush(root, head, ctx[i].Length, pages.Pages, pages.Needs);
-                if (pages.Needs.Count == 0) break;
+            while (!PagedList.TryPush(ref root, head, ctx[i], pages.Pages, pages, pages.Needs))
                 if (!pages.Fetch()) return -1;
-            }
-            PagedList.Push(ref root, head, ctx[i], pages.Pages, pages);
             Log(ref ctx, pages, ref root, ctx[1], head ? ElementOp.LPush : ElementOp.RPush, 0, ctx[i]);
         }
         return Commit(ref ctx, pages, root, ctx[1]) ? (long)root.Count : -1;
@@ -148,13 +153,8 @@ internal static unsafe class PagedLists
         ends.Clear();
         for (int i = 0; i < take; i++)
         {
-            while (true)
-            {
-                PagedList.NeedsPop(root, head, pages.Pages, pages.Needs);
-                if (pages.Needs.Count == 0) break;
+            while (!PagedList.TryPop(ref root, head, pages.Pages, pages, pages.Needs, popped))
                 if (!pages.Fetch()) return false;
-            }
-            PagedList.Pop(ref root, head, pages.Pages, pages, popped);
             ends.Add(popped.WrittenCount);
         }
         Log(ref ctx, pages, ref root, key, head ? ElementOp.LPop : ElementOp.RPop, (ulong)take);

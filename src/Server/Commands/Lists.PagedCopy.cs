@@ -79,9 +79,8 @@ internal static unsafe class PagedListCopy
             if (_element.Length < element.Length) _element = new byte[element.Length];
             element.CopyTo(_element);
             var e = _element.AsSpan(0, element.Length);
-            PagedList.NeedsPush(Root, false, e.Length, _pages.Pages, _pages.Needs);
-            _pages.Fetch(); // a fresh collection's pages are never read
-            PagedList.Push(ref Root, false, e, _pages.Pages, _pages);
+            while (!PagedList.TryPush(ref Root, false, e, _pages.Pages, _pages, _pages.Needs))
+                _pages.Fetch(); // a fresh collection's pages are never read
             Root.Seq++;
             _pages.Log(PagedList.Record(ElementOp.RPush, Root.Cid, _key.AsSpan(0, _keyLength), _field, Root.Seq, 0, e));
         }

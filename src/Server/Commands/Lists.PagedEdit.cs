@@ -10,6 +10,7 @@ internal static class PagedListEdits
     public static bool Set(ref CommandContext ctx, CommandPages pages, ListRoot root, ulong index, ReadOnlySpan<byte> value)
     {
         if (!PagedLists.Fits(ref ctx, root, value.Length)) return false;
+        if (!PagedLists.Settle(pages, ref root)) return false;
         PagedList.NeedsSetAt(root, index, value.Length, pages.Pages, pages.Needs);
         while (pages.Needs.Count > 0)
         {
@@ -25,6 +26,7 @@ internal static class PagedListEdits
     public static long Insert(ref CommandContext ctx, CommandPages pages, ListRoot root, bool after, ReadOnlySpan<byte> pivot, ReadOnlySpan<byte> value)
     {
         if (!PagedLists.Fits(ref ctx, root, value.Length)) return -2;
+        if (!PagedLists.Settle(pages, ref root)) return -2;
         var m = PagedListReads.PosMatcher.For(pivot, 1, 1, 0, false, root.Count);
         if (!PagedListReads.Scan(pages, root, m)) return -2;
         if (m.Found.Count == 0) return -1;
@@ -49,6 +51,8 @@ internal static class PagedListEdits
         var m = PagedListReads.PosMatcher.For(element, 1, want, 0, fromTail, root.Count);
         if (!PagedListReads.Scan(pages, root, m)) return -1;
         if (m.Found.Count == 0) return 0;
+        // The positions stay: settling moves elements from the root into the tree, in order.
+        if (!PagedLists.Settle(pages, ref root)) return -1;
         // Highest index first, so the ones still to come keep their places.
         int n = m.Found.Count;
         for (int k = 0; k < n; k++)
@@ -74,12 +78,14 @@ internal static class PagedListEdits
         {
             // The whole list: the key goes (its pages die with the cid), no element records.
             root.Tree.Count = 0;
+            root.Edges = default;
             return PagedLists.Commit(ref ctx, pages, root, ctx[1]);
         }
         ulong tail = root.Count - from - n;
+        if (tail == 0 && from == 0) return true;
+        if (!PagedLists.Settle(pages, ref root)) return false;
         if (tail > 0 && !RemoveRange(ref ctx, pages, ref root, from + n, tail)) return false;
         if (from > 0 && !RemoveRange(ref ctx, pages, ref root, 0, from)) return false;
-        if (tail == 0 && from == 0) return true;
         return PagedLists.Finish(ref ctx, pages, root, ctx[1]);
     }
 

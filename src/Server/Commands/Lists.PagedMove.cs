@@ -35,13 +35,8 @@ internal static class PagedListMove
         {
             var popped = t_popped ??= new System.Buffers.ArrayBufferWriter<byte>(256);
             popped.ResetWrittenCount();
-            while (true)
-            {
-                PagedList.NeedsPop(sroot, fromHead, pages.Pages, pages.Needs);
-                if (pages.Needs.Count == 0) break;
+            while (!PagedList.TryPop(ref sroot, fromHead, pages.Pages, pages, pages.Needs, popped))
                 if (!pages.Fetch()) return;
-            }
-            PagedList.Pop(ref sroot, fromHead, pages.Pages, pages, popped);
             PagedLists.Log(ref ctx, pages, ref sroot, ctx[1], fromHead ? ElementOp.LPop : ElementOp.RPop, 1);
             value = ListStore.Keep(popped.WrittenSpan);
         }
@@ -112,13 +107,8 @@ internal static class PagedListMove
     private static bool Push(ref CommandContext ctx, CommandPages pages, ref ListRoot root, ReadOnlySpan<byte> key, bool head, ReadOnlySpan<byte> value)
     {
         if (!PagedLists.Fits(ref ctx, root, value.Length)) return false;
-        while (true)
-        {
-            PagedList.NeedsPush(root, head, value.Length, pages.Pages, pages.Needs);
-            if (pages.Needs.Count == 0) break;
+        while (!PagedList.TryPush(ref root, head, value, pages.Pages, pages, pages.Needs))
             if (!pages.Fetch()) return false;
-        }
-        PagedList.Push(ref root, head, value, pages.Pages, pages);
         PagedLists.Log(ref ctx, pages, ref root, key, head ? ElementOp.LPush : ElementOp.RPush, 0, value);
         return true;
     }

@@ -27,16 +27,43 @@ internal static class ListScan
 
     /// <summary>
     /// Every leaf holding ranks [from, from + count) (walked from the far end when <paramref name="reverse"/>: from is then
-    /// the highest rank) in hand, for a command that needs them together (LPOS, LREM, LINSERT, a conversion back inline).
-    /// The reads go out in the same order each attempt, so a rerun answers from its slots. False when some wait on disk.
+    /// the highest rank) in hand, for a command that needs them together (LPOS, LREM, LINSERT, a conversion back inline);
+    /// the ranks the root's edge sides hold need nothing. The reads go out in the same order each attempt, so a rerun
+    /// answers from its slots. False when some wait on disk.
     /// </summary>
     public static bool FetchRange(CommandPages pages, in ListRoot root, ulong from, ulong count, bool reverse)
+    {
+        if (count == 0 || from >= root.Count) return true;
+        Bounds(from, count, reverse, root.Count, out ulong lo, out ulong hi);
+        ulong left = (ulong)root.Edges.Count(true), tree = root.Tree.Count;
+        if (tree == 0 || hi < left || lo >= left + tree) return true;
+        ulong tlo = Math.Max(lo, left) - left, thi = Math.Min(hi, left + tree - 1) - left;
+        return FetchTree(pages, root, reverse ? thi : tlo, thi - tlo + 1, reverse);
+    }
+
+    /// <summary>The inclusive ranks [lo, hi] a range names, inside the list's <paramref name="total"/>.</summary>
+    private static void Bounds(ulong from, ulong count, bool reverse, ulong total, out ulong lo, out ulong hi)
+    {
+        if (reverse)
+        {
+            hi = Math.Min(from, total - 1);
+            lo = hi + 1 >= count ? hi + 1 - count : 0;
+        }
+        else
+        {
+            lo = from;
+            hi = count - 1 >= total - from ? total - 1 : from + count - 1;
+        }
+    }
+
+    /// <summary><see cref="FetchRange"/> over the tree's own ranks.</summary>
+    private static bool FetchTree(CommandPages pages, in ListRoot root, ulong from, ulong count, bool reverse)
     {
         var leaves = Leaves;
         ulong rank = from, left = count;
         int waiting = 0;
         bool inHand = true;
-        while (left > 0 && rank < root.Count)
+        while (left > 0 && rank < root.Tree.Count)
         {
             if (!CountedTree.LeavesFrom(root.Tree, rank, reverse, Round, pages.Pages, pages.Needs, leaves))
             {
@@ -70,8 +97,37 @@ internal static class ListScan
         return inHand;
     }
 
-    /// <summary>Yields ranks [from, from + count) (from downwards when <paramref name="reverse"/>) to <paramref name="sink"/>: every leaf in hand (FetchRange).</summary>
+    /// <summary>
+    /// Yields ranks [from, from + count) (from downwards when <paramref name="reverse"/>) to <paramref name="sink"/>: the
+    /// edge sides' from the root, the tree's from its leaves (every one in hand: FetchRange).
+    /// </summary>
     public static void Visit(in ListRoot root, ulong from, ulong count, bool reverse, PageSet pages, ITreeSink sink)
+    {
+        if (count == 0 || from >= root.Count) return;
+        Bounds(from, count, reverse, root.Count, out ulong lo, out ulong hi);
+        ulong left = (ulong)root.Edges.Count(true), tree = root.Tree.Count;
+        // Three runs in the order visited: ranks below the tree, in it, above it (the reverse order when reverse).
+        for (int part = 0; part < 3; part++)
+        {
+            int which = reverse ? 2 - part : part; // 0: left side, 1: tree, 2: right side
+            ulong plo = which == 0 ? 0 : which == 1 ? left : left + tree;
+            ulong phi = which == 0 ? left : which == 1 ? left + tree : root.Count; // exclusive
+            ulong a = Math.Max(lo, plo), b = Math.Min(hi + 1, phi);
+            if (a >= b) continue;
+            if (which == 1)
+            {
+                VisitTree(root, (reverse ? b - 1 : a) - left, b - a, reverse, pages, sink);
+                continue;
+            }
+            for (ulong k = 0; k < b - a; k++)
+            {
+                root.Edges.TryAtRank(reverse ? b - 1 - k : a + k, tree, out var element, out _);
+                sink.Element(element);
+            }
+        }
+    }
+
+    private static void VisitTree(in ListRoot root, ulong from, ulong count, bool reverse, PageSet pages, ITreeSink sink)
     {
         ulong rank = from;
         while (count > 0)

@@ -47,6 +47,12 @@ internal sealed class FlakyPageStore(int seed, int pendingPercent) : IPageStore
         return PageRead.Missing;
     }
 
+    /// <summary>
+    /// The attempt starts again: reads that went to disk are done (answered at once when asked again) and land nowhere,
+    /// so a later <see cref="Land"/> does not put a stale copy over a page the new attempt has edited.
+    /// </summary>
+    public void Restart() => _landing.Clear();
+
     /// <summary>The reads that went to disk complete into the page set.</summary>
     public void Land(PageSet into)
     {

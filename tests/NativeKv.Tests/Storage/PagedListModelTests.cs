@@ -52,6 +52,47 @@ public class PagedListModelTests
             staging.Commit();
         }
 
+        public delegate bool TryFn(ref ListRoot root, PageSet pages, IPageStore store, List<PageKey> needs);
+
+        /// <summary>
+        /// A <c>Try*</c> step as a command runs it: called again after each fetch with what it did so far (a copy of the
+        /// root, staged writes); an attempt that starts again empty starts from the stored root.
+        /// </summary>
+        /// <summary>Called when an attempt starts again empty (a step that keeps its own progress resets it).</summary>
+        public Action? OnRestart;
+
+        public void DoTry(TryFn step)
+        {
+            _pages.Clear();
+            Store.BeginOperation();
+            var root = Root;
+            var staging = new StagingStore(Store);
+            for (int rounds = 0; !step(ref root, _pages, staging, _needs); rounds++)
+            {
+                if (rounds > 200) throw new InvalidOperationException("a step never finished");
+                bool pending = false;
+                foreach (var k in _needs)
+                    if (Store.Read(k, _pages) == PageRead.Pending) pending = true;
+                _needs.Clear();
+                _pages.ClearNeeded();
+                if (!pending) continue;
+                if (_rng.Next(2) == 0)
+                {
+                    _pages.Clear();
+                    Store.Restart();
+                    root = Root;
+                    staging = new StagingStore(Store);
+                    OnRestart?.Invoke();
+                }
+                else Store.Land(_pages);
+            }
+            Root = root;
+            staging.Commit();
+        }
+
+        /// <summary>The edge sides into the tree, as a change by position does first.</summary>
+        public void Settle() => DoTry((ref ListRoot r, PageSet p, IPageStore s, List<PageKey> nd) => PagedList.TrySettle(ref r, p, s, nd));
+
         public void Record(ElementOp op, ulong arg, ReadOnlySpan<byte> value = default)
         {
             Root.Seq++;
@@ -61,8 +102,28 @@ public class PagedListModelTests
             Log.Add(bytes);
         }
 
-        /// <summary>Ranks [from, from + n) read leaf by leaf through LeavesFrom (towards 0 when reverse).</summary>
+        /// <summary>Ranks [from, from + n) (towards 0 when reverse): the edge sides' from the root, the tree's leaf by leaf through LeavesFrom.</summary>
         public List<byte[]> Range(ulong from, ulong n, bool reverse)
+        {
+            var all = new List<byte[]>();
+            ulong tree = Root.Tree.Count;
+            for (ulong i = 0; i < n; i++)
+            {
+                ulong rank = reverse ? from - i : from + i;
+                if (Root.Edges.TryAtRank(rank, tree, out var element, out ulong treeRank))
+                {
+                    all.Add(element.ToArray());
+                    continue;
+                }
+                // A run of the tree's ranks at once.
+                ulong run = reverse ? Math.Min(n - i, treeRank + 1) : Math.Min(n - i, tree - treeRank);
+                all.AddRange(TreeRange(treeRank, run, reverse));
+                i += run - 1;
+            }
+            return all;
+        }
+
+        private List<byte[]> TreeRange(ulong from, ulong n, bool reverse)
         {
             var sink = new ListSink();
             var leaves = new List<TreeLeaf>();
@@ -150,10 +211,24 @@ public class PagedListModelTests
                 int runOf = longRun ? rng.Next(50, 1500) : rng.Next(4) == 0 ? rng.Next(20, 200) : 1;
                 for (int i = 0; i < runOf; i++)
                 {
-                    var e = El(rng, max);
-                    run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsPush(r, head, e.Length, p, nd), (p, s) => PagedList.Push(ref run.Root, head, e, p, s));
-                    run.Record(head ? ElementOp.LPush : ElementOp.RPush, 0, e);
-                    if (head) m.Insert(0, e); else m.Add(e);
+                    // A quarter of the time several elements in one attempt, as LPUSH k a b c pushes them.
+                    var batch = new List<byte[]> { El(rng, max) };
+                    if (rng.Next(4) == 0)
+                        for (int more = rng.Next(1, 5); more > 0 && i + 1 < runOf; more--, i++) batch.Add(El(rng, max));
+                    int done = 0;
+                    run.OnRestart = () => done = 0;
+                    run.DoTry((ref ListRoot r, PageSet p, IPageStore s, List<PageKey> nd) =>
+                    {
+                        for (; done < batch.Count; done++)
+                            if (!PagedList.TryPush(ref r, head, batch[done], p, s, nd)) return false;
+                        return true;
+                    });
+                    run.OnRestart = null;
+                    foreach (var e in batch)
+                    {
+                        run.Record(head ? ElementOp.LPush : ElementOp.RPush, 0, e);
+                        if (head) m.Insert(0, e); else m.Add(e);
+                    }
                 }
             }
             else if (op < 55)
@@ -163,7 +238,11 @@ public class PagedListModelTests
                 for (int i = 0; i < take; i++)
                 {
                     var popped = new System.Buffers.ArrayBufferWriter<byte>();
-                    run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsPop(r, head, p, nd), (p, s) => PagedList.Pop(ref run.Root, head, p, s, popped));
+                    run.DoTry((ref ListRoot r, PageSet p, IPageStore s, List<PageKey> nd) =>
+                    {
+                        popped.ResetWrittenCount(); // a step called again after a fetch has not popped yet
+                        return PagedList.TryPop(ref r, head, p, s, nd, popped);
+                    });
                     var want = head ? m[0] : m[^1];
                     if (!popped.WrittenSpan.SequenceEqual(want)) throw new InvalidOperationException($"step {step}: popped other than the model's end");
                     m.RemoveAt(head ? 0 : m.Count - 1);
@@ -174,6 +253,7 @@ public class PagedListModelTests
             {
                 ulong at = (ulong)rng.NextInt64((long)n);
                 var e = El(rng, max);
+                run.Settle();
                 run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsSetAt(r, at, e.Length, p, nd), (p, s) => PagedList.SetAt(ref run.Root, at, e, p, s));
                 run.Record(ElementOp.LSet, at, e);
                 m[(int)at] = e;
@@ -182,6 +262,7 @@ public class PagedListModelTests
             {
                 ulong at = (ulong)rng.NextInt64((long)n + 1);
                 var e = El(rng, max);
+                run.Settle();
                 run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsInsertAt(r, at, p, nd), (p, s) => PagedList.InsertAt(ref run.Root, at, e, p, s));
                 run.Record(ElementOp.LInsert, at, e);
                 m.Insert((int)at, e);
@@ -189,6 +270,7 @@ public class PagedListModelTests
             else if (op < 81)
             {
                 ulong at = (ulong)rng.NextInt64((long)n);
+                run.Settle();
                 run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => PagedList.NeedsRemoveAt(r, at, p, nd), (p, s) => PagedList.RemoveAt(ref run.Root, at, p, s));
                 run.Record(ElementOp.LRemAt, at);
                 m.RemoveAt((int)at);
@@ -197,6 +279,7 @@ public class PagedListModelTests
             {
                 ulong at = (ulong)rng.NextInt64((long)n);
                 ulong count = (ulong)rng.NextInt64(1, (long)Math.Min(n - at, rng.Next(2) == 0 ? 50UL : 5000UL) + 1);
+                run.Settle();
                 for (ulong left = count; left > 0;)
                 {
                     ulong l = left;
@@ -244,7 +327,9 @@ public class PagedListModelTests
             // The edge runs did leave counts pending (the fast path ran), and positional ops folded them.
             await Assert.That(pendingSteps).IsGreaterThan(steps / 4);
             await Assert.That(pendingSteps).IsLessThan(steps);
-            // Folded, the inner pages' own counts hold the whole list.
+            // Settled and folded, the inner pages' own counts hold the whole list.
+            run.Settle();
+            await Assert.That(run.Root.Edges.IsEmpty).IsTrue();
             run.Do((in ListRoot r, PageSet p, List<PageKey> nd) => CountedTree.NeedsFold(r.Tree, p, nd), (p, s) => CountedTree.Fold(ref run.Root.Tree, p, s));
             await Assert.That(run.Root.Tree.LeftDelta).IsEqualTo(0L);
             await Assert.That(run.Root.Tree.RightDelta).IsEqualTo(0L);
@@ -302,11 +387,30 @@ public class PagedListModelTests
         root.LeftLeaf = 7;
         root.Tree.LeftDelta = -3;
         root.Tree.RightDelta = 1L << 40;
+        await Assert.That(root.Edges.TryAdd(true, "b"u8)).IsTrue();
+        await Assert.That(root.Edges.TryAdd(true, "a"u8)).IsTrue();
+        await Assert.That(root.Edges.TryAdd(false, ""u8)).IsTrue();
+        await Assert.That(root.Edges.TryAdd(false, new byte[ListEdges.MaxElement + 1])).IsFalse();
         var bytes = new byte[ListRoot.Size];
         root.Write(bytes);
         await Assert.That(ListRoot.TryRead(bytes, out var back)).IsTrue();
         await Assert.That(back.Cid).IsEqualTo(root.Cid);
-        await Assert.That(back.Count).IsEqualTo(5UL);
+        await Assert.That(back.Count).IsEqualTo(8UL); // the tree's 5 and the sides' 3
+        await Assert.That(back.Edges.At(true, 0).SequenceEqual("a"u8)).IsTrue();
+        await Assert.That(back.Edges.At(true, 1).SequenceEqual("b"u8)).IsTrue();
+        await Assert.That(back.Edges.TryAtRank(7, 5, out var last, out _) && last.Length == 0).IsTrue();
+        await Assert.That(back.Edges.TryAtRank(2, 5, out _, out ulong treeRank)).IsFalse();
+        await Assert.That(treeRank).IsEqualTo(0UL);
+        // A format 2 root (90 bytes, before the edge sides) reads with empty sides.
+        var format2 = bytes.AsSpan(0, 90).ToArray();
+        format2[57] = 2;
+        await Assert.That(ListRoot.TryRead(format2, out var old)).IsTrue();
+        await Assert.That(old.Count).IsEqualTo(5UL);
+        await Assert.That(old.Edges.IsEmpty).IsTrue();
+        // Sides whose entries do not add up are refused.
+        var torn = (byte[])bytes.Clone();
+        torn[90] = ListEdges.SideBytes + 1;
+        await Assert.That(() => ListRoot.TryRead(torn, out _)).Throws<InvalidDataException>();
         await Assert.That(back.RedisBytes).IsEqualTo(-1L);
         await Assert.That(back.Seq).IsEqualTo(99UL);
         await Assert.That(back.LeftLeaf).IsEqualTo(7UL);

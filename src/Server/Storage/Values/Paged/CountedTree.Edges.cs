@@ -111,6 +111,35 @@ public static partial class CountedTree
         else meta.RightDelta++;
     }
 
+    /// <summary>
+    /// <see cref="EdgePush"/> of <paramref name="count"/> elements at once, already encoded as leaf entries in
+    /// <paramref name="entries"/> in the order they take in the leaf: one move of the leaf's bytes where a push each
+    /// moved them every time (60 head pushes into a 4 KB leaf were 14% of an LPUSH's CPU).
+    /// </summary>
+    public static void EdgePushEntries(ref TreeMeta meta, ulong leaf, bool head, ReadOnlySpan<byte> entries, int count, PageSet pages, IPageStore store)
+    {
+        CheckMode(meta, TreeMode.Position);
+        var key = PageOf(meta, leaf);
+        var page = pages.Get(key);
+        if (meta.Height < 2 || !TreePage.IsLeaf(page)) throw new InvalidOperationException("not an edge push");
+        int n = TreePage.CountOf(page), used = TreePage.UsedOf(page), size = entries.Length;
+        if (used - TreePage.HeaderSize + size > Capacity(meta)) throw new InvalidOperationException("not an edge push: the leaf has no room");
+        int at = head ? TreePage.HeaderSize : used;
+        var buf = pages.Edit(key, used + size);
+        buf[at..used].CopyTo(buf[(at + size)..]);
+        entries.CopyTo(buf[at..]);
+        TreePage.WriteHeader(buf, true, n + count, used + size);
+        pages.SetLength(key, used + size);
+        store.Write(key, buf[..(used + size)]);
+        meta.Count += (ulong)count;
+        if (head) meta.LeftDelta += count;
+        else meta.RightDelta += count;
+    }
+
+    /// <summary>Bytes edge leaf <paramref name="leaf"/> (in hand) still takes without splitting.</summary>
+    public static int EdgeRoom(in TreeMeta meta, ulong leaf, PageSet pages)
+        => Capacity(meta) - (TreePage.UsedOf(pages.Get(PageOf(meta, leaf))) - TreePage.HeaderSize);
+
     /// <summary>Pops from edge leaf <paramref name="leaf"/> of a tree of height 2 or more, in place, when it <see cref="EdgeKeeps"/>.</summary>
     public static void EdgePop(ref TreeMeta meta, ulong leaf, bool head, PageSet pages, IPageStore store, IBufferWriter<byte>? removed)
     {

@@ -12,8 +12,9 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// [57]      format u8 (<see cref="Format"/>)
 /// [58..66)  left leaf u64, [66..74) right leaf u64: the edge leaves' page numbers (<see cref="NoLeaf"/>: not known)
 /// [74..82)  left delta i64, [82..90) right delta i64: the tree's pending edge counts (<see cref="TreeMeta.LeftDelta"/>)
+/// [90..574)  the edge sides (<see cref="ListEdges"/>): short elements pushed at the ends, not in the tree yet
 /// </code>
-/// RENAME and MOVE copy only this.
+/// RENAME and MOVE copy only this. The size is fixed, so a push rewrites the record in place.
 /// <list type="bullet">
 /// <item>redis bytes: what Redis's listpack would weigh the elements (<see cref="List.RedisBytes"/>), so a list
 /// that shrinks converts back to listpack exactly where Redis's does; -1 when unknown (LTRIM deletes whole
@@ -22,15 +23,22 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// records numbered seq + 1, seq + 2, ..., and replay applies only a record past the root's seq, so a record
 /// replayed twice (or one a checkpoint already holds) changes nothing.</item>
 /// <item>edge leaves and deltas: a push or pop at an edge reads and writes only the edge leaf (and this root),
-/// <see cref="PagedList.Push"/>. Any other change forgets the leaves (found again by the next edge change's walk).</item>
+/// <see cref="PagedList.TryPush"/>. Any other change forgets the leaves (found again by the next edge change's walk).</item>
+/// <item>edge sides: the elements at either end that the tree does not hold; <see cref="Count"/> includes them.</item>
 /// </list>
 /// </summary>
 public struct ListRoot
 {
-    public const int Size = 1 + TreeMeta.Size + 16 + 1 + 32;
+    public const int Size = V2Size + ListEdges.Size;
 
-    /// <summary>2: the edge leaves and deltas (issue 13). Format 1 (57 bytes, no format byte) is refused, not misread.</summary>
-    public const byte Format = 2;
+    /// <summary>
+    /// 3: the edge sides. 2 (90 bytes: the edge leaves and deltas) is read as a root with empty sides; format 1
+    /// (57 bytes, no format byte) is refused, not misread.
+    /// </summary>
+    public const byte Format = 3;
+
+    private const byte Format2 = 2;
+    private const int V2Size = 1 + TreeMeta.Size + 16 + 1 + 32;
 
     /// <summary>An edge leaf not known: the next edge change walks to it.</summary>
     public const ulong NoLeaf = ulong.MaxValue;
@@ -44,9 +52,12 @@ public struct ListRoot
     public long RedisBytes;
     public ulong Seq;
     public ulong LeftLeaf, RightLeaf;
+    public ListEdges Edges;
 
     public readonly ulong Cid => Tree.Cid;
-    public readonly ulong Count => Tree.Count;
+
+    /// <summary>The list's length: the tree's and the edge sides'.</summary>
+    public readonly ulong Count => Tree.Count + Edges.Total;
 
     /// <summary>An empty paged list (no pages yet) under <paramref name="cid"/>.</summary>
     public static ListRoot Create(ulong cid, int pageShift = CountedTree.DefaultPageShift)
@@ -62,14 +73,21 @@ public struct ListRoot
     {
         if (payload.Length == 0 || payload[0] != (byte)CollectionEncoding.PagedList) return false;
         if (payload.Length == Size && payload[V1Size] == Format) return true;
+        if (payload.Length == V2Size && payload[V1Size] == Format2) return true;
         // Not an inline list either: read as one it would be garbage.
         throw new InvalidDataException(payload.Length == V1Size
-            ? "paged list root of format 1 (before the edge leaves, issue 13): this build reads format 2 only"
-            : $"paged list root of {payload.Length} bytes, format {(payload.Length > V1Size ? payload[V1Size] : 0)}: this build reads format {Format} ({Size} bytes)");
+            ? "paged list root of format 1 (before the edge leaves, issue 13): this build reads formats 2 and 3"
+            : $"paged list root of {payload.Length} bytes, format {(payload.Length > V1Size ? payload[V1Size] : 0)}: this build reads format {Format} ({Size} bytes) and {Format2} ({V2Size})");
     }
 
     /// <summary>The root of a paged list payload; false for an inline payload (or bytes this build did not write).</summary>
-    public static bool TryRead(ReadOnlySpan<byte> payload, out ListRoot root)
+    public static bool TryRead(ReadOnlySpan<byte> payload, out ListRoot root) => TryRead(payload, out root, sides: true);
+
+    /// <summary>
+    /// As <see cref="TryRead(ReadOnlySpan{byte}, out ListRoot)"/>; without <paramref name="sides"/> the edge sides stay
+    /// empty (what a write's accounting needs is the cid and the weight: copying and checking 484 bytes was 11% of an LPUSH).
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> payload, out ListRoot root, bool sides)
     {
         root = default;
         if (!IsPaged(payload) || !TreeMeta.TryRead(payload[1..], out root.Tree) || root.Tree.Mode != TreeMode.Position) return false;
@@ -79,6 +97,9 @@ public struct ListRoot
         root.RightLeaf = BinaryPrimitives.ReadUInt64LittleEndian(payload[(V1Size + 9)..]);
         root.Tree.LeftDelta = BinaryPrimitives.ReadInt64LittleEndian(payload[(V1Size + 17)..]);
         root.Tree.RightDelta = BinaryPrimitives.ReadInt64LittleEndian(payload[(V1Size + 25)..]);
+        if (payload.Length == V2Size || !sides) return true;
+        // Read as an inline list (false) it would be garbage.
+        if (!ListEdges.TryRead(payload[V2Size..], out root.Edges)) throw new InvalidDataException("paged list root with edge sides that do not add up");
         return true;
     }
 
@@ -93,6 +114,7 @@ public struct ListRoot
         BinaryPrimitives.WriteUInt64LittleEndian(dest[(V1Size + 9)..], RightLeaf);
         BinaryPrimitives.WriteInt64LittleEndian(dest[(V1Size + 17)..], Tree.LeftDelta);
         BinaryPrimitives.WriteInt64LittleEndian(dest[(V1Size + 25)..], Tree.RightDelta);
+        Edges.Write(dest[V2Size..]);
     }
 
     /// <summary>

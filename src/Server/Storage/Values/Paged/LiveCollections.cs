@@ -83,7 +83,7 @@ public sealed class LiveCollections
     public static ulong ListCidOf(ReadOnlySpan<byte> payload, out long bytes)
     {
         bytes = 0;
-        if (!ListRoot.TryRead(payload, out var root)) return 0;
+        if (!ListRoot.TryRead(payload, out var root, sides: false)) return 0;
         bytes = root.EstimatedBytes();
         return root.Cid;
     }

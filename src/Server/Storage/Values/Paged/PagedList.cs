@@ -19,16 +19,150 @@ public static class PagedList
     /// <summary>The longest element a new paged list would hold: a list with a longer one stays inline.</summary>
     public static readonly int NewMaxElementLength = CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Position));
 
-    public static void NeedsAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs) => CountedTree.NeedsAt(root.Tree, index, pages, needs);
+    /// <summary>Pages <see cref="GetAt"/> needs: none for an element an edge side holds, else the tree's path to it.</summary>
+    public static void NeedsAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs)
+    {
+        if (!root.Edges.TryAtRank(index, root.Tree.Count, out _, out ulong rank)) CountedTree.NeedsAt(root.Tree, rank, pages, needs);
+    }
 
-    public static void GetAt(in ListRoot root, ulong index, PageSet pages, IBufferWriter<byte> dest) => CountedTree.GetAt(root.Tree, index, pages, dest);
+    public static void GetAt(in ListRoot root, ulong index, PageSet pages, IBufferWriter<byte> dest)
+    {
+        if (root.Edges.TryAtRank(index, root.Tree.Count, out var element, out ulong rank)) dest.Write(element);
+        else CountedTree.GetAt(root.Tree, rank, pages, dest);
+    }
 
     /// <summary>
-    /// Pages <see cref="Push"/> of an element of <paramref name="length"/> bytes needs: the edge leaf alone when the
+    /// LPUSH/RPUSH of one element: a short one goes into the root's edge side (nothing else is read or written); a side
+    /// that is full, or an element too long for it, moves the side into the tree first. False after naming the pages it
+    /// needs in <paramref name="needs"/>: what it did so far stays in <paramref name="root"/> and the pages, so the caller
+    /// fetches and calls again (or, when the attempt stops, starts over from the stored root).
+    /// </summary>
+    public static bool TryPush(ref ListRoot root, bool head, ReadOnlySpan<byte> element, PageSet pages, IPageStore store, List<PageKey> needs)
+    {
+        if (!root.Edges.TryAdd(head, element))
+        {
+            if (!Flush(ref root, head, pages, store, needs)) return false;
+            if (!root.Edges.TryAdd(head, element))
+            {
+                NeedsTreePush(root, head, element.Length, pages, needs);
+                if (needs.Count > 0) return false;
+                TreePush(ref root, head, element, pages, store);
+            }
+        }
+        if (root.RedisBytes >= 0) root.RedisBytes += List.RedisEntryBytes(element);
+        return true;
+    }
+
+    /// <summary>
+    /// LPOP/RPOP of one element (its bytes to <paramref name="removed"/> when given): from the edge side at that end, else
+    /// the tree's edge, else (the tree empty) the other side's innermost. False after naming the pages it needs, as <see cref="TryPush"/>.
+    /// </summary>
+    public static bool TryPop(ref ListRoot root, bool head, PageSet pages, IPageStore store, List<PageKey> needs, ArrayBufferWriter<byte>? removed = null)
+    {
+        if (root.Count == 0) return true;
+        var into = removed ?? (t_removed ??= new ArrayBufferWriter<byte>(256));
+        int before = into.WrittenCount;
+        if (root.Edges.Count(head) > 0)
+        {
+            into.Write(root.Edges.At(head, 0));
+            root.Edges.RemoveOuter(head);
+        }
+        else if (root.Tree.Count > 0)
+        {
+            NeedsTreePop(root, head, pages, needs);
+            if (needs.Count > 0) return false;
+            TreeRemoveAt(ref root, head ? 0 : root.Tree.Count - 1, pages, store, into);
+        }
+        else
+        {
+            into.Write(root.Edges.At(!head, root.Edges.Count(!head) - 1));
+            root.Edges.RemoveInner(!head);
+        }
+        if (root.RedisBytes >= 0) root.RedisBytes -= List.RedisEntryBytes(into.WrittenSpan[before..]);
+        if (removed is null) into.ResetWrittenCount();
+        if (root.Count == 0) root.RedisBytes = ListRoot.RedisEmptyBytes;
+        return true;
+    }
+
+    /// <summary>
+    /// Moves both edge sides into the tree, before a change by position (LSET, LINSERT, LREM, LTRIM), which the tree's
+    /// code makes on a root with empty sides only. False after naming pages, as <see cref="TryPush"/>.
+    /// </summary>
+    public static bool TrySettle(ref ListRoot root, PageSet pages, IPageStore store, List<PageKey> needs)
+        => Flush(ref root, true, pages, store, needs) && Flush(ref root, false, pages, store, needs);
+
+    /// <summary>
+    /// Moves a side into the tree, innermost element first (the list's order and weight do not change): as many as the
+    /// edge leaf has room for in one move, the rest one push at a time (a split, then the new edge leaf).
+    /// </summary>
+    private static bool Flush(ref ListRoot root, bool head, PageSet pages, IPageStore store, List<PageKey> needs)
+    {
+        int n = root.Edges.Count(head);
+        if (n == 0) return true;
+        Span<int> offsets = stackalloc int[ListEdges.SideBytes];
+        root.Edges.Offsets(head, offsets);
+        Span<byte> element = stackalloc byte[ListEdges.MaxElement];
+        Span<byte> encoded = stackalloc byte[2 * ListEdges.SideBytes]; // a leaf entry is at most twice its side entry (an empty one: 2 bytes, 1)
+        for (int k = n - 1; k >= 0;)
+        {
+            var entry = root.Edges.EntryAt(head, offsets[k]);
+            NeedsTreePush(root, head, entry.Length, pages, needs);
+            if (needs.Count > 0)
+            {
+                // What went into the tree leaves the side; the rest waits for the pages.
+                root.Edges.Truncate(head, k + 1, offsets[k] + 1 + entry.Length);
+                return false;
+            }
+            int bytes = 0, many = root.Tree.Height >= 2 ? EdgeBatch(ref root, head, offsets, k, pages, encoded, out bytes) : 0;
+            if (many > 1)
+            {
+                CountedTree.EdgePushEntries(ref root.Tree, Edge(ref root, head, pages), head, encoded[..bytes], many, pages, store);
+                k -= many;
+                continue;
+            }
+            var e = element[..entry.Length];
+            entry.CopyTo(e);
+            TreePush(ref root, head, e, pages, store);
+            k--;
+        }
+        root.Edges.Truncate(head, 0, 0);
+        return true;
+    }
+
+    /// <summary>
+    /// How many of the side's entries from <paramref name="k"/> outwards go into the edge leaf (in hand, its path known)
+    /// at once, encoded as leaf entries in <paramref name="encoded"/> in the leaf's order: at the head the outermost first.
+    /// </summary>
+    private static int EdgeBatch(ref ListRoot root, bool head, ReadOnlySpan<int> offsets, int k, PageSet pages, Span<byte> encoded, out int bytes)
+    {
+        bytes = 0;
+        ulong leaf = Edge(ref root, head, pages);
+        int room = CountedTree.EdgeRoom(root.Tree, leaf, pages), many = 0;
+        for (int j = k; j >= 0; j--)
+        {
+            int size = TreePage.LeafEntrySize(root.Edges.EntryAt(head, offsets[j]).Length);
+            if (bytes + size > room) break;
+            bytes += size;
+            many++;
+        }
+        // At the head the leaf starts with the outermost of them (entry k - many + 1); at the tail the innermost (k) comes first.
+        int at = 0;
+        for (int i = 0; i < many; i++)
+            at += TreePage.WriteLeafEntry(encoded[at..], root.Edges.EntryAt(head, offsets[head ? k - many + 1 + i : k - i]));
+        return many;
+    }
+
+    private static void RequireSettled(in ListRoot root)
+    {
+        if (!root.Edges.IsEmpty) throw new InvalidOperationException($"a change by position to paged list {root.Cid} before its edge sides went into the tree (TrySettle)");
+    }
+
+    /// <summary>
+    /// Pages a push into the tree of an element of <paramref name="length"/> bytes needs: the edge leaf alone when the
     /// root knows it and it has room; the path to it when it is not known yet; the spines (to fold the pending
     /// counts) and the path when the leaf must split.
     /// </summary>
-    public static void NeedsPush(in ListRoot root, bool head, int length, PageSet pages, List<PageKey> needs)
+    private static void NeedsTreePush(in ListRoot root, bool head, int length, PageSet pages, List<PageKey> needs)
     {
         var t = root.Tree;
         if (t.Height >= 2 && EdgeInHand(root, head, pages, needs, out ulong leaf))
@@ -40,11 +174,11 @@ public static class PagedList
     }
 
     /// <summary>
-    /// LPUSH/RPUSH of one element. With two levels or more, onto the edge leaf in place when it has room (the leaf
-    /// and the root are all it writes: the count waits in the root's delta); else the deltas are folded and the
-    /// tree inserts (the leaf splits), and the edges are found again by the next push or pop.
+    /// A push into the tree. With two levels or more, onto the edge leaf in place when it has room (the leaf and the
+    /// root are all it writes: the count waits in the root's delta); else the deltas are folded and the tree inserts
+    /// (the leaf splits), and the edges are found again by the next push or pop. The weight is the caller's.
     /// </summary>
-    public static void Push(ref ListRoot root, bool head, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
+    private static void TreePush(ref ListRoot root, bool head, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
     {
         if (root.Tree.Height >= 2)
         {
@@ -52,11 +186,11 @@ public static class PagedList
             if (CountedTree.EdgeFits(root.Tree, leaf, element.Length, pages))
             {
                 CountedTree.EdgePush(ref root.Tree, leaf, head, element, pages, store);
-                if (root.RedisBytes >= 0) root.RedisBytes += List.RedisEntryBytes(element);
                 return;
             }
         }
-        InsertAt(ref root, head ? 0 : root.Count, element, pages, store);
+        Folded(ref root, pages, store);
+        CountedTree.InsertAt(ref root.Tree, head ? 0 : root.Tree.Count, element, pages, store);
     }
 
     /// <summary>The edge leaf, known or (its path in hand) found now and kept in the root.</summary>
@@ -99,26 +233,34 @@ public static class PagedList
 
     public static void NeedsInsertAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs)
     {
+        RequireSettled(root);
         NeedsFolded(root, pages, needs);
         if (needs.Count == 0) CountedTree.NeedsInsertAt(root.Tree, index, pages, needs);
     }
 
     public static void InsertAt(ref ListRoot root, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
     {
+        RequireSettled(root);
         Folded(ref root, pages, store);
         CountedTree.InsertAt(ref root.Tree, index, element, pages, store);
         if (root.RedisBytes >= 0) root.RedisBytes += List.RedisEntryBytes(element);
     }
 
-    /// <summary>Pages <see cref="Pop"/> needs: the edge leaf alone while it keeps an element, else the spines and the path.</summary>
-    public static void NeedsPop(in ListRoot root, bool head, PageSet pages, List<PageKey> needs)
+    /// <summary>Pages a pop from the tree needs: the edge leaf alone while it keeps an element, else the spines and the path.</summary>
+    private static void NeedsTreePop(in ListRoot root, bool head, PageSet pages, List<PageKey> needs)
     {
-        if (root.Count == 0) return;
+        if (root.Tree.Count == 0) return;
         if (root.Tree.Height >= 2 && EdgeInHand(root, head, pages, needs, out ulong leaf) && CountedTree.EdgeKeeps(root.Tree, leaf, pages)) return;
-        if (needs.Count == 0) NeedsRemoveAt(root, head ? 0 : root.Count - 1, pages, needs);
+        if (needs.Count == 0) NeedsTreeRemoveAt(root, head ? 0 : root.Tree.Count - 1, pages, needs);
     }
 
     public static void NeedsRemoveAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs)
+    {
+        RequireSettled(root);
+        NeedsTreeRemoveAt(root, index, pages, needs);
+    }
+
+    private static void NeedsTreeRemoveAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs)
     {
         NeedsFolded(root, pages, needs);
         if (needs.Count == 0) CountedTree.NeedsRemoveAt(root.Tree, index, pages, needs);
@@ -129,18 +271,25 @@ public static class PagedList
     /// <summary>Removes the element at <paramref name="index"/>; its bytes go to <paramref name="removed"/> when given.</summary>
     public static void RemoveAt(ref ListRoot root, ulong index, PageSet pages, IPageStore store, ArrayBufferWriter<byte>? removed = null)
     {
+        RequireSettled(root);
         var into = removed ?? (t_removed ??= new ArrayBufferWriter<byte>(256));
         int before = into.WrittenCount;
-        if (root.Tree.Height >= 2 && (index == 0 || index == root.Count - 1) && EdgeKeeps(ref root, index == 0, pages, out ulong leaf))
+        TreeRemoveAt(ref root, index, pages, store, into);
+        if (root.RedisBytes >= 0) root.RedisBytes -= List.RedisEntryBytes(into.WrittenSpan[before..]);
+        if (removed is null) into.ResetWrittenCount();
+        if (root.Count == 0) root.RedisBytes = ListRoot.RedisEmptyBytes;
+    }
+
+    /// <summary>Removes the tree's element at <paramref name="index"/> into <paramref name="into"/>: at an edge from the edge leaf alone when it keeps one.</summary>
+    private static void TreeRemoveAt(ref ListRoot root, ulong index, PageSet pages, IPageStore store, ArrayBufferWriter<byte> into)
+    {
+        if (root.Tree.Height >= 2 && (index == 0 || index == root.Tree.Count - 1) && EdgeKeeps(ref root, index == 0, pages, out ulong leaf))
             CountedTree.EdgePop(ref root.Tree, leaf, index == 0, pages, store, into);
         else
         {
             Folded(ref root, pages, store);
             CountedTree.RemoveAt(ref root.Tree, index, pages, store, into);
         }
-        if (root.RedisBytes >= 0) root.RedisBytes -= List.RedisEntryBytes(into.WrittenSpan[before..]);
-        if (removed is null) into.ResetWrittenCount();
-        if (root.Count == 0) root.RedisBytes = ListRoot.RedisEmptyBytes;
     }
 
     /// <summary>Whether the edge leaf is known (or found, its path in hand) and keeps an element after a pop.</summary>
@@ -152,19 +301,17 @@ public static class PagedList
         return pages.State(CountedTree.PageOf(root.Tree, leaf)) == PageState.Present && CountedTree.EdgeKeeps(root.Tree, leaf, pages);
     }
 
-    /// <summary>LPOP/RPOP of one element (its bytes to <paramref name="removed"/> when given).</summary>
-    public static void Pop(ref ListRoot root, bool head, PageSet pages, IPageStore store, ArrayBufferWriter<byte>? removed = null)
-        => RemoveAt(ref root, head ? 0 : root.Count - 1, pages, store, removed);
-
     /// <summary>Pages <see cref="SetAt"/> needs (the path, and the siblings a shrinking leaf may take).</summary>
     public static void NeedsSetAt(in ListRoot root, ulong index, int newLength, PageSet pages, List<PageKey> needs)
     {
+        RequireSettled(root);
         NeedsFolded(root, pages, needs);
         if (needs.Count == 0) CountedTree.NeedsSetAt(root.Tree, index, newLength, pages, needs);
     }
 
     public static void SetAt(ref ListRoot root, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
     {
+        RequireSettled(root);
         if (root.RedisBytes >= 0)
         {
             var old = t_removed ??= new ArrayBufferWriter<byte>(256);
@@ -178,6 +325,7 @@ public static class PagedList
 
     public static void NeedsRemoveRange(in ListRoot root, ulong rank, ulong count, PageSet pages, List<PageKey> needs)
     {
+        RequireSettled(root);
         NeedsFolded(root, pages, needs);
         if (needs.Count == 0) CountedTree.NeedsRemoveRange(root.Tree, rank, count, pages, needs);
     }
@@ -185,6 +333,7 @@ public static class PagedList
     /// <summary>One step of removing [rank, rank + count) (see <see cref="CountedTree.RemoveRange"/>): how many went. The Redis weight becomes unknown.</summary>
     public static ulong RemoveRange(ref ListRoot root, ulong rank, ulong count, PageSet pages, IPageStore store)
     {
+        RequireSettled(root);
         Folded(ref root, pages, store);
         ulong n = CountedTree.RemoveRange(ref root.Tree, rank, count, pages, store);
         root.RedisBytes = root.Count == 0 ? ListRoot.RedisEmptyBytes : -1;
@@ -217,35 +366,36 @@ public static class PagedList
         ulong seq = SeqOf(record), arg = ArgOf(record);
         if (seq <= root.Seq) return false;
         var op = record.Op;
+        bool head = op is ElementOp.LPush or ElementOp.LPop;
+        int round = 0;
         switch (op)
         {
             case ElementOp.LPush:
             case ElementOp.RPush:
-                Ensure(root, op, 0, record.Value.Length, 0, pages, needs, fetch);
-                Push(ref root, op == ElementOp.LPush, record.Value, pages, store);
+                while (!TryPush(ref root, head, record.Value, pages, store, needs)) Fetched(ref round, fetch);
                 break;
             case ElementOp.LPop:
             case ElementOp.RPop:
                 for (ulong i = 0; i < arg && root.Count > 0; i++)
-                {
-                    Ensure(root, op, 0, 0, 0, pages, needs, fetch);
-                    Pop(ref root, op == ElementOp.LPop, pages, store);
-                }
+                    while (!TryPop(ref root, head, pages, store, needs)) Fetched(ref round, fetch);
                 break;
             case ElementOp.LSet:
             case ElementOp.LRemAt:
                 if (arg >= root.Count) throw new InvalidDataException($"{op} record at {arg} of a {root.Count}-element list");
+                while (!TrySettle(ref root, pages, store, needs)) Fetched(ref round, fetch);
                 Ensure(root, op, arg, record.Value.Length, 0, pages, needs, fetch);
                 if (op == ElementOp.LSet) SetAt(ref root, arg, record.Value, pages, store);
                 else RemoveAt(ref root, arg, pages, store);
                 break;
             case ElementOp.LInsert:
                 if (arg > root.Count) throw new InvalidDataException($"LINSERT record at {arg} of a {root.Count}-element list");
+                while (!TrySettle(ref root, pages, store, needs)) Fetched(ref round, fetch);
                 Ensure(root, op, arg, 0, 0, pages, needs, fetch);
                 InsertAt(ref root, arg, record.Value, pages, store);
                 break;
             case ElementOp.LRemRange:
                 ulong left = BinaryPrimitives.ReadUInt64LittleEndian(record.Value);
+                while (!TrySettle(ref root, pages, store, needs)) Fetched(ref round, fetch);
                 while (left > 0 && arg < root.Count)
                 {
                     Ensure(root, op, arg, 0, left, pages, needs, fetch);
@@ -259,6 +409,14 @@ public static class PagedList
         return true;
     }
 
+    /// <summary>One more round of reads for a step that named what it needs (replay's reads complete before fetch returns).</summary>
+    private static void Fetched(ref int round, Func<bool> fetch)
+    {
+        // Each round brings a level's pages; a flush of both edge sides takes a few (a split's pages are new, in hand).
+        if (++round > CountedTree.MaxHeight * 16) throw new InvalidOperationException("a list record's pages never came in hand");
+        fetch();
+    }
+
     /// <summary>Reads what the record's next step needs, round after round (replay's reads complete before they return).</summary>
     private static void Ensure(in ListRoot root, ElementOp op, ulong arg, int length, ulong left, PageSet pages, List<PageKey> needs, Func<bool> fetch)
     {
@@ -266,10 +424,6 @@ public static class PagedList
         {
             switch (op)
             {
-                case ElementOp.LPush: NeedsPush(root, true, length, pages, needs); break;
-                case ElementOp.RPush: NeedsPush(root, false, length, pages, needs); break;
-                case ElementOp.LPop: NeedsPop(root, true, pages, needs); break;
-                case ElementOp.RPop: NeedsPop(root, false, pages, needs); break;
                 case ElementOp.LSet: NeedsSetAt(root, arg, length, pages, needs); break;
                 case ElementOp.LInsert: NeedsInsertAt(root, arg, pages, needs); break;
                 case ElementOp.LRemAt: NeedsRemoveAt(root, arg, pages, needs); break;

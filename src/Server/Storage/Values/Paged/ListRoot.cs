@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace NativeKv.Server.Storage.Values.Paged;
 
 /// <summary>
-/// The main record's payload of a paged list, 90 bytes whatever the list's length (OBJECT ENCODING "quicklist"):
+/// The main record's payload of a paged list, 574 bytes whatever the list's length (OBJECT ENCODING "quicklist"):
 /// <code>
 /// [0]       CollectionEncoding.PagedList
 /// [1..41)   TreeMeta (the counted tree by position)

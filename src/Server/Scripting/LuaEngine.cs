@@ -65,13 +65,14 @@ public sealed unsafe class LuaEngine : IDisposable
         _state = lua_newstate(&Allocate, (nint)_alloc);
         if (_state == 0) throw new OutOfMemoryException("lua_newstate");
         var L = _state;
-        // luaLoadLibraries: base, table, string, math, debug, cjson, bit (struct and cmsgpack not built yet).
+        // luaLoadLibraries: base, table, string, math, debug, cjson, struct, cmsgpack, bit (struct and cmsgpack in C#).
         luaopen_base(L); lua_settop(L, 0);
         luaopen_table(L); lua_settop(L, 0);
         luaopen_string(L); lua_settop(L, 0);
         luaopen_math(L); lua_settop(L, 0);
         luaopen_debug(L); lua_settop(L, 0);
         luaopen_cjson(L); SetGlobal(L, "cjson"u8);
+        LuaStruct.Push(L); SetGlobal(L, "struct"u8);
         luaopen_bit(L); SetGlobal(L, "bit"u8);
         lua_settop(L, 0);
         // The hook that raises from C: Lua's own error() (luaB_error), found through the state.
@@ -96,7 +97,7 @@ public sealed unsafe class LuaEngine : IDisposable
         _argsRef = Reference("args\0"u8);
         _setfenvRef = Reference("setfenv\0"u8);
         _envRef = Reference("env\0"u8);
-        lua_pushboolean(L, 0); // false, never nil: a nil slot would be a hole luaL_ref could hand out again
+        lua_pushboolean(L, 0); // false (no raise pending), never nil: a nil slot would be a hole luaL_ref could hand out again
         _pendingRef = luaL_ref(L, LUA_REGISTRYINDEX);
         _alloc->Managed = 0;
     }
@@ -267,7 +268,7 @@ public sealed unsafe class LuaEngine : IDisposable
     }
 
     /// <summary>
-    /// Raises the error table on top of the stack in the script, from C: a C# function returns, and the
+    /// Raises the error on top of the stack (a table, or a string as luaL_error raises) in the script, from C: a C# function returns, and the
     /// script's next instruction runs the error() hook, in the script's own frame (so the error names its
     /// line even after a tail call). The handler (or pcall's) swaps the hook's message for this table
     /// (<see cref="TakePending"/>) and puts the count hook back.
@@ -302,9 +303,9 @@ public sealed unsafe class LuaEngine : IDisposable
         get
         {
             lua_rawgeti(_state, LUA_REGISTRYINDEX, _pendingRef);
-            bool table = lua_type(_state, -1) == LUA_TTABLE;
+            bool pending = lua_type(_state, -1) != LUA_TBOOLEAN;
             lua_settop(_state, -2);
-            return table;
+            return pending;
         }
     }
 
@@ -312,7 +313,7 @@ public sealed unsafe class LuaEngine : IDisposable
     internal void TakePendingOnTop(nint L)
     {
         lua_rawgeti(L, LUA_REGISTRYINDEX, _pendingRef);
-        if (lua_type(L, -1) != LUA_TTABLE)
+        if (lua_type(L, -1) == LUA_TBOOLEAN)
         {
             lua_settop(L, -2);
             return;

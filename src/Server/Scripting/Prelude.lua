@@ -62,7 +62,7 @@ for k, v in G.next, G do real[k] = v end
 real.debug = nil
 real.print, real.dofile, real.loadfile = nil, nil, nil
 real.redis = protect(redis)
-for _, name in G.ipairs({ 'string', 'math', 'table', 'coroutine', 'cjson', 'bit' }) do
+for _, name in G.ipairs({ 'string', 'math', 'table', 'coroutine', 'cjson', 'struct', 'cmsgpack', 'bit' }) do
   if real[name] then real[name] = protect(real[name]) end
 end
 real.pcall = api.pcall_lua

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Records the struct and cmsgpack transcripts of LuaModuleTranscriptTests from a real redis-server.
+
+    redis-server --port 38101 --save "" --appendonly no &
+    python3 record-luamod-transcripts.py record 38101 > LuaModuleTranscripts.cs   # the expected bytes
+    python3 record-luamod-transcripts.py compare 38101 38102                       # redis vs nativekv, diffs only
+
+Each family runs on a fresh connection after FLUSHALL and SCRIPT FLUSH, once in RESP2 and once after HELLO 3.
+lua_struct.c and lua_cmsgpack.c are the same in 7.0.15 and 7.2.4. Scripts are quoted for shlex; a packed string
+is shown as its bytes ({string.byte(s, 1, -1)}) or returned as it is."""
+import sys
+
+from resp_transcripts import compare_servers, record_class, run_commands
+
+
+def ev(body):
+    return "eval \"" + body + "\" 0"
+
+
+def bytes_of(expr):
+    return ev("local s = " + expr + " return {string.byte(s, 1, -1)}")
+
+
+STRUCT = [
+    bytes_of("struct.pack('b', -1)"), bytes_of("struct.pack('B', 255)"), bytes_of("struct.pack('B', 256)"),
+    bytes_of("struct.pack('<h', -2)"), bytes_of("struct.pack('>h', -2)"), bytes_of("struct.pack('H', 65535)"),
+    bytes_of("struct.pack('>l', -3)"), bytes_of("struct.pack('<L', 2^53)"), bytes_of("struct.pack('T', 7)"),
+    bytes_of("struct.pack('i', 1)"), bytes_of("struct.pack('>i3', 0x123456)"), bytes_of("struct.pack('<I5', 2^40 - 1)"),
+    bytes_of("struct.pack('>i16', -1)"), bytes_of("struct.pack('<i32', 1)"), bytes_of("struct.pack('i0', 5)"),
+    bytes_of("struct.pack('>L', 0/0)"), bytes_of("struct.pack('>L', 1/0)"), bytes_of("struct.pack('>L', 2^64)"),
+    bytes_of("struct.pack('>l', -1/0)"), bytes_of("struct.pack('>L', 2^63 + 2^12)"), bytes_of("struct.pack('>l', -2^63)"),
+    bytes_of("struct.pack('>B', 1.9)"), bytes_of("struct.pack('>b', -1.9)"), bytes_of("struct.pack('>i', '12')"),
+    bytes_of("struct.pack('<f', 1.5)"), bytes_of("struct.pack('>f', 0.1)"), bytes_of("struct.pack('<d', 0.1)"),
+    bytes_of("struct.pack('>d', -1/0)"), bytes_of("struct.pack('>f', 1e300)"),
+    ev("return struct.pack('c3', 'abcdef')"), ev("return struct.pack('c0', 'whole')"), ev("return struct.pack('s', 'zt')"),
+    bytes_of("struct.pack('sB', 'a', 1)"), ev("return struct.pack('c0', 123)"), bytes_of("struct.pack('xBxxB', 1, 2)"),
+    bytes_of("struct.pack('!4 B i', 1, 2)"), bytes_of("struct.pack('!B d', 1, 2)"), bytes_of("struct.pack('!2 B i B h', 1, 2, 3, 4)"),
+    bytes_of("struct.pack('!8 B i3', 1, 2)"), bytes_of("struct.pack('!8 B c2 i', 1, 'xy', 2)"), bytes_of("struct.pack('<i>i<i', 1, 2, 3)"),
+    bytes_of("struct.pack('i\\0i', 1, 2)"), bytes_of("struct.pack('  B  ', 9)"), ev("return struct.pack('')"),
+    ev("return struct.pack('i17', 1)"), ev("return struct.pack('i33', 1)"), ev("return struct.pack('i99999999999', 1)"),
+    ev("return struct.pack('c2147483648', 'x')"), ev("return struct.pack('!3', 1)"), ev("return struct.pack('!0', 1)"),
+    ev("return struct.pack('!99999999999', 1)"), ev("return struct.pack('y', 1)"), ev("return struct.pack('=i', 1)"),
+    ev("return struct.pack('#', 1)"), ev("return struct.pack('\\xe9', 1)"), ev("return struct.pack('i', 'x')"),
+    ev("return struct.pack('i')"), ev("return struct.pack('ii', 1)"), ev("return struct.pack('c5', 'abc')"),
+    ev("return struct.pack('s')"), ev("return struct.pack('c', {})"), ev("return struct.pack()"), ev("return struct.pack({})"),
+    ev("return struct.pack(5)"), ev("return struct.pack('d', nil)"),
+    ev("return {pcall(struct.pack, 'y', 1)}"), ev("return {pcall(struct.pack, 'i33', 1)}"),
+    ev("local s = struct return s.pack('y', 1)"), ev("return struct:pack('i')"),
+    ev("local ok, e = pcall(function() return struct.pack('i', {}) end) return e"),
+    ev("\\n\\nreturn struct.pack('i', {})"),
+    ev("return {struct.unpack('<i', struct.pack('<i', -5))}"), ev("return {struct.unpack('>I', struct.pack('>I', 4000000000))}"),
+    ev("return {struct.unpack('bBhHlLT', struct.pack('bBhHlLT', -1, 255, -300, 60000, -2^40, 2^40, 77))}"),
+    ev("return {struct.unpack('<i9', string.char(0x80,0,0,0,0,0,0,0,0))}"),
+    ev("return {struct.unpack('<i9', string.char(1,2,3,4,5,6,7,8,9))}"),
+    ev("return {struct.unpack('>i12', string.rep(string.char(255), 12))}"),
+    ev("return {struct.unpack('<I16', string.rep(string.char(255), 16))}"),
+    ev("return {struct.unpack('<i0', 'x')}"), ev("return {struct.unpack('>L', string.rep(string.char(255), 8))}"),
+    ev("return {struct.unpack('>l', string.char(128,0,0,0,0,0,0,1))}"),
+    ev("return {tostring(struct.unpack('<f', struct.pack('<f', 0.1)))}"), ev("return {tostring(struct.unpack('>d', struct.pack('>d', 0.1)))}"),
+    ev("return {struct.unpack('c2c3', 'abcdefg')}"), ev("return {struct.unpack('Bc0', string.char(3) .. 'xyzw')}"),
+    ev("return {struct.unpack('c1c0', '3abcd')}"), ev("return {struct.unpack('c0', 'abc')}"), ev("return {struct.unpack('sc0', 'ab' .. string.char(0) .. 'c')}"),
+    ev("return {struct.unpack('zs', 'ab' .. string.char(0))}"),
+    ev("return {struct.unpack('ss', 'ab' .. string.char(0) .. 'c' .. string.char(0) .. 'rest')}"), ev("return {struct.unpack('s', 'abc')}"),
+    ev("return {struct.unpack('xBxB', string.char(1,2,3,4))}"), ev("return {struct.unpack('!4 B i', struct.pack('!4 B i', 7, 8))}"),
+    ev("return {struct.unpack('i', 'abc')}"), ev("return {struct.unpack('i', 'abcdefgh', 5)}"), ev("return {struct.unpack('i', 'abcdefgh', 6)}"),
+    ev("return {struct.unpack('i', 'abcd', 0)}"), ev("return {struct.unpack('i', 'abcd', -1)}"), ev("return {struct.unpack('', 'abcd', -1)}"),
+    ev("return {struct.unpack('i', 'abcd', 1.9)}"), ev("return {struct.unpack('i', 'abcd', '1')}"), ev("return {struct.unpack('i', 'abcd', 'x')}"),
+    ev("return {struct.unpack('', 'abcd')}"), ev("return {struct.unpack('B', 'abcd', 4)}"), ev("return {struct.unpack('B', 'abcd', 5)}"),
+    ev("return {struct.unpack('B')}"), ev("return {struct.unpack()}"), ev("return {struct.unpack('y', 'abcd')}"),
+    ev("return {struct.unpack('#', 'abcd')}"), ev("return {struct.unpack('i', 1234)}"),
+    ev("return #{struct.unpack(string.rep('B', 7990), string.rep('a', 7990))}"),
+    ev("return #{struct.unpack(string.rep('B', 8100), string.rep('a', 8100))}"),
+    ev("return struct.size('bhilfdT')"), ev("return struct.size('!bhilfd')"), ev("return struct.size('!4 B d')"), ev("return struct.size('c10x')"),
+    ev("return struct.size('i17')"), ev("return struct.size('yz')"), ev("return struct.size('s')"), ev("return struct.size('c0')"),
+    ev("return struct.size('#')"), ev("return struct.size('i33')"), ev("return struct.size('!3')"), ev("return struct.size('')"),
+    ev("return struct.size()"), ev("return struct.size('<>= ')"),
+    ev("struct.x = 1"), ev("struct.pack = nil"), ev("return type(struct)"),
+    ev("return {type(struct.pack), type(struct.unpack), type(struct.size)}"),
+]
+
+FAMILIES = {
+    "Struct": STRUCT,
+}
+
+
+def run(port, family, proto):
+    return run_commands(port, FAMILIES[family], proto, ["flushall", "script flush"])
+
+
+def record(port):
+    record_class(port, "record-luamod-transcripts.py", "LuaModuleTranscripts", FAMILIES, run)
+
+
+def compare(a, b):
+    compare_servers(a, b, FAMILIES, run)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "record":
+        record(int(sys.argv[2]))
+    else:
+        compare(int(sys.argv[2]), int(sys.argv[3]))

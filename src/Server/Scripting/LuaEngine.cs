@@ -73,6 +73,7 @@ public sealed unsafe class LuaEngine : IDisposable
         luaopen_debug(L); lua_settop(L, 0);
         luaopen_cjson(L); SetGlobal(L, "cjson"u8);
         LuaStruct.Push(L); SetGlobal(L, "struct"u8);
+        LuaMsgpack.Push(L); SetGlobal(L, "cmsgpack"u8);
         luaopen_bit(L); SetGlobal(L, "bit"u8);
         lua_settop(L, 0);
         // The hook that raises from C: Lua's own error() (luaB_error), found through the state.

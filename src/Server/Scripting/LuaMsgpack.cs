@@ -54,7 +54,13 @@ internal static unsafe class LuaMsgpack
         {
             switch (which)
             {
-                case 0: return PackCore(L);
+                case 0:
+                {
+                    var o = LuaOutput.Start();
+                    int bias = _bias;
+                    try { return PackCore(L, o); }
+                    finally { o.Release(); _bias = bias; }
+                }
                 case 1: return UnpackFull(L, 0, 0);
                 case 2:
                 {
@@ -107,12 +113,11 @@ internal static unsafe class LuaMsgpack
     }
 
     /// <summary>mp_pack: every argument packed, one after the other, into one string.</summary>
-    private static int PackCore(nint L)
+    private static int PackCore(nint L, LuaOutput o)
     {
         int nargs = lua_gettop(L);
         if (nargs == 0) return LuaErrors.ArgError(L, 0, "MessagePack pack needs input.");
         if (lua_checkstack(L, nargs) == 0) return LuaErrors.ArgError(L, 0, "Too many arguments for MessagePack pack.");
-        var o = LuaOutput.Start();
         for (int i = 1; i <= nargs; i++)
         {
             _bias = i - 1;
@@ -276,7 +281,15 @@ internal static unsafe class LuaMsgpack
     /// </summary>
     private static Outcome DecodeOne(nint L, ReadOnlySpan<byte> data, ref int pos)
     {
-        var frames = _frames ??= new Frame[32];
+        // Owned for the call (a finalizer run by a GC step in a push may unpack too: it gets its own).
+        var frames = _frames ?? new Frame[32];
+        _frames = null;
+        try { return Decode(L, data, ref pos, ref frames); }
+        finally { _frames = frames; }
+    }
+
+    private static Outcome Decode(nint L, ReadOnlySpan<byte> data, ref int pos, ref Frame[] frames)
+    {
         int depth = 0;
         while (true)
         {
@@ -307,8 +320,7 @@ internal static unsafe class LuaMsgpack
                         LuaErrors.Error(L, "stack overflow (in function mp_decode_to_lua_array)");
                         return Outcome.Raised;
                     }
-                    if (depth == frames.Length) Array.Resize(ref _frames, depth * 2);
-                    frames = _frames!;
+                    if (depth == frames.Length) Array.Resize(ref frames, depth * 2);
                     frames[depth++] = new Frame { Map = item.Kind == Msgpack.Kind.Map, Left = item.Count, Index = 1 };
                     complete = false;
                     break;

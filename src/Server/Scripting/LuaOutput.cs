@@ -14,10 +14,14 @@ internal sealed unsafe class LuaOutput
 
     [ThreadStatic] private static LuaOutput? _current;
 
-    /// <summary>This thread's buffer, emptied.</summary>
+    /// <summary>
+    /// This thread's buffer, emptied, until <see cref="Release"/>. A call made meanwhile (a __gc finalizer run by a
+    /// GC step inside lua_pushlstring can pack too) gets a buffer of its own.
+    /// </summary>
     public static LuaOutput Start()
     {
-        var o = _current ??= new LuaOutput();
+        var o = _current ?? new LuaOutput();
+        _current = null;
         o.Length = 0;
         o.Failed = false;
         return o;
@@ -60,6 +64,8 @@ internal sealed unsafe class LuaOutput
     }
 
     public void Zeros(int n) => Take(n).Clear();
+
+    public void Release() => _current = this;
 
     /// <summary>Pushes what was written as one Lua string.</summary>
     public void Push(nint L)

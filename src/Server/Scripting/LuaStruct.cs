@@ -53,7 +53,10 @@ internal static unsafe class LuaStruct
         e.AllowAllocations = true;
         try
         {
-            return which switch { 0 => PackCore(L), 1 => UnpackCore(L), _ => SizeCore(L) };
+            if (which != 0) return which == 1 ? UnpackCore(L) : SizeCore(L);
+            var o = LuaOutput.Start();
+            try { return PackCore(L, o); }
+            finally { o.Release(); }
         }
         catch (Exception ex)
         {
@@ -184,13 +187,12 @@ internal static unsafe class LuaStruct
     }
 
     /// <summary>b_pack. Its arguments as the C sees them: one past the last is the nil it pushed to mark them.</summary>
-    private static int PackCore(nint L)
+    private static int PackCore(nint L, LuaOutput o)
     {
         byte* fmt = Format(L);
         if (fmt == null) return 0;
         int top = lua_gettop(L);
         int Type(int arg) => arg <= top ? lua_type(L, arg) : arg == top + 1 ? LUA_TNIL : LUA_TNONE;
-        var o = LuaOutput.Start();
         var h = new Header { Little = true, Align = 1 };
         int arg = 2;
         ulong total = 0;

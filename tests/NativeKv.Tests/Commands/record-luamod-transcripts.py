@@ -49,6 +49,9 @@ STRUCT = [
     ev("local s = struct return s.pack('y', 1)"), ev("return struct:pack('i')"),
     ev("local ok, e = pcall(function() return struct.pack('i', {}) end) return e"),
     ev("\\n\\nreturn struct.pack('i', {})"),
+    # The reply names the line of the call, not the next instruction's, where the raise is deferred to.
+    ev("local x = struct.pack('y')\\nlocal y = 1\\nreturn x"), ev("local x = redis.call('nosuch')\\nreturn x"),
+    ev("local function f() local x = cmsgpack.unpack(string.char(0xc1)) return x end\\nlocal y = 1\\nreturn {f()}"),
     ev("return {struct.unpack('<i', struct.pack('<i', -5))}"), ev("return {struct.unpack('>I', struct.pack('>I', 4000000000))}"),
     ev("return {struct.unpack('bBhHlLT', struct.pack('bBhHlLT', -1, 255, -300, 60000, -2^40, 2^40, 77))}"),
     ev("return {struct.unpack('<i9', string.char(0x80,0,0,0,0,0,0,0,0))}"),

@@ -89,4 +89,27 @@ public static unsafe partial class Lua
     [LibraryImport(BitLib)] public static partial int luaopen_bit(nint L);
 
     [LibraryImport(Lib)] public static partial nint lua_tocfunction(nint L, int idx);
+
+    // --- debug (luaL_where and luaL_argerror's names, written out in C# by the callers) -----------
+    [LibraryImport(Lib)] public static partial int lua_getstack(nint L, int level, lua_Debug* ar);
+    [LibraryImport(Lib)] public static partial int lua_getinfo(nint L, byte* what, lua_Debug* ar);
+
+    public const int LUA_IDSIZE = 60;
+
+    /// <summary>lua.h's lua_Debug (5.1, LUA_IDSIZE 60): the public part, then i_ci.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct lua_Debug
+    {
+        public int @event;
+        public byte* name;
+        public byte* namewhat;
+        public byte* what;
+        public byte* source;
+        public int currentline;
+        public int nups;
+        public int linedefined;
+        public int lastlinedefined;
+        public fixed byte short_src[LUA_IDSIZE];
+        public int i_ci;
+    }
 }

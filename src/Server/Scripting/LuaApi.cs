@@ -65,8 +65,7 @@ internal static unsafe class LuaApi
     [UnmanagedCallersOnly]
     private static int Take(nint L)
     {
-        LuaEngine.Current.TakePending(L);
-        return 1;
+        return LuaEngine.Current.TakePending(L);
     }
 
     [UnmanagedCallersOnly]

@@ -65,13 +65,15 @@ public sealed unsafe class LuaEngine : IDisposable
         _state = lua_newstate(&Allocate, (nint)_alloc);
         if (_state == 0) throw new OutOfMemoryException("lua_newstate");
         var L = _state;
-        // luaLoadLibraries: base, table, string, math, debug, cjson, bit (struct and cmsgpack not built yet).
+        // luaLoadLibraries: base, table, string, math, debug, cjson, struct, cmsgpack, bit (struct and cmsgpack in C#).
         luaopen_base(L); lua_settop(L, 0);
         luaopen_table(L); lua_settop(L, 0);
         luaopen_string(L); lua_settop(L, 0);
         luaopen_math(L); lua_settop(L, 0);
         luaopen_debug(L); lua_settop(L, 0);
         luaopen_cjson(L); SetGlobal(L, "cjson"u8);
+        LuaStruct.Push(L); SetGlobal(L, "struct"u8);
+        LuaMsgpack.Push(L); SetGlobal(L, "cmsgpack"u8);
         luaopen_bit(L); SetGlobal(L, "bit"u8);
         lua_settop(L, 0);
         // The hook that raises from C: Lua's own error() (luaB_error), found through the state.
@@ -96,7 +98,7 @@ public sealed unsafe class LuaEngine : IDisposable
         _argsRef = Reference("args\0"u8);
         _setfenvRef = Reference("setfenv\0"u8);
         _envRef = Reference("env\0"u8);
-        lua_pushboolean(L, 0); // false, never nil: a nil slot would be a hole luaL_ref could hand out again
+        lua_pushboolean(L, 0); // false (no raise pending), never nil: a nil slot would be a hole luaL_ref could hand out again
         _pendingRef = luaL_ref(L, LUA_REGISTRYINDEX);
         _alloc->Managed = 0;
     }
@@ -264,10 +266,11 @@ public sealed unsafe class LuaEngine : IDisposable
     {
         lua_pushboolean(L, 0);
         lua_rawseti(L, LUA_REGISTRYINDEX, _pendingRef);
+        _pendingLine = 0;
     }
 
     /// <summary>
-    /// Raises the error table on top of the stack in the script, from C: a C# function returns, and the
+    /// Raises the error on top of the stack (a table, or a string as luaL_error raises) in the script, from C: a C# function returns, and the
     /// script's next instruction runs the error() hook, in the script's own frame (so the error names its
     /// line even after a tail call). The handler (or pcall's) swaps the hook's message for this table
     /// (<see cref="TakePending"/>) and puts the count hook back.
@@ -275,8 +278,32 @@ public sealed unsafe class LuaEngine : IDisposable
     internal void RaiseLater(nint L)
     {
         lua_rawseti(L, LUA_REGISTRYINDEX, _pendingRef);
+        RecordRaiseLine(L);
         if (!_stopping) lua_sethook(L, _errorHook, LUA_MASKCOUNT, 1);
     }
+
+    /// <summary>
+    /// Where the raise belongs, as the handler would find it were the C# function raising itself: the first caller
+    /// that is neither C nor the prelude. The hook raises at the script's next instruction, maybe a line later.
+    /// </summary>
+    private void RecordRaiseLine(nint L)
+    {
+        _pendingLine = 0;
+        lua_Debug ar;
+        for (int level = 1; lua_getstack(L, level, &ar) != 0; level++)
+        {
+            fixed (byte* what = "Sl\0"u8) lua_getinfo(L, what, &ar);
+            var kind = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(ar.what);
+            var source = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(ar.source);
+            if (kind.SequenceEqual("C"u8) || source.SequenceEqual("=redis_api"u8)) continue;
+            _pendingSource = source.ToArray();
+            _pendingLine = ar.currentline;
+            return;
+        }
+    }
+
+    private byte[]? _pendingSource;
+    private int _pendingLine;
 
     /// <summary>The count hook, or none when busy-reply-threshold is 0 (scriptInterrupt is then never called either).</summary>
     private void RestoreHook()
@@ -290,10 +317,16 @@ public sealed unsafe class LuaEngine : IDisposable
     /// An error handler's first step: the error raised by <see cref="RaiseLater"/> becomes its table (pushed);
     /// any other error stays what it is. Runs inside the raise (hooks are off), so it can put the hook back.
     /// </summary>
-    internal void TakePending(nint L)
+    /// <returns>The values pushed: the error, then the source and line it was raised at when it was raised from C#.</returns>
+    internal int TakePending(nint L)
     {
         lua_pushvalue(L, 1);
-        TakePendingOnTop(L);
+        int line = _pendingLine;
+        var source = _pendingSource;
+        if (!TakePendingOnTop(L) || line <= 0 || source is null) return 1;
+        PushString(L, source);
+        lua_pushnumber(L, line);
+        return 3;
     }
 
     /// <summary>A C# function asked for a raise that has not happened yet (no Lua instruction ran since).</summary>
@@ -302,24 +335,25 @@ public sealed unsafe class LuaEngine : IDisposable
         get
         {
             lua_rawgeti(_state, LUA_REGISTRYINDEX, _pendingRef);
-            bool table = lua_type(_state, -1) == LUA_TTABLE;
+            bool pending = lua_type(_state, -1) != LUA_TBOOLEAN;
             lua_settop(_state, -2);
-            return table;
+            return pending;
         }
     }
 
     /// <summary><see cref="TakePending"/> for the error on top of the stack (replaced, or left).</summary>
-    internal void TakePendingOnTop(nint L)
+    internal bool TakePendingOnTop(nint L)
     {
         lua_rawgeti(L, LUA_REGISTRYINDEX, _pendingRef);
-        if (lua_type(L, -1) != LUA_TTABLE)
+        if (lua_type(L, -1) == LUA_TBOOLEAN)
         {
             lua_settop(L, -2);
-            return;
+            return false;
         }
         lua_replace(L, -2);
         ClearPending(L);
         RestoreHook();
+        return true;
     }
 
     internal bool AllowAllocations

@@ -62,12 +62,12 @@ for k, v in G.next, G do real[k] = v end
 real.debug = nil
 real.print, real.dofile, real.loadfile = nil, nil, nil
 real.redis = protect(redis)
-for _, name in G.ipairs({ 'string', 'math', 'table', 'coroutine', 'cjson', 'bit' }) do
+for _, name in G.ipairs({ 'string', 'math', 'table', 'coroutine', 'cjson', 'struct', 'cmsgpack', 'bit' }) do
   if real[name] then real[name] = protect(real[name]) end
 end
 real.pcall = api.pcall_lua
 real.xpcall = function(f, h)
-  return rawxpcall(f, function(e) return h(take(e)) end)
+  return rawxpcall(f, function(e) return h((take(e))) end)
 end
 real.rawset = function(t, k, v)
   if readonly[t] then error('Attempt to modify a readonly table', 0) end
@@ -75,7 +75,8 @@ real.rawset = function(t, k, v)
 end
 -- __redis__err__handler: where the error was raised (the caller of a C function or of this API).
 real.__redis__err__handler = function(err)
-  err = take(err)
+  local source, line
+  err, source, line = take(err)
   local level = 2
   local i = dbg.getinfo(level, 'nSl')
   while i and (i.what == 'C' or i.source == '=redis_api') do
@@ -83,7 +84,11 @@ real.__redis__err__handler = function(err)
     i = dbg.getinfo(level, 'nSl')
   end
   if type(err) ~= 'table' then err = { err = 'ERR ' .. tostring(err) } end
-  if i then
+  if line then
+    -- raised from C#: the line of the call (the hook raised at the next instruction)
+    err['source'] = source
+    err['line'] = line
+  elseif i then
     err['source'] = i.source
     err['line'] = i.currentline
   end

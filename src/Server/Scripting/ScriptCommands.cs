@@ -1,3 +1,4 @@
+using System.Text;
 using NativeKv.Server.Commands;
 using NativeKv.Server.Protocol;
 using static NativeKv.Interop.Lua;
@@ -224,14 +225,20 @@ internal static unsafe class ScriptCommands
         string? err = Field(L, "err"u8), source = Field(L, "source"u8), line = Field(L, "line"u8);
         var text = err ?? "";
         if (line is not null && source is not null) text += $" script: {sha}, on {source}:{line}.";
-        ctx.Reply.Error(text);
+        ctx.Reply.Error(Encoding.Latin1.GetBytes(text)); // Latin-1 both ways: the error's bytes as Lua had them
     }
 
     private static string? Field(nint L, ReadOnlySpan<byte> name)
     {
         LuaEngine.PushString(L, name);
         lua_rawget(L, -2);
-        string? v = lua_isstring(L, -1) != 0 ? LuaEngine.ToString(L, -1) : null;
+        string? v = null;
+        if (lua_isstring(L, -1) != 0)
+        {
+            nuint len;
+            byte* p = lua_tolstring(L, -1, &len);
+            v = Encoding.Latin1.GetString(p, (int)len);
+        }
         lua_settop(L, -2);
         return v;
     }

@@ -43,6 +43,8 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
     /// <summary>CPU this reactor is pinned to, or -1.</summary>
     public int Cpu { get; }
     public Mailbox<IReactorWork> Mailbox { get; } = new();
+    /// <summary>This reactor's subscribers and the messages its clients publish (made when the loop starts).</summary>
+    public PubSub.ReactorPubSub PubSub { get; private set; } = null!;
     /// <summary>Input and output buffers lent to this reactor's clients while they have work (reactor thread only).</summary>
     public Protocol.BufferPool Buffers { get; } = new();
     public ReactorStats Stats { get; }
@@ -124,6 +126,7 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
             catch (NativeException e) { _server.Log.Warning($"reactor {Index}: {e.Message}"); }
         }
         Backend = CreateBackend();
+        PubSub = new PubSub.ReactorPubSub(this, _server);
         Store = _server.Store.NewSession($"reactor-{Index}");
         try
         {
@@ -134,6 +137,7 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
                 if (Timers.Count > 0) timeout = Timers.MillisecondsUntilNext(timeout);
                 Turn++;
                 if (_yielded.Count > 0) timeout = 0;
+                if (PubSub.HasUnsent) timeout = Math.Min(timeout, 1); // a full mailbox: post the rest soon
                 if (_waiting.Count > 0 || Store.HasPending)
                 {
                     // Disk reads in flight: poll, spinning briefly before sleeping a millisecond at a time.
@@ -155,6 +159,7 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
                 if (_waiting.Count > 0 || Store.HasPending) ServiceStore(n);
                 if (_yielded.Count > 0) ContinueYielded();
                 if (Timers.Count > 0) Timers.RunExpired();
+                PubSub.EndTurn();
                 _server.Persistence?.EndTurn(this); // appendfsync always: one AOF commit for the turn's held replies
                 if (Environment.TickCount64 >= _nextCron) Cron();
             }

@@ -66,7 +66,7 @@ internal static class PubSubCommands
         for (int i = 1; i < ctx.Count; i++)
         {
             hub.Subscribe(c, kind, ctx[i]);
-            Notify(ctx.Reply, word, ctx[i], c, kind);
+            Notify(ctx.Reply, word, ctx[i], false, c, kind);
         }
         c.InPubSub = true;
     }
@@ -82,34 +82,37 @@ internal static class PubSubCommands
             foreach (var name in ReactorPubSub.Names(c, kind))
             {
                 if (hub.Unsubscribe(c, kind, name)) count++;
-                Notify(ctx.Reply, word, name, c, kind);
+                Notify(ctx.Reply, word, name, false, c, kind);
             }
             // Subscribed to nothing: still one notification, with a null name.
-            if (count == 0) Notify(ctx.Reply, word, null, c, kind);
+            if (count == 0) Notify(ctx.Reply, word, default, true, c, kind);
         }
         else
         {
             for (int i = 1; i < ctx.Count; i++)
             {
                 hub.Unsubscribe(c, kind, ctx[i].ToArray());
-                Notify(ctx.Reply, word, ctx[i], c, kind);
+                Notify(ctx.Reply, word, ctx[i], false, c, kind);
             }
         }
         if (c.SubscriptionsOrNull is not { Total: > 0 }) c.InPubSub = false;
     }
 
-    /// <summary>addReplyPubsub(Pat)(Un)Subscribed: [kind, name, the client's count] as an array (RESP2) or a push.</summary>
-    private static void Notify(Protocol.RespWriter r, ReadOnlySpan<byte> word, ReadOnlySpan<byte> name, Client c, SubKind kind) =>
-        Notify(r, word, name.ToArray(), c, kind);
-
-    private static void Notify(Protocol.RespWriter r, ReadOnlySpan<byte> word, byte[]? name, Client c, SubKind kind)
+    /// <summary>
+    /// addReplyPubsub(Pat)(Un)Subscribed: [kind, name or null, the client's count] as an array (RESP2) or a
+    /// push. Written even under CLIENT REPLY OFF/SKIP, as Redis's CLIENT_PUSHING lets it through.
+    /// </summary>
+    private static void Notify(Protocol.RespWriter r, ReadOnlySpan<byte> word, ReadOnlySpan<byte> name, bool nullName, Client c, SubKind kind)
     {
+        bool enabled = r.Enabled;
+        r.Enabled = true;
         r.PushHeader(3);
         r.Bulk(word);
-        if (name is null) r.NullBulk();
+        if (nullName) r.NullBulk();
         else r.Bulk(name);
         var subs = c.SubscriptionsOrNull;
         r.Integer(subs is null ? 0 : kind == SubKind.Shard ? subs.Shard : subs.Count);
+        r.Enabled = enabled;
     }
 
     [RespCommand("PUBSUB|CHANNELS", Arity = -2, Flags = CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale, Group = CommandGroup.PubSub,

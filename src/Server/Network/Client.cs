@@ -399,13 +399,15 @@ public sealed unsafe class Client : Storage.IHeldReplies
         Reactor.Stats.LastCommandEnd = now; // the first command's start: the executor need not read the clock
         while (!CloseAfterReply && !Closed && !CommandWaiting)
         {
-            if (Reactor.PubSub.Backlogged && _inputStart < _inputEnd)
+            var pubsub = Reactor.PubSub;
+            if (pubsub.Backlogged && _inputStart < _inputEnd)
             {
                 // Another reactor is far behind on this one's messages: read on after it catches up.
                 _yielded = true;
                 Reactor.AddYielded(this);
                 break;
             }
+            pubsub.Receive(); // messages published elsewhere come before the command read next
             var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
             var result = Parser.Parse(span, out int consumed);
             if (result == ParseResult.Command)
@@ -449,6 +451,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
             }
         }
         CommandsInLastRead = commands;
+        Reactor.PubSub.EndInput(); // before these replies are sent, what they published is in its reactors' inboxes
         Reactor.Stats.LastCommandEnd = 0; // the next batch's first command reads the clock itself
         if (_inputStart == _inputEnd)
         {

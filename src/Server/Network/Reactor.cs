@@ -133,11 +133,11 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
             while (!_stopping)
             {
                 DrainMailbox();
+                PubSub.Receive();
                 int timeout = TimeUntilCron();
                 if (Timers.Count > 0) timeout = Timers.MillisecondsUntilNext(timeout);
                 Turn++;
                 if (_yielded.Count > 0) timeout = 0;
-                if (PubSub.HasUnsent) timeout = Math.Min(timeout, 1); // a full mailbox: post the rest soon
                 if (_waiting.Count > 0 || Store.HasPending)
                 {
                     // Disk reads in flight: poll, spinning briefly before sleeping a millisecond at a time.
@@ -152,6 +152,12 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
                     Mailbox.Woke(false);
                     sleeping = false;
                     timeout = 0;
+                }
+                if (sleeping && PubSub.InboxPending)
+                {
+                    // Another reactor's messages came after the look above: their doorbell may have missed the flag.
+                    Mailbox.Woke(false);
+                    sleeping = false;
                 }
                 int n = Backend.WaitAndDispatch(timeout, sleeping, out bool rang);
                 bool drain = rang && !Backend.ConsumesDoorbell;

@@ -24,15 +24,10 @@ public sealed class PubSubMessage(SubKind kind, byte[] channel, byte[] payload, 
     }
 }
 
-/// <summary>The messages one reactor published in a turn for another: delivered there in order.</summary>
-internal sealed class PubSubBatch(ReactorPubSub from) : IReactorWork
+/// <summary>The messages one reactor published for another since its last post: delivered there in order.</summary>
+internal sealed class PubSubBatch(ReactorPubSub from)
 {
+    public readonly ReactorPubSub From = from;
     public readonly List<PubSubMessage> Messages = new();
     public long Bytes;
-
-    public void Run(Reactor reactor)
-    {
-        reactor.PubSub.Deliver(Messages);
-        from.Delivered(reactor.Index, Bytes);
-    }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using NativeKv.Server.Commands;
 using NativeKv.Server.Protocol;
 
@@ -5,13 +6,15 @@ namespace NativeKv.Server.Network.PubSub;
 
 /// <summary>
 /// One reactor's half of pub/sub. Its clients subscribe here (the registry counts them per reactor);
-/// a PUBLISH run here counts its receivers from the registry, and when the command has finished the
-/// message goes to this reactor's subscribers directly and, for every other reactor with a subscriber,
-/// into that reactor's batch for the turn, posted to its mailbox when the turn ends. One publisher's
-/// messages therefore reach every reactor in the order published (one FIFO mailbox per target, batches
-/// posted in order). Messages are staged until the command ends so that an EXEC or a script that runs
-/// again after a disk wait publishes once, and a subscriber publishing to itself gets its reply first
-/// (Redis 7.2's pending_push_messages).
+/// a PUBLISH run here counts its receivers from the registry and stages the message. When the command
+/// has finished, the message goes to this reactor's subscribers at once and, for every other reactor
+/// with a subscriber, into that reactor's batch, put in its inbox when the publisher's input is done
+/// (before its replies are sent) or the turn ends. A reactor empties its inbox before each command it
+/// reads, so whoever learns of a PUBLISH's reply and then sends a command finds the message delivered
+/// first, and one publisher's messages reach every reactor in the order published (one FIFO per target).
+/// Messages are staged until the command ends so that an EXEC or a script that runs again after a disk
+/// wait publishes once, and a subscriber publishing to itself gets its reply first (Redis 7.2's
+/// pending_push_messages).
 /// </summary>
 public sealed class ReactorPubSub
 {
@@ -26,9 +29,10 @@ public sealed class ReactorPubSub
     private readonly int _index;
     private readonly List<PubSubMessage> _staged = new();
     private readonly PubSubBatch?[] _open;
-    private readonly Queue<PubSubBatch>[] _unsent;
     private readonly long[] _inFlight;
     private readonly List<Client> _dirty = new();
+    private readonly ConcurrentQueue<PubSubBatch> _inbox = new();
+    private int _posted; // 1: something was put in the inbox since the last look (one volatile read a command)
     private bool _pending;
 
     internal ReactorPubSub(Reactor reactor, ServerContext server)
@@ -38,8 +42,6 @@ public sealed class ReactorPubSub
         _index = reactor.Index;
         int n = server.PubSub.Reactors;
         _open = new PubSubBatch?[n];
-        _unsent = new Queue<PubSubBatch>[n];
-        for (int i = 0; i < n; i++) _unsent[i] = new Queue<PubSubBatch>();
         _inFlight = new long[n];
     }
 
@@ -128,7 +130,6 @@ public sealed class ReactorPubSub
             client.SubscriptionsOrNull.Deferred = null;
             foreach (var (m, pattern) in deferred) Write(client, m, pattern);
         }
-        FlushDirty(client);
     }
 
     private void Route(PubSubMessage m)
@@ -149,29 +150,60 @@ public sealed class ReactorPubSub
         }
     }
 
-    /// <summary>From the reactor loop: the turn's batches go to their reactors' mailboxes, in order.</summary>
-    internal void EndTurn()
+    /// <summary>
+    /// The end of a client's input (before its replies go out): the batches made go to their reactors'
+    /// inboxes, so a PUBLISH's reply never reaches anyone before its message is where the receiver looks.
+    /// </summary>
+    internal void EndInput()
     {
         if (!_pending) return;
-        bool left = false;
+        _pending = false;
         var reactors = _server.Reactors;
         for (int r = 0; r < _open.Length; r++)
         {
-            var queue = _unsent[r];
-            if (_open[r] is { } batch)
-            {
-                _open[r] = null;
-                queue.Enqueue(batch);
-            }
-            // A full mailbox keeps the rest for the next turn; nothing overtakes what waits.
-            while (queue.TryPeek(out var next) && reactors[r].Mailbox.TryPost(next)) queue.Dequeue();
-            if (queue.Count > 0) left = true;
+            if (_open[r] is not { } batch) continue;
+            _open[r] = null;
+            reactors[r].PubSub.Post(batch);
         }
-        _pending = left;
     }
 
-    /// <summary>Batches wait for a full mailbox: the loop must come back soon.</summary>
-    internal bool HasUnsent => _pending;
+    /// <summary>From the reactor loop: what is left goes out, and the subscribers written to are flushed.</summary>
+    internal void EndTurn()
+    {
+        EndInput();
+        FlushDirty();
+    }
+
+    /// <summary>Any thread: a batch for this reactor. The doorbell rings only if it sleeps.</summary>
+    private void Post(PubSubBatch batch)
+    {
+        _inbox.Enqueue(batch);
+        Volatile.Write(ref _posted, 1);
+        _reactor.Mailbox.Wake();
+    }
+
+    /// <summary>Batches wait in the inbox: the loop must not sleep (checked after the sleeping flag is up).</summary>
+    internal bool InboxPending => !_inbox.IsEmpty;
+
+    /// <summary>
+    /// On this reactor, between commands and at each loop turn: the messages other reactors published go to
+    /// this reactor's subscribers (the subscribers are flushed at the turn's end).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal void Receive()
+    {
+        if (Volatile.Read(ref _posted) != 0) DrainInbox();
+    }
+
+    private void DrainInbox()
+    {
+        Interlocked.Exchange(ref _posted, 0);
+        while (_inbox.TryDequeue(out var batch))
+        {
+            foreach (var m in batch.Messages) DeliverOne(m);
+            batch.From.Delivered(_index, batch.Bytes);
+        }
+    }
 
     /// <summary>Too much sent toward a reactor that has not delivered it: this reactor's clients pause reading.</summary>
     internal bool Backlogged
@@ -187,14 +219,7 @@ public sealed class ReactorPubSub
     }
 
     /// <summary>Any thread: reactor <paramref name="target"/> delivered a batch this reactor sent.</summary>
-    internal void Delivered(int target, long bytes) => Interlocked.Add(ref _inFlight[target], -bytes);
-
-    /// <summary>On this reactor (a batch from another): each message to this reactor's subscribers.</summary>
-    internal void Deliver(List<PubSubMessage> messages)
-    {
-        foreach (var m in messages) DeliverOne(m);
-        FlushDirty(null);
-    }
+    private void Delivered(int target, long bytes) => Interlocked.Add(ref _inFlight[target], -bytes);
 
     private void DeliverOne(PubSubMessage m)
     {
@@ -211,7 +236,8 @@ public sealed class ReactorPubSub
 
     private void Write(Client c, PubSubMessage m, byte[]? pattern)
     {
-        if (c.Closed) return;
+        // After QUIT's +OK nothing more is written (prepareClientToWrite refuses CLIENT_CLOSE_AFTER_REPLY).
+        if (c.Closed || c.CloseAfterReply) return;
         if (c.StoreState.Waiting)
         {
             // Its reply may be half written (a paged walk keeps finished rounds): the message follows it.
@@ -243,14 +269,14 @@ public sealed class ReactorPubSub
         o.Bulk(m.Payload);
     }
 
-    /// <summary>One send per written client, after the whole delivery (the running client flushes itself).</summary>
-    private void FlushDirty(Client? running)
+    /// <summary>One send per written client, at the turn's end (as Redis's handleClientsWithPendingWrites).</summary>
+    private void FlushDirty()
     {
         if (_dirty.Count == 0) return;
         foreach (var c in _dirty)
         {
             c.PubSubDirty = false;
-            if (c != running) c.Flush();
+            c.Flush();
         }
         _dirty.Clear();
     }

@@ -259,6 +259,12 @@ internal static class PubSubTranscripts
         ('A', ["publish", "me", "z"], "[A]-ERR Can't execute 'publish': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"),
         ('A', ["punsubscribe"], "[A]*3\r\n$12\r\npunsubscribe\r\n$2\r\nm*\r\n:0\r\n"),
         ('A', ["publish", "me", "none"], "[A]:0\r\n"),
+        ('C', ["subscribe", "x1"], "[C]*3\r\n$9\r\nsubscribe\r\n$2\r\nx1\r\n:1\r\n"),
+        ('A', ["multi"], "[A]+OK\r\n"),
+        ('A', ["publish", "x1", "m"], "[A]+QUEUED\r\n"),
+        ('A', ["subscribe", "x1"], "[A]+QUEUED\r\n"),
+        ('A', ["exec"], "[A]*2\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$2\r\nx1\r\n:1\r\n[C]*3\r\n$7\r\nmessage\r\n$2\r\nx1\r\n$1\r\nm\r\n"),
+        ('A', ["publish", "x1", "n"], "[A]-ERR Can't execute 'publish': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"),
     ];
 
     public static readonly (char Conn, string[] Args, string Reply)[] SelfPublishResp3 =
@@ -271,6 +277,12 @@ internal static class PubSubTranscripts
         ('A', ["publish", "me", "z"], "[A]:1\r\n>4\r\n$8\r\npmessage\r\n$2\r\nm*\r\n$2\r\nme\r\n$1\r\nz\r\n"),
         ('A', ["punsubscribe"], "[A]>3\r\n$12\r\npunsubscribe\r\n$2\r\nm*\r\n:0\r\n"),
         ('A', ["publish", "me", "none"], "[A]:0\r\n"),
+        ('C', ["subscribe", "x1"], "[C]>3\r\n$9\r\nsubscribe\r\n$2\r\nx1\r\n:1\r\n"),
+        ('A', ["multi"], "[A]+OK\r\n"),
+        ('A', ["publish", "x1", "m"], "[A]+QUEUED\r\n"),
+        ('A', ["subscribe", "x1"], "[A]+QUEUED\r\n"),
+        ('A', ["exec"], "[A]*2\r\n:1\r\n>3\r\n$9\r\nsubscribe\r\n$2\r\nx1\r\n:1\r\n[C]>3\r\n$7\r\nmessage\r\n$2\r\nx1\r\n$1\r\nm\r\n"),
+        ('A', ["publish", "x1", "n"], "[A]:2\r\n>3\r\n$7\r\nmessage\r\n$2\r\nx1\r\n$1\r\nn\r\n[C]>3\r\n$7\r\nmessage\r\n$2\r\nx1\r\n$1\r\nn\r\n"),
     ];
 
 }

@@ -52,6 +52,8 @@ FAMILIES = {
     "SelfPublish": [
         "A: subscribe me", "A: publish me x", "A: psubscribe m*", "A: publish me y", "A: unsubscribe",
         "A: publish me z", "A: punsubscribe", "A: publish me none",
+        # Subscribing after a PUBLISH in the same EXEC: the message counted C alone and goes to C alone.
+        "C: subscribe x1", "A: multi", "A: publish x1 m", "A: subscribe x1", "A: exec", "A: publish x1 n",
     ],
 }
 

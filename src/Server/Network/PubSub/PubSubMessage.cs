@@ -5,13 +5,15 @@ namespace NativeKv.Server.Network.PubSub;
 /// and payload (copied out of the publisher's input), the channel's subscribers and the patterns that
 /// matched, found once by the publisher (a reactor delivers to its own clients of each).
 /// </summary>
-public sealed class PubSubMessage(SubKind kind, byte[] channel, byte[] payload, Subscribers? subscribers, Subscribers[] patterns)
+public sealed class PubSubMessage(SubKind kind, byte[] channel, byte[] payload, Subscribers? subscribers, Subscribers[] patterns, long stamp)
 {
     public SubKind Kind { get; } = kind;
     public byte[] Channel { get; } = channel;
     public byte[] Payload { get; } = payload;
     public Subscribers? Subscribers { get; } = subscribers;
     public Subscribers[] Patterns { get; } = patterns;
+    /// <summary>The registry version its count was read at: it goes to the subscriptions made by then.</summary>
+    public long Stamp { get; } = stamp;
     /// <summary>Bytes it holds, for the backlog a reactor may keep toward another.</summary>
     public int Size => Channel.Length + Payload.Length + 64;
 

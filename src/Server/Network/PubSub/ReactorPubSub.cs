@@ -54,9 +54,9 @@ public sealed class ReactorPubSub
         var map = subs.Of(kind);
         var key = name.ToArray();
         if (map.ContainsKey(key)) return false;
-        var s = Registry.Add(kind, key, _index);
+        var s = Registry.Add(kind, key, _index, out long since);
         map.Add(key, s);
-        (s.Local[_index] ??= new List<Client>()).Add(c);
+        (s.Local[_index] ??= new List<Subscription>()).Add(new Subscription(c, since));
         subs.Recount();
         return true;
     }
@@ -66,7 +66,7 @@ public sealed class ReactorPubSub
     {
         var subs = c.SubscriptionsOrNull;
         if (subs is null || !subs.Of(kind).Remove(name, out var s)) return false;
-        s.Local[_index]?.Remove(c);
+        if (s.Local[_index] is { } list) list.RemoveAt(list.FindIndex(x => x.Client == c));
         Registry.Remove(kind, s, _index);
         subs.Recount();
         return true;
@@ -94,23 +94,39 @@ public sealed class ReactorPubSub
     public int Publish(SubKind kind, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> payload)
     {
         var reg = Registry;
-        var subs = reg.Find(kind, channel);
-        int receivers = subs?.Count ?? 0;
-        Subscribers[] matched = [];
-        if (kind == SubKind.Channel)
+        var spin = new SpinWait();
+        while (true)
         {
-            List<Subscribers>? found = null;
-            foreach (var p in reg.Patterns)
+            // Counts and the version they were read at agree, so delivery goes to exactly the counted (Stamp).
+            if (reg.BeginRead(out long version))
             {
-                if (!GlobMatcher.Match(p.Name, channel)) continue;
-                int n = p.Count;
-                if (n == 0) continue;
-                (found ??= new List<Subscribers>()).Add(p);
-                receivers += n;
+                int receivers = Count(reg, kind, channel, out var subs, out var matched);
+                if (reg.Unchanged(version))
+                {
+                    if (receivers > 0) _staged.Add(new PubSubMessage(kind, channel.ToArray(), payload.ToArray(), subs, matched, version));
+                    return receivers;
+                }
             }
-            if (found is not null) matched = [.. found];
+            spin.SpinOnce();
         }
-        if (receivers > 0) _staged.Add(new PubSubMessage(kind, channel.ToArray(), payload.ToArray(), subs, matched));
+    }
+
+    private static int Count(PubSubRegistry reg, SubKind kind, ReadOnlySpan<byte> channel, out Subscribers? subs, out Subscribers[] matched)
+    {
+        subs = reg.Find(kind, channel);
+        int receivers = subs?.Count ?? 0;
+        matched = [];
+        if (kind != SubKind.Channel) return receivers; // shard channels ignore patterns
+        List<Subscribers>? found = null;
+        foreach (var p in reg.Patterns)
+        {
+            if (!GlobMatcher.Match(p.Name, channel)) continue;
+            int n = p.Count;
+            if (n == 0) continue;
+            (found ??= new List<Subscribers>()).Add(p);
+            receivers += n;
+        }
+        if (found is not null) matched = [.. found];
         return receivers;
     }
 
@@ -225,12 +241,12 @@ public sealed class ReactorPubSub
     {
         if (m.Subscribers?.Local[_index] is { } list)
         {
-            foreach (var c in list) Write(c, m, null);
+            foreach (var sub in list) if (sub.Since <= m.Stamp) Write(sub.Client, m, null);
         }
         foreach (var p in m.Patterns)
         {
             if (p.Local[_index] is not { } clients) continue;
-            foreach (var c in clients) Write(c, m, p.Name);
+            foreach (var sub in clients) if (sub.Since <= m.Stamp) Write(sub.Client, m, p.Name);
         }
     }
 

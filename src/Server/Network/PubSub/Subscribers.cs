@@ -16,12 +16,12 @@ public sealed class Subscribers
     {
         Name = name;
         Counts = new int[reactors];
-        Local = new List<Client>?[reactors];
+        Local = new List<Subscription>?[reactors];
     }
 
     public byte[] Name { get; }
     internal readonly int[] Counts;
-    internal readonly List<Client>?[] Local;
+    internal readonly List<Subscription>?[] Local;
     /// <summary>Sum of <see cref="Counts"/>, kept under the registry's gate (0: the entry leaves it).</summary>
     internal int Total;
 
@@ -39,6 +39,9 @@ public sealed class Subscribers
     internal bool On(int reactor) => Volatile.Read(ref Counts[reactor]) > 0;
 }
 
+/// <summary>A client on a reactor's list, and the registry version from which publishers count it.</summary>
+internal readonly record struct Subscription(Client Client, long Since);
+
 /// <summary>
 /// Every subscription of the server, by name (server.pubsub_channels, pubsub_patterns,
 /// pubsubshard_channels in Redis). Subscribe and unsubscribe take a gate (they change the maps);
@@ -52,6 +55,8 @@ public sealed class PubSubRegistry(int reactors)
     private readonly ConcurrentDictionary<byte[], Subscribers> _shard = new(ByteArrayComparer.Instance);
     private readonly Dictionary<byte[], Subscribers> _patternMap = new(ByteArrayComparer.Instance);
     private volatile Subscribers[] _patterns = [];
+    // A seqlock over the counts: odd while a subscribe or unsubscribe changes them (under the gate).
+    private long _version;
 
     public int Reactors { get; } = reactors;
 
@@ -62,11 +67,15 @@ public sealed class PubSubRegistry(int reactors)
     public int PatternCount => _patterns.Length;
     public int ShardCount => _shard.Count;
 
-    /// <summary>One more subscription to <paramref name="name"/> on <paramref name="reactor"/>.</summary>
-    public Subscribers Add(SubKind kind, byte[] name, int reactor)
+    /// <summary>
+    /// One more subscription to <paramref name="name"/> on <paramref name="reactor"/>; <paramref name="since"/>
+    /// is the version from which a publisher counts it (a message stamped earlier does not go to it).
+    /// </summary>
+    public Subscribers Add(SubKind kind, byte[] name, int reactor, out long since)
     {
         lock (_gate)
         {
+            Interlocked.Increment(ref _version);
             Subscribers? s;
             if (kind == SubKind.Pattern)
             {
@@ -88,6 +97,7 @@ public sealed class PubSubRegistry(int reactors)
             }
             s.Total++;
             Interlocked.Increment(ref s.Counts[reactor]);
+            since = Interlocked.Increment(ref _version);
             return s;
         }
     }
@@ -96,6 +106,15 @@ public sealed class PubSubRegistry(int reactors)
     public void Remove(SubKind kind, Subscribers s, int reactor)
     {
         lock (_gate)
+        {
+            Interlocked.Increment(ref _version);
+            try { RemoveLocked(kind, s, reactor); }
+            finally { Interlocked.Increment(ref _version); }
+        }
+    }
+
+    private void RemoveLocked(SubKind kind, Subscribers s, int reactor)
+    {
         {
             Interlocked.Decrement(ref s.Counts[reactor]);
             if (--s.Total > 0) return;
@@ -109,6 +128,22 @@ public sealed class PubSubRegistry(int reactors)
                 (kind == SubKind.Shard ? _shard : _channels).TryRemove(new KeyValuePair<byte[], Subscribers>(s.Name, s));
             }
         }
+    }
+
+    /// <summary>
+    /// A publisher's view: an even version to read the counts under, or false while a change is under way.
+    /// <see cref="Unchanged"/> after the reads says whether they were all of that version.
+    /// </summary>
+    public bool BeginRead(out long version)
+    {
+        version = Volatile.Read(ref _version);
+        return (version & 1) == 0;
+    }
+
+    public bool Unchanged(long version)
+    {
+        Interlocked.MemoryBarrier(); // the count reads stay before the second look
+        return Volatile.Read(ref _version) == version;
     }
 
     /// <summary>Lock-free look-up of a channel or shard channel by its bytes.</summary>

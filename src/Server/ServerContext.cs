@@ -33,7 +33,18 @@ public sealed class ServerContext
     /// <summary>Every client's WATCHed keys (MULTI/EXEC).</summary>
     public Commands.Transactions.WatchedKeys Watches { get; } = new();
     public ServerStats Stats { get; } = new();
-    public Reactor[] Reactors { get; set; } = [];
+    public Reactor[] Reactors
+    {
+        get => _reactors;
+        set
+        {
+            _reactors = value;
+            PubSub = new Network.PubSub.PubSubRegistry(value.Length);
+        }
+    }
+    private Reactor[] _reactors = [];
+    /// <summary>Every pub/sub subscription, counted per reactor (made with the reactors).</summary>
+    public Network.PubSub.PubSubRegistry PubSub { get; private set; } = new(0);
     public Listener[] Listeners { get; set; } = [];
     public long StartTimestamp { get; }
     public long StartUnixSeconds { get; }

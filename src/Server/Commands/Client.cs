@@ -90,9 +90,14 @@ internal static class ClientCommands
                 ErrorText.Quote(ctx.Reply, "ERR Unknown client type '"u8, ctx[3], "'"u8);
                 return;
             }
-            if (type == ClientType.Normal)
+            if (type is ClientType.Normal or ClientType.PubSub)
             {
-                foreach (var c in ctx.Server.Clients.Snapshot()) AppendLine(sb, c, ref ctx);
+                // getClientType: a client with CLIENT_PUBSUB is pubsub, the others normal.
+                bool pubsub = type == ClientType.PubSub;
+                foreach (var c in ctx.Server.Clients.Snapshot())
+                {
+                    if (c.InPubSub == pubsub) AppendLine(sb, c, ref ctx);
+                }
             }
         }
         else if (ctx.Count > 3 && ctx.ArgIs(2, "ID"u8))
@@ -124,7 +129,8 @@ internal static class ClientCommands
     public static void Kill(ref CommandContext ctx)
     {
         string? addr = null, laddr = null, user = null;
-        bool typeGiven = false, typeMatchesNormal = true;
+        bool typeGiven = false;
+        ClientType? killType = null;
         long id = 0, maxAge = 0;
         bool skipMe = true;
 
@@ -160,7 +166,7 @@ internal static class ClientCommands
                         return;
                     }
                     typeGiven = true;
-                    typeMatchesNormal = type == ClientType.Normal;
+                    killType = type;
                 }
                 else if (ctx.ArgIs(i, "ADDR"u8))
                 {
@@ -218,7 +224,7 @@ internal static class ClientCommands
             if (c.Closed || c.KillRequested) continue;
             if (addr is not null && c.Address != addr) continue;
             if (laddr is not null && c.LocalAddress != laddr) continue;
-            if (typeGiven && !typeMatchesNormal) continue;
+            if (typeGiven && !(killType is ClientType.PubSub ? c.InPubSub : killType == ClientType.Normal && !c.InPubSub)) continue;
             if (id != 0 && c.Id != id) continue;
             if (user is not null && c.User != user) continue;
             if (maxAge != 0 && c.AgeSeconds < maxAge) continue;
@@ -458,6 +464,7 @@ internal static class ClientCommands
           .Append(" flags=");
         int flagsStart = sb.Length;
         var multi = c.MultiOrNull;
+        if (c.InPubSub) sb.Append('P');
         if (multi is { Active: true }) sb.Append('x');
         if (c.BlockOrNull is { IsBlocked: true }) sb.Append('b');
         if (multi is { Dirty: true }) sb.Append('d');
@@ -467,7 +474,10 @@ internal static class ClientCommands
         if (c.NoTouch) sb.Append('T');
         if (sb.Length == flagsStart) sb.Append('N');
         sb.Append(" db=").Append(c.Database)
-          .Append(" sub=0 psub=0 ssub=0 multi=").Append(multi is { Active: true } ? multi.Count : -1)
+          .Append(" sub=").Append(c.SubscriptionsOrNull?.Channels ?? 0)
+          .Append(" psub=").Append(c.SubscriptionsOrNull?.Patterns ?? 0)
+          .Append(" ssub=").Append(c.SubscriptionsOrNull?.Shard ?? 0)
+          .Append(" multi=").Append(multi is { Active: true } ? multi.Count : -1)
           .Append(" qbuf=").Append(qbuf)
           .Append(" qbuf-free=").Append(qbufFree)
           .Append(" argv-mem=").Append(argvMem)

@@ -77,6 +77,14 @@ public sealed class CommandExecutor(ServerContext server)
             return true;
         }
 
+        // processCommand: a RESP2 client in pub/sub mode runs only the subscription commands, PING, QUIT and RESET.
+        if (client.InPubSub && output.Protocol == 2 && !AllowedInPubSub(spec))
+        {
+            Reject(client, spec, stats, $"ERR Can't execute '{spec.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            FinishReplyMode(client, skipThis);
+            return true;
+        }
+
         // processCommand's BUSY: a script past busy-reply-threshold on another reactor (this one's clients
         // wait for it: the reactor runs the script). allow-busy commands (SCRIPT KILL, SHUTDOWN...) pass.
         if (Scripting.Scripts.Running.Busy && (spec.Flags & CommandFlags.AllowBusy) == 0 && !Scripting.Scripts.Running.RunsOn(client.Reactor.Index))
@@ -166,6 +174,7 @@ public sealed class CommandExecutor(ServerContext server)
             // Waits on disk: drop the partial reply; the same request runs again later. A walk over a
             // paged collection keeps its finished rounds' reply (it resumes after them: BucketWalk).
             output.Truncate(Math.Max(mark, client.StoreState.ReplyKept));
+            if (client.Reactor.PubSub.HasStaged) client.Reactor.PubSub.DropStaged(); // published again by the next run
             if (skipThis) client.ReplyMode = ReplyMode.Skip;
             output.Enabled = true;
             return false;
@@ -211,6 +220,8 @@ public sealed class CommandExecutor(ServerContext server)
         }
         client.LastCommand = spec.Name;
         FinishReplyMode(client, skipThis);
+        // What it published goes out now, after its reply (a subscriber publishing to itself reads the count first).
+        if (client.Reactor.PubSub.HasStaged || client.SubscriptionsOrNull?.Deferred is not null) client.Reactor.PubSub.AfterCommand(client);
         stats.LastCommandEnd = end;
         return true;
     }
@@ -221,6 +232,21 @@ public sealed class CommandExecutor(ServerContext server)
     private static readonly int WatchIndex = CommandTable.Lookup("watch"u8);
     private static readonly int QuitIndex = CommandTable.Lookup("quit"u8);
     private static readonly int ResetIndex = CommandTable.Lookup("reset"u8);
+
+    private static readonly int PingIndex = CommandTable.Lookup("ping"u8);
+    private static readonly int SubscribeIndex = CommandTable.Lookup("subscribe"u8);
+    private static readonly int UnsubscribeIndex = CommandTable.Lookup("unsubscribe"u8);
+    private static readonly int PsubscribeIndex = CommandTable.Lookup("psubscribe"u8);
+    private static readonly int PunsubscribeIndex = CommandTable.Lookup("punsubscribe"u8);
+    private static readonly int SsubscribeIndex = CommandTable.Lookup("ssubscribe"u8);
+    private static readonly int SunsubscribeIndex = CommandTable.Lookup("sunsubscribe"u8);
+
+    private static bool AllowedInPubSub(CommandSpec spec)
+    {
+        int i = spec.Index;
+        return i == PingIndex || i == SubscribeIndex || i == UnsubscribeIndex || i == PsubscribeIndex || i == PunsubscribeIndex
+            || i == SsubscribeIndex || i == SunsubscribeIndex || i == QuitIndex || i == ResetIndex;
+    }
 
     /// <summary>The commands processCommand runs inside MULTI instead of queueing them.</summary>
     private static bool RunsInMulti(CommandSpec spec)

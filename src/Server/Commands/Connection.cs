@@ -15,6 +15,14 @@ internal static class ConnectionCommands
             ctx.Reply.Error("ERR wrong number of arguments for 'ping' command");
             return;
         }
+        if (ctx.Client.InPubSub && ctx.Reply.Protocol == 2)
+        {
+            // pingCommand in RESP2 pub/sub mode: ["pong", message or ""].
+            ctx.Reply.ArrayHeader(2);
+            ctx.Reply.Bulk("pong"u8);
+            ctx.Reply.Bulk(ctx.Count == 1 ? ""u8 : ctx[1]);
+            return;
+        }
         if (ctx.Count == 1) ctx.Reply.Pong();
         else ctx.Reply.Bulk(ctx[1]);
     }
@@ -38,6 +46,8 @@ internal static class ConnectionCommands
         var c = ctx.Client;
         // resetCommand -> clearClientConnectionState: discardTransaction, unwatchAllKeys.
         if (c.MultiOrNull is { } multi) Transactions.TransactionCommands.Forget(ctx.Server, multi);
+        // pubsubUnsubscribeAllChannels / ShardAllChannels / AllPatterns without notifications.
+        c.Reactor.PubSub.LeaveAll(c);
         c.Database = 0;
         c.Output.Protocol = 2;
         c.Name = "";

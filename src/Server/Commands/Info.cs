@@ -382,9 +382,9 @@ internal static class InfoCommand
         Line(sb, "current_eviction_exceeded_time", 0);
         Line(sb, "keyspace_hits", storage.KeyspaceHits);
         Line(sb, "keyspace_misses", storage.KeyspaceMisses);
-        Line(sb, "pubsub_channels", 0);
-        Line(sb, "pubsub_patterns", 0);
-        Line(sb, "pubsubshard_channels", 0);
+        Line(sb, "pubsub_channels", server.PubSub.ChannelCount);
+        Line(sb, "pubsub_patterns", server.PubSub.PatternCount);
+        Line(sb, "pubsubshard_channels", server.PubSub.ShardCount);
         Line(sb, "latest_fork_usec", 0);
         Line(sb, "total_forks", 0);
         Line(sb, "migrate_cached_sockets", 0);

@@ -94,6 +94,28 @@ public sealed unsafe class Client : Storage.IHeldReplies
     /// <summary>Its MULTI queue and WATCHed keys, made on first use.</summary>
     public Commands.Transactions.Transaction Multi => _multi ??= new Commands.Transactions.Transaction();
     public Commands.Transactions.Transaction? MultiOrNull => _multi;
+    private PubSub.ClientSubscriptions? _subs;
+    /// <summary>Its pub/sub subscriptions, made by its first SUBSCRIBE.</summary>
+    public PubSub.ClientSubscriptions Subscriptions => _subs ??= new PubSub.ClientSubscriptions();
+    public PubSub.ClientSubscriptions? SubscriptionsOrNull => _subs;
+    private bool _inPubSub;
+    /// <summary>
+    /// CLIENT_PUBSUB: set by (P|S)SUBSCRIBE, cleared when the last subscription goes. It limits a RESP2
+    /// client's commands, is CLIENT LIST's P flag and the pubsub class of client-output-buffer-limit.
+    /// </summary>
+    public bool InPubSub
+    {
+        get => _inPubSub;
+        set
+        {
+            if (_inPubSub == value) return;
+            _inPubSub = value;
+            Limits.PubSub = value;
+            Limits.ClassChanged();
+        }
+    }
+    /// <summary>Written by a pub/sub delivery and not flushed yet (ReactorPubSub's list).</summary>
+    internal bool PubSubDirty;
     /// <summary>CLIENT_DENY_BLOCKING: inside EXEC, a blocking command answers as if it timed out at once.</summary>
     public bool DenyBlocking { get; set; }
     /// <summary>Blocked and not re-running its command: nothing to resume on disk or locks.</summary>
@@ -377,6 +399,15 @@ public sealed unsafe class Client : Storage.IHeldReplies
         Reactor.Stats.LastCommandEnd = now; // the first command's start: the executor need not read the clock
         while (!CloseAfterReply && !Closed && !CommandWaiting)
         {
+            var pubsub = Reactor.PubSub;
+            if (pubsub.Backlogged && _inputStart < _inputEnd)
+            {
+                // Another reactor is far behind on this one's messages: read on after it catches up.
+                _yielded = true;
+                Reactor.AddYielded(this);
+                break;
+            }
+            pubsub.Receive(); // messages published elsewhere come before the command read next
             var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
             var result = Parser.Parse(span, out int consumed);
             if (result == ParseResult.Command)
@@ -420,6 +451,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
             }
         }
         CommandsInLastRead = commands;
+        Reactor.PubSub.EndInput(); // before these replies are sent, what they published is in its reactors' inboxes
         Reactor.Stats.LastCommandEnd = 0; // the next batch's first command reads the clock itself
         if (_inputStart == _inputEnd)
         {
@@ -533,6 +565,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
             // Its waits go too: a token it held passes to the next waiter (blocked.c freeClient -> unblockClient).
             _block?.Unblock(Server.Blocking);
             if (_multi is not null) Commands.Transactions.TransactionCommands.Forget(Server, _multi);
+            if (_subs is not null) Reactor.PubSub.LeaveAll(this);
             bool storeBusy = StoreState.Waiting || StoreState.Slots.Count > 0;
             if (storeBusy) Reactor.Store?.Abandon(StoreState);
             else ReleaseInput();

@@ -34,8 +34,15 @@ public sealed class OutputLimits : IOutputWatcher
         Rearm(client.Output);
     }
 
-    // Set by replication and pub/sub when NativeKv has them; until then every client is normal.
+    // Replica and Monitor are set by replication when NativeKv has it; PubSub by Client.InPubSub.
     public bool Replica, Monitor, PubSub;
+
+    /// <summary>The client's class changed (it subscribed or left pub/sub): the mark follows its limits.</summary>
+    public void ClassChanged()
+    {
+        _softSince = -1;
+        Rearm(_client.Output);
+    }
 
     public OutputClass Class => ClassOf(Replica, Monitor, PubSub);
 

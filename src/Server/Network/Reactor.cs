@@ -43,6 +43,8 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
     /// <summary>CPU this reactor is pinned to, or -1.</summary>
     public int Cpu { get; }
     public Mailbox<IReactorWork> Mailbox { get; } = new();
+    /// <summary>This reactor's subscribers and the messages its clients publish (made when the loop starts).</summary>
+    public PubSub.ReactorPubSub PubSub { get; private set; } = null!;
     /// <summary>Input and output buffers lent to this reactor's clients while they have work (reactor thread only).</summary>
     public Protocol.BufferPool Buffers { get; } = new();
     public ReactorStats Stats { get; }
@@ -124,12 +126,14 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
             catch (NativeException e) { _server.Log.Warning($"reactor {Index}: {e.Message}"); }
         }
         Backend = CreateBackend();
+        PubSub = new PubSub.ReactorPubSub(this, _server);
         Store = _server.Store.NewSession($"reactor-{Index}");
         try
         {
             while (!_stopping)
             {
                 DrainMailbox();
+                PubSub.Receive();
                 int timeout = TimeUntilCron();
                 if (Timers.Count > 0) timeout = Timers.MillisecondsUntilNext(timeout);
                 Turn++;
@@ -149,12 +153,19 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
                     sleeping = false;
                     timeout = 0;
                 }
+                if (sleeping && PubSub.InboxPending)
+                {
+                    // Another reactor's messages came after the look above: their doorbell may have missed the flag.
+                    Mailbox.Woke(false);
+                    sleeping = false;
+                }
                 int n = Backend.WaitAndDispatch(timeout, sleeping, out bool rang);
                 bool drain = rang && !Backend.ConsumesDoorbell;
                 if (sleeping || drain) Mailbox.Woke(drain);
                 if (_waiting.Count > 0 || Store.HasPending) ServiceStore(n);
                 if (_yielded.Count > 0) ContinueYielded();
                 if (Timers.Count > 0) Timers.RunExpired();
+                PubSub.EndTurn();
                 _server.Persistence?.EndTurn(this); // appendfsync always: one AOF commit for the turn's held replies
                 if (Environment.TickCount64 >= _nextCron) Cron();
             }

@@ -136,6 +136,39 @@ public static partial class CountedTree
         else meta.RightDelta += count;
     }
 
+    /// <summary>
+    /// Pops the edge element of leaf <paramref name="leaf"/> (in hand, keeping one at least) into <paramref name="removed"/>,
+    /// and with it the next ones inwards that <paramref name="take"/> accepts (it is given each, outermost first, and
+    /// keeps what it accepts), in one move of the leaf's bytes. How many left the leaf.
+    /// </summary>
+    public static int EdgePopMany(ref TreeMeta meta, ulong leaf, bool head, PageSet pages, IPageStore store, IBufferWriter<byte> removed, IEdgeTaker take)
+    {
+        if (meta.Height < 2 || !EdgeKeeps(meta, leaf, pages)) throw new InvalidOperationException("not an edge pop");
+        var key = PageOf(meta, leaf);
+        var page = pages.Get(key);
+        if (!TreePage.IsLeaf(page)) throw new InvalidDataException($"tree page {leaf} of collection {meta.Cid} is not the edge leaf");
+        int n = TreePage.CountOf(page), used = TreePage.UsedOf(page), cut = head ? TreePage.HeaderSize : used, m = 0;
+        for (; m < n - 1; m++)
+        {
+            int next = cut;
+            var e = head ? TreePage.ElementAt(page, ref next) : TreePage.ElementBefore(page, ref next);
+            if (m == 0) removed.Write(e);
+            else if (!take.Take(e)) break;
+            cut = next;
+        }
+        var buf = pages.Edit(key, used);
+        int gone = head ? cut - TreePage.HeaderSize : used - cut;
+        if (head) buf[cut..used].CopyTo(buf[TreePage.HeaderSize..]);
+        int newUsed = used - gone;
+        TreePage.WriteHeader(buf, true, n - m, newUsed);
+        pages.SetLength(key, newUsed);
+        store.Write(key, buf[..newUsed]);
+        meta.Count -= (ulong)m;
+        if (head) meta.LeftDelta -= m;
+        else meta.RightDelta -= m;
+        return m;
+    }
+
     /// <summary>Bytes edge leaf <paramref name="leaf"/> (in hand) still takes without splitting.</summary>
     public static int EdgeRoom(in TreeMeta meta, ulong leaf, PageSet pages)
         => Capacity(meta) - (TreePage.UsedOf(pages.Get(PageOf(meta, leaf))) - TreePage.HeaderSize);
@@ -168,4 +201,10 @@ public static partial class CountedTree
         if (head) meta.LeftDelta--;
         else meta.RightDelta--;
     }
+}
+
+/// <summary>What <see cref="CountedTree.EdgePopMany"/> moves out of the leaf with the element it pops: false to stop.</summary>
+public interface IEdgeTaker
+{
+    bool Take(ReadOnlySpan<byte> element);
 }

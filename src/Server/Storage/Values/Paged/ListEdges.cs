@@ -62,6 +62,19 @@ public struct ListEdges
         return true;
     }
 
+    /// <summary>Puts <paramref name="element"/> at the inner end of a side (next to the tree); false when it does not fit.</summary>
+    public bool TryAddInner(bool head, ReadOnlySpan<byte> element)
+    {
+        if (!Fits(head, element.Length)) return false;
+        var side = Side(head);
+        int used = Used(head), size = 1 + element.Length;
+        side[used] = (byte)element.Length;
+        element.CopyTo(side[(used + 1)..]);
+        if (head) { _leftUsed += (byte)size; _leftCount++; }
+        else { _rightUsed += (byte)size; _rightCount++; }
+        return true;
+    }
+
     /// <summary>The <paramref name="k"/>-th element of a side from its outer end.</summary>
     [UnscopedRef]
     public readonly ReadOnlySpan<byte> At(bool head, int k)

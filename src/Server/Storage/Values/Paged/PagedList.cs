@@ -71,7 +71,15 @@ public static class PagedList
         {
             NeedsTreePop(root, head, pages, needs);
             if (needs.Count > 0) return false;
-            TreeRemoveAt(ref root, head ? 0 : root.Tree.Count - 1, pages, store, into);
+            if (root.Tree.Height >= 2 && EdgeKeeps(ref root, head, pages, out ulong leaf))
+            {
+                // The side is empty: the short elements next to the popped one come out of the leaf with it, so the
+                // pops after this one are the root's alone (as the pushes are).
+                var taker = SideTaker.For(head);
+                CountedTree.EdgePopMany(ref root.Tree, leaf, head, pages, store, into, taker);
+                taker.MoveInto(ref root.Edges);
+            }
+            else TreeRemoveAt(ref root, head ? 0 : root.Tree.Count - 1, pages, store, into);
         }
         else
         {
@@ -150,6 +158,31 @@ public static class PagedList
         for (int i = 0; i < many; i++)
             at += TreePage.WriteLeafEntry(encoded[at..], root.Edges.EntryAt(head, offsets[head ? k - many + 1 + i : k - i]));
         return many;
+    }
+
+    /// <summary>Collects the elements a refilling pop takes from the edge leaf (as many as a side holds), then puts them in the side.</summary>
+    private sealed class SideTaker : IEdgeTaker
+    {
+        [ThreadStatic] private static SideTaker? t_taker;
+        private ListEdges _side;
+        private bool _head;
+
+        public static SideTaker For(bool head)
+        {
+            var t = t_taker ??= new SideTaker();
+            t._side = default;
+            t._head = head;
+            return t;
+        }
+
+        // Outermost first, each at the inner end: the side keeps the leaf's order.
+        public bool Take(ReadOnlySpan<byte> element) => _side.TryAddInner(_head, element);
+
+        public void MoveInto(ref ListEdges edges)
+        {
+            if (edges.Count(_head) != 0) throw new InvalidOperationException("a refilling pop found its side not empty");
+            for (int k = 0; k < _side.Count(_head); k++) edges.TryAddInner(_head, _side.At(_head, k));
+        }
     }
 
     private static void RequireSettled(in ListRoot root)

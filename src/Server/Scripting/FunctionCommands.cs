@@ -358,18 +358,18 @@ internal static class FunctionCommands
         }
     }
 
-    /// <summary>functionListReplyFlags: a set, in scripts_flags_def's order.</summary>
+    /// <summary>functionListReplyFlags: a set of status strings, in scripts_flags_def's order.</summary>
     private static void ReplyFlags(RespWriter r, ScriptFlags flags)
     {
         ReadOnlySpan<ScriptFlags> all = [ScriptFlags.NoWrites, ScriptFlags.AllowOom, ScriptFlags.AllowStale, ScriptFlags.NoCluster, ScriptFlags.AllowCrossSlot];
         int n = 0;
         foreach (var f in all) if ((flags & f) != 0) n++;
         r.SetHeader(n);
-        if ((flags & ScriptFlags.NoWrites) != 0) r.Bulk("no-writes"u8);
-        if ((flags & ScriptFlags.AllowOom) != 0) r.Bulk("allow-oom"u8);
-        if ((flags & ScriptFlags.AllowStale) != 0) r.Bulk("allow-stale"u8);
-        if ((flags & ScriptFlags.NoCluster) != 0) r.Bulk("no-cluster"u8);
-        if ((flags & ScriptFlags.AllowCrossSlot) != 0) r.Bulk("allow-cross-slot-keys"u8);
+        if ((flags & ScriptFlags.NoWrites) != 0) r.SimpleString("no-writes"u8);
+        if ((flags & ScriptFlags.AllowOom) != 0) r.SimpleString("allow-oom"u8);
+        if ((flags & ScriptFlags.AllowStale) != 0) r.SimpleString("allow-stale"u8);
+        if ((flags & ScriptFlags.NoCluster) != 0) r.SimpleString("no-cluster"u8);
+        if ((flags & ScriptFlags.AllowCrossSlot) != 0) r.SimpleString("allow-cross-slot-keys"u8);
     }
 
     [RespCommand("FUNCTION|DUMP", Arity = 2, Flags = CommandFlags.NoScript, Group = CommandGroup.Scripting,

@@ -219,7 +219,8 @@ internal static unsafe class ScriptCommands
         {
             // scriptInterrupt's luaPushError: the hook's own error object is never shown.
             string? at = lua_type(L, -1) == LUA_TTABLE ? Field(L, "line"u8) : null;
-            ctx.Reply.Error("ERR Script killed by user with SCRIPT KILL..." + (at is null ? "" : $" script: {sha}, on @user_script:{at}."));
+            string where = run.Function is null ? "@user_script" : "@user_function";
+            ctx.Reply.Error("ERR Script killed by user with SCRIPT KILL..." + (at is null ? "" : $" script: {sha}, on {where}:{at}."));
             return;
         }
         if (lua_type(L, -1) != LUA_TTABLE)

@@ -12,6 +12,9 @@ internal static class FunctionCommands
     private const CommandFlags FcallRoFlags = CommandFlags.NoScript | CommandFlags.SkipMonitor
         | CommandFlags.NoMandatoryKeys | CommandFlags.Stale | CommandFlags.ReadOnly | CommandFlags.MovableKeys;
 
+    /// <summary>LOAD_TIMEOUT_MS: how long FUNCTION LOAD's code may run.</summary>
+    private const long LoadTimeoutMs = 500;
+
     private const string BadName = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
     [RespCommand("FCALL", Arity = -3, Flags = FcallFlags, NumKeysIndex = 2, Group = CommandGroup.Scripting,
@@ -98,7 +101,7 @@ internal static class FunctionCommands
         engine.Server = ctx.Server;
         var current = Functions.Current;
         string? name = null;
-        var err = Create(engine, code, lib => Check(current, lib, replace), out var library);
+        var err = Create(engine, code, lib => Check(current, lib, replace), out var library, LoadTimeoutMs);
         if (err is null)
         {
             name = library!.Name;
@@ -128,7 +131,7 @@ internal static class FunctionCommands
     /// functionsCreateWithLibraryCtx up to the link: the metadata, the name, the engine, <paramref name="precheck"/>
     /// (the library-exists check, before any code runs), the code run in <paramref name="engine"/>, at least one function.
     /// </summary>
-    public static string? Create(LuaEngine engine, byte[] code, Func<string, string?> precheck, out FunctionLibrary? library)
+    public static string? Create(LuaEngine engine, byte[] code, Func<string, string?> precheck, out FunctionLibrary? library, long timeoutMs = 0)
     {
         library = null;
         if (ExtractMetadata(code, out string name, out string engineName) is { } err) return err;
@@ -136,7 +139,7 @@ internal static class FunctionCommands
         if (!engineName.Equals("lua", StringComparison.OrdinalIgnoreCase)) return $"Engine '{engineName}' not found";
         if (precheck(name) is { } pre) return pre;
         var registered = new List<LuaEngine.Registered>();
-        err = engine.LoadLibrary(LuaEngine.LibraryCode(code), registered);
+        err = engine.LoadLibrary(LuaEngine.LibraryCode(code), registered, timeoutMs);
         engine.Release(registered); // each state loads its own copy when it first calls into the library
         if (err is not null) return err;
         if (registered.Count == 0) return "No functions registered";

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using static NativeKv.Interop.Lua;
 
 namespace NativeKv.Server.Scripting;
@@ -16,7 +18,7 @@ public sealed unsafe partial class LuaEngine
     /// luaEngineCreate: runs a library's code (after its shebang line) in the load environment. Null and the
     /// registered functions, or Redis's error ("Error compiling function: ...", "Error registering functions: ...").
     /// </summary>
-    public string? LoadLibrary(ReadOnlySpan<byte> code, List<Registered> registered)
+    public string? LoadLibrary(ReadOnlySpan<byte> code, List<Registered> registered, long timeoutMs = 0)
     {
         var L = _state;
         lua_settop(L, 0);
@@ -40,8 +42,12 @@ public sealed unsafe partial class LuaEngine
             lua_call(L, 2, 0);
             PushRef(_loadBeginRef);
             lua_call(L, 0, 0);
+            // luaEngineLoadHook: FUNCTION LOAD's code may run timeoutMs (RESTORE and recovery: no limit).
+            _loadDeadline = timeoutMs > 0 ? Stopwatch.GetTimestamp() + timeoutMs * Stopwatch.Frequency / 1000 : 0;
+            if (_loadDeadline != 0) lua_sethook(L, (nint)(delegate* unmanaged<nint, nint, void>)&LoadHook, LUA_MASKCOUNT, 100000);
             _alloc->Managed = 0;
             int failed = lua_pcall(L, 0, 0, 1);
+            _loadDeadline = 0;
             _alloc->Managed = 1;
             lua_sethook(L, 0, 0, 0); // a raise asked for by redis.log may not have happened
             ClearPending(L);
@@ -92,6 +98,23 @@ public sealed unsafe partial class LuaEngine
         {
             _alloc->Managed = 0;
         }
+    }
+
+    private long _loadDeadline;
+
+    [UnmanagedCallersOnly]
+    private static void LoadHook(nint L, nint ar)
+    {
+        var e = _current;
+        if (e is null || e._loadDeadline == 0 || Stopwatch.GetTimestamp() < e._loadDeadline) return;
+        e._loadDeadline = 0;
+        e._alloc->Managed = 1; // the table below must not fail: a raise here would cross .NET frames
+        lua_createtable(L, 0, 1);
+        PushString(L, "err"u8);
+        PushString(L, "ERR FUNCTION LOAD timeout"u8);
+        lua_rawset(L, -3);
+        e.RaiseLater(L);
+        e._alloc->Managed = 0;
     }
 
     /// <summary>Drops callbacks <see cref="LoadLibrary"/> registered that nobody keeps.</summary>

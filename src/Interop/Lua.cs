@@ -71,6 +71,7 @@ public static unsafe partial class Lua
     [LibraryImport(Lib)] public static partial void lua_rawset(nint L, int idx);
     [LibraryImport(Lib)] public static partial void lua_rawseti(nint L, int idx, int n);
     [LibraryImport(Lib)] public static partial int luaL_ref(nint L, int t);
+    [LibraryImport(Lib)] public static partial void luaL_unref(nint L, int t, int @ref);
     [LibraryImport(Lib)] public static partial int lua_setmetatable(nint L, int idx);
     [LibraryImport(Lib)] public static partial int lua_next(nint L, int idx);
 

@@ -89,7 +89,7 @@ public sealed class CommandExecutor(ServerContext server)
         // wait for it: the reactor runs the script). allow-busy commands (SCRIPT KILL, SHUTDOWN...) pass.
         if (Scripting.Scripts.Running.Busy && (spec.Flags & CommandFlags.AllowBusy) == 0 && !Scripting.Scripts.Running.RunsOn(client.Reactor.Index))
         {
-            Reject(client, spec, stats, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+            Reject(client, spec, stats, Scripting.Scripts.Running.BusyError);
             FinishReplyMode(client, skipThis);
             return true;
         }

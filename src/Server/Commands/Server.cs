@@ -6,18 +6,13 @@
 namespace NativeKv.Server.Commands;
 
 /// <summary>
-/// TIME, SHUTDOWN, and the scripting surface: FUNCTION answers as a Redis with no libraries
-/// loaded; commands that need a script engine reply with <see cref="NoScripting"/>.
+/// TIME, SHUTDOWN, FUNCTION HELP and SCRIPT HELP/DEBUG (SCRIPT DEBUG replies <see cref="NoScripting"/>: the
+/// debugger is not built).
 /// </summary>
 internal static class ServerCommands
 {
     /// <summary>The reply of every command that would need a script engine.</summary>
     internal const string NoScripting = "ERR scripting is not supported by this server";
-
-    private const string NotBusy = "NOTBUSY No scripts in execution right now.";
-
-    /// <summary>RDB_VERSION of Redis 7.2, used in the (empty) FUNCTION DUMP payload.</summary>
-    private const int RdbVersion = 11;
 
     [RespCommand("TIME", Arity = 1, Flags = CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast,
         Group = CommandGroup.Server, Summary = "Returns the server time.", Since = "2.6.0", Complexity = "O(1)")]
@@ -78,98 +73,7 @@ internal static class ServerCommands
         ctx.Server.RequestShutdown(save: !nosave, forceSave: save);
     }
 
-    // ------------------------------------------------------------------ FUNCTION
-
-    [RespCommand("FUNCTION|FLUSH", Arity = -2, Flags = CommandFlags.NoScript | CommandFlags.Write, Group = CommandGroup.Scripting,
-        Summary = "Deletes all libraries and functions.", Since = "7.0.0", Complexity = "O(N) where N is the number of functions deleted")]
-    public static void FunctionFlush(ref CommandContext ctx)
-    {
-        if (ctx.Count > 3)
-        {
-            SubcommandSyntaxError(ref ctx);
-            return;
-        }
-        if (ctx.Count == 3 && !ctx.ArgIs(2, "SYNC"u8) && !ctx.ArgIs(2, "ASYNC"u8))
-        {
-            ctx.Reply.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-            return;
-        }
-        ctx.Reply.Ok();
-    }
-
-    [RespCommand("FUNCTION|LIST", Arity = -2, Flags = CommandFlags.NoScript, Group = CommandGroup.Scripting,
-        Summary = "Returns information about all libraries.", Since = "7.0.0", Complexity = "O(N) where N is the number of functions")]
-    public static void FunctionList(ref CommandContext ctx)
-    {
-        bool withCode = false, libraryName = false;
-        for (int i = 2; i < ctx.Count; i++)
-        {
-            if (!withCode && ctx.ArgIs(i, "WITHCODE"u8))
-            {
-                withCode = true;
-                continue;
-            }
-            if (!libraryName && ctx.ArgIs(i, "LIBRARYNAME"u8))
-            {
-                if (i >= ctx.Count - 1)
-                {
-                    ctx.Reply.Error("ERR library name argument was not given");
-                    return;
-                }
-                libraryName = true;
-                i++;
-                continue;
-            }
-            ErrorText.Quote(ctx.Reply, "ERR Unknown argument "u8, ctx[i], default);
-            return;
-        }
-        ctx.Reply.EmptyArray();
-    }
-
-    [RespCommand("FUNCTION|DUMP", Arity = 2, Flags = CommandFlags.NoScript, Group = CommandGroup.Scripting,
-        Summary = "Dumps all libraries into a serialized binary payload.", Since = "7.0.0", Complexity = "O(N) where N is the number of functions")]
-    public static void FunctionDump(ref CommandContext ctx)
-    {
-        // No libraries: just the RDB version (2 bytes, little endian) and the CRC64 of what precedes.
-        Span<byte> payload = stackalloc byte[10];
-        payload[0] = RdbVersion & 0xff;
-        payload[1] = (RdbVersion >> 8) & 0xff;
-        ulong crc = Crc64.Compute(payload[..2]);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(payload[2..], crc);
-        ctx.Reply.Bulk(payload);
-    }
-
-    [RespCommand("FUNCTION|STATS", Arity = 2, Flags = CommandFlags.NoScript | CommandFlags.AllowBusy, Group = CommandGroup.Scripting,
-        Summary = "Returns information about a function during execution.", Since = "7.0.0", Complexity = "O(1)")]
-    public static void FunctionStats(ref CommandContext ctx)
-    {
-        var r = ctx.Reply;
-        r.MapHeader(2);
-        r.Bulk("running_script"u8);
-        r.NullBulk();
-        r.Bulk("engines"u8);
-        r.MapHeader(1);
-        r.Bulk("LUA"u8);
-        r.MapHeader(2);
-        r.Bulk("libraries_count"u8); r.Integer(0);
-        r.Bulk("functions_count"u8); r.Integer(0);
-    }
-
-    [RespCommand("FUNCTION|KILL", Arity = 2, Flags = CommandFlags.NoScript | CommandFlags.AllowBusy, Group = CommandGroup.Scripting,
-        Summary = "Terminates a function during execution.", Since = "7.0.0", Complexity = "O(1)")]
-    public static void FunctionKill(ref CommandContext ctx) => ctx.Reply.Error(NotBusy);
-
-    [RespCommand("FUNCTION|LOAD", Arity = -3, Flags = CommandFlags.NoScript | CommandFlags.Write | CommandFlags.DenyOom, Group = CommandGroup.Scripting,
-        Summary = "Creates a library.", Since = "7.0.0", Complexity = "O(1) (considering compilation time is redundant)")]
-    public static void FunctionLoad(ref CommandContext ctx) => ctx.Reply.Error(NoScripting);
-
-    [RespCommand("FUNCTION|DELETE", Arity = 3, Flags = CommandFlags.NoScript | CommandFlags.Write, Group = CommandGroup.Scripting,
-        Summary = "Deletes a library and its functions.", Since = "7.0.0", Complexity = "O(1)")]
-    public static void FunctionDelete(ref CommandContext ctx) => ctx.Reply.Error(NoScripting);
-
-    [RespCommand("FUNCTION|RESTORE", Arity = -3, Flags = CommandFlags.NoScript | CommandFlags.Write | CommandFlags.DenyOom, Group = CommandGroup.Scripting,
-        Summary = "Restores all libraries from a payload.", Since = "7.0.0", Complexity = "O(N) where N is the number of functions on the payload")]
-    public static void FunctionRestore(ref CommandContext ctx) => ctx.Reply.Error(NoScripting);
+    // ------------------------------------------------------------------ FUNCTION (the rest: Scripting/FunctionCommands.cs)
 
     [RespCommand("FUNCTION|HELP", Arity = 2, Flags = CommandFlags.Loading | CommandFlags.Stale, Group = CommandGroup.Scripting,
         Summary = "Returns helpful text about the different subcommands.", Since = "7.0.0", Complexity = "O(1)")]
@@ -239,53 +143,4 @@ internal static class ServerCommands
         "LOAD <script>",
         "    Load a script into the scripts cache without executing it.",
     ]);
-
-    // ------------------------------------------------------------------ EVAL / FCALL
-
-    private const CommandFlags EvalFlags = CommandFlags.NoScript | CommandFlags.SkipMonitor | CommandFlags.MayReplicate
-        | CommandFlags.NoMandatoryKeys | CommandFlags.Stale | CommandFlags.MovableKeys;
-    private const CommandFlags EvalRoFlags = CommandFlags.NoScript | CommandFlags.SkipMonitor
-        | CommandFlags.NoMandatoryKeys | CommandFlags.Stale | CommandFlags.ReadOnly | CommandFlags.MovableKeys;
-
-    [RespCommand("FCALL", Arity = -3, Flags = EvalFlags, Group = CommandGroup.Scripting,
-        Summary = "Invokes a function.", Since = "7.0.0", Complexity = "Depends on the function that is executed.")]
-    [RespCommand("FCALL_RO", Arity = -3, Flags = EvalRoFlags, Group = CommandGroup.Scripting,
-        Summary = "Invokes a read-only function.", Since = "7.0.0", Complexity = "Depends on the function that is executed.")]
-    public static void Scripting(ref CommandContext ctx) => ctx.Reply.Error(NoScripting);
-
-    private static void SubcommandSyntaxError(ref CommandContext ctx)
-    {
-        var text = new ErrorText.Builder(200);
-        text.Append("ERR unknown subcommand or wrong number of arguments for '"u8);
-        text.Append(ErrorText.CString(ctx[1], 128));
-        text.Append("'. Try "u8);
-        text.AppendUpper(ctx[0]);
-        text.Append(" HELP."u8);
-        text.Reply(ctx.Reply, trimEnd: true);
-    }
-
-    /// <summary>Redis's crc64 (Jones polynomial, reflected, init 0), as used by DUMP payloads.</summary>
-    private static class Crc64
-    {
-        private static readonly ulong[] Table = BuildTable();
-
-        private static ulong[] BuildTable()
-        {
-            const ulong poly = 0x95AC9329AC4BC9B5UL; // 0xad93d23594c935a9 reflected
-            var table = new ulong[256];
-            for (ulong i = 0; i < 256; i++)
-            {
-                ulong crc = i;
-                for (int j = 0; j < 8; j++) crc = (crc & 1) != 0 ? (crc >> 1) ^ poly : crc >> 1;
-                table[i] = crc;
-            }
-            return table;
-        }
-
-        public static ulong Compute(ReadOnlySpan<byte> data, ulong crc = 0)
-        {
-            foreach (byte b in data) crc = Table[(byte)(crc ^ b)] ^ (crc >> 8);
-            return crc;
-        }
-    }
 }

@@ -12,7 +12,7 @@ namespace NativeKv.Server.Scripting;
 /// compiled (a registry reference a script), a counting allocator that refuses past <see cref="MemoryLimit"/>,
 /// and the count hook that marks a script BUSY and stops it on SCRIPT KILL.
 /// </summary>
-public sealed unsafe class LuaEngine : IDisposable
+public sealed unsafe partial class LuaEngine : IDisposable
 {
     /// <summary>What one state may allocate: past it a script fails with "not enough memory", never the server.</summary>
     public const long MemoryLimit = 256L << 20;
@@ -98,6 +98,10 @@ public sealed unsafe class LuaEngine : IDisposable
         _argsRef = Reference("args\0"u8);
         _setfenvRef = Reference("setfenv\0"u8);
         _envRef = Reference("env\0"u8);
+        _fenvRef = Reference("fenv\0"u8);
+        _loadBeginRef = Reference("load_begin\0"u8);
+        _loadEndRef = Reference("load_end\0"u8);
+        _loadHandlerRef = Reference("load_handler\0"u8);
         lua_pushboolean(L, 0); // false (no raise pending), never nil: a nil slot would be a hole luaL_ref could hand out again
         _pendingRef = luaL_ref(L, LUA_REGISTRYINDEX);
         _alloc->Managed = 0;
@@ -205,10 +209,21 @@ public sealed unsafe class LuaEngine : IDisposable
         _alloc->Managed = 1;
         PushRef(_handlerRef);
         PushRef(_compiled[run.Script]);
-        PushRef(_argsRef);
-        PushArray(L, input, keys);
-        PushArray(L, input, argv);
-        lua_call(L, 2, 0);
+        int nargs = 0;
+        if (run.Function is not null)
+        {
+            // A function gets KEYS and ARGV as its two arguments (luaCallFunction outside eval mode).
+            PushArray(L, input, keys);
+            PushArray(L, input, argv);
+            nargs = 2;
+        }
+        else
+        {
+            PushRef(_argsRef);
+            PushArray(L, input, keys);
+            PushArray(L, input, argv);
+            lua_call(L, 2, 0);
+        }
         Run = run;
         _hookMarked = false;
         _stopping = false;
@@ -216,7 +231,7 @@ public sealed unsafe class LuaEngine : IDisposable
         ClearPending(L);
         RestoreHook();
         _alloc->Managed = 0;
-        int err = lua_pcall(L, 0, 1, -2);
+        int err = lua_pcall(L, nargs, 1, 1);
         _alloc->Managed = 1;
         lua_sethook(L, 0, 0, 0);
         Run = null;

@@ -101,10 +101,88 @@ setmetatable(real, {
 })
 local env = protect(real)
 real._G = env
+
+-- FUNCTION libraries (function_lua.c): one environment for every library's code, switched between the
+-- load API (only `redis` with register_function, log and the version) while FUNCTION LOAD runs the code,
+-- and the globals when a function is called (no KEYS/ARGV there: a function gets them as arguments).
+local loading -- the functions registered so far by the load running now, else nil
+local function missing(k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3) end
+local function fail(msg) error({ err = 'ERR ' .. msg }, 0) end
+local FLAGS = { ['no-writes'] = 2, ['allow-oom'] = 4, ['allow-stale'] = 8, ['no-cluster'] = 16, ['allow-cross-slot-keys'] = 32 }
+local slower, sfind2 = string.lower, string.find
+local function isstr(v) return type(v) == 'string' or type(v) == 'number' end
+local function register_function(...)
+  if not loading then fail('redis.register_function can only be called on FUNCTION LOAD command') end
+  local argc = select('#', ...)
+  if argc < 1 or argc > 2 then fail('wrong number of arguments to redis.register_function') end
+  local name, desc, cb, flags = nil, nil, nil, 0
+  if argc == 1 then
+    local t = ...
+    if type(t) ~= 'table' then fail('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).') end
+    for k, v in G.next, t do
+      if not isstr(k) then fail('named argument key given to redis.register_function is not a string') end
+      local key = slower(tostring(k))
+      if key == 'function_name' then
+        if not isstr(v) then fail('function_name argument given to redis.register_function must be a string') end
+        name = tostring(v)
+      elseif key == 'description' then
+        if not isstr(v) then fail('description argument given to redis.register_function must be a string') end
+        desc = tostring(v)
+      elseif key == 'callback' then
+        if type(v) ~= 'function' then fail('callback argument given to redis.register_function must be a function') end
+        cb = v
+      elseif key == 'flags' then
+        if type(v) ~= 'table' then fail('flags argument to redis.register_function must be a table representing function flags') end
+        local j = 1
+        while v[j] ~= nil do
+          local f = isstr(v[j]) and FLAGS[slower(tostring(v[j]))]
+          if not f then fail('unknown flag given') end
+          if flags % (f * 2) < f then flags = flags + f end
+          j = j + 1
+        end
+      else
+        fail('unknown argument given to redis.register_function')
+      end
+    end
+    if not name then fail('redis.register_function must get a function name argument') end
+    if not cb then fail('redis.register_function must get a callback argument') end
+  else
+    local n, f = ...
+    if not isstr(n) then fail('first argument to redis.register_function must be a string') end
+    if type(f) ~= 'function' then fail('second argument to redis.register_function must be a function') end
+    name, cb = tostring(n), f
+  end
+  -- functionLibCreateFunction (7.2 says "Library names" for a function's name too)
+  if #name == 0 or sfind2(name, '[^%w_]') then fail('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long') end
+  for _, e in G.ipairs(loading) do
+    if e[1] == name then fail('Function already exists in the library') end
+  end
+  loading[#loading + 1] = { name, cb, flags, desc }
+end
+local loadredis = { register_function = register_function, log = redis.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM }
+local loadapi = { redis = setmetatable({}, {
+  __index = function(_, k) local v = loadredis[k]; if v == nil then missing(k) end; return v end,
+  __newindex = ro_error, __metatable = false }) }
+local fenv = setmetatable({}, {
+  __index = function(_, k)
+    local v
+    if loading then v = loadapi[k] elseif k ~= 'KEYS' and k ~= 'ARGV' then v = G.rawget(real, k) end
+    if v == nil then missing(k) end
+    return v
+  end,
+  __newindex = ro_error,
+  __metatable = false,
+})
 -- What C# keeps (in the registry): the scripts' environment, the handler, and how KEYS/ARGV are set.
 return {
   env = env,
   handler = real.__redis__err__handler,
   setfenv = G.setfenv,
   args = function(keys, argv) rawset(real, 'KEYS', keys); rawset(real, 'ARGV', argv) end,
+  fenv = fenv,
+  load_begin = function() loading = {} end,
+  load_end = function() local l = loading; loading = nil; return l end,
+  load_handler = function(e) return take(e) end,
 }

@@ -40,6 +40,7 @@ internal static unsafe class ScriptCommands
         if (spec.NumKeysIndex != 2 || args.Length < 3) return false;
         if (!RespNumber.TryParseInt64(input.Slice(args[2].Offset, args[2].Length), out long numkeys) || numkeys < 0 || numkeys > args.Length - 3) return false;
         var first = input.Slice(args[1].Offset, args[1].Length);
+        if (spec.Name is "fcall" or "fcall_ro") return FunctionCommands.EntryOf(first) is { } fn && fn.Keys != ScriptKeys.Declared;
         bool bySha = spec.Name is "evalsha" or "evalsha_ro";
         var entry = bySha ? Scripts.Cache.Find(first) : Scripts.Cache.Find(ScriptCache.Sha1Hex(first));
         if (entry is null) return !bySha; // a new EVAL body runs once alone
@@ -124,17 +125,24 @@ internal static unsafe class ScriptCommands
         return cache.Add(entry);
     }
 
-    private static void Run(ref CommandContext ctx, LuaEngine engine, ScriptEntry entry, int numkeys, bool readOnly)
+    internal static void Run(ref CommandContext ctx, LuaEngine engine, ScriptEntry entry, int numkeys, bool readOnly, FunctionInfo? function = null)
     {
         var client = ctx.Client;
         var store = client.Reactor.Store;
         var run = new ScriptRun
         {
             Script = entry,
+            Function = function,
             ReadOnly = readOnly,
             Client = client,
             StartTimestamp = System.Diagnostics.Stopwatch.GetTimestamp(),
         };
+        if (function is not null)
+        {
+            var command = new byte[ctx.Count][];
+            for (int i = 0; i < ctx.Count; i++) command[i] = ctx[i].ToArray();
+            run.Command = command;
+        }
         int db = client.Database;
         // What the script declares, to learn whether it keeps to it (the first run holds the whole keyspace).
         if (store is not null && entry.Keys == ScriptKeys.Unknown)
@@ -212,7 +220,8 @@ internal static unsafe class ScriptCommands
         {
             // scriptInterrupt's luaPushError: the hook's own error object is never shown.
             string? at = lua_type(L, -1) == LUA_TTABLE ? Field(L, "line"u8) : null;
-            ctx.Reply.Error("ERR Script killed by user with SCRIPT KILL..." + (at is null ? "" : $" script: {sha}, on @user_script:{at}."));
+            string where = run.Function is null ? "@user_script" : "@user_function";
+            ctx.Reply.Error("ERR Script killed by user with SCRIPT KILL..." + (at is null ? "" : $" script: {sha}, on {where}:{at}."));
             return;
         }
         if (lua_type(L, -1) != LUA_TTABLE)
@@ -288,7 +297,7 @@ internal static unsafe class ScriptCommands
         Summary = "Terminates a server-side Lua script during execution.", Since = "2.6.0", Complexity = "O(1)")]
     public static void ScriptKill(ref CommandContext ctx)
     {
-        if (Scripts.Running.Kill() is { } err) ctx.Reply.Error(err);
+        if (Scripts.Running.Kill(eval: true) is { } err) ctx.Reply.Error(err);
         else ctx.Reply.Ok();
     }
 }

@@ -9,6 +9,10 @@ namespace NativeKv.Server.Scripting;
 public sealed class ScriptRun
 {
     public ScriptEntry Script = null!;
+    /// <summary>The function an FCALL runs (null: an EVAL); FUNCTION KILL and STATS see only these.</summary>
+    public FunctionInfo? Function;
+    /// <summary>The FCALL's arguments, for FUNCTION STATS.</summary>
+    public byte[][]? Command;
     public bool ReadOnly;
     public bool AllowOom;
     /// <summary>SCRIPT_WRITE_DIRTY: a write command ran; SCRIPT KILL answers UNKILLABLE from then on.</summary>
@@ -84,10 +88,10 @@ public sealed class RunningScripts
     /// <summary>Whether a script runs on <paramref name="reactor"/>.</summary>
     public bool RunsOn(int reactor) => Volatile.Read(ref _slots[reactor & 255]) is not null;
 
-    /// <summary>scriptKill: null when killed (OK), else the error to reply.</summary>
-    public string? Kill()
+    /// <summary>scriptKill: null when killed (OK), else the error to reply. SCRIPT KILL stops EVALs, FUNCTION KILL functions.</summary>
+    public string? Kill(bool eval)
     {
-        bool any = false;
+        bool any = false, mine = false;
         for (int i = 0; i < _slots.Length; i++)
         {
             var run = Volatile.Read(ref _slots[i]);
@@ -95,13 +99,37 @@ public sealed class RunningScripts
             any = true;
             if (run.WriteDirty)
                 return "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+            if ((run.Function is null) == eval) mine = true;
         }
         if (!any) return "NOTBUSY No scripts in execution right now.";
+        if (!mine) return eval ? BusyFunction : BusyEval;
         for (int i = 0; i < _slots.Length; i++)
         {
             var run = Volatile.Read(ref _slots[i]);
-            if (run is not null) run.Killed = true;
+            if (run is not null && (run.Function is null) == eval) run.Killed = true;
         }
+        return null;
+    }
+
+    public const string BusyEval = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    public const string BusyFunction = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+    /// <summary>The BUSY reply while a script runs past the threshold: which KILL stops it (shared.slowevalerr / slowscripterr).</summary>
+    public string BusyError
+    {
+        get
+        {
+            for (int i = 0; i < _slots.Length; i++)
+                if (Volatile.Read(ref _slots[i]) is { TimedOut: true } run) return run.Function is null ? BusyEval : BusyFunction;
+            return BusyEval;
+        }
+    }
+
+    /// <summary>A function running now (FUNCTION STATS), if any.</summary>
+    public ScriptRun? RunningFunction()
+    {
+        for (int i = 0; i < _slots.Length; i++)
+            if (Volatile.Read(ref _slots[i]) is { Function: not null } run) return run;
         return null;
     }
 }

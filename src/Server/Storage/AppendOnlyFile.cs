@@ -28,6 +28,8 @@ public enum AofEntryKind : byte
     /// of one field, an after-image). Its pages are not logged: replay rebuilds them from these.
     /// </summary>
     Element = 6,
+    /// <summary>The whole FUNCTION library set after a change: [blob] (opaque here; the last one replayed wins).</summary>
+    Libraries = 7,
 }
 
 /// <summary>The entry's first byte (FasterLog's typed-header enqueue copies the SpanBytes after it).</summary>
@@ -273,6 +275,14 @@ public sealed unsafe class AppendOnlyFile : IDisposable
         if (b is null || b.Length < size || (b.Length > 1 << 20 && size < 64 * 1024))
             t_frameBuffer = b = new byte[Math.Max(size, 4096)];
         return b;
+    }
+
+    public long AppendLibraries(byte[] blob)
+    {
+        var buf = new byte[1 + blob.Length];
+        buf[0] = (byte)AofEntryKind.Libraries;
+        blob.CopyTo(buf, 1);
+        return FasterLog.Enqueue(buf);
     }
 
     public long AppendNamespaces(int[] map, int nextNs)

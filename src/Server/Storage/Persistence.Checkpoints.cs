@@ -199,7 +199,7 @@ public sealed partial class Persistence
     /// The gate is then opened; the index and log writes go on behind it.
     /// </summary>
     /// <param name="cutTaken">The caller holds the gate (SAVE) and is told when it may open it.</param>
-    private (Task<(bool success, Guid token)> checkpoint, int[] map, int next, long aofStart, double cutMs) StartAtCut(
+    private (Task<(bool success, Guid token)> checkpoint, int[] map, int next, long aofStart, byte[]? libraries, double cutMs) StartAtCut(
         AppendOnlyFile? aof, Action? cutTaken, TimeSpan? gateLimit)
     {
         ThreadGateHold? hold = null;
@@ -233,14 +233,14 @@ public sealed partial class Persistence
         }
         try
         {
-            var (map, next, aofStart) = _store.SnapshotForCheckpoint(aof);
+            var (map, next, aofStart, libraries) = _store.SnapshotForCheckpoint(aof);
             long version = _store.Kv.CurrentVersion;
             // The synchronous part of TakeFullCheckpointAsync drives the state machine through PREPARE and
             // IN_PROGRESS itself (it awaits only the index and log writes); the loop makes that a checked fact.
             var checkpoint = _store.Kv.TakeFullCheckpointAsync(CheckpointType.FoldOver).AsTask();
             var spin = new SpinWait();
             while (!checkpoint.IsCompleted && !PastVersionSwitch(_store.Kv.SystemState, version)) spin.SpinOnce();
-            return (checkpoint, map, next, aofStart, Stopwatch.GetElapsedTime(since).TotalMilliseconds);
+            return (checkpoint, map, next, aofStart, libraries, Stopwatch.GetElapsedTime(since).TotalMilliseconds);
         }
         finally
         {
@@ -299,17 +299,18 @@ public sealed partial class Persistence
             int[] map;
             int next;
             long aofStart;
+            byte[]? libraries;
             double cutMs;
             lock (_store.StateMachineLock) // an index resize in progress finishes first
             {
                 CheckpointReserve.Take(_store, kind == PersistenceJob.Rewrite); // a full disk fails here, not inside FASTER
-                (var checkpoint, map, next, aofStart, cutMs) = StartAtCut(aof, cutTaken, gateLimit);
+                (var checkpoint, map, next, aofStart, libraries, cutMs) = StartAtCut(aof, cutTaken, gateLimit);
                 (ok, token) = checkpoint.GetAwaiter().GetResult();
             }
             if (!ok) throw new InvalidOperationException("FASTER refused the checkpoint (another one is running)");
             double fasterMs = sw.Elapsed.TotalMilliseconds;
             long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now, _store.PageBits, _store.Comparer.Version);
+            var manifest = new Manifest(true, token, aof is null ? -1 : aofStart, map, next, now, _store.PageBits, _store.Comparer.Version, libraries);
             manifest.Save(Path.Combine(DataDirectory, ManifestName));
             _manifest = manifest;
             if (aof is not null)

@@ -8,9 +8,10 @@ public sealed partial class Persistence
 {
     /// <summary>
     /// <c>dir/checkpoint.manifest</c>: which checkpoint to recover, the AOF address to replay from (-1:
-    /// the AOF is not part of this state), and the db -> namespace map at that address.
+    /// the AOF is not part of this state), and the db -> namespace map and the FUNCTION libraries (an opaque
+    /// blob, base64) at that address.
     /// </summary>
-    internal sealed record Manifest(bool Exists, Guid? Token, long AofStart, int[] Namespaces, int NextNamespace, long SavedUnix, int? PageBits, int? HashVersion = null)
+    internal sealed record Manifest(bool Exists, Guid? Token, long AofStart, int[] Namespaces, int NextNamespace, long SavedUnix, int? PageBits, int? HashVersion = null, byte[]? Libraries = null)
     {
         public static Manifest Load(string path, Log log)
         {
@@ -20,6 +21,7 @@ public sealed partial class Persistence
             int next = 0;
             int? pageBits = null, hash = null;
             int[] map = [];
+            byte[]? libraries = null;
             bool header = false;
             foreach (var raw in File.ReadAllLines(path))
             {
@@ -38,12 +40,13 @@ public sealed partial class Persistence
                     case "saved": saved = long.Parse(v, CultureInfo.InvariantCulture); break;
                     case "pagebits": pageBits = int.Parse(v, CultureInfo.InvariantCulture); break;
                     case "hash": hash = int.Parse(v, CultureInfo.InvariantCulture); break;
+                    case "functions": libraries = Convert.FromBase64String(v); break;
                 }
             }
             if (!header) throw new PersistenceException($"{path} is not a NativeKv checkpoint manifest");
             if (pageBits is < 12 or > 30) throw new PersistenceException($"{path}: pagebits={pageBits} is out of range");
             KeyComparer.ForVersion(hash); // refuses a hash this build does not know, before anything is opened
-            return new Manifest(true, token, aof, map, next, saved, pageBits, hash);
+            return new Manifest(true, token, aof, map, next, saved, pageBits, hash, libraries);
         }
 
         public void Save(string path)
@@ -57,6 +60,7 @@ public sealed partial class Persistence
             sb.Append("saved=").Append(SavedUnix.ToString(CultureInfo.InvariantCulture)).Append('\n');
             if (PageBits is { } bits) sb.Append("pagebits=").Append(bits.ToString(CultureInfo.InvariantCulture)).Append('\n');
             if (HashVersion is { } hash) sb.Append("hash=").Append(hash.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            if (Libraries is { } libraries) sb.Append("functions=").Append(Convert.ToBase64String(libraries)).Append('\n');
             var tmp = path + ".tmp";
             using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
             {

@@ -123,12 +123,14 @@ public sealed partial class Persistence : IWriteLog
                 throw new PersistenceException($"Failed loading the checkpoint {token} in {store.CheckpointDirectory}: {e.Message}");
             }
             store.RestoreNamespaces(manifest.Namespaces, manifest.NextNamespace);
+            store.RestoreLibraries(manifest.Libraries);
             long keys = store.Recount();
             log.Notice($"Loaded checkpoint {token}: {keys} keys in {sw.ElapsedMilliseconds} ms");
         }
         else if (manifest.Exists)
         {
             store.RestoreNamespaces(manifest.Namespaces, manifest.NextNamespace);
+            store.RestoreLibraries(manifest.Libraries);
         }
 
         if (config.AppendOnly)
@@ -221,8 +223,8 @@ public sealed partial class Persistence : IWriteLog
         if (!_manifest.Exists || stale)
         {
             // From now on the loaded state = the checkpoint (if any) + this AOF replayed from its beginning.
-            var (map, next, _) = _store.SnapshotForCheckpoint(aof);
-            _manifest = _manifest with { Exists = true, AofStart = aof.BeginAddress, Namespaces = map, NextNamespace = next, PageBits = _store.PageBits, HashVersion = _store.Comparer.Version };
+            var (map, next, _, _) = _store.SnapshotForCheckpoint(aof);
+            _manifest = _manifest with { Exists = true, AofStart = aof.BeginAddress, Namespaces = map, NextNamespace = next, Libraries = _store.Libraries, PageBits = _store.PageBits, HashVersion = _store.Comparer.Version };
             _manifest.Save(Path.Combine(DataDirectory, ManifestName));
         }
         if (repair)
@@ -322,6 +324,9 @@ public sealed partial class Persistence : IWriteLog
                 session.Store.RestoreNamespaces(map, next);
                 return;
             }
+            case AofEntryKind.Libraries:
+                session.Store.RestoreLibraries(entry[1..].ToArray());
+                return;
             case AofEntryKind.Element:
                 ApplyElement(session, entry.Slice(5, BinaryPrimitives.ReadInt32LittleEndian(entry[1..])));
                 return;

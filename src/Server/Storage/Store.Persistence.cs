@@ -23,13 +23,40 @@ public sealed partial class Store
         _aof?.AppendNamespaces(_dbNs, _nextNs);
     }
 
-    /// <summary>The namespace map and the AOF tail read together, so replay from that tail rebuilds the map.</summary>
-    internal (int[] map, int nextNs, long aofTail) SnapshotForCheckpoint(AppendOnlyFile? aof)
+    /// <summary>The namespace map, the libraries and the AOF tail read together, so replay from that tail rebuilds both.</summary>
+    internal (int[] map, int nextNs, long aofTail, byte[]? libraries) SnapshotForCheckpoint(AppendOnlyFile? aof)
     {
         lock (_nsLock)
         {
-            return ((int[])_dbNs.Clone(), _nextNs, aof?.TailAddress ?? -1);
+            return ((int[])_dbNs.Clone(), _nextNs, aof?.TailAddress ?? -1, _libraries);
         }
+    }
+
+    private byte[]? _libraries;
+
+    /// <summary>
+    /// The FUNCTION libraries as one opaque blob (the scripting layer's format: the store only keeps it, logs
+    /// each change whole and carries it in checkpoints). Null: none were ever set.
+    /// </summary>
+    public byte[]? Libraries
+    {
+        get { lock (_nsLock) return _libraries; }
+    }
+
+    /// <summary>A new library set: kept and appended to the AOF (under the lock the checkpoint's cut reads it with).</summary>
+    public void SetLibraries(byte[] blob)
+    {
+        lock (_nsLock)
+        {
+            _libraries = blob;
+            _aof?.AppendLibraries(blob);
+        }
+    }
+
+    /// <summary>A recovered (checkpoint) or replayed (AOF) library set.</summary>
+    internal void RestoreLibraries(byte[]? blob)
+    {
+        lock (_nsLock) _libraries = blob;
     }
 
     /// <summary>Installs a recovered (or replayed) namespace map; namespaces left out of it are dead.</summary>

@@ -79,16 +79,17 @@ public class ServerCommandTests
     }
 
     [Test]
-    public async Task Function_commands_say_there_is_no_engine()
+    public async Task Fcall_and_eval_are_declared_as_redis_declares_them()
     {
-        // EVAL and SCRIPT run (ScriptTranscriptTests); FUNCTION libraries are not built yet.
+        // EVAL, SCRIPT (ScriptTranscriptTests), FUNCTION and FCALL (FunctionTranscriptTests) run.
         await using var server = await ServerProcess.StartAsync();
         using var c = new RespClient(server.Port);
-        const string error = "ERR scripting is not supported by this server";
-        await Assert.That(c.Call("FCALL", "f", "0").Text).IsEqualTo(error);
-        await Assert.That(c.Call("FCALL_RO", "f", "0").Text).IsEqualTo(error);
-        await Assert.That(c.Call("FUNCTION", "LOAD", "#!lua name=x\n").Text).IsEqualTo(error);
-        await Assert.That(c.Call("FUNCTION", "DELETE", "x").Text).IsEqualTo(error);
+        await Assert.That(c.Call("FCALL", "f", "0").Text).IsEqualTo("ERR Function not found");
+        await Assert.That(c.Call("FUNCTION", "DELETE", "x").Text).IsEqualTo("ERR Library not found");
+        var fcall = c.Call("COMMAND", "INFO", "fcall_ro").Items![0].Items!;
+        await Assert.That(fcall[1].Integer).IsEqualTo(-3);
+        await Assert.That(fcall[2].Items!.Select(i => i.Text!)).IsEquivalentTo(
+            new[] { "readonly", "noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys" }, TUnit.Assertions.Enums.CollectionOrdering.Matching);
         await Assert.That(c.Call("SCRIPT", "KILL").Text).IsEqualTo("NOTBUSY No scripts in execution right now.");
         await Assert.That(c.Call("EVAL", "x").Text).IsEqualTo("ERR wrong number of arguments for 'eval' command");
         // COMMAND INFO reports them as Redis declares them.

@@ -14,7 +14,7 @@ internal static class Transcript
     private static readonly string[] Preamble =
     [
         "flushall", "config set hash-max-listpack-entries 512", "config set hash-max-listpack-value 64",
-        "config set maxmemory-policy noeviction",
+        "config set maxmemory-policy noeviction", "function flush",
     ];
 
     /// <summary>Sends each request and reads exactly the bytes Redis answered; a PING after proves nothing more came.</summary>

@@ -173,6 +173,35 @@ public class AtomicityTests
         await Assert.That(torn).IsEqualTo(0);
     }
 
+    private const string IncrLibrary = "#!lua name=atom\n"
+        + "redis.register_function('incr2', function(keys) redis.call('incr', keys[1]) return redis.call('incr', keys[2]) end)\n"
+        + "redis.register_function('incr_ab', function() redis.call('incr', 'a') return redis.call('incr', 'b') end)";
+
+    [Test]
+    public async Task Function_with_declared_keys_is_never_seen_half_done_by_mget()
+    {
+        // FCALL of "INCR keys[1]; INCR keys[2]" 2 a b: EVAL's locking, for a function.
+        var (reads, torn) = await Probe(Short, writers: 2, readers: 2,
+            write: (c, i) => c.Send("FCALL", "incr2", "2", "a", "b"),
+            read: c => c.Send("MGET", "a", "b"),
+            isTorn: r => r.Items![0].Text != r.Items[1].Text,
+            setup: c => c.Call("FUNCTION", "LOAD", IncrLibrary));
+        await Assert.That(reads).IsGreaterThan(1000);
+        await Assert.That(torn).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task Function_with_undeclared_keys_is_never_seen_half_done_by_mget()
+    {
+        var (reads, torn) = await Probe(Short, writers: 2, readers: 2,
+            write: (c, i) => c.Send("FCALL", "incr_ab", "0"),
+            read: c => c.Send("MGET", "a", "b"),
+            isTorn: r => r.Items![0].Text != r.Items[1].Text,
+            setup: c => c.Call("FUNCTION", "LOAD", IncrLibrary));
+        await Assert.That(reads).IsGreaterThan(1000);
+        await Assert.That(torn).IsEqualTo(0);
+    }
+
     [Test]
     public async Task Sort_get_patterns_never_see_an_mset_half_done()
     {
@@ -292,9 +321,15 @@ public class AtomicityTests
     /// commands per round trip. Returns the reads and how many of them <paramref name="isTorn"/> flagged.
     /// </summary>
     private static async Task<(long reads, long torn)> Probe(TimeSpan duration, int writers, int readers,
-        Action<TaggedClient, long> write, Action<TaggedClient> read, Func<Reply, bool> isTorn, int repliesPerWrite = 1)
+        Action<TaggedClient, long> write, Action<TaggedClient> read, Func<Reply, bool> isTorn, int repliesPerWrite = 1,
+        Action<RespClient>? setup = null)
     {
         await using var server = await ServerProcess.StartAsync("--io-threads", "2");
+        if (setup is not null)
+        {
+            using var s = new RespClient(server.Port);
+            setup(s);
+        }
         // Connect alternately so writers and readers both sit on both reactors.
         var clients = new List<(TaggedClient c, bool writer)>();
         for (int i = 0; i < Math.Max(writers, readers); i++)

@@ -75,9 +75,9 @@ public static class PagedList
             {
                 // The side is empty: the short elements next to the popped one come out of the leaf with it, so the
                 // pops after this one are the root's alone (as the pushes are).
-                var taker = SideTaker.For(head);
+                var taker = SideTaker.For(head, root.Edges);
                 CountedTree.EdgePopMany(ref root.Tree, leaf, head, pages, store, into, taker);
-                taker.MoveInto(ref root.Edges);
+                root.Edges = taker.Edges;
             }
             else TreeRemoveAt(ref root, head ? 0 : root.Tree.Count - 1, pages, store, into);
         }
@@ -160,29 +160,23 @@ public static class PagedList
         return many;
     }
 
-    /// <summary>Collects the elements a refilling pop takes from the edge leaf (as many as a side holds), then puts them in the side.</summary>
+    /// <summary>Puts the elements a refilling pop takes from the edge leaf into (a copy of) the root's sides, as many as its side holds.</summary>
     private sealed class SideTaker : IEdgeTaker
     {
         [ThreadStatic] private static SideTaker? t_taker;
-        private ListEdges _side;
+        public ListEdges Edges;
         private bool _head;
 
-        public static SideTaker For(bool head)
+        public static SideTaker For(bool head, in ListEdges edges)
         {
             var t = t_taker ??= new SideTaker();
-            t._side = default;
+            t.Edges = edges;
             t._head = head;
             return t;
         }
 
         // Outermost first, each at the inner end: the side keeps the leaf's order.
-        public bool Take(ReadOnlySpan<byte> element) => _side.TryAddInner(_head, element);
-
-        public void MoveInto(ref ListEdges edges)
-        {
-            if (edges.Count(_head) != 0) throw new InvalidOperationException("a refilling pop found its side not empty");
-            for (int k = 0; k < _side.Count(_head); k++) edges.TryAddInner(_head, _side.At(_head, k));
-        }
+        public bool Take(ReadOnlySpan<byte> element) => Edges.TryAddInner(_head, element);
     }
 
     private static void RequireSettled(in ListRoot root)

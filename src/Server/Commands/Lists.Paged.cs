@@ -25,29 +25,19 @@ internal static unsafe class PagedLists
         pages.Log(PagedList.Record(op, root.Cid, PagedAccess.StoreKey(ref ctx, key), Field, root.Seq, arg, value));
     }
 
-    /// <summary>An element too long for a tree page: the command is refused before anything changes. False after the error.</summary>
-    public static bool Fits(ref CommandContext ctx, in ListRoot root, int length)
-    {
-        int max = PagedList.MaxElementLength(root);
-        if (length <= max) return true;
-        ctx.Reply.Error($"ERR list element of {length} bytes exceeds a paged list's limit of {max} bytes");
-        return false;
-    }
+    /// <summary>
+    /// An element its record could not carry (the store's value limit, which keeps a record inside an AOF page):
+    /// refused before anything changes, as a string that long is. False after the error. Longer than a tree entry
+    /// takes is fine: it goes out of line (<see cref="ListChunks"/>).
+    /// </summary>
+    public static bool Fits(ref CommandContext ctx, int length) => Db.CheckValueSize(ref ctx, length);
 
     /// <summary>
-    /// Whether an inline list growing by elements of <paramref name="addBytes"/> (<paramref name="addCount"/> of them,
-    /// the longest <paramref name="longest"/>) goes to pages: when Redis would make it a quicklist and every element fits a tree page.
-    /// A list holding a longer element stays inline (encoding quicklist), as it was before paged lists.
+    /// Whether an inline list growing by elements of <paramref name="addBytes"/> (<paramref name="addCount"/> of them)
+    /// goes to pages: when Redis would make it a quicklist. (Elements longer than a tree entry take go out of line: ListChunks.)
     /// </summary>
-    public static bool ShouldPage(ReadOnlySpan<byte> payload, long addBytes, long addCount, int longest, long fill)
-    {
-        if (longest > PagedList.NewMaxElementLength) return false;
-        if (List.Growing(payload, addBytes, addCount, fill) != CollectionEncoding.Quicklist) return false;
-        var r = new Listpack.Reader(payload);
-        while (r.Next(out var e))
-            if (e.Length > PagedList.NewMaxElementLength) return false;
-        return true;
-    }
+    public static bool ShouldPage(ReadOnlySpan<byte> payload, long addBytes, long addCount, long fill)
+        => List.Growing(payload, addBytes, addCount, fill) == CollectionEncoding.Quicklist;
 
     /// <summary>
     /// A new paged list at <paramref name="key"/> holding the inline <paramref name="payload"/>'s elements: its creation
@@ -127,7 +117,7 @@ internal static unsafe class PagedLists
     public static long Push(ref CommandContext ctx, CommandPages pages, ListRoot root, bool head, int from)
     {
         for (int i = from; i < ctx.Count; i++)
-            if (!Fits(ref ctx, root, ctx[i].Length)) return -1;
+            if (!Fits(ref ctx, ctx[i].Length)) return -1;
         for (int i = from; i < ctx.Count; i++)
         {
             while (!PagedList.TryPush(ref root, head, ctx[i], pages.Pages, pages, pages.Needs))

@@ -163,7 +163,19 @@ internal static partial class ListCommands
     /// <summary>pushGenericCommand, pushxGenericCommand.</summary>
     private static void Push(ref CommandContext ctx, bool head, bool onlyExisting)
     {
-        var st = ListStore.Read(ref ctx, ctx[1], out var slot);
+        Lookup st;
+        OpSlot slot;
+        switch (PagedLists.PushOnEdge(ref ctx, head, out var read))
+        {
+            case InlineEdits.Outcome.Stopped: return;
+            case InlineEdits.Outcome.Done: return;
+        }
+        if (read is not null)
+        {
+            slot = read;
+            st = read.Found ? Lookup.Found : Lookup.NotFound;
+        }
+        else st = ListStore.Read(ref ctx, ctx[1], out slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound && onlyExisting)
         {

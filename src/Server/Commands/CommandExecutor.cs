@@ -120,7 +120,7 @@ public sealed class CommandExecutor(ServerContext server)
         if (_server.Pause.Actions != 0 && !client.Locks.IsHeld && !client.Locks.IsParked && client.StoreState.Slots.Count == 0
             && (block is null || !block.IsBlocked)
             && _server.Pause.Holds(spec, client, input, args, spec.Index == ExecIndex && multi is { Active: true })
-            && _server.Pause.Postpone(client))
+            && _server.Pause.Postpone(client, spec))
         {
             if (skipThis) client.ReplyMode = ReplyMode.Skip;
             output.Enabled = true;

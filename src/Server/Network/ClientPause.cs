@@ -67,7 +67,7 @@ public sealed class ClientPause(ServerContext server)
     /// <summary>
     /// blockPostponeClient: parks the client unless the pause ended meanwhile (false: run the command now).
     /// </summary>
-    public bool Postpone(Client client)
+    public bool Postpone(Client client, CommandSpec spec)
     {
         lock (_postponed)
         {
@@ -75,6 +75,7 @@ public sealed class ClientPause(ServerContext server)
             client.Postponed = true;
             _postponed.Add(client);
         }
+        client.LastCommand = spec.Name; // CLIENT LIST's cmd= (Redis sets c->lastcmd before postponing)
         return true;
     }
 

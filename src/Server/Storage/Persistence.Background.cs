@@ -33,6 +33,7 @@ public sealed partial class Persistence
                     InterlockedMax(ref aof.CommitRequested, aof.TailAddress);
                     IssueCommits(aof);
                     if (!_always && _server.Config.AppendFsync == "everysec") SyncEverysec(aof);
+                    AofSynced?.Invoke();
                     _aofWriteOk = true;
                 }
                 var wake = _wake;

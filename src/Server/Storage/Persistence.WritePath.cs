@@ -25,9 +25,10 @@ public sealed partial class Persistence
     /// durable (a reply is held until then anyway); everysec: up to the last once-a-second sync; no: never
     /// synced by us. -1 without an AOF.
     /// </summary>
-    public long LocalSyncedUntil => _aof is not { } aof ? -1 : _always ? Math.Max(Durable(aof), aof.TailAddress) : Volatile.Read(ref _syncedUntil);
+    public long LocalSyncedUntil => _aof is not { } aof ? -1
+        : _server.Config.AppendFsync == "always" ? aof.TailAddress : Volatile.Read(ref _syncedUntil);
 
-    /// <summary>After an everysec sync (on the persistence thread): WAITAOF waiters may be covered.</summary>
+    /// <summary>Once a second on the persistence thread, after everysec's sync: WAITAOF waiters may be covered.</summary>
     public event Action? AofSynced;
 
     /// <summary>appendfsync everysec's sync, remembering how far it reached.</summary>
@@ -37,7 +38,6 @@ public sealed partial class Persistence
         aof.Sync();
         if (aof.WriteErrno != 0) return;
         Volatile.Write(ref _syncedUntil, upTo);
-        AofSynced?.Invoke();
     }
 
     /// <summary>

@@ -48,6 +48,12 @@ internal static class ConnectionCommands
         if (c.MultiOrNull is { } multi) Transactions.TransactionCommands.Forget(ctx.Server, multi);
         // pubsubUnsubscribeAllChannels / ShardAllChannels / AllPatterns without notifications.
         c.Reactor.PubSub.LeaveAll(c);
+        if (c.Monitoring)
+        {
+            // clearClientConnectionState: a monitor becomes a normal client again.
+            ctx.Server.Watch.Monitors.Remove(c);
+            c.Monitoring = false;
+        }
         c.Database = 0;
         c.Output.Protocol = 2;
         c.Name = "";

@@ -98,7 +98,8 @@ sealed class BenchmarkRunner(HarnessOptions options)
         // Generous: at 200 requests/s this still finishes; a hung server costs at most 10 minutes.
         var timeout = TimeSpan.FromSeconds(Math.Clamp(requests / 200.0, 60, 600));
 
-        var (tool, prefix) = scenario.Test == Scenarios.MultiTest ? TransactionLoad.Self() : ("redis-benchmark", []);
+        var (tool, prefix) = scenario.Test == Scenarios.MultiTest ? TransactionLoad.Self()
+            : scenario.Test == Scenarios.FanOutTest ? TransactionLoad.Self(FanOutLoad.Command) : ("redis-benchmark", []);
         var before = server.CpuTicks();
         var result = ExternalCommand.Run(tool, [.. prefix, .. args], timeout, cpu: options.ClientCpu);
         var after = server.CpuTicks();
@@ -106,7 +107,7 @@ sealed class BenchmarkRunner(HarnessOptions options)
         if (!server.IsAlive || before is null || after is null)
             return Outcome<ThroughputSample>.Fail($"server exited during the run: {server.LogTail(3)}");
         if (!result.Succeeded)
-            return Outcome<ThroughputSample>.Fail($"{(prefix.Length > 0 ? TransactionLoad.Command : tool)} {result.FailureSummary()}", transient: result.TimedOut);
+            return Outcome<ThroughputSample>.Fail($"{(prefix.Length > 0 ? prefix[^1] : tool)} {result.FailureSummary()}", transient: result.TimedOut);
 
         var row = ParseCsv(result.Stdout, scenario.CsvTestName);
         if (row is null)

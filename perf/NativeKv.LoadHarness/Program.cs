@@ -4,6 +4,7 @@ using NativeKv.LoadHarness.Servers;
 
 // The harness's own load generator for what redis-benchmark cannot send (BenchmarkRunner starts it pinned).
 if (args.Length > 0 && args[0] == TransactionLoad.Command) return TransactionLoad.Run(args[1..]);
+if (args.Length > 0 && args[0] == FanOutLoad.Command) return FanOutLoad.Run(args[1..]);
 
 HarnessOptions options;
 try

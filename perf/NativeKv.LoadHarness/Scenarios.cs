@@ -30,7 +30,8 @@ sealed record Scenario(string Name, ScenarioKind Kind, string Test, int Pipeline
     /// given on the command line its arguments joined by spaces ("HGET myhash:hget element:__rand_int__").
     /// </summary>
     public string CsvTestName => Command is not null ? string.Join(' ', Command)
-                                 : Test == "mset" ? "MSET (10 keys)" : Test == Scenarios.MultiTest ? TransactionLoad.TestName : Test.ToUpperInvariant();
+                                 : Test == "mset" ? "MSET (10 keys)" : Test == Scenarios.MultiTest ? TransactionLoad.TestName
+                                 : Test == Scenarios.FanOutTest ? FanOutLoad.TestName : Test.ToUpperInvariant();
 
     /// <summary>The name in the report's rows: the test, without a command's arguments.</summary>
     public string Label => Command is not null ? Test.ToUpperInvariant() : CsvTestName;
@@ -63,6 +64,10 @@ static class Scenarios
     /// </summary>
     public const string MultiTest = "multi", EvalshaTest = "evalsha";
 
+    /// <summary>Issue 15's fan-out: one publisher, <see cref="FanOutSubscribers"/> subscribers of one channel (<see cref="FanOutLoad"/>), in deliveries.</summary>
+    public const string FanOutTest = "fanout";
+    public const int FanOutSubscribers = 100;
+
     public const string IncrScript = "redis.call('INCR', KEYS[1]); redis.call('INCR', KEYS[2]); return redis.call('INCR', KEYS[3])";
 
     /// <summary>SHA1 of <see cref="IncrScript"/>, as SCRIPT LOAD answers it.</summary>
@@ -90,6 +95,9 @@ static class Scenarios
                 list.Add(new($"{test}-p{pipeline}", ScenarioKind.Throughput, test, pipeline, Persistence.Off, pipeline == 1 ? 1 : 5,
                              Command: Commands.TryGetValue(test, out var c) ? c.Command : null,
                              Keyspace: Commands.TryGetValue(test, out var k) ? k.Keyspace : null));
+        foreach (var pipeline in Pipelines)
+            list.Add(new($"{FanOutTest}-p{pipeline}", ScenarioKind.Throughput, FanOutTest, pipeline, Persistence.Off, pipeline == 1 ? 1 : 5,
+                         Clients: FanOutSubscribers));
         list.Add(new("aof-always", ScenarioKind.Durability, "set", 1, Persistence.AofAlways, 1));
         list.Add(new("aof-everysec", ScenarioKind.Durability, "set", 1, Persistence.AofEverysec, 1));
         list.Add(new("ltm", ScenarioKind.LargerThanMemory, "", 0, Persistence.Off, 0));

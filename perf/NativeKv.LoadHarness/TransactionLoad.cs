@@ -21,12 +21,12 @@ static class TransactionLoad
     public const string Command = "multi-bench";
 
     /// <summary>How to start this program as the load generator: its apphost, or dotnet and its assembly.</summary>
-    public static (string Tool, string[] Prefix) Self()
+    public static (string Tool, string[] Prefix) Self(string command = Command)
     {
         var path = Environment.ProcessPath ?? "dotnet";
         return Path.GetFileNameWithoutExtension(path) == "dotnet"
-            ? (path, [typeof(TransactionLoad).Assembly.Location, Command])
-            : (path, [Command]);
+            ? (path, [typeof(TransactionLoad).Assembly.Location, command])
+            : (path, [command]);
     }
     public const int CommandsPerRequest = 5;
 
@@ -117,10 +117,10 @@ static class TransactionLoad
     }
 
     /// <summary>1 µs buckets up to 1 s (the last one holds everything slower).</summary>
-    const int HistogramBuckets = 1_000_000;
+    public const int HistogramBuckets = 1_000_000;
 
     /// <summary>redis-benchmark's --csv header and row for the run.</summary>
-    public static string Csv(long[] histogram, long requests, double seconds)
+    public static string Csv(long[] histogram, long requests, double seconds, string testName = TestName)
     {
         long count = histogram.Sum();
         double Percentile(double p)
@@ -134,7 +134,7 @@ static class TransactionLoad
         int min = Array.FindIndex(histogram, c => c > 0), max = Array.FindLastIndex(histogram, c => c > 0);
         string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
         return "\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\",\"p50_latency_ms\",\"p95_latency_ms\",\"p99_latency_ms\",\"max_latency_ms\"\n" +
-               $"\"{TestName}\",\"{F(requests / seconds)}\",\"{F(avg)}\",\"{F(Math.Max(0, min) / 1000.0)}\",\"{F(Percentile(0.5))}\"," +
+               $"\"{testName}\",\"{F(requests / seconds)}\",\"{F(avg)}\",\"{F(Math.Max(0, min) / 1000.0)}\",\"{F(Percentile(0.5))}\"," +
                $"\"{F(Percentile(0.95))}\",\"{F(Percentile(0.99))}\",\"{F(Math.Max(0, max) / 1000.0)}\"";
     }
 }

@@ -78,7 +78,11 @@ public sealed class ServerConfig
     public bool Daemonize { get; set; }
     public string PidFile { get; set; } = "";
     /// <summary>notify-keyspace-events as <see cref="KeyspaceEvents"/> bits.</summary>
-    public int NotifyKeyspaceEvents { get; set; }
+    public int NotifyKeyspaceEvents
+    {
+        get => KeyspaceEvents.Enabled;
+        set => KeyspaceEvents.Enabled = value;
+    }
     /// <summary>enable-protected-configs / enable-debug-command / enable-module-command: no, yes or local.</summary>
     public string EnableProtectedConfigs { get; set; } = "no";
     public string EnableDebugCommand { get; set; } = "no";

@@ -74,6 +74,9 @@ public sealed unsafe partial class StoreSession : IDisposable
     /// fired and dropped, without deleting again.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WroteExpired(int db, ReadOnlySpan<byte> key) => Events?.Expired(db, key);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReadExpired(int db, int ns, ReadOnlySpan<byte> key, OpSlot slot)
     {
         if (Events is not { WantsExpired: true } events) return;
@@ -265,7 +268,7 @@ public sealed unsafe partial class StoreSession : IDisposable
         // The clock is read only for a record with an expiry (most have none): clock_gettime on every GET.
         var input = new StoreInput { Op = StoreOp.Read, Flags = flags, Now = StoreInput.LazyNow };
         var st = Issue(ns, key, ref input, out slot, write: false);
-        if (slot.SawExpired && st == OpStatus.NotFound) ReadExpired(db, ns, key, slot);
+        if (st == OpStatus.NotFound && slot.SawExpired) ReadExpired(db, ns, key, slot);
         return st;
     }
 
@@ -275,7 +278,7 @@ public sealed unsafe partial class StoreSession : IDisposable
         int ns = _store.Namespace(db);
         var st = RmwNamespace(ns, key, ref input, out slot);
         // A write over an expired record (replayed too: the first attempt's event was dropped with it).
-        if (slot.ExpiredKey && st != OpStatus.Pending && Events is { } events) events.Expired(db, key);
+        if (slot.ExpiredKey && st != OpStatus.Pending) WroteExpired(db, key);
         return st;
     }
 

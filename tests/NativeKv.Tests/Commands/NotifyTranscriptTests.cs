@@ -21,6 +21,7 @@ public class NotifyTranscriptTests
     [Test] public Task Hash_events() => Family(NotifyTranscripts.HashesResp2, NotifyTranscripts.HashesResp3);
     [Test] public Task Set_events() => Family(NotifyTranscripts.SetsResp2, NotifyTranscripts.SetsResp3);
     [Test] public Task Sorted_set_events() => Family(NotifyTranscripts.SortedSetsResp2, NotifyTranscripts.SortedSetsResp3);
+    [Test] public Task Events_of_paged_collections() => Family(NotifyTranscripts.PagedResp2, NotifyTranscripts.PagedResp3);
     [Test] public Task Expired_events() => Family(NotifyTranscripts.ExpiryResp2, NotifyTranscripts.ExpiryResp3);
     [Test] public Task New_and_keymiss_events() => Family(NotifyTranscripts.NewAndMissResp2, NotifyTranscripts.NewAndMissResp3);
     [Test] public Task Events_of_exec_and_scripts() => Family(NotifyTranscripts.TransactionsResp2, NotifyTranscripts.TransactionsResp3);
@@ -36,6 +37,11 @@ public class NotifyTranscriptTests
     {
         using (var admin = new RawConn(port))
         {
+            // As the recorder: the defaults back (the Paged family lowers them).
+            admin.Call("config", "set", "hash-max-listpack-entries", "128");
+            admin.Call("config", "set", "set-max-intset-entries", "512");
+            admin.Call("config", "set", "zset-max-listpack-entries", "128");
+            admin.Call("config", "set", "list-max-listpack-size", "-2");
             admin.Call("config", "set", "notify-keyspace-events", "");
             admin.Call("flushall");
         }

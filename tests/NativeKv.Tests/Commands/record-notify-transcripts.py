@@ -17,6 +17,7 @@ import time
 from resp_transcripts import Conn, encode, parse, cs
 
 PREP = ["S: psubscribe __key*__:*", "A: config set notify-keyspace-events KEA"]
+L = "x" * 70  # a member longer than set-max-listpack-value
 
 FAMILIES = {
     "Config": [
@@ -91,6 +92,26 @@ FAMILIES = {
         "A: zunionstore u 2 z1 z2", "A: zinterstore u 2 z1 z2", "A: zinterstore u 2 z1 nosuch", "A: zinterstore u 2 z1 nosuch",
         "A: zdiffstore d 2 z1 z2", "A: zdiffstore d 2 z1 z1", "A: zrangestore r z1 0 -1", "A: zrangestore r z1 5 10",
         "A: zrangestore r z1 5 10", "A: zrangestore r nosuch 0 -1", "A: zadd s 1 a", "A: sadd set a", "A: zunionstore u 2 set s",
+    ],
+    # Past the listpack thresholds: NativeKv's paged collections (Redis's hashtable, skiplist, quicklist).
+    "Paged": PREP + [
+        "A: config set hash-max-listpack-entries 2", "A: config set set-max-intset-entries 2",
+        "A: config set zset-max-listpack-entries 2", "A: config set list-max-listpack-size 2",
+        "A: hset h a 1 b 2 c 3", "A: hset h d 4", "A: hsetnx h d 5", "A: hsetnx h e 5", "A: hincrby h n 1",
+        "A: hincrbyfloat h x 1.5", "A: hdel h a b nosuch", "A: hdel h c d e n x", "A: exists h",
+        # Members past set-max-listpack-value (64): a hashtable in both (7.0.15 has no set-max-listpack-entries).
+        "A: sadd s {L}a {L}b {L}c", "A: sadd s {L}d", "A: sadd s {L}d", "A: srem s {L}a nosuch", "A: smove s s2 {L}b",
+        "A: smove s s2 {L}c", "A: srem s {L}d", "A: exists s", "A: sadd s {L}x", "A: spop s 5", "A: sadd i 1 2 3 4",
+        "A: srem i 1 2 3 4", "A: sadd a1 {L}a {L}b {L}c {L}d", "A: sadd a2 {L}c {L}d {L}e {L}f", "A: sinterstore dst a1 a2",
+        "A: sunionstore dst a1 a2", "A: sdiffstore dst a1 a1",
+        "A: zadd z 1 a 2 b 3 c", "A: zadd z 4 d", "A: zincrby z 1 a", "A: zadd z xx 10 nosuch", "A: zrem z a nosuch",
+        "A: zremrangebyrank z 0 0", "A: zremrangebyscore z 3 3", "A: zadd z 5 e 6 f 7 g", "A: zpopmin z", "A: zpopmax z 2",
+        "A: zremrangebyscore z -inf +inf", "A: exists z", "A: zadd z 1 a 2 b 3 c", "A: zpopmax z 10", "A: zadd z1 1 a 2 b 3 c",
+        "A: zrangestore r z1 0 -1", "A: zunionstore u 2 z1 r", "A: zadd zl 0 a 0 b 0 c 0 d", "A: zremrangebylex zl [a [b",
+        "A: zremrangebylex zl - +", "A: rpush l a b c d e", "A: lpush l z", "A: lpushx l y", "A: linsert l after c x",
+        "A: lset l 1 q", "A: lpop l", "A: rpop l 2", "A: lrem l 1 q", "A: ltrim l 0 1", "A: lrange l 0 -1",
+        "A: lmove l l2 left right", "A: lmove l l2 left right", "A: exists l", "A: rpush m 1 2 3 4 5", "A: lmpop 1 m right count 10",
+        "A: rpush so 3 1 2 4 5", "A: sort so store sorted", "A: copy sorted sorted2", "A: rename sorted2 sorted3", "A: del sorted3 a1",
     ],
     "Expiry": PREP + [
         "A: set k v px 100", "A: SLEEP 0.3", "A: get k", "A: set k2 v px 100", "A: SLEEP 0.3", "A: set k2 again",
@@ -176,10 +197,14 @@ class Session:
 
 def run(port, family, proto):
     admin = Conn(port)
+    admin.call([b"config", b"set", b"hash-max-listpack-entries", b"128"])
+    admin.call([b"config", b"set", b"set-max-intset-entries", b"512"])
+    admin.call([b"config", b"set", b"zset-max-listpack-entries", b"128"])
+    admin.call([b"config", b"set", b"list-max-listpack-size", b"-2"])
     admin.call([b"config", b"set", b"notify-keyspace-events", b""])
     admin.call([b"flushall"])
     s = Session(port, proto)
-    steps = [s.step(line) for line in FAMILIES[family]]
+    steps = [s.step(line.replace("{L}", L)) for line in FAMILIES[family]]
     admin.call([b"config", b"set", b"notify-keyspace-events", b""])
     return steps
 

@@ -53,14 +53,16 @@ internal static unsafe class StringCommands
         if (!Db.CheckValueSize(ref ctx, value.Length)) return;
         OpStatus st;
         OpSlot slot;
+        long now;
         fixed (byte* p = value)
         {
             var input = new StoreInput { Op = StoreOp.Set, Flags = flags, Type = KeyType.String, Expiry = expiry, Data = p, DataLength = value.Length };
             st = Db.Store(ref ctx).Rmw(ctx.Client.Database, key, ref input, out slot);
+            now = input.Now;
         }
         if (st == OpStatus.Pending) return;
         if (slot.Result == OpResult.WrongType) { Db.WrongType(ref ctx); return; }
-        if (Notify.On) NotifySet(ref ctx, key, slot, flags, expiry);
+        if (Notify.On) NotifySet(ref ctx, key, slot, flags, expiry, expiry != 0 && expiry <= now);
         if ((flags & OpFlags.GetOld) != 0)
         {
             if (slot.Found) ctx.Reply.Bulk(slot.Value);
@@ -77,14 +79,19 @@ internal static unsafe class StringCommands
         else ctx.Reply.Integer(1);
     }
 
-    /// <summary>setGenericCommand's events: keymiss (GET's lookup), new, set, expire.</summary>
-    private static void NotifySet(ref CommandContext ctx, ReadOnlySpan<byte> key, OpSlot slot, OpFlags flags, long expiry)
+    /// <summary>
+    /// setGenericCommand's events: keymiss (GET's lookup), new, set, expire. An expiry already past is not written
+    /// (the store drops the key at once) where Redis writes the key and expires it at its next access: its set and
+    /// expire, then expired, all fire now.
+    /// </summary>
+    private static void NotifySet(ref CommandContext ctx, ReadOnlySpan<byte> key, OpSlot slot, OpFlags flags, long expiry, bool past)
     {
         if ((flags & OpFlags.GetOld) != 0 && !slot.Found) Notify.Miss(ref ctx, key);
-        if (slot.Result == OpResult.NotApplied || !slot.Changed) return;
+        if (slot.Result == OpResult.NotApplied || (!slot.Changed && !past)) return;
         if (!slot.Found) Notify.New(ref ctx, key);
         Notify.Event(ref ctx, KeyspaceEvents.String, "set"u8, key);
         if (expiry != 0) Notify.Event(ref ctx, KeyspaceEvents.Generic, "expire"u8, key);
+        if (past) Notify.Event(ref ctx, KeyspaceEvents.Expired, "expired"u8, key);
     }
 
     [RespCommand("SETNX", Lock = KeyLock.SharedWrite, Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,

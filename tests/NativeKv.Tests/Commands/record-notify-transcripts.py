@@ -95,7 +95,7 @@ FAMILIES = {
     ],
     # Past the listpack thresholds: NativeKv's paged collections (Redis's hashtable, skiplist, quicklist).
     "Paged": PREP + [
-        "A: config set hash-max-listpack-entries 2", "A: config set set-max-intset-entries 2",
+        "A: config set notify-keyspace-events AKEnm", "A: config set hash-max-listpack-entries 2", "A: config set set-max-intset-entries 2",
         "A: config set zset-max-listpack-entries 2", "A: config set list-max-listpack-size 2",
         "A: hset h a 1 b 2 c 3", "A: hset h d 4", "A: hsetnx h d 5", "A: hsetnx h e 5", "A: hincrby h n 1",
         "A: hincrbyfloat h x 1.5", "A: hdel h a b nosuch", "A: hdel h c d e n x", "A: exists h",

@@ -80,9 +80,14 @@ public sealed class ServerConfig
     /// <summary>notify-keyspace-events as <see cref="KeyspaceEvents"/> bits.</summary>
     public int NotifyKeyspaceEvents
     {
-        get => KeyspaceEvents.Enabled;
-        set => KeyspaceEvents.Enabled = value;
+        get => _notifyKeyspaceEvents;
+        set
+        {
+            _notifyKeyspaceEvents = value;
+            KeyspaceEvents.Enabled = value; // what the commands look at (one server, one config, per process)
+        }
     }
+    private int _notifyKeyspaceEvents;
     /// <summary>enable-protected-configs / enable-debug-command / enable-module-command: no, yes or local.</summary>
     public string EnableProtectedConfigs { get; set; } = "no";
     public string EnableDebugCommand { get; set; } = "no";

@@ -120,6 +120,7 @@ internal static unsafe partial class SortedSetCommands
 
         var st = ReadRoot(ref ctx, ctx[src], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.NotFound && store) Notify.Miss(ref ctx, ctx[src]); // lookupKeyRead (ZRANGE's read fired it)
         bool existed = false;
         if (store && Notify.On)
         {

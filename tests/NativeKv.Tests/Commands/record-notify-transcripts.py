@@ -126,7 +126,7 @@ FAMILIES = {
         "A: config set notify-keyspace-events KEnm", "A: set k v", "A: set k v2", "A: get k", "A: get nokey",
         "A: mget k nokey nokey2", "A: exists nokey k", "A: type nokey", "A: ttl nokey", "A: strlen nokey",
         "A: lpush l a", "A: lpush l b", "A: lrange nolist 0 -1", "A: hset h f v", "A: hget nohash f", "A: sadd s a",
-        "A: smembers noset", "A: sinter s noset", "A: zadd z 1 a", "A: zscore noz a", "A: zunionstore u 2 z noz",
+        "A: smembers noset", "A: sinter s noset", "A: zadd z 1 a", "A: zscore noz a", "A: zunionstore u 2 z noz", "A: zrangestore r noz 0 -1",
         "A: incr c", "A: append a x", "A: setrange sr 0 x", "A: rename k k2", "A: set k3 v", "A: rename k2 k3",
         "A: copy k3 k4", "A: copy nokey k5", "A: move k4 1", "A: getdel nokey", "A: getex nokey", "A: set x v get",
         "A: getset y v", "A: sort nolist", "A: sort nolist store st", "A: lmove l dst left left", "A: smove s s2 a",

@@ -4,6 +4,7 @@
     redis-server --port 6423 --save "" --appendonly no &
     python3 record-notify-transcripts.py record 6423 > NotifyTranscripts.cs   # the expected bytes
     python3 record-notify-transcripts.py compare 6423 38102                   # redis vs nativekv, diffs only
+    python3 record-notify-transcripts.py random 6423 38102 0 100              # random command streams, compared
 
 Two connections: S PSUBSCRIBEs __key*__:* (every keyspace and keyevent channel), A runs a family's commands
 (fresh, after FLUSHALL, both RESP2 or both after HELLO 3). After each step A, then S, are sent PING <marker>
@@ -11,6 +12,7 @@ and read up to the marker's reply: what came before it is that connection's part
 every notification the step's command fired, in the order published. "SLEEP n" waits n seconds and settles
 nobody: what expires meanwhile (Redis's active cycle, or the lazy expire of the next command) lands in the next
 step either way."""
+import random
 import sys
 import time
 
@@ -235,7 +237,64 @@ def compare(a, b, only=None):
     print(f"{bad} differences")
 
 
+# ------------------------------------------------------------ random command streams
+# python3 record-notify-transcripts.py random 6423 38102 SEED COUNT: COUNT seeds of 150 random writes and reads over
+# four keys of every type, each step's reply and notifications compared between the two servers (commands whose
+# reply is random, SPOP with a count, SRANDMEMBER, SMEMBERS of a hashtable..., are left out).
+K=["a","b","c","d"]; V=["1","x","2.5","yy",""]
+def cmd(r):
+    k=lambda: r.choice(K); v=lambda: r.choice(V); n=lambda: str(r.randint(-3,3))
+    c=r.choice([
+     lambda:["set",k(),v()], lambda:["set",k(),v(),"nx"], lambda:["set",k(),v(),"xx","get"], lambda:["set",k(),v(),"px","100000"],
+     lambda:["del",k(),k()], lambda:["incr",k()], lambda:["incrbyfloat",k(),"1.5"], lambda:["append",k(),v()], lambda:["setrange",k(),"1",v()],
+     lambda:["getdel",k()], lambda:["getex",k(),"persist"], lambda:["getex",k(),"ex","100"], lambda:["expire",k(),"100"], lambda:["expire",k(),"0"],
+     lambda:["persist",k()], lambda:["rename",k(),k()], lambda:["renamenx",k(),k()], lambda:["copy",k(),k()], lambda:["copy",k(),k(),"replace"],
+     lambda:["move",k(),"1"], lambda:["lpush",k(),v()], lambda:["rpush",k(),v(),v()], lambda:["lpop",k()], lambda:["rpop",k(),"2"], lambda:["lrem",k(),n(),v()],
+     lambda:["ltrim",k(),n(),n()], lambda:["lset",k(),n(),v()], lambda:["linsert",k(),"before",v(),v()], lambda:["lmove",k(),k(),"left","right"],
+     lambda:["lmpop","2",k(),k(),"left","count","2"], lambda:["hset",k(),v(),v()], lambda:["hdel",k(),v(),v()], lambda:["hincrby",k(),v(),"2"],
+     lambda:["hsetnx",k(),v(),v()], lambda:["sadd",k(),v(),v()], lambda:["srem",k(),v()], lambda:["smove",k(),k(),v()], lambda:["sinterstore",k(),k(),k()],
+     lambda:["sunionstore",k(),k(),k()], lambda:["sdiffstore",k(),k(),k()], lambda:["zadd",k(),n(),v()], lambda:["zincrby",k(),"1",v()], lambda:["zrem",k(),v()],
+     lambda:["zremrangebyrank",k(),n(),n()], lambda:["zpopmin",k()], lambda:["zpopmax",k(),"2"], lambda:["zunionstore",k(),"2",k(),k()],
+     lambda:["zinterstore",k(),"2",k(),k()], lambda:["zdiffstore",k(),"2",k(),k()], lambda:["zrangestore",k(),k(),"0","-1"], lambda:["sort",k(),"alpha","store",k()],
+     lambda:["get",k()], lambda:["exists",k()], lambda:["type",k()], lambda:["hgetall",k()], lambda:["scard",k()], lambda:["lrange",k(),"0","-1"],
+     lambda:["zrange",k(),"0","-1"], lambda:["mset",k(),v(),k(),v()], lambda:["msetnx",k(),v(),k(),v()], lambda:["getset",k(),v()],
+    ])()
+    return [x.encode() for x in c]
+def random_session(port, seed, steps, flags):
+    r=random.Random(seed)
+    adm=Conn(port); adm.call([b"flushall"]); adm.call([b"config",b"set",b"notify-keyspace-events",flags])
+    s=Conn(port); s.call([b"psubscribe",b"__key*__:*"]); a=Conn(port)
+    out=[]
+    for i in range(steps):
+        c=cmd(r); rep=a.call(c)
+        s.s.sendall(encode([b"ping",b"m%d"%i])); got=b""
+        while True:
+            x=s.reply()
+            if b"m%d\r\n"%i in x and b"pong" in x: break
+            got+=x
+        out.append((c,rep,got))
+    adm.call([b"config",b"set",b"notify-keyspace-events",b""])
+    return out
+
+
+def random_compare(a, b, first, count):
+    bad = 0
+    for seed in range(first, first + count):
+        flags = [b"KEA", b"KEAnm", b"Elshz$g", b"Kn"][seed % 4]
+        for (c, ra, ga), (_, rb, gb) in zip(random_session(a, seed, 150, flags), random_session(b, seed, 150, flags)):
+            if ra != rb or ga != gb:
+                bad += 1
+                print("seed", seed, flags, b" ".join(c))
+                print("  redis", ra[:200], ga[:600])
+                print("  other", rb[:200], gb[:600])
+                break
+    print(f"{bad} seeds differ")
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "random":
+        random_compare(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        sys.exit(0)
     if sys.argv[1] == "record":
         record(int(sys.argv[2]))
     else:

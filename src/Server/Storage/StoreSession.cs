@@ -83,7 +83,8 @@ public sealed unsafe partial class StoreSession : IDisposable
         if (!slot.LazyDone)
         {
             slot.LazyDone = true;
-            if (slot.Address < _store.Kv.Log.HeadAddress)
+            // (While the index splits a write would wait for the split: also the maintenance thread's.)
+            if (slot.Address < _store.Kv.Log.HeadAddress || _store.IndexSplitting)
             {
                 _store.ExpireLater(ns, key);
                 return;

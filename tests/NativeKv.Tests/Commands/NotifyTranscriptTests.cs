@@ -5,7 +5,7 @@ using RawConn = NativeKv.Tests.Commands.PubSubTranscriptTests.RawConn;
 namespace NativeKv.Tests.Commands;
 
 /// <summary>
-/// Keyspace notifications (notify-keyspace-events) as redis-server sends them (NotifyTranscripts.cs, recorded by
+/// Keyspace notifications (notify-keyspace-events) as redis-server sends them (NotifyTranscripts.Keys.cs and .Types.cs, recorded by
 /// record-notify-transcripts.py; RESP2, then RESP3 on fresh connections): S PSUBSCRIBEs __key*__:*, A runs a
 /// family's commands, and each step keeps what A got and then every message S got before its PING marker, so
 /// the events' names, channels, keys and order are checked per command. The server runs two reactors and S is

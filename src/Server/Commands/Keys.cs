@@ -21,7 +21,8 @@ internal static class Db
     /// Looks up a key that must hold <paramref name="type"/> (None: any type). The one place that
     /// answers WRONGTYPE for reads.
     /// </summary>
-    public static Lookup Read(ref CommandContext ctx, ReadOnlySpan<byte> key, KeyType type, out OpSlot slot, OpFlags flags = OpFlags.None)
+    /// <param name="miss">A read command's miss fires keymiss (OBJECT's lookups do not: Redis's LOOKUP_NONOTIFY).</param>
+    public static Lookup Read(ref CommandContext ctx, ReadOnlySpan<byte> key, KeyType type, out OpSlot slot, OpFlags flags = OpFlags.None, bool miss = true)
     {
         if (type == KeyType.String) flags |= OpFlags.StringOnly;
         var st = Store(ref ctx).Read(ctx.Client.Database, key, out slot, flags);
@@ -29,7 +30,7 @@ internal static class Db
         if (st == OpStatus.NotFound)
         {
             // lookupKeyRead's keymiss: a read command's lookup (a write's lookupKeyWrite fires none).
-            if (Notify.Wants(Config.KeyspaceEvents.KeyMiss) && (ctx.Spec.Flags & CommandFlags.ReadOnly) != 0) Notify.Miss(ref ctx, key);
+            if (Notify.Wants(Config.KeyspaceEvents.KeyMiss) && miss && (ctx.Spec.Flags & CommandFlags.ReadOnly) != 0) Notify.Miss(ref ctx, key);
             return Lookup.NotFound;
         }
         if (type != KeyType.None && slot.Type != type)

@@ -127,7 +127,7 @@ FAMILIES = {
     ],
     "NewAndMiss": PREP + [
         "A: config set notify-keyspace-events KEnm", "A: set k v", "A: set k v2", "A: get k", "A: get nokey",
-        "A: mget k nokey nokey2", "A: exists nokey k", "A: type nokey", "A: ttl nokey", "A: strlen nokey",
+        "A: mget k nokey nokey2", "A: exists nokey k", "A: object encoding nokey", "A: object freq nokey", "A: type nokey", "A: ttl nokey", "A: strlen nokey",
         "A: lpush l a", "A: lpush l b", "A: lrange nolist 0 -1", "A: hset h f v", "A: hget nohash f", "A: sadd s a",
         "A: smembers noset", "A: sinter s noset", "A: zadd z 1 a", "A: zscore noz a", "A: zunionstore u 2 z noz", "A: zrangestore r noz 0 -1",
         "A: incr c", "A: append a x", "A: setrange sr 0 x", "A: rename k k2", "A: set k3 v", "A: rename k2 k3",

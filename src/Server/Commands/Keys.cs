@@ -29,8 +29,7 @@ internal static class Db
         if (st == OpStatus.Pending) return Lookup.Pending;
         if (st == OpStatus.NotFound)
         {
-            // lookupKeyRead's keymiss: a read command's lookup (a write's lookupKeyWrite fires none).
-            if (Notify.Wants(Config.KeyspaceEvents.KeyMiss) && miss && (ctx.Spec.Flags & CommandFlags.ReadOnly) != 0) Notify.Miss(ref ctx, key);
+            if (Notify.On && miss) Missed(ref ctx, key);
             return Lookup.NotFound;
         }
         if (type != KeyType.None && slot.Type != type)
@@ -39,6 +38,13 @@ internal static class Db
             return Lookup.Error;
         }
         return Lookup.Found;
+    }
+
+    /// <summary>lookupKeyRead's keymiss: a read command's lookup (a write's lookupKeyWrite fires none). Out of line: GET stays small.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void Missed(ref CommandContext ctx, ReadOnlySpan<byte> key)
+    {
+        if ((ctx.Spec.Flags & CommandFlags.ReadOnly) != 0) Notify.Miss(ref ctx, key);
     }
 
     /// <summary>Writes the error an RMW reported (WRONGTYPE, not an integer, ...); true if it did.</summary>

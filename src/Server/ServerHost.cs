@@ -62,6 +62,7 @@ public sealed class ServerHost : IDisposable
             reactors[i] = new Reactor(Context, i, cpu);
         }
         Context.Reactors = reactors;
+        Context.Store.BackgroundEvents = new Network.PubSub.KeyspaceNotifier(Context, null); // active expiry's events
         Context.Executor.Locks.SingleThreaded = count == 1; // one reactor: the lock table's fast paths need no atomics
         foreach (var r in reactors) r.Start();
         Context.Store.DiskReadCompleted = () =>

@@ -78,7 +78,16 @@ public sealed class ServerConfig
     public bool Daemonize { get; set; }
     public string PidFile { get; set; } = "";
     /// <summary>notify-keyspace-events as <see cref="KeyspaceEvents"/> bits.</summary>
-    public int NotifyKeyspaceEvents { get; set; }
+    public int NotifyKeyspaceEvents
+    {
+        get => _notifyKeyspaceEvents;
+        set
+        {
+            _notifyKeyspaceEvents = value;
+            KeyspaceEvents.Enabled = value; // what the commands look at (one server, one config, per process)
+        }
+    }
+    private int _notifyKeyspaceEvents;
     /// <summary>enable-protected-configs / enable-debug-command / enable-module-command: no, yes or local.</summary>
     public string EnableProtectedConfigs { get; set; } = "no";
     public string EnableDebugCommand { get; set; } = "no";

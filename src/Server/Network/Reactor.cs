@@ -45,6 +45,8 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
     public Mailbox<IReactorWork> Mailbox { get; } = new();
     /// <summary>This reactor's subscribers and the messages its clients publish (made when the loop starts).</summary>
     public PubSub.ReactorPubSub PubSub { get; private set; } = null!;
+    /// <summary>Keyspace notifications of this reactor's commands (staged with them in <see cref="PubSub"/>).</summary>
+    public PubSub.KeyspaceNotifier Events { get; private set; } = null!;
     /// <summary>Input and output buffers lent to this reactor's clients while they have work (reactor thread only).</summary>
     public Protocol.BufferPool Buffers { get; } = new();
     public ReactorStats Stats { get; }
@@ -128,6 +130,8 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
         Backend = CreateBackend();
         PubSub = new PubSub.ReactorPubSub(this, _server);
         Store = _server.Store.NewSession($"reactor-{Index}");
+        Events = new PubSub.KeyspaceNotifier(_server, PubSub);
+        Store.Events = Events;
         try
         {
             while (!_stopping)

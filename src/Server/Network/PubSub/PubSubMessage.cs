@@ -27,9 +27,10 @@ public sealed class PubSubMessage(SubKind kind, byte[] channel, byte[] payload, 
 }
 
 /// <summary>The messages one reactor published for another since its last post: delivered there in order.</summary>
-internal sealed class PubSubBatch(ReactorPubSub from)
+internal sealed class PubSubBatch(ReactorPubSub? from)
 {
-    public readonly ReactorPubSub From = from;
+    /// <summary>The reactor that sent it (null: the maintenance thread, which keeps no backlog).</summary>
+    public readonly ReactorPubSub? From = from;
     public readonly List<PubSubMessage> Messages = new();
     public long Bytes;
 }

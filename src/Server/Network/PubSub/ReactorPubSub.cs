@@ -111,6 +111,38 @@ public sealed class ReactorPubSub
         }
     }
 
+    /// <summary>
+    /// Any thread but a reactor's (the maintenance thread's expired events): the message is counted as
+    /// <see cref="Publish"/> counts it and goes straight to the inbox of every reactor with a receiver.
+    /// </summary>
+    internal static void PublishFromOutside(ServerContext server, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> payload)
+    {
+        var reg = server.PubSub;
+        var spin = new SpinWait();
+        while (true)
+        {
+            if (reg.BeginRead(out long version))
+            {
+                int receivers = Count(reg, SubKind.Channel, channel, out var subs, out var matched);
+                if (reg.Unchanged(version))
+                {
+                    if (receivers == 0) return;
+                    var m = new PubSubMessage(SubKind.Channel, channel.ToArray(), payload.ToArray(), subs, matched, version);
+                    var reactors = server.Reactors;
+                    for (int r = 0; r < reactors.Length; r++)
+                    {
+                        if (!m.For(r)) continue;
+                        var batch = new PubSubBatch(null);
+                        batch.Messages.Add(m);
+                        reactors[r].PubSub.Post(batch);
+                    }
+                    return;
+                }
+            }
+            spin.SpinOnce();
+        }
+    }
+
     private static int Count(PubSubRegistry reg, SubKind kind, ReadOnlySpan<byte> channel, out Subscribers? subs, out Subscribers[] matched)
     {
         subs = reg.Find(kind, channel);
@@ -217,7 +249,7 @@ public sealed class ReactorPubSub
         while (_inbox.TryDequeue(out var batch))
         {
             foreach (var m in batch.Messages) DeliverOne(m);
-            batch.From.Delivered(_index, batch.Bytes);
+            batch.From?.Delivered(_index, batch.Bytes);
         }
     }
 

@@ -93,6 +93,8 @@ internal static unsafe class ScriptCalls
         int db = client.Database;
         int dirty = store?.Dirty ?? 0;
         var ctx = new CommandContext(input, argv, client, spec);
+        // call(): the keys a script reads are remembered for the client that runs it.
+        if (client.TrackingOrNull is { } tracking) Commands.Tracking.RememberKeys(client, tracking, spec, input, argv);
         CommandTable.Invoke(spec.Index, ref ctx);
         if (store is not null && store.AttemptPending)
         {
@@ -112,7 +114,7 @@ internal static unsafe class ScriptCalls
             if (spec.Name is "blmove" or "brpoplpush") output.NullBulk();
             else output.NullArray();
         }
-        if (store is not null && store.Dirty != dirty) ChangedKeys.Tell(server, spec, db, input, argv);
+        if (store is not null && store.Dirty != dirty) ChangedKeys.Tell(client, spec, db, input, argv);
         var stats = client.Reactor.Stats;
         stats.CommandsProcessed++;
         stats.Calls[spec.Index]++;

@@ -163,7 +163,8 @@ public sealed class Maintenance
                 int ns = BitConverter.ToInt32(full);
                 if (_store.IsDeadNamespace(ns)) continue;
                 var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = now };
-                session.RmwNamespace(ns, full[ValueLayout.KeyPrefix..], ref input, out _);
+                session.RmwNamespace(ns, full[ValueLayout.KeyPrefix..], ref input, out var slot);
+                if (slot.Changed && _store.ExpiryListener is { } listener) listener.Expired(ns, full[ValueLayout.KeyPrefix..]);
             }
             if (next >= tail)
             {

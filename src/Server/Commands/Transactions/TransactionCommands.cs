@@ -135,6 +135,7 @@ internal static class TransactionCommands
                 int db = client.Database;
                 int dirty = store.Dirty;
                 var inner = new CommandContext(bytes, args, client, spec);
+                if (client.TrackingOrNull is { } tracking) Tracking.RememberKeys(client, tracking, spec, bytes, args);
                 CommandTable.Invoke(spec.Index, ref inner);
                 if (store.AttemptPending) return; // the executor runs EXEC again when the reads are in
                 // A blocking command in a transaction answers as if it timed out at once (CLIENT_DENY_BLOCKING).
@@ -144,7 +145,7 @@ internal static class TransactionCommands
                     if (spec.Name is "blmove" or "brpoplpush") ctx.Reply.NullBulk();
                     else ctx.Reply.NullArray();
                 }
-                if (store.Dirty != dirty) ChangedKeys.Tell(ctx.Server, spec, db, bytes, args);
+                if (store.Dirty != dirty) ChangedKeys.Tell(client, spec, db, bytes, args);
             }
         }
         finally { client.DenyBlocking = false; }

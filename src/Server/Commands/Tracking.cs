@@ -40,9 +40,12 @@ internal static class Tracking
         if ((spec.Flags & CommandFlags.ReadOnly) == 0 || (spec.Flags & CommandFlags.PubSub) != 0 || !t.RemembersKeys) return;
         var table = client.Server.Tracking;
         bool added = false;
+        var reactor = client.Reactor.Tracking;
         foreach (int k in CommandTable.AllKeyIndexes(spec, input, args, stackalloc int[64]))
         {
-            table.Remember(input.Slice(args[k].Offset, args[k].Length), client.Id);
+            var key = input.Slice(args[k].Offset, args[k].Length);
+            table.Remember(key, client.Id);
+            reactor.ReadAfterFlush(key, client.Id);
             added = true;
         }
         long max = client.Server.Config.TrackingTableMaxKeys;

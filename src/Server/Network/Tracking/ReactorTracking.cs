@@ -1,5 +1,12 @@
 namespace NativeKv.Server.Network.Tracking;
 
+/// <summary>BCAST prefixes in byte order.</summary>
+internal sealed class PrefixOrder : IComparer<BcastPrefix>
+{
+    public static readonly PrefixOrder Instance = new();
+    public int Compare(BcastPrefix? x, BcastPrefix? y) => ReferenceEquals(x, y) ? 0 : ByteOrder.Instance.Compare(x!.Prefix, y!.Prefix);
+}
+
 /// <summary>
 /// One reactor's half of client-side caching. A command's changed keys (and FLUSHes) are staged while it runs
 /// and told when it has finished (a command that waits on disk and runs again tells once): each key is taken
@@ -13,7 +20,11 @@ public sealed class ReactorTracking
     private readonly Reactor _reactor;
     private readonly ServerContext _server;
     private readonly List<byte[]?> _staged = new(); // null: a FLUSH
-    private readonly Dictionary<BcastPrefix, SortedDictionary<byte[], Client?>> _bcast = new();
+    // In prefix order, as the PrefixTable is walked.
+    private readonly SortedDictionary<BcastPrefix, SortedDictionary<byte[], Client?>> _bcast = new(PrefixOrder.Instance);
+    // Keys read after a staged FLUSH in the same EXEC or script: they stay remembered once the flush empties the table.
+    private readonly List<(byte[] Key, long Id)> _readAfterFlush = new();
+    private bool _flushStaged;
     private bool _evictDue;
 
     internal ReactorTracking(Reactor reactor, ServerContext server)
@@ -35,10 +46,22 @@ public sealed class ReactorTracking
     public void StageFlush()
     {
         _staged.Add(null);
+        _flushStaged = true;
         _reactor.PubSub.TrackingStaged();
     }
 
-    internal void DropStaged() => _staged.Clear();
+    /// <summary>A key read while a FLUSH of the same command is staged: remembered again after the flush.</summary>
+    public void ReadAfterFlush(ReadOnlySpan<byte> key, long id)
+    {
+        if (_flushStaged) _readAfterFlush.Add((key.ToArray(), id));
+    }
+
+    internal void DropStaged()
+    {
+        _staged.Clear();
+        _readAfterFlush.Clear();
+        _flushStaged = false;
+    }
 
     /// <summary>A key of a tracking client's read went in the table past tracking-table-max-keys.</summary>
     internal void EvictLater()
@@ -56,6 +79,10 @@ public sealed class ReactorTracking
             else Invalidate(key, writer, bcast: true);
         }
         _staged.Clear();
+        if (!_flushStaged) return;
+        _flushStaged = false;
+        foreach (var (key, id) in _readAfterFlush) Table.Remember(key, id);
+        _readAfterFlush.Clear();
     }
 
     /// <summary>trackingInvalidateKey: the clients that read the key hear it once, and the table forgets it.</summary>

@@ -28,9 +28,14 @@ public sealed class TrackingTable : Storage.IExpiryListener
     private BcastPrefix[] _prefixes = [];
     private long _keyCount, _items;
     private volatile int _clients;
+    private long _inUse; // tracking clients + keys in the table
 
-    /// <summary>server.tracking_clients != 0: the command path's one look.</summary>
-    public bool Active => _clients != 0;
+    /// <summary>
+    /// Whether a write must look at the table: a client tracks, or keys are left from one that stopped (Redis's
+    /// table, once made, is always looked at: a client that tracks again must not get invalidations for changes
+    /// made while it did not). The command path's one look.
+    /// </summary>
+    public bool Active => Volatile.Read(ref _inUse) != 0;
     public int Clients => _clients;
     public long TotalKeys => Math.Max(0, Volatile.Read(ref _keyCount));
     public long TotalItems => Math.Max(0, Volatile.Read(ref _items));
@@ -44,7 +49,11 @@ public sealed class TrackingTable : Storage.IExpiryListener
     {
         lock (_gate)
         {
-            if (_trackers.TryAdd(c.Id, c)) _clients++;
+            if (_trackers.TryAdd(c.Id, c))
+            {
+                _clients++;
+                Interlocked.Increment(ref _inUse);
+            }
             if (!t.Bcast) return;
             if (prefixes.Count == 0) prefixes.Add([]);
             foreach (var p in prefixes)
@@ -82,7 +91,11 @@ public sealed class TrackingTable : Storage.IExpiryListener
                 }
                 Volatile.Write(ref _prefixes, next.ToArray());
             }
-            if (_trackers.TryRemove(c.Id, out _)) _clients--;
+            if (_trackers.TryRemove(c.Id, out _))
+            {
+                _clients--;
+                Interlocked.Decrement(ref _inUse);
+            }
         }
         t.Clear();
     }
@@ -105,6 +118,7 @@ public sealed class TrackingTable : Storage.IExpiryListener
                 var k = key.ToArray();
                 if (!_keys.TryAdd(k, new Entry(k, [id]))) continue;
                 Interlocked.Increment(ref _keyCount);
+                Interlocked.Increment(ref _inUse);
                 Interlocked.Increment(ref _items);
                 return;
             }
@@ -136,6 +150,7 @@ public sealed class TrackingTable : Storage.IExpiryListener
         if (ids == Taken) return null;
         _keys.TryRemove(new KeyValuePair<byte[], Entry>(entry.Key, entry));
         Interlocked.Decrement(ref _keyCount);
+        Interlocked.Decrement(ref _inUse);
         Interlocked.Add(ref _items, -ids.Length);
         return ids;
     }
@@ -168,7 +183,7 @@ public sealed class TrackingTable : Storage.IExpiryListener
     /// <summary>Any thread (the store's expiry): a key expired; a reactor tells its clients at its next cron.</summary>
     public void Expired(int ns, ReadOnlySpan<byte> key)
     {
-        if (_clients != 0) _expired.Enqueue(key.ToArray());
+        if (Active) _expired.Enqueue(key.ToArray());
     }
 
     public bool TryTakeExpired(out byte[] key) => _expired.TryDequeue(out key!);

@@ -163,8 +163,10 @@ public sealed class Maintenance
                 int ns = BitConverter.ToInt32(full);
                 if (_store.IsDeadNamespace(ns)) continue;
                 var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = now };
-                session.RmwNamespace(ns, full[ValueLayout.KeyPrefix..], ref input, out var slot);
-                if (slot.Changed && _store.ExpiryListener is { } listener) listener.Expired(ns, full[ValueLayout.KeyPrefix..]);
+                long expired = session.Stats.ExpiredKeys;
+                session.RmwNamespace(ns, full[ValueLayout.KeyPrefix..], ref input, out _);
+                // Deleting an expired record changes nothing the dataset shows (no Changed): the count says it went.
+                if (session.Stats.ExpiredKeys != expired && _store.ExpiryListener is { } listener) listener.Expired(ns, full[ValueLayout.KeyPrefix..]);
             }
             if (next >= tail)
             {

@@ -12,13 +12,14 @@
 #   evalsha EVALSHA of a script of three INCRs (KEYS a b c), loaded first with SCRIPT LOAD
 #   rpop  RPOP mylist: mylist is first filled (as spop's set) with the elements the warm-up and the run pop, plus 1,000
 #         (every RPOP hits one large paged list; redis-benchmark's own -t rpop after lpush pops what lpush left)
-# PIPELINE (environment, default 16) is redis-benchmark's -P.
+# PIPELINE (environment, default 16) is redis-benchmark's -P; DATA (environment, default 3) its -d, the value size
+# of SET, LPUSH and the other tests that send one (DATA=2048 lpush: a list of long elements, out of line once paged).
 # REQUESTS (environment, default 2000000) is the measured run; the warm-up is a tenth of it.
 # BINARY may be redis-server as well (it takes the same options here).
 # Run two binaries interleaved, several rounds, and compare the best and the median.
 set -euo pipefail
 label=$1; bin=$2; port=$3; test=$4; keyspace=${5:-100000}
-requests=${REQUESTS:-2000000}; warmup=$((requests / 10)); pipeline=${PIPELINE:-16}
+requests=${REQUESTS:-2000000}; warmup=$((requests / 10)); pipeline=${PIPELINE:-16}; data=${DATA:-3}
 here=$(dirname "$0")
 dir=$(mktemp -d)
 taskset -c 0 "$bin" --port "$port" --io-threads 1 --save "" --appendonly no --dir "$dir" >/dev/null 2>&1 &
@@ -40,9 +41,9 @@ case "$test" in
     bench=(EVALSHA "$sha" 3 a b c) ;;
   *) bench=(-t "$test") ;;
 esac
-taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n "$warmup" -c 50 -q "${bench[@]}" >/dev/null 2>&1   # warm-up
+taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n "$warmup" -c 50 -d "$data" -q "${bench[@]}" >/dev/null 2>&1   # warm-up
 read -r u1 s1 < <(awk '{print $14, $15}' /proc/$pid/stat)
-out=$(taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n "$requests" -c 50 -q "${bench[@]}" 2>/dev/null | tr '\r' '\n' | grep "requests per second" | tail -1)
+out=$(taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n "$requests" -c 50 -d "$data" -q "${bench[@]}" 2>/dev/null | tr '\r' '\n' | grep "requests per second" | tail -1)
 read -r u2 s2 < <(awk '{print $14, $15}' /proc/$pid/stat)
 us=$(echo "scale=3; (($u2 + $s2) - ($u1 + $s1)) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)
 case "$test" in

@@ -45,7 +45,7 @@ internal static unsafe class InlineEdits
     [ThreadStatic] private static byte[]? t_current;
 
     /// <summary>Issues the edit of the key ctx[1] whose first <paramref name="length"/> bytes of data <see cref="Begin"/> gave.</summary>
-    public static Outcome Run(ref CommandContext ctx, KeyType type, InlineEditKind kind, long limit, int length, out long added, out OpSlot slot)
+    public static Outcome Run(ref CommandContext ctx, KeyType type, InlineEditKind kind, long limit, int length, out long added, out OpSlot slot, OpFlags flags = OpFlags.None)
     {
         added = 0;
         var store = Db.Store(ref ctx);
@@ -55,7 +55,7 @@ internal static unsafe class InlineEdits
         {
             var input = new StoreInput
             {
-                Op = StoreOp.Edit, Arg = (long)kind, Type = type, Now = StoreInput.LazyNow, Data = p, DataLength = length, Limit = limit,
+                Op = StoreOp.Edit, Arg = (long)kind, Type = type, Flags = flags, Now = StoreInput.LazyNow, Data = p, DataLength = length, Limit = limit,
             };
             st = store.Rmw(ctx.Client.Database, ctx[1], ref input, out slot);
         }

@@ -143,7 +143,7 @@ internal static partial class ListCommands
             ctx.Reply.Integer(-1);
             return;
         }
-        if (PagedLists.ShouldPage(payload, value.Length, 1, value.Length, fill))
+        if (PagedLists.ShouldPage(payload, value.Length, 1, fill))
         {
             var pages = PagedAccess.Pages(ref ctx);
             var created = PagedLists.Create(ref ctx, pages, ctx[1], payload, slot.Expiry);

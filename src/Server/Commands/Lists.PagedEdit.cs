@@ -9,7 +9,7 @@ internal static class PagedListEdits
     /// <summary>LSET at a resolved index: the path (and the siblings a shrinking leaf may take), the element replaced.</summary>
     public static bool Set(ref CommandContext ctx, CommandPages pages, ListRoot root, ulong index, ReadOnlySpan<byte> value)
     {
-        if (!PagedLists.Fits(ref ctx, root, value.Length)) return false;
+        if (!PagedLists.Fits(ref ctx, value.Length)) return false;
         if (!PagedLists.Settle(pages, ref root)) return false;
         PagedList.NeedsSetAt(root, index, value.Length, pages.Pages, pages.Needs);
         while (pages.Needs.Count > 0)
@@ -25,7 +25,7 @@ internal static class PagedListEdits
     /// <summary>LINSERT: the new length, -1 when the pivot is missing, -2 when the command stopped.</summary>
     public static long Insert(ref CommandContext ctx, CommandPages pages, ListRoot root, bool after, ReadOnlySpan<byte> pivot, ReadOnlySpan<byte> value)
     {
-        if (!PagedLists.Fits(ref ctx, root, value.Length)) return -2;
+        if (!PagedLists.Fits(ref ctx, value.Length)) return -2;
         if (!PagedLists.Settle(pages, ref root)) return -2;
         var m = PagedListReads.PosMatcher.For(pivot, 1, 1, 0, false, root.Count);
         if (!PagedListReads.Scan(pages, root, m)) return -2;

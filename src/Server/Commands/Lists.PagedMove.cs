@@ -17,7 +17,7 @@ internal static class PagedListMove
         if (ListRoot.IsPaged(src) || (dstFound && ListRoot.IsPaged(dst))) return true;
         if (same) return false;
         var value = List.At(src, fromHead ? 0 : List.Count(src) - 1, out _, out _);
-        return PagedLists.ShouldPage(dstFound ? dst : List.Empty, value.Length, 1, value.Length, fill);
+        return PagedLists.ShouldPage(dstFound ? dst : List.Empty, value.Length, 1, fill);
     }
 
     [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? t_popped;
@@ -61,7 +61,7 @@ internal static class PagedListMove
         {
             var dstPayload = dst.Found ? dst.Value : List.Empty;
             if (ListRoot.TryRead(dstPayload, out droot)) dstPaged = true;
-            else if (PagedLists.ShouldPage(dstPayload, value.Length, 1, value.Length, fill))
+            else if (PagedLists.ShouldPage(dstPayload, value.Length, 1, fill))
             {
                 droot = PagedLists.Create(ref ctx, pages, ctx[2], dstPayload, dst.Found ? dst.Expiry : 0);
                 dstPaged = true;
@@ -106,7 +106,7 @@ internal static class PagedListMove
 
     private static bool Push(ref CommandContext ctx, CommandPages pages, ref ListRoot root, ReadOnlySpan<byte> key, bool head, ReadOnlySpan<byte> value)
     {
-        if (!PagedLists.Fits(ref ctx, root, value.Length)) return false;
+        if (!PagedLists.Fits(ref ctx, value.Length)) return false;
         while (!PagedList.TryPush(ref root, head, value, pages.Pages, pages, pages.Needs))
             if (!pages.Fetch()) return false;
         PagedLists.Log(ref ctx, pages, ref root, key, head ? ElementOp.LPush : ElementOp.RPush, 0, value);

@@ -38,7 +38,11 @@ internal static class ListScan
         ulong left = (ulong)root.Edges.Count(true), tree = root.Tree.Count;
         if (tree == 0 || hi < left || lo >= left + tree) return true;
         ulong tlo = Math.Max(lo, left) - left, thi = Math.Min(hi, left + tree - 1) - left;
-        return FetchTree(pages, root, reverse ? thi : tlo, thi - tlo + 1, reverse);
+        if (!FetchTree(pages, root, reverse ? thi : tlo, thi - tlo + 1, reverse)) return false;
+        if (root.Tree.OutOfLine == 0) return true;
+        // The leaves are in hand: the chunks of the elements among them kept out of line, in one more round.
+        VisitTree(root, tlo, thi - tlo + 1, false, pages.Pages, ListChunks.Namer.For(root.Tree, pages.Pages, pages.Needs));
+        return pages.Needs.Count == 0 || pages.Fetch();
     }
 
     /// <summary>The inclusive ranks [lo, hi] a range names, inside the list's <paramref name="total"/>.</summary>
@@ -116,7 +120,7 @@ internal static class ListScan
             if (a >= b) continue;
             if (which == 1)
             {
-                VisitTree(root, (reverse ? b - 1 : a) - left, b - a, reverse, pages, sink);
+                VisitTree(root, (reverse ? b - 1 : a) - left, b - a, reverse, pages, root.Tree.OutOfLine > 0 ? ListChunks.Resolver.For(root.Tree, pages, sink) : sink);
                 continue;
             }
             for (ulong k = 0; k < b - a; k++)

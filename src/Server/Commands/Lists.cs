@@ -163,7 +163,19 @@ internal static partial class ListCommands
     /// <summary>pushGenericCommand, pushxGenericCommand.</summary>
     private static void Push(ref CommandContext ctx, bool head, bool onlyExisting)
     {
-        var st = ListStore.Read(ref ctx, ctx[1], out var slot);
+        Lookup st;
+        OpSlot slot;
+        switch (PagedLists.PushOnEdge(ref ctx, head, out var read))
+        {
+            case InlineEdits.Outcome.Stopped: return;
+            case InlineEdits.Outcome.Done: return;
+        }
+        if (read is not null)
+        {
+            slot = read;
+            st = read.Found ? Lookup.Found : Lookup.NotFound;
+        }
+        else st = ListStore.Read(ref ctx, ctx[1], out slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound && onlyExisting)
         {
@@ -178,14 +190,12 @@ internal static partial class ListCommands
             return;
         }
         long addBytes = 0, room = 0;
-        int longest = 0;
         for (int i = 2; i < ctx.Count; i++)
         {
             addBytes += ctx[i].Length;
             room += Listpack.EntrySize(ctx[i].Length);
-            longest = Math.Max(longest, ctx[i].Length);
         }
-        if (PagedLists.ShouldPage(payload, addBytes, ctx.Count - 2, longest, ListStore.Fill(ref ctx)))
+        if (PagedLists.ShouldPage(payload, addBytes, ctx.Count - 2, ListStore.Fill(ref ctx)))
         {
             // Past list-max-listpack-size: the list goes to pages of its own (Redis's quicklist).
             var pages = PagedAccess.Pages(ref ctx);
@@ -328,7 +338,7 @@ internal static partial class ListCommands
         // Redis converts for the new element before it looks at the index (listTypeTryConversionAppend).
         var grown = List.Growing(payload, value.Length, 1, fill);
         int i = List.Resolve(index, List.Count(payload));
-        if (i >= 0 && PagedLists.ShouldPage(payload, value.Length, 1, value.Length, fill))
+        if (i >= 0 && PagedLists.ShouldPage(payload, value.Length, 1, fill))
         {
             var pages = PagedAccess.Pages(ref ctx);
             var created = PagedLists.Create(ref ctx, pages, ctx[1], payload, slot.Expiry);

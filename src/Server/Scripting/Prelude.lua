@@ -50,17 +50,33 @@ local rawxpcall, take = xpcall, api.take
 
 -- The globals and library tables are read-only, as Redis's patched Lua makes them: a proxy per
 -- table (reads fall through to the real one, writes raise), since Debian's Lua has no readonly flag.
+-- readonly maps each proxy to its table, so next and pairs walk the table (pairs(_G) lists the globals, as in Redis).
 local readonly = setmetatable({}, { __mode = 'k' })
 local function ro_error() error('Attempt to modify a readonly table', 2) end
 local function protect(t)
   local p = setmetatable({}, { __index = t, __newindex = ro_error, __metatable = false })
-  readonly[p] = true
+  readonly[p] = t
   return p
 end
 local real = {}
 for k, v in G.next, G do real[k] = v end
 real.debug = nil
-real.print, real.dofile, real.loadfile = nil, nil, nil
+-- Gone in Redis's sandbox too (luaRemoveUnsupportedFunctions and the globals it never loads).
+real.print, real.dofile, real.loadfile, real.newproxy, real.getfenv, real.setfenv = nil, nil, nil, nil, nil, nil
+-- Not tail calls: a bad argument's error names 'next' and 'pairs', as Lua's own do.
+local next, pairs = G.next, G.pairs
+real.next = function(t, k)
+  local nk, nv = next(readonly[t] or t, k)
+  return nk, nv
+end
+local proxynext = real.next
+real.pairs = function(t)
+  if type(t) ~= 'table' then
+    local f, s, c = pairs(t)
+    return f, s, c
+  end
+  return proxynext, t, nil
+end
 real.redis = protect(redis)
 for _, name in G.ipairs({ 'string', 'math', 'table', 'coroutine', 'cjson', 'struct', 'cmsgpack', 'bit' }) do
   if real[name] then real[name] = protect(real[name]) end

@@ -503,7 +503,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
 
             case StoreOp.Edit:
                 if (live && type != input.Type) { slot.Result = OpResult.WrongType; return Decision.Skip; }
-                if ((live && !InlineEdit.Accepts(type, payload)) || InlineEdit.Build(ref input, live ? payload : default, out _, out _) < 0)
+                if ((live && !InlineEdit.Accepts(input, type, payload)) || InlineEdit.Build(ref input, live ? payload : default, out _, out _) < 0)
                 {
                     // The general path starts from the record as a read would give it (a paged root, or the inline
                     // payload to convert): one store operation fewer (HSET into a paged hash did 5).
@@ -602,8 +602,8 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             }
             case StoreOp.Edit:
             {
-                InlineEdit.Last(out long added).CopyTo(dest);
-                slot.Number = added;
+                InlineEdit.Last(out _).CopyTo(dest);
+                InlineEdit.Report(input, slot);
                 break;
             }
             default:
@@ -672,7 +672,7 @@ public sealed class StoreValueLength : IVariableLengthStruct<SpanByte, StoreInpu
             }
             case StoreOp.Delete: payload = 0; break;
             case StoreOp.Edit:
-                payload = live && !InlineEdit.Accepts(ValueLayout.TypeOf(ref t), ValueLayout.PayloadOf(ref t)) ? oldLen
+                payload = live && !InlineEdit.Accepts(input, ValueLayout.TypeOf(ref t), ValueLayout.PayloadOf(ref t)) ? oldLen
                     : InlineEdit.Build(ref input, live ? ValueLayout.PayloadOf(ref t) : default, out _, out _);
                 if (payload < 0) payload = oldLen; // not applied: NeedCopyUpdate says no
                 break;

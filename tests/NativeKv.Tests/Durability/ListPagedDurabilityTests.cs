@@ -87,6 +87,89 @@ public class ListPagedDurabilityTests
         }
     }
 
+    /// <summary>
+    /// Elements longer than a tree entry takes (1017 bytes) kept out of line in chunks: pushed, popped, set, inserted,
+    /// removed, trimmed and moved on a paged list, then through kill -9 (the AOF's records) and a checkpoint with records
+    /// after it, and under a maxmemory that sends their chunks to disk. Redis takes elements of any size; so must we.
+    /// </summary>
+    [Test]
+    public async Task Long_elements_kept_out_of_line_survive_kill_9_and_a_checkpoint()
+    {
+        var dir = NewDir();
+        try
+        {
+            string L(string tag, int length) => tag + ":" + new string((char)('a' + tag.Length % 26), length);
+            var model = Enumerable.Range(0, 2000).Select(i => "s" + i).ToList(); // 2,000 short ones weigh past 8 KB: paged
+            var moved = new List<string>();
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--maxmemory", "16mb"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(60));
+                c.Call(new object[] { "RPUSH", "q" }.Concat(model).ToArray());
+                await Assert.That(c.Call("OBJECT", "ENCODING", "q").Text).IsEqualTo("quicklist");
+                string[] longs = [L("a", 1018), L("bb", 4000), L("ccc", 70_000), L("dddd", 200_000), L("eeeee", 1 << 20)];
+                foreach (var (e, i) in longs.Select((e, i) => (e, i)))
+                {
+                    if (i % 2 == 0) { c.Call("LPUSH", "q", e); model.Insert(0, e); }
+                    else { c.Call("RPUSH", "q", e); model.Add(e); }
+                }
+                // Read back whole and one by one, then changed by every command that takes or drops one.
+                await Assert.That(c.Call("LRANGE", "q", "0", "-1").Items!.Select(x => x.Text!).SequenceEqual(model)).IsTrue();
+                await Assert.That(c.Call("LINDEX", "q", "0").Text).IsEqualTo(model[0]);
+                await Assert.That(c.Call("LINDEX", "q", "-1").Text).IsEqualTo(model[^1]);
+                await Assert.That(c.Call("LPOS", "q", longs[2]).Integer).IsEqualTo(model.IndexOf(longs[2]));
+                await Assert.That(c.Call("LPOP", "q").Text).IsEqualTo(model[0]);
+                model.RemoveAt(0);
+                await Assert.That(c.Call("RPOP", "q").Text).IsEqualTo(model[^1]);
+                model.RemoveAt(model.Count - 1);
+                c.Call("LSET", "q", "100", L("set", 5000));
+                model[100] = L("set", 5000);
+                c.Call("LSET", "q", "100", "short again");
+                model[100] = "short again";
+                c.Call("LINSERT", "q", "BEFORE", "s300", L("ins", 3000));
+                model.Insert(model.IndexOf("s300"), L("ins", 3000));
+                await Assert.That(c.Call("LREM", "q", "0", longs[2]).Integer).IsEqualTo(1);
+                model.Remove(longs[2]);
+                await Assert.That(c.Call("LMOVE", "q", "d", "LEFT", "RIGHT").Text).IsEqualTo(model[0]);
+                moved.Add(model[0]);
+                model.RemoveAt(0);
+                c.Call("RPUSH", "q", L("tail", 2000), L("tail2", 9000));
+                model.Add(L("tail", 2000));
+                model.Add(L("tail2", 9000));
+                c.Call("LTRIM", "q", "2", "-2");
+                model = model.Skip(2).Take(model.Count - 3).ToList();
+                await Assert.That(c.Call("LRANGE", "q", "0", "-1").Items!.Select(x => x.Text!).SequenceEqual(model)).IsTrue();
+                await Assert.That(c.Call("SAVE").Text).IsEqualTo("OK");
+                // After the checkpoint: more of them, the AOF's records on top of its pages.
+                c.Call("LPUSH", "q", L("after", 66_000));
+                model.Insert(0, L("after", 66_000));
+                c.Call("LSET", "q", "-1", L("last", 1500));
+                model[^1] = L("last", 1500);
+                server.Process.Kill();
+                server.Process.WaitForExit(10_000);
+            }
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--save", ""))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(60));
+                var got = c.Call("LRANGE", "q", "0", "-1").Items!.Select(x => x.Text!).ToList();
+                await Assert.That(got.Count).IsEqualTo(model.Count);
+                await Assert.That(got.SequenceEqual(model)).IsTrue();
+                await Assert.That(c.Call("LRANGE", "d", "0", "-1").Items!.Select(x => x.Text!).SequenceEqual(moved)).IsTrue();
+                // Popped to the end: every chunk read back, and the list goes back inline as Redis's would.
+                while (c.Call("LLEN", "q").Integer > 100)
+                {
+                    var e = c.Call("RPOP", "q").Text;
+                    await Assert.That(e).IsEqualTo(model[^1]);
+                    model.RemoveAt(model.Count - 1);
+                }
+                await Assert.That(c.Call("LRANGE", "q", "0", "-1").Items!.Select(x => x.Text!).SequenceEqual(model)).IsTrue();
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
     [Test]
     public async Task A_200k_element_list_under_16mb_of_maxmemory_reads_back_from_disk()
     {

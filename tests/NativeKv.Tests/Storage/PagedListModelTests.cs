@@ -134,11 +134,14 @@ public class PagedListModelTests
                 {
                     if (!CountedTree.LeavesFrom(r.Tree, rank, reverse, 1, p, needs, leaves)) return;
                     if (p.State(leaves[0].Key) == PageState.NotInHand && p.MarkNeeded(leaves[0].Key)) needs.Add(leaves[0].Key);
+                    // The leaf in hand: the chunks of its elements kept out of line (as ListScan.FetchRange names them).
+                    if (needs.Count == 0 && r.Tree.OutOfLine > 0)
+                        CountedTree.Visit(r.Tree, rank, (int)(n - (ulong)sink.Items.Count), reverse, p, ListChunks.Namer.For(r.Tree, p, needs));
                 }, (p, _) =>
                 {
                     var leaf = leaves[0];
                     if (rank < leaf.First || rank >= leaf.First + leaf.Count) throw new InvalidOperationException($"leaf [{leaf.First}, +{leaf.Count}) does not hold {rank}");
-                    int got = CountedTree.Visit(Root.Tree, rank, (int)(n - (ulong)sink.Items.Count), reverse, p, sink);
+                    int got = CountedTree.Visit(Root.Tree, rank, (int)(n - (ulong)sink.Items.Count), reverse, p, ListChunks.Resolver.For(Root.Tree, p, sink));
                     if ((ulong)got != Math.Min(n - (ulong)(sink.Items.Count - got), reverse ? rank - leaf.First + 1 : leaf.First + leaf.Count - rank))
                         throw new InvalidOperationException("a leaf yielded other than its part of the range");
                     rank = reverse ? rank - (ulong)got : rank + (ulong)got;
@@ -148,13 +151,37 @@ public class PagedListModelTests
         }
     }
 
+    /// <summary>
+    /// An element: empty, an integer, random bytes up to the tree's entry limit or (a sixth of those) past it, kept out
+    /// of line, now and then past a chunk (several chunks), or a short string.
+    /// </summary>
     private static byte[] El(Random rng, int max) => rng.Next(8) switch
     {
         0 => [],
         1 => System.Text.Encoding.ASCII.GetBytes(rng.Next(-5000, 5000).ToString()),
-        2 => Enumerable.Range(0, rng.Next(1, max + 1)).Select(_ => (byte)rng.Next(256)).ToArray(),
+        2 => Bytes(rng, rng.Next(6) != 0 ? rng.Next(1, max + 1)
+            : rng.Next(40) == 0 ? rng.Next(ListChunks.ChunkSize - 2, 2 * ListChunks.ChunkSize + 3) : rng.Next(max + 1, 3 * max)),
         _ => System.Text.Encoding.ASCII.GetBytes("e" + rng.Next(1_000_000)),
     };
+
+    private static byte[] Bytes(Random rng, int length)
+    {
+        var b = new byte[length];
+        rng.NextBytes(b);
+        return b;
+    }
+
+    /// <summary>
+    /// The chunks the store holds are exactly those of the model's long elements (none leaked by a pop, LSET, LREM or
+    /// range removal, none missing), and the tree counts its references.
+    /// </summary>
+    private static async Task ChunksMatch(ListRoot root, Dictionary<PageKey, byte[]> store, List<byte[]> model)
+    {
+        var longOnes = model.Where(e => ListChunks.IsLong(root.Tree, e.Length)).ToList();
+        await Assert.That(root.Tree.OutOfLine).IsEqualTo((uint)longOnes.Count);
+        long chunks = store.Keys.Count(k => k.Kind == PageKind.Chunk && k.Cid == root.Cid);
+        await Assert.That(chunks).IsEqualTo(longOnes.Sum(e => (long)ListChunks.ChunksOf(e.Length)));
+    }
 
     private static long RedisBytes(List<byte[]> model) => ListRoot.RedisEmptyBytes + model.Sum(e => (long)List.RedisEntryBytes(e));
 
@@ -180,7 +207,7 @@ public class PagedListModelTests
     {
         var run = new Run(seed, pageShift);
         var rng = new Random(seed);
-        int max = PagedList.MaxElementLength(run.Root);
+        int max = CountedTree.MaxElementLength(run.Root.Tree);
         int checkpointAt = rng.Next(steps / 4, steps * 3 / 4);
         Dictionary<PageKey, byte[]>? savedPages = null;
         ListRoot savedRoot = default;
@@ -322,6 +349,8 @@ public class PagedListModelTests
             if (run.Root.RedisBytes >= 0 && step % 500 == 0 && run.Root.RedisBytes != RedisBytes(m)) throw new InvalidOperationException($"step {step}: redis bytes {run.Root.RedisBytes}, model {RedisBytes(m)}");
         }
         await Same(run);
+        await ChunksMatch(run.Root, run.Store.Pages, run.Model);
+        await Assert.That(run.Root.Tree.OutOfLine).IsGreaterThan(0U); // the model ends holding long elements
         if (edges)
         {
             // The edge runs did leave counts pending (the fast path ran), and positional ops folded them.
@@ -365,6 +394,7 @@ public class PagedListModelTests
         foreach (var (k, v) in replay.Pages) check.Store.Pages[k] = v;
         check.Model.AddRange(run.Model);
         await Same(check);
+        await ChunksMatch(root, replay.Pages, run.Model);
         // A second replay of the whole log changes nothing (every seq is past).
         int again = 0;
         foreach (var bytes in run.Log)

@@ -5,6 +5,10 @@ public enum InlineEditKind : byte
 {
     /// <summary>HSET / HMSET: the arguments are field, value, field, value...</summary>
     HashSet = 1,
+    /// <summary>LPUSH of short elements onto a paged list's left edge side (<see cref="Paged.ListRoot.TryPushInPlace"/>).</summary>
+    ListPushHead = 2,
+    /// <summary>RPUSH onto the right edge side.</summary>
+    ListPushTail = 3,
 }
 
 /// <summary>
@@ -26,10 +30,14 @@ public static class InlineEdit
     [ThreadStatic] private static byte[]? t_result;
     [ThreadStatic] private static int t_length;
     [ThreadStatic] private static long t_added;
+    [ThreadStatic] private static ulong t_cid, t_seq;
+
+    private static bool IsListPush(in StoreInput input) => (InlineEditKind)input.Arg is InlineEditKind.ListPushHead or InlineEditKind.ListPushTail;
 
     /// <summary>Whether a live record of <paramref name="type"/> with this payload can take the edit inline.</summary>
-    public static bool Accepts(KeyType type, ReadOnlySpan<byte> payload) =>
-        type == KeyType.Hash && Listpack.EncodingOf(payload) == CollectionEncoding.Listpack;
+    public static bool Accepts(in StoreInput input, KeyType type, ReadOnlySpan<byte> payload) => IsListPush(input)
+        ? type == KeyType.List && Paged.ListRoot.IsEditable(payload)
+        : type == KeyType.Hash && Listpack.EncodingOf(payload) == CollectionEncoding.Listpack;
 
     /// <summary>
     /// Builds the edited payload of <paramref name="old"/> (empty: a new key) in the per-thread buffer:
@@ -37,6 +45,7 @@ public static class InlineEdit
     /// </summary>
     public static int Build(ref StoreInput input, ReadOnlySpan<byte> old, out ReadOnlySpan<byte> result, out long added)
     {
+        if (IsListPush(input)) return ListPush(ref input, old, out result, out added);
         if (old.IsEmpty) old = Hash.Empty;
         var args = input.DataSpan;
         int room = old.Length + args.Length;
@@ -48,6 +57,42 @@ public static class InlineEdit
         t_length = length;
         t_added = added;
         return length;
+    }
+
+    /// <summary>
+    /// A push onto a paged list's edge side: the root's bytes with the elements in its side (a missing key, an inline list
+    /// or a side without room: <see cref="NotInline"/>, and the general path). <paramref name="added"/> is the new length.
+    /// </summary>
+    private static int ListPush(ref StoreInput input, ReadOnlySpan<byte> old, out ReadOnlySpan<byte> result, out long added)
+    {
+        result = default;
+        added = 0;
+        t_length = NotInline;
+        if (!Paged.ListRoot.IsEditable(old)) return NotInline;
+        var buf = t_result;
+        if (buf is null || buf.Length < old.Length) t_result = buf = new byte[Math.Max(old.Length, 1024)];
+        var root = buf.AsSpan(0, old.Length);
+        old.CopyTo(root);
+        bool head = (InlineEditKind)input.Arg == InlineEditKind.ListPushHead;
+        if (!Paged.ListRoot.TryPushInPlace(root, head, input.DataSpan, out ulong count, out t_cid, out t_seq)) return NotInline;
+        result = root;
+        t_length = root.Length;
+        t_added = added = (long)count;
+        return root.Length;
+    }
+
+    /// <summary>
+    /// What the edit tells its command, into the slot: how many elements a hash edit added, or a list push's new length
+    /// (<see cref="OpSlot.Number"/>) and the list's cid and seq before it (the slot's value: 16 bytes, little-endian).
+    /// </summary>
+    public static void Report(in StoreInput input, OpSlot slot)
+    {
+        slot.Number = t_added;
+        if (!IsListPush(input)) return;
+        Span<byte> ids = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(ids, t_cid);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(ids[8..], t_seq);
+        slot.SetValue(ids);
     }
 
     /// <summary>

@@ -91,10 +91,18 @@ public static class List
                 : v is >= int.MinValue and <= int.MaxValue ? 5
                 : 9;
         }
-        else size = e.Length < 64 ? 1 + e.Length : e.Length < 4096 ? 2 + e.Length : 5 + e.Length;
-        int backlen = size <= 127 ? 1 : size < 16383 ? 2 : size < 2097151 ? 3 : size < 268435455 ? 4 : 5;
-        return size + backlen;
+        else return RedisStringEntryBytes(e.Length);
+        return size + Backlen(size);
     }
+
+    /// <summary><see cref="RedisEntryBytes(ReadOnlySpan{byte})"/> of a string that is not an integer (any longer than 20 bytes), from its length.</summary>
+    public static int RedisStringEntryBytes(int length)
+    {
+        int size = length < 64 ? 1 + length : length < 4096 ? 2 + length : 5 + length;
+        return size + Backlen(size);
+    }
+
+    private static int Backlen(int size) => size <= 127 ? 1 : size < 16383 ? 2 : size < 2097151 ? 3 : size < 268435455 ? 4 : 5;
 
     /// <summary>Where the entry at <paramref name="index"/> (0 = head, in range) starts in the payload.</summary>
     public static int OffsetOf(ReadOnlySpan<byte> payload, int index)

@@ -90,7 +90,7 @@ public static partial class CountedTree
     /// Pushes onto edge leaf <paramref name="leaf"/> of a tree of height 2 or more, in place, when it
     /// <see cref="EdgeFits"/>: the leaf is written, the count goes to the edge's delta.
     /// </summary>
-    public static void EdgePush(ref TreeMeta meta, ulong leaf, bool head, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
+    public static void EdgePush(ref TreeMeta meta, ulong leaf, bool head, ReadOnlySpan<byte> element, PageSet pages, IPageStore store, bool outOfLine = false)
     {
         CheckMode(meta, TreeMode.Position);
         CheckLength(meta, element.Length);
@@ -102,7 +102,7 @@ public static partial class CountedTree
         int at = head ? TreePage.HeaderSize : used;
         var buf = pages.Edit(key, used + size);
         buf[at..used].CopyTo(buf[(at + size)..]);
-        TreePage.WriteLeafEntry(buf[at..], element);
+        TreePage.WriteLeafEntry(buf[at..], element, outOfLine);
         TreePage.WriteHeader(buf, true, n + 1, used + size);
         pages.SetLength(key, used + size);
         store.Write(key, buf[..(used + size)]);
@@ -139,7 +139,8 @@ public static partial class CountedTree
     /// <summary>
     /// Pops the edge element of leaf <paramref name="leaf"/> (in hand, keeping one at least) into <paramref name="removed"/>,
     /// and with it the next ones inwards that <paramref name="take"/> accepts (it is given each, outermost first, and
-    /// keeps what it accepts), in one move of the leaf's bytes. How many left the leaf.
+    /// keeps what it accepts; it is never given a reference), in one move of the leaf's bytes. How many left the leaf.
+    /// The popped element must not be a reference (<see cref="EdgeEntry"/>).
     /// </summary>
     public static int EdgePopMany(ref TreeMeta meta, ulong leaf, bool head, PageSet pages, IPageStore store, IBufferWriter<byte> removed, IEdgeTaker take)
     {
@@ -151,9 +152,14 @@ public static partial class CountedTree
         for (; m < n - 1; m++)
         {
             int next = cut;
-            var e = head ? TreePage.ElementAt(page, ref next) : TreePage.ElementBefore(page, ref next);
-            if (m == 0) removed.Write(e);
-            else if (!take.Take(e)) break;
+            bool outOfLine;
+            var e = head ? TreePage.ElementAt(page, ref next, out outOfLine) : TreePage.ElementBefore(page, ref next, out outOfLine);
+            if (m == 0)
+            {
+                if (outOfLine) throw new InvalidOperationException("an edge pop of many that starts at a reference");
+                removed.Write(e);
+            }
+            else if (outOfLine || !take.Take(e)) break;
             cut = next;
         }
         var buf = pages.Edit(key, used);
@@ -173,23 +179,38 @@ public static partial class CountedTree
     public static int EdgeRoom(in TreeMeta meta, ulong leaf, PageSet pages)
         => Capacity(meta) - (TreePage.UsedOf(pages.Get(PageOf(meta, leaf))) - TreePage.HeaderSize);
 
-    /// <summary>Pops from edge leaf <paramref name="leaf"/> of a tree of height 2 or more, in place, when it <see cref="EdgeKeeps"/>.</summary>
-    public static void EdgePop(ref TreeMeta meta, ulong leaf, bool head, PageSet pages, IPageStore store, IBufferWriter<byte>? removed)
+    /// <summary>The entry at the edge of leaf <paramref name="leaf"/> (in hand), and whether it is a reference.</summary>
+    public static ReadOnlySpan<byte> EdgeEntry(in TreeMeta meta, ulong leaf, bool head, PageSet pages, out bool outOfLine)
+    {
+        var page = pages.Get(PageOf(meta, leaf));
+        if (!TreePage.IsLeaf(page) || TreePage.CountOf(page) == 0) throw new InvalidDataException($"tree page {leaf} of collection {meta.Cid} is not an edge leaf");
+        int at = head ? TreePage.HeaderSize : TreePage.UsedOf(page);
+        return head ? TreePage.ElementAt(page, ref at, out outOfLine) : TreePage.ElementBefore(page, ref at, out outOfLine);
+    }
+
+    /// <summary>
+    /// Pops from edge leaf <paramref name="leaf"/> of a tree of height 2 or more, in place, when it <see cref="EdgeKeeps"/>.
+    /// True when the entry was a reference.
+    /// </summary>
+    public static bool EdgePop(ref TreeMeta meta, ulong leaf, bool head, PageSet pages, IPageStore store, IBufferWriter<byte>? removed)
     {
         if (meta.Height < 2 || !EdgeKeeps(meta, leaf, pages)) throw new InvalidOperationException("not an edge pop");
         var key = PageOf(meta, leaf);
         var page = pages.Get(key);
         if (!TreePage.IsLeaf(page)) throw new InvalidDataException($"tree page {leaf} of collection {meta.Cid} is not the edge leaf");
         int n = TreePage.CountOf(page), used = TreePage.UsedOf(page), start, end;
+        bool outOfLine;
         if (head)
         {
             start = end = TreePage.HeaderSize;
-            removed?.Write(TreePage.ElementAt(page, ref end));
+            var e = TreePage.ElementAt(page, ref end, out outOfLine);
+            removed?.Write(e);
         }
         else
         {
             end = start = used;
-            removed?.Write(TreePage.ElementBefore(page, ref start));
+            var e = TreePage.ElementBefore(page, ref start, out outOfLine);
+            removed?.Write(e);
         }
         var buf = pages.Edit(key, used);
         buf[end..used].CopyTo(buf[start..]);
@@ -200,6 +221,7 @@ public static partial class CountedTree
         meta.Count--;
         if (head) meta.LeftDelta--;
         else meta.RightDelta--;
+        return outOfLine;
     }
 }
 

@@ -134,8 +134,11 @@ public static partial class CountedTree
 
     // ---- writes ---------------------------------------------------------------------------------
 
-    /// <summary>Position mode: inserts <paramref name="element"/> so that it has rank <paramref name="index"/> (0 = LPUSH, Count = RPUSH).</summary>
-    public static void InsertAt(ref TreeMeta meta, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
+    /// <summary>
+    /// Position mode: inserts <paramref name="element"/> so that it has rank <paramref name="index"/> (0 = LPUSH, Count = RPUSH);
+    /// <paramref name="outOfLine"/>: the bytes are a reference to an element kept out of line.
+    /// </summary>
+    public static void InsertAt(ref TreeMeta meta, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store, bool outOfLine = false)
     {
         CheckFolded(meta);
         CheckMode(meta, TreeMode.Position);
@@ -143,12 +146,12 @@ public static partial class CountedTree
         if (index > meta.Count) throw new ArgumentOutOfRangeException(nameof(index));
         if (meta.Height == 0)
         {
-            NewRoot(ref meta, element, pages, store);
+            NewRoot(ref meta, element, pages, store, outOfLine);
             return;
         }
         Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, null);
-        InsertInLeaf(ref meta, ref path, element, pages, store);
+        InsertInLeaf(ref meta, ref path, element, pages, store, outOfLine);
     }
 
     /// <summary>Ordered mode: adds <paramref name="key"/>; false when it is there already (nothing written).</summary>
@@ -168,14 +171,17 @@ public static partial class CountedTree
         return true;
     }
 
-    /// <summary>Removes the element at <paramref name="index"/>; its bytes go to <paramref name="removed"/> when given (LPOP, RPOP).</summary>
-    public static void RemoveAt(ref TreeMeta meta, ulong index, PageSet pages, IPageStore store, System.Buffers.IBufferWriter<byte>? removed = null)
+    /// <summary>
+    /// Removes the element at <paramref name="index"/>; its entry's bytes go to <paramref name="removed"/> when given (LPOP, RPOP).
+    /// True when they were a reference to an element kept out of line.
+    /// </summary>
+    public static bool RemoveAt(ref TreeMeta meta, ulong index, PageSet pages, IPageStore store, System.Buffers.IBufferWriter<byte>? removed = null)
     {
         CheckFolded(meta);
         if (index >= meta.Count) throw new ArgumentOutOfRangeException(nameof(index));
         Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, index, default, false, pages, null);
-        RemoveInLeaf(ref meta, ref path, 1, pages, store, removed);
+        return RemoveInLeaf(ref meta, ref path, 1, pages, store, removed);
     }
 
     /// <summary>Ordered mode: removes <paramref name="key"/>; false when it was not there.</summary>
@@ -190,8 +196,8 @@ public static partial class CountedTree
         return true;
     }
 
-    /// <summary>Position mode: replaces the element at <paramref name="index"/> (LSET).</summary>
-    public static void SetAt(ref TreeMeta meta, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
+    /// <summary>Position mode: replaces the element at <paramref name="index"/> (LSET); <paramref name="outOfLine"/> as for <see cref="InsertAt"/>.</summary>
+    public static void SetAt(ref TreeMeta meta, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store, bool outOfLine = false)
     {
         CheckFolded(meta);
         CheckMode(meta, TreeMode.Position);
@@ -207,7 +213,7 @@ public static partial class CountedTree
         int size = TreePage.LeafEntrySize(element.Length), newUsed = used - (end - start) + size;
         var buf = pages.Edit(key, Math.Max(used, newUsed));
         buf[end..used].CopyTo(buf[(start + size)..]);
-        TreePage.WriteLeafEntry(buf[start..], element);
+        TreePage.WriteLeafEntry(buf[start..], element, outOfLine);
         TreePage.WriteHeader(buf, true, n, newUsed);
         pages.SetLength(key, newUsed);
         Fix(ref meta, ref path, d, 0, -1, pages, store);
@@ -284,13 +290,13 @@ public static partial class CountedTree
         return from >= 0;
     }
 
-    private static void NewRoot(ref TreeMeta meta, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
+    private static void NewRoot(ref TreeMeta meta, ReadOnlySpan<byte> element, PageSet pages, IPageStore store, bool outOfLine = false)
     {
         ulong no = meta.NextPage++;
         var key = PageOf(meta, no);
         int used = TreePage.HeaderSize + TreePage.LeafEntrySize(element.Length);
         var buf = pages.Edit(key, used);
-        TreePage.WriteLeafEntry(buf[TreePage.HeaderSize..], element);
+        TreePage.WriteLeafEntry(buf[TreePage.HeaderSize..], element, outOfLine);
         TreePage.WriteHeader(buf, true, 1, used);
         pages.SetLength(key, used);
         store.Write(key, buf[..used]);
@@ -299,7 +305,7 @@ public static partial class CountedTree
         meta.Count = 1;
     }
 
-    private static void InsertInLeaf(ref TreeMeta meta, ref TreePath path, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
+    private static void InsertInLeaf(ref TreeMeta meta, ref TreePath path, ReadOnlySpan<byte> element, PageSet pages, IPageStore store, bool outOfLine = false)
     {
         int d = meta.Height - 1;
         var key = PageOf(meta, path.S[d].Page);
@@ -308,21 +314,22 @@ public static partial class CountedTree
         int at = path.S[d].At, size = TreePage.LeafEntrySize(element.Length);
         var buf = pages.Edit(key, used + size);
         buf[at..used].CopyTo(buf[(at + size)..]);
-        TreePage.WriteLeafEntry(buf[at..], element);
+        TreePage.WriteLeafEntry(buf[at..], element, outOfLine);
         TreePage.WriteHeader(buf, true, n + 1, used + size);
         pages.SetLength(key, used + size);
         meta.Count++;
         Fix(ref meta, ref path, d, 1, pos, pages, store);
     }
 
-    private static void RemoveInLeaf(ref TreeMeta meta, ref TreePath path, int m, PageSet pages, IPageStore store, System.Buffers.IBufferWriter<byte>? removed)
+    /// <summary>Removes <paramref name="m"/> entries from the path's place in its leaf; true when the first was a reference.</summary>
+    private static bool RemoveInLeaf(ref TreeMeta meta, ref TreePath path, int m, PageSet pages, IPageStore store, System.Buffers.IBufferWriter<byte>? removed)
     {
         int d = meta.Height - 1;
         var key = PageOf(meta, path.S[d].Page);
         var page = pages.Get(key);
         int pos = path.S[d].Index, n = path.S[d].Entries, used = TreePage.UsedOf(page);
         int start = path.S[d].At, end = start;
-        var first = TreePage.ElementAt(page, ref end);
+        var first = TreePage.ElementAt(page, ref end, out bool outOfLine);
         removed?.Write(first);
         end = SkipEntries(page, end, m - 1);
         var buf = pages.Edit(key, used);
@@ -332,6 +339,7 @@ public static partial class CountedTree
         pages.SetLength(key, newUsed);
         meta.Count -= (ulong)m;
         Fix(ref meta, ref path, d, -m, -1, pages, store);
+        return outOfLine;
     }
 
     /// <summary>Offset past <paramref name="count"/> leaf entries from the one at <paramref name="at"/>.</summary>

@@ -7,6 +7,9 @@ namespace NativeKv.Server.Storage.Values.Paged;
 public interface ITreeSink
 {
     void Element(ReadOnlySpan<byte> element);
+
+    /// <summary>An entry that is a reference to an element kept out of line (a paged list's long one: <see cref="ListChunks"/>).</summary>
+    void OutOfLine(ReadOnlySpan<byte> reference) => throw new InvalidDataException("an out-of-line tree element where this tree keeps none");
 }
 
 /// <summary>An element too long for a tree page (the tree refuses it before changing anything).</summary>
@@ -106,7 +109,7 @@ public static partial class CountedTree
     /// page may hold) stays within a quarter page, which is what keeps splits and redistributions inside
     /// the fill bounds and every inner page at two children or more. 1002 bytes ordered, 1017 by position
     /// at 4 KB pages. Longer ones are refused (<see cref="ElementTooLargeException"/>) before anything
-    /// changes; keeping them out of line (the leaf tag's low bit is reserved for it) is still to do.
+    /// changes: a paged list keeps them out of line and gives the tree a reference (<see cref="ListChunks"/>).
     /// </summary>
     public static int MaxElementLength(in TreeMeta meta)
     {
@@ -299,6 +302,17 @@ public static partial class CountedTree
         dest.Write(TreePage.ElementAt(pages.Get(PageOf(meta, st.Page)), ref at));
     }
 
+    /// <summary>The entry at <paramref name="rank"/> (its path in hand): its bytes in the page set, and whether they are a reference.</summary>
+    public static ReadOnlySpan<byte> EntryAt(in TreeMeta meta, ulong rank, PageSet pages, out bool outOfLine)
+    {
+        if (rank >= meta.Count) throw new ArgumentOutOfRangeException(nameof(rank));
+        Unsafe.SkipInit(out TreePath path);
+        Walk(meta, ref path, rank, default, false, pages, null);
+        ref var st = ref path.S[path.Depth - 1];
+        int at = st.At;
+        return TreePage.ElementAt(pages.Get(PageOf(meta, st.Page)), ref at, out outOfLine);
+    }
+
     /// <summary>Pages <see cref="Rank"/> (a seek to a key) still needs: the path to the key's leaf.</summary>
     public static void NeedsSeek(in TreeMeta meta, ReadOnlySpan<byte> key, PageSet pages, List<PageKey> needs)
     {
@@ -340,9 +354,10 @@ public static partial class CountedTree
         if (!reverse)
         {
             var r = new TreePage.LeafReader(page, st.At);
-            while (emitted < max && r.Next(out var e))
+            while (emitted < max && r.Next(out var e, out bool outOfLine))
             {
-                sink.Element(e);
+                if (outOfLine) sink.OutOfLine(e);
+                else sink.Element(e);
                 emitted++;
             }
             return emitted;
@@ -350,7 +365,12 @@ public static partial class CountedTree
         // Backwards from the end of the element at pos, by the entries' trailing lengths.
         int end = st.At;
         TreePage.ElementAt(page, ref end);
-        for (int i = pos; i >= 0 && emitted < max; i--, emitted++) sink.Element(TreePage.ElementBefore(page, ref end));
+        for (int i = pos; i >= 0 && emitted < max; i--, emitted++)
+        {
+            var e = TreePage.ElementBefore(page, ref end, out bool outOfLine);
+            if (outOfLine) sink.OutOfLine(e);
+            else sink.Element(e);
+        }
         return emitted;
     }
 }

@@ -23,7 +23,7 @@ public enum TreeMode : byte
 /// [1]      mode u8 (TreeMode)
 /// [2]      height u8: 0 = empty (no pages), 1 = the root is a leaf
 /// [3]      page shift u8: nominal page = 2^shift bytes (kept per tree, so a later default does not break old ones)
-/// [4..8)   reserved, 0
+/// [4..8)   out-of-line u32: entries that are references to elements kept out of line (a list's long ones; 0 in a sorted set)
 /// [8..16)  cid u64: the collection id, never reused
 /// [16..24) root page u64 (meaningless at height 0)
 /// [24..32) count u64: elements
@@ -43,6 +43,12 @@ public struct TreeMeta
     public ulong Root;
     public ulong Count;
     public ulong NextPage;
+
+    /// <summary>
+    /// Entries that are references to elements kept out of line (<see cref="ListChunks"/>): while there are none, a
+    /// range removal drops whole leaves unread and a range read looks at no entry's tag. (Bytes 4..8 were zero before.)
+    /// </summary>
+    public uint OutOfLine;
 
     /// <summary>
     /// Position mode: counts pushes and pops at the left (right) edge added to the edge leaf and not yet to the
@@ -70,6 +76,7 @@ public struct TreeMeta
         dest[1] = (byte)Mode;
         dest[2] = Height;
         dest[3] = PageShift;
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[4..], OutOfLine);
         BinaryPrimitives.WriteUInt64LittleEndian(dest[8..], Cid);
         BinaryPrimitives.WriteUInt64LittleEndian(dest[16..], Root);
         BinaryPrimitives.WriteUInt64LittleEndian(dest[24..], Count);
@@ -86,6 +93,7 @@ public struct TreeMeta
         meta.Mode = mode;
         meta.Height = src[2];
         meta.PageShift = src[3];
+        meta.OutOfLine = BinaryPrimitives.ReadUInt32LittleEndian(src[4..]);
         meta.Cid = BinaryPrimitives.ReadUInt64LittleEndian(src[8..]);
         meta.Root = BinaryPrimitives.ReadUInt64LittleEndian(src[16..]);
         meta.Count = BinaryPrimitives.ReadUInt64LittleEndian(src[24..]);

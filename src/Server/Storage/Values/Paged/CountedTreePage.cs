@@ -6,8 +6,9 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// A counted tree page: <c>[type u8: 'l' leaf | 'I' inner][0 0 0][entries u32 LE][used bytes u32 LE]</c>,
 /// then its entries in order.
 /// Leaf entry:  <c>[tag: LEB128 = length x 2 + out-of-line bit][element][length: LEB128, bytes reversed]</c>
-///              (the bit is always 0 today: the format has room for elements kept out of line later, as
-///              PagedHash's values are). The trailing length lets a leaf be walked from its used end, so
+///              With the bit set the bytes are not the element but a reference to its chunks, which the tree
+///              keeps and moves as it does any entry (a list's long elements: <see cref="ListChunks"/>). The
+///              tree never looks inside; it tells its callers which entries are references. The trailing length lets a leaf be walked from its used end, so
 ///              an element near the end (RPOP's, RPUSH's place) is reached in O(1) where a walk from the
 ///              start read every tag before it (62% of RPOP's samples; 'L' pages had no trailer).
 /// Inner entry: <c>[child page u64 LE][subtree elements u64 LE][separator length: LEB128][separator]</c>;
@@ -45,9 +46,9 @@ public static class TreePage
 
     public static int InnerEntrySize(int sepLength) => InnerFixed + BucketPage.VarintSize((uint)sepLength) + sepLength;
 
-    public static int WriteLeafEntry(Span<byte> dest, ReadOnlySpan<byte> element)
+    public static int WriteLeafEntry(Span<byte> dest, ReadOnlySpan<byte> element, bool outOfLine = false)
     {
-        int n = BucketPage.WriteVarint(dest, (uint)element.Length << 1);
+        int n = BucketPage.WriteVarint(dest, (uint)element.Length << 1 | (outOfLine ? 1u : 0u));
         element.CopyTo(dest[n..]);
         n += element.Length;
         // The length again, its LEB128 bytes last to first: read from the entry's end backwards.
@@ -161,31 +162,41 @@ public static class TreePage
         /// <summary>Offset of the next entry.</summary>
         public readonly int Offset => _offset;
 
-        public bool Next(out ReadOnlySpan<byte> element)
+        public bool Next(out ReadOnlySpan<byte> element) => Next(out element, out _);
+
+        /// <summary>The next entry's bytes, and whether they are a reference to an element kept out of line.</summary>
+        public bool Next(out ReadOnlySpan<byte> element, out bool outOfLine)
         {
             if (_offset >= _end)
             {
                 element = default;
+                outOfLine = false;
                 return false;
             }
-            element = ElementAt(_page, ref _offset);
+            element = ElementAt(_page, ref _offset, out outOfLine);
             return true;
         }
     }
 
-    /// <summary>The element of the entry at <paramref name="offset"/>; the offset moves past the entry.</summary>
-    public static ReadOnlySpan<byte> ElementAt(ReadOnlySpan<byte> page, scoped ref int offset)
+    /// <summary>The bytes of the entry at <paramref name="offset"/> (an element, or a reference); the offset moves past the entry.</summary>
+    public static ReadOnlySpan<byte> ElementAt(ReadOnlySpan<byte> page, scoped ref int offset) => ElementAt(page, ref offset, out _);
+
+    /// <summary><see cref="ElementAt(ReadOnlySpan{byte}, ref int)"/>, and whether the entry is a reference to an element kept out of line.</summary>
+    public static ReadOnlySpan<byte> ElementAt(ReadOnlySpan<byte> page, scoped ref int offset, out bool outOfLine)
     {
         uint tag = page[offset] < 0x80 ? page[offset++] : BucketPage.ReadVarint(page, ref offset);
-        if ((tag & 1) != 0) throw new InvalidDataException("out-of-line tree element: not written by this build");
+        outOfLine = (tag & 1) != 0;
         int len = (int)(tag >> 1);
         var element = page.Slice(offset, len);
         offset += len + (len < 0x80 ? 1 : BucketPage.VarintSize((uint)len));
         return element;
     }
 
-    /// <summary>The element of the entry that ends at <paramref name="end"/>; <paramref name="end"/> moves to its start.</summary>
-    public static ReadOnlySpan<byte> ElementBefore(ReadOnlySpan<byte> page, scoped ref int end)
+    /// <summary>The bytes of the entry that ends at <paramref name="end"/>; <paramref name="end"/> moves to its start.</summary>
+    public static ReadOnlySpan<byte> ElementBefore(ReadOnlySpan<byte> page, scoped ref int end) => ElementBefore(page, ref end, out _);
+
+    /// <summary><see cref="ElementBefore(ReadOnlySpan{byte}, ref int)"/>, and whether the entry is a reference to an element kept out of line.</summary>
+    public static ReadOnlySpan<byte> ElementBefore(ReadOnlySpan<byte> page, scoped ref int end, out bool outOfLine)
     {
         int at = end - 1;
         uint len = 0;
@@ -200,6 +211,7 @@ public static class TreePage
         int elementStart = at - (int)len;
         int start = elementStart - BucketPage.VarintSize(len << 1);
         if (start < HeaderSize) throw new InvalidDataException("leaf entry's trailing length runs off the page");
+        outOfLine = (page[start] & 1) != 0; // the tag's first LEB128 byte holds its low bit
         end = start;
         return page.Slice(elementStart, (int)len);
     }
@@ -271,6 +283,7 @@ internal sealed class NodeImage
     public ulong[] Cnt = new ulong[256];
     private int[] _at = new int[256];
     private int[] _len = new int[256];
+    private bool[] _outOfLine = new bool[256];
     private byte[] _keys = new byte[16 << 10];
     private int _keysUsed;
 
@@ -301,7 +314,7 @@ internal sealed class NodeImage
         return t;
     }
 
-    public void Add(ulong child, ulong cnt, ReadOnlySpan<byte> key)
+    public void Add(ulong child, ulong cnt, ReadOnlySpan<byte> key, bool outOfLine = false)
     {
         if (N == Child.Length)
         {
@@ -309,6 +322,7 @@ internal sealed class NodeImage
             Array.Resize(ref Cnt, N * 2);
             Array.Resize(ref _at, N * 2);
             Array.Resize(ref _len, N * 2);
+            Array.Resize(ref _outOfLine, N * 2);
         }
         if (_keysUsed + key.Length > _keys.Length) Array.Resize(ref _keys, Math.Max(_keys.Length * 2, _keysUsed + key.Length));
         key.CopyTo(_keys.AsSpan(_keysUsed));
@@ -316,6 +330,7 @@ internal sealed class NodeImage
         Cnt[N] = cnt;
         _at[N] = _keysUsed;
         _len[N] = key.Length;
+        _outOfLine[N] = outOfLine;
         _keysUsed += key.Length;
         N++;
     }
@@ -337,7 +352,7 @@ internal sealed class NodeImage
         if (Leaf)
         {
             var r = new TreePage.LeafReader(page);
-            while (r.Next(out var e)) Add(0, 1, e);
+            while (r.Next(out var e, out bool outOfLine)) Add(0, 1, e, outOfLine);
         }
         else
         {
@@ -351,7 +366,7 @@ internal sealed class NodeImage
     {
         int at = TreePage.HeaderSize;
         for (int i = from; i < to; i++)
-            at += Leaf ? TreePage.WriteLeafEntry(dest[at..], Key(i)) : TreePage.WriteInnerEntry(dest[at..], Child[i], Cnt[i], Key(i));
+            at += Leaf ? TreePage.WriteLeafEntry(dest[at..], Key(i), _outOfLine[i]) : TreePage.WriteInnerEntry(dest[at..], Child[i], Cnt[i], Key(i));
         TreePage.WriteHeader(dest, Leaf, to - from, at);
         return at;
     }

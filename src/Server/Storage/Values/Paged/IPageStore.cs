@@ -9,8 +9,10 @@ public enum PageKind : byte
     Bucket = (byte)'B',
     /// <summary>A chunk of a value kept out of line: page numbers come from the meta's allocator.</summary>
     Value = (byte)'V',
-    /// <summary>A counted B+tree node (leaf or inner) or, later, a chunk of a tree element kept out of line: page numbers from the tree's allocator.</summary>
+    /// <summary>A counted B+tree node (leaf or inner): page numbers from the tree's allocator.</summary>
     Tree = (byte)'T',
+    /// <summary>A chunk of a tree element kept out of line (<see cref="ListChunks"/>): exact bytes, numbers from the tree's allocator.</summary>
+    Chunk = (byte)'C',
 }
 
 /// <summary>

@@ -187,6 +187,43 @@ public struct ListEdges
         return side.Slice(offset + 1, side[offset]);
     }
 
+    /// <summary>
+    /// <see cref="TryAdd"/> of every element in <paramref name="elements"/> (listpack entries, in push order) on the sides as
+    /// <see cref="Write"/> encodes them, in place (the root's record, inside the store's RMW: no parse, no copy of the root).
+    /// All or nothing: false, <paramref name="encoded"/> unchanged, when one would not fit. Their listpack weight goes to
+    /// <paramref name="weight"/>.
+    /// </summary>
+    public static bool TryPushEncoded(Span<byte> encoded, bool head, ReadOnlySpan<byte> elements, out int added, out long weight)
+    {
+        added = 0;
+        weight = 0;
+        if (encoded.Length < Size) return false;
+        int usedAt = head ? 0 : 1, used = encoded[usedAt];
+        if (used > SideBytes || encoded[usedAt + 2] > used) return false;
+        var r = new Listpack.Reader(elements, 0);
+        int total = used;
+        while (r.Next(out var e))
+        {
+            if (e.Length > MaxElement || (total += 1 + e.Length) > SideBytes) return false;
+            added++;
+        }
+        if (encoded[usedAt + 2] + added > byte.MaxValue) return false;
+        var side = encoded.Slice(4 + (head ? 0 : SideBytes), SideBytes);
+        r = new Listpack.Reader(elements, 0);
+        while (r.Next(out var e))
+        {
+            int size = 1 + e.Length;
+            side[..used].CopyTo(side[size..]);
+            side[0] = (byte)e.Length;
+            e.CopyTo(side[1..]);
+            used += size;
+            weight += List.RedisEntryBytes(e);
+        }
+        encoded[usedAt] = (byte)used;
+        encoded[usedAt + 2] += (byte)added;
+        return true;
+    }
+
     /// <summary>Keeps a side's <paramref name="keep"/> outermost entries, the first <paramref name="used"/> bytes.</summary>
     public void Truncate(bool head, int keep, int used)
     {

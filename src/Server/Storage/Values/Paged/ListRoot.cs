@@ -103,6 +103,32 @@ public struct ListRoot
         return true;
     }
 
+    /// <summary>Whether <see cref="TryPushInPlace"/> may take this payload: a format 3 root.</summary>
+    public static bool IsEditable(ReadOnlySpan<byte> payload)
+        => payload.Length == Size && payload[0] == (byte)CollectionEncoding.PagedList && payload[V1Size] == Format;
+
+    /// <summary>
+    /// LPUSH/RPUSH of short elements (listpack entries, in push order) onto the root's edge side, on the payload's bytes
+    /// (<see cref="PagedList.TryPush"/>'s first step, as replay does it: the same sides, weight and seq). False, nothing
+    /// changed, when the root is not <see cref="IsEditable"/> or the side does not take them all (the general path flushes
+    /// it). The list's new length, its cid and its seq before the pushes (their records are numbered from seq + 1) come out.
+    /// </summary>
+    public static bool TryPushInPlace(Span<byte> payload, bool head, ReadOnlySpan<byte> elements, out ulong count, out ulong cid, out ulong seqBefore)
+    {
+        count = cid = seqBefore = 0;
+        if (!IsEditable(payload) || !ListEdges.TryPushEncoded(payload[V2Size..], head, elements, out int added, out long weight)) return false;
+        var weightAt = payload[(1 + TreeMeta.Size)..];
+        long redis = BinaryPrimitives.ReadInt64LittleEndian(weightAt);
+        if (redis >= 0) BinaryPrimitives.WriteInt64LittleEndian(weightAt, redis + weight);
+        var seqAt = payload[(9 + TreeMeta.Size)..];
+        seqBefore = BinaryPrimitives.ReadUInt64LittleEndian(seqAt);
+        BinaryPrimitives.WriteUInt64LittleEndian(seqAt, seqBefore + (ulong)added);
+        cid = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 8)..]);
+        var edges = payload[V2Size..];
+        count = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 24)..]) + edges[2] + edges[3];
+        return true;
+    }
+
     public readonly void Write(Span<byte> dest)
     {
         dest[0] = (byte)CollectionEncoding.PagedList;

@@ -72,7 +72,7 @@ public sealed class PageSet
     }
 
     /// <summary>The page's bytes; empty when it is missing. The page must be in hand.</summary>
-    public ReadOnlySpan<byte> Get(in PageKey key)
+    public ReadOnlySpan<byte> Get(scoped in PageKey key)
     {
         ref var s = ref _slots[IndexOf(key)];
         return s.Present ? s.Buffer.AsSpan(0, s.Length) : default;

@@ -13,23 +13,34 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// </summary>
 public static class PagedList
 {
-    /// <summary>The longest element a paged list holds (a quarter page less the entry's framing: 1017 bytes at 4 KB pages).</summary>
-    public static int MaxElementLength(in ListRoot root) => CountedTree.MaxElementLength(root.Tree);
-
-    /// <summary>The longest element a new paged list would hold: a list with a longer one stays inline.</summary>
-    public static readonly int NewMaxElementLength = CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Position));
-
-    /// <summary>Pages <see cref="GetAt"/> needs: none for an element an edge side holds, else the tree's path to it.</summary>
+    /// <summary>
+    /// Pages <see cref="GetAt"/> needs: none for an element an edge side holds, else the tree's path to it, then (in a
+    /// second round) the chunks of an element kept out of line.
+    /// </summary>
     public static void NeedsAt(in ListRoot root, ulong index, PageSet pages, List<PageKey> needs)
     {
-        if (!root.Edges.TryAtRank(index, root.Tree.Count, out _, out ulong rank)) CountedTree.NeedsAt(root.Tree, rank, pages, needs);
+        if (root.Edges.TryAtRank(index, root.Tree.Count, out _, out ulong rank)) return;
+        CountedTree.NeedsAt(root.Tree, rank, pages, needs);
+        if (needs.Count > 0 || root.Tree.OutOfLine == 0) return;
+        var entry = CountedTree.EntryAt(root.Tree, rank, pages, out bool outOfLine);
+        if (outOfLine) ListChunks.Needs(root.Tree, entry, pages, needs);
     }
 
     public static void GetAt(in ListRoot root, ulong index, PageSet pages, IBufferWriter<byte> dest)
     {
-        if (root.Edges.TryAtRank(index, root.Tree.Count, out var element, out ulong rank)) dest.Write(element);
-        else CountedTree.GetAt(root.Tree, rank, pages, dest);
+        if (root.Edges.TryAtRank(index, root.Tree.Count, out var element, out ulong rank))
+        {
+            dest.Write(element);
+            return;
+        }
+        var entry = CountedTree.EntryAt(root.Tree, rank, pages, out bool outOfLine);
+        if (outOfLine) ListChunks.Gather(root.Tree, entry, pages, dest);
+        else dest.Write(entry);
     }
+
+    /// <summary>Redis's listpack weight of a tree entry's element: a reference's (a long string's) from its length.</summary>
+    private static long WeightOf(ReadOnlySpan<byte> entry, bool outOfLine)
+        => outOfLine ? List.RedisStringEntryBytes(ListChunks.LengthOf(entry)) : List.RedisEntryBytes(entry);
 
     /// <summary>
     /// LPUSH/RPUSH of one element: a short one goes into the root's edge side (nothing else is read or written); a side
@@ -44,7 +55,7 @@ public static class PagedList
             if (!Flush(ref root, head, pages, store, needs)) return false;
             if (!root.Edges.TryAdd(head, element))
             {
-                NeedsTreePush(root, head, element.Length, pages, needs);
+                NeedsTreePush(root, head, ListChunks.EntryLength(root.Tree, element.Length), pages, needs);
                 if (needs.Count > 0) return false;
                 TreePush(ref root, head, element, pages, store);
             }
@@ -55,13 +66,15 @@ public static class PagedList
 
     /// <summary>
     /// LPOP/RPOP of one element (its bytes to <paramref name="removed"/> when given): from the edge side at that end, else
-    /// the tree's edge, else (the tree empty) the other side's innermost. False after naming the pages it needs, as <see cref="TryPush"/>.
+    /// the tree's edge, else (the tree empty) the other side's innermost. False after naming the pages it needs, as <see cref="TryPush"/>
+    /// (an element kept out of line needs its chunks only when its bytes are wanted).
     /// </summary>
     public static bool TryPop(ref ListRoot root, bool head, PageSet pages, IPageStore store, List<PageKey> needs, ArrayBufferWriter<byte>? removed = null)
     {
         if (root.Count == 0) return true;
         var into = removed ?? (t_removed ??= new ArrayBufferWriter<byte>(256));
         int before = into.WrittenCount;
+        long weight = -1;
         if (root.Edges.Count(head) > 0)
         {
             into.Write(root.Edges.At(head, 0));
@@ -71,7 +84,17 @@ public static class PagedList
         {
             NeedsTreePop(root, head, pages, needs);
             if (needs.Count > 0) return false;
-            if (root.Tree.Height >= 2 && EdgeKeeps(ref root, head, pages, out ulong leaf))
+            ulong leaf = 0;
+            bool edge = root.Tree.Height >= 2 && EdgeKeeps(ref root, head, pages, out leaf);
+            if (root.Tree.OutOfLine > 0 && PopsReference(root, head, edge, leaf, pages, out var reference))
+            {
+                if (removed is not null && !ListChunks.Needs(root.Tree, reference, pages, needs)) return false;
+                if (removed is not null) ListChunks.Gather(root.Tree, reference, pages, removed);
+                TreeRemoveAt(ref root, head ? 0 : root.Tree.Count - 1, pages, store, null);
+                ListChunks.Delete(ref root.Tree, reference, pages, store);
+                weight = WeightOf(reference, true);
+            }
+            else if (edge)
             {
                 // The side is empty: the short elements next to the popped one come out of the leaf with it, so the
                 // pops after this one are the root's alone (as the pushes are).
@@ -86,9 +109,27 @@ public static class PagedList
             into.Write(root.Edges.At(!head, root.Edges.Count(!head) - 1));
             root.Edges.RemoveInner(!head);
         }
-        if (root.RedisBytes >= 0) root.RedisBytes -= List.RedisEntryBytes(into.WrittenSpan[before..]);
+        if (root.RedisBytes >= 0) root.RedisBytes -= weight >= 0 ? weight : List.RedisEntryBytes(into.WrittenSpan[before..]);
         if (removed is null) into.ResetWrittenCount();
         if (root.Count == 0) root.RedisBytes = ListRoot.RedisEmptyBytes;
+        return true;
+    }
+
+    [ThreadStatic] private static byte[]? t_reference;
+
+    /// <summary>
+    /// Whether the tree's element at the popping end (its leaf and path in hand, as a pop needs) is kept out of line: then
+    /// its reference, copied out of the page the pop rewrites, in <paramref name="reference"/>.
+    /// </summary>
+    private static bool PopsReference(in ListRoot root, bool head, bool edge, ulong leaf, PageSet pages, out ReadOnlySpan<byte> reference)
+    {
+        var entry = edge ? CountedTree.EdgeEntry(root.Tree, leaf, head, pages, out bool outOfLine)
+            : CountedTree.EntryAt(root.Tree, head ? 0 : root.Tree.Count - 1, pages, out outOfLine);
+        reference = default;
+        if (!outOfLine) return false;
+        var copy = t_reference ??= new byte[ListChunks.ReferenceSize];
+        entry.CopyTo(copy);
+        reference = copy;
         return true;
     }
 
@@ -207,17 +248,21 @@ public static class PagedList
     /// </summary>
     private static void TreePush(ref ListRoot root, bool head, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
     {
+        bool outOfLine = ListChunks.IsLong(root.Tree, element.Length);
+        Span<byte> reference = stackalloc byte[ListChunks.ReferenceSize];
+        if (outOfLine) ListChunks.Write(ref root.Tree, element, reference, pages, store);
+        ReadOnlySpan<byte> entry = outOfLine ? reference : element;
         if (root.Tree.Height >= 2)
         {
             ulong leaf = Edge(ref root, head, pages);
-            if (CountedTree.EdgeFits(root.Tree, leaf, element.Length, pages))
+            if (CountedTree.EdgeFits(root.Tree, leaf, entry.Length, pages))
             {
-                CountedTree.EdgePush(ref root.Tree, leaf, head, element, pages, store);
+                CountedTree.EdgePush(ref root.Tree, leaf, head, entry, pages, store, outOfLine);
                 return;
             }
         }
         Folded(ref root, pages, store);
-        CountedTree.InsertAt(ref root.Tree, head ? 0 : root.Tree.Count, element, pages, store);
+        CountedTree.InsertAt(ref root.Tree, head ? 0 : root.Tree.Count, entry, pages, store, outOfLine);
     }
 
     /// <summary>The edge leaf, known or (its path in hand) found now and kept in the root.</summary>
@@ -269,7 +314,10 @@ public static class PagedList
     {
         RequireSettled(root);
         Folded(ref root, pages, store);
-        CountedTree.InsertAt(ref root.Tree, index, element, pages, store);
+        bool outOfLine = ListChunks.IsLong(root.Tree, element.Length);
+        Span<byte> reference = stackalloc byte[ListChunks.ReferenceSize];
+        if (outOfLine) ListChunks.Write(ref root.Tree, element, reference, pages, store);
+        CountedTree.InsertAt(ref root.Tree, index, outOfLine ? reference : element, pages, store, outOfLine);
         if (root.RedisBytes >= 0) root.RedisBytes += List.RedisEntryBytes(element);
     }
 
@@ -295,28 +343,29 @@ public static class PagedList
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_removed;
 
-    /// <summary>Removes the element at <paramref name="index"/>; its bytes go to <paramref name="removed"/> when given.</summary>
-    public static void RemoveAt(ref ListRoot root, ulong index, PageSet pages, IPageStore store, ArrayBufferWriter<byte>? removed = null)
+    /// <summary>Removes the element at <paramref name="index"/> (LREM; its chunks go with it when kept out of line).</summary>
+    public static void RemoveAt(ref ListRoot root, ulong index, PageSet pages, IPageStore store)
     {
         RequireSettled(root);
-        var into = removed ?? (t_removed ??= new ArrayBufferWriter<byte>(256));
-        int before = into.WrittenCount;
-        TreeRemoveAt(ref root, index, pages, store, into);
-        if (root.RedisBytes >= 0) root.RedisBytes -= List.RedisEntryBytes(into.WrittenSpan[before..]);
-        if (removed is null) into.ResetWrittenCount();
+        var into = t_removed ??= new ArrayBufferWriter<byte>(256);
+        into.ResetWrittenCount();
+        bool outOfLine = TreeRemoveAt(ref root, index, pages, store, into);
+        if (root.RedisBytes >= 0) root.RedisBytes -= WeightOf(into.WrittenSpan, outOfLine);
+        if (outOfLine) ListChunks.Delete(ref root.Tree, into.WrittenSpan, pages, store);
+        into.ResetWrittenCount();
         if (root.Count == 0) root.RedisBytes = ListRoot.RedisEmptyBytes;
     }
 
-    /// <summary>Removes the tree's element at <paramref name="index"/> into <paramref name="into"/>: at an edge from the edge leaf alone when it keeps one.</summary>
-    private static void TreeRemoveAt(ref ListRoot root, ulong index, PageSet pages, IPageStore store, ArrayBufferWriter<byte> into)
+    /// <summary>
+    /// Removes the tree's element at <paramref name="index"/>, its entry's bytes into <paramref name="into"/> when given: at an
+    /// edge from the edge leaf alone when it keeps one. True when the entry was a reference (its chunks are the caller's).
+    /// </summary>
+    private static bool TreeRemoveAt(ref ListRoot root, ulong index, PageSet pages, IPageStore store, ArrayBufferWriter<byte>? into)
     {
         if (root.Tree.Height >= 2 && (index == 0 || index == root.Tree.Count - 1) && EdgeKeeps(ref root, index == 0, pages, out ulong leaf))
-            CountedTree.EdgePop(ref root.Tree, leaf, index == 0, pages, store, into);
-        else
-        {
-            Folded(ref root, pages, store);
-            CountedTree.RemoveAt(ref root.Tree, index, pages, store, into);
-        }
+            return CountedTree.EdgePop(ref root.Tree, leaf, index == 0, pages, store, into);
+        Folded(ref root, pages, store);
+        return CountedTree.RemoveAt(ref root.Tree, index, pages, store, into);
     }
 
     /// <summary>Whether the edge leaf is known (or found, its path in hand) and keeps an element after a pop.</summary>
@@ -333,34 +382,48 @@ public static class PagedList
     {
         RequireSettled(root);
         NeedsFolded(root, pages, needs);
-        if (needs.Count == 0) CountedTree.NeedsSetAt(root.Tree, index, newLength, pages, needs);
+        if (needs.Count == 0) CountedTree.NeedsSetAt(root.Tree, index, ListChunks.EntryLength(root.Tree, newLength), pages, needs);
     }
 
+    /// <summary>LSET: the old element's chunks go when it was kept out of line, and a long new one gets chunks of its own.</summary>
     public static void SetAt(ref ListRoot root, ulong index, ReadOnlySpan<byte> element, PageSet pages, IPageStore store)
     {
         RequireSettled(root);
-        if (root.RedisBytes >= 0)
-        {
-            var old = t_removed ??= new ArrayBufferWriter<byte>(256);
-            old.ResetWrittenCount();
-            CountedTree.GetAt(root.Tree, index, pages, old);
-            root.RedisBytes += List.RedisEntryBytes(element) - List.RedisEntryBytes(old.WrittenSpan);
-        }
+        var old = CountedTree.EntryAt(root.Tree, index, pages, out bool oldOutOfLine);
+        if (root.RedisBytes >= 0) root.RedisBytes += List.RedisEntryBytes(element) - WeightOf(old, oldOutOfLine);
+        Span<byte> oldReference = stackalloc byte[ListChunks.ReferenceSize];
+        if (oldOutOfLine) old.CopyTo(oldReference); // the page is rewritten below
         Folded(ref root, pages, store);
-        CountedTree.SetAt(ref root.Tree, index, element, pages, store);
+        bool outOfLine = ListChunks.IsLong(root.Tree, element.Length);
+        Span<byte> reference = stackalloc byte[ListChunks.ReferenceSize];
+        if (outOfLine) ListChunks.Write(ref root.Tree, element, reference, pages, store);
+        CountedTree.SetAt(ref root.Tree, index, outOfLine ? reference : element, pages, store, outOfLine);
+        if (oldOutOfLine) ListChunks.Delete(ref root.Tree, oldReference, pages, store);
     }
 
     public static void NeedsRemoveRange(in ListRoot root, ulong rank, ulong count, PageSet pages, List<PageKey> needs)
     {
         RequireSettled(root);
         NeedsFolded(root, pages, needs);
-        if (needs.Count == 0) CountedTree.NeedsRemoveRange(root.Tree, rank, count, pages, needs);
+        if (needs.Count > 0) return;
+        if (root.Tree.OutOfLine > 0) CountedTree.NeedsRemoveAt(root.Tree, rank, pages, needs);
+        else CountedTree.NeedsRemoveRange(root.Tree, rank, count, pages, needs);
     }
 
-    /// <summary>One step of removing [rank, rank + count) (see <see cref="CountedTree.RemoveRange"/>): how many went. The Redis weight becomes unknown.</summary>
+    /// <summary>
+    /// One step of removing [rank, rank + count) (see <see cref="CountedTree.RemoveRange"/>): how many went. The Redis weight
+    /// becomes unknown. While the tree keeps elements out of line a step removes one element, whose chunks must go with
+    /// it (whole leaves are dropped unread, their references with them).
+    /// </summary>
     public static ulong RemoveRange(ref ListRoot root, ulong rank, ulong count, PageSet pages, IPageStore store)
     {
         RequireSettled(root);
+        if (root.Tree.OutOfLine > 0)
+        {
+            if (rank >= root.Tree.Count || count == 0) return 0;
+            RemoveAt(ref root, rank, pages, store);
+            return 1;
+        }
         Folded(ref root, pages, store);
         ulong n = CountedTree.RemoveRange(ref root.Tree, rank, count, pages, store);
         root.RedisBytes = root.Count == 0 ? ListRoot.RedisEmptyBytes : -1;

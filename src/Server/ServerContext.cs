@@ -19,7 +19,18 @@ public sealed class ServerContext
         StartUnixSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         RunId = RandomHex.Id40();
         Metrics = new InstantaneousMetrics(this);
+        Watch = new Commands.Diagnostics.CommandWatch(this);
+        Pause = new Network.ClientPause(this);
+        AofWaiters = new Commands.AofWaiters(this);
     }
+
+    /// <summary>Clients in WAITAOF waiting for an AOF sync.</summary>
+    internal Commands.AofWaiters AofWaiters { get; }
+
+    /// <summary>The slow log, the latency monitor and MONITOR: what looks at each command as it ends.</summary>
+    public Commands.Diagnostics.CommandWatch Watch { get; }
+    /// <summary>CLIENT PAUSE: which commands wait, and the clients waiting.</summary>
+    public Network.ClientPause Pause { get; }
 
     public static string Version => "7.2.4";
     public static string NativeKvVersion => typeof(ServerContext).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

@@ -464,9 +464,10 @@ internal static class ClientCommands
           .Append(" flags=");
         int flagsStart = sb.Length;
         var multi = c.MultiOrNull;
+        if (c.Monitoring) sb.Append('O');
         if (c.InPubSub) sb.Append('P');
         if (multi is { Active: true }) sb.Append('x');
-        if (c.BlockOrNull is { IsBlocked: true }) sb.Append('b');
+        if (c.BlockOrNull is { IsBlocked: true } || c.Postponed) sb.Append('b');
         var tracking = c.TrackingOrNull;
         if (tracking is { On: true })
         {

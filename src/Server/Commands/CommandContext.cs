@@ -43,6 +43,10 @@ public ref struct CommandContext
         }
     }
 
+    /// <summary>The request's bytes and argument ranges (MONITOR's line of the command itself).</summary>
+    internal readonly ReadOnlySpan<byte> Input => _input;
+    internal readonly ReadOnlySpan<ArgRange> Args => _args;
+
     /// <summary>Argument as a string (for cold paths: names, config values).</summary>
     public readonly string ArgString(int i) => Encoding.UTF8.GetString(this[i]);
 

@@ -78,9 +78,9 @@ public sealed class CommandExecutor(ServerContext server)
         }
 
         // processCommand: a RESP2 client in pub/sub mode runs only the subscription commands, PING, QUIT and RESET.
-        if (client.InPubSub && output.Protocol == 2 && !AllowedInPubSub(spec))
+        if (client.Restricted != 0 && RestrictedRefusal(client, spec) is { } refusal)
         {
-            Reject(client, spec, stats, $"ERR Can't execute '{spec.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            Reject(client, spec, stats, refusal);
             FinishReplyMode(client, skipThis);
             return true;
         }
@@ -95,9 +95,10 @@ public sealed class CommandExecutor(ServerContext server)
         }
 
         var block = client.BlockOrNull;
-        if (block is not null && block.Ending != UnblockMode.None)
+        // (WAIT and WAITAOF answer their timeout themselves: they run again.)
+        if (block is not null && block.Ending != UnblockMode.None && block.Kind != BlockKind.Wait)
         {
-            EndBlocked(client, block, spec, stats);
+            EndBlocked(client, block, spec, stats, input, args);
             FinishReplyMode(client, skipThis);
             return true;
         }
@@ -114,6 +115,17 @@ public sealed class CommandExecutor(ServerContext server)
         }
 
         var multi = client.MultiOrNull;
+        // processCommand's blockPostponeClient: CLIENT PAUSE holds the command (a first run only: a re-run
+        // after a disk wait or a lock grant is already under way). It runs again when the pause ends.
+        if (_server.Pause.Actions != 0 && !client.Locks.IsHeld && !client.Locks.IsParked && client.StoreState.Slots.Count == 0
+            && (block is null || !block.IsBlocked)
+            && _server.Pause.Holds(spec, client, input, args, spec.Index == ExecIndex && multi is { Active: true })
+            && _server.Pause.Postpone(client, spec))
+        {
+            if (skipThis) client.ReplyMode = ReplyMode.Skip;
+            output.Enabled = true;
+            return false;
+        }
         if (multi is { Active: true } && !RunsInMulti(spec))
         {
             // processCommand: inside MULTI a command is queued (queueMultiCommand), unless refused.
@@ -178,6 +190,7 @@ public sealed class CommandExecutor(ServerContext server)
             // paged collection keeps its finished rounds' reply (it resumes after them: BucketWalk).
             output.Truncate(Math.Max(mark, client.StoreState.ReplyKept));
             if (client.Reactor.PubSub.HasStaged) client.Reactor.PubSub.DropStaged(); // published again by the next run
+            _server.Watch.Monitors.DropStaged(client.Reactor); // so are its MONITOR lines
             if (skipThis) client.ReplyMode = ReplyMode.Skip;
             output.Enabled = true;
             return false;
@@ -197,10 +210,13 @@ public sealed class CommandExecutor(ServerContext server)
         // Finished, its AOF records appended: other clients may see its keys now.
         if (locks.IsHeld) Locks.Release(locks);
 
+        var watch = _server.Watch;
         if (blocks)
         {
             // Blocked: nothing replied, the command stays unconsumed and the client reads no further. Not
-            // counted until it ends (Redis's call() skips the stats of a command that blocked).
+            // counted until it ends (Redis's call() skips the stats of a command that blocked). MONITOR sees
+            // it now, the slow log when it ends.
+            if (firstBlock && elapsed >= watch.GateTicks) AfterCall(watch, client, spec, input, args, elapsed, Diagnostics.CallKind.Blocked);
             block!.TakeRequest();
             if (!firstBlock) block.Reblocked(_server.Blocking);
             client.LastCommand = spec.Name;
@@ -209,7 +225,8 @@ public sealed class CommandExecutor(ServerContext server)
             return false;
         }
         // A re-run that replied (served, or an error such as BLMOVE's WRONGTYPE destination) unblocks.
-        if (block is not null && block.IsBlocked) block.Unblock(_server.Blocking);
+        bool rerun = block is not null && block.IsBlocked;
+        if (rerun) block!.Unblock(_server.Blocking);
         // signalKeyAsReady for every key of a write that changed something, after it completed. A transaction
         // or script would signal here too, once, after EXEC or the script (there is no MULTI yet): its
         // waiters must see the whole of it. One volatile read when nobody is blocked.
@@ -224,11 +241,36 @@ public sealed class CommandExecutor(ServerContext server)
             stats.CountError(output.LastErrorPrefix);
         }
         client.LastCommand = spec.Name;
+        // call()'s latency sample, slow log entry and MONITOR line: one compare when nothing wants this one.
+        if (elapsed >= watch.GateTicks)
+            AfterCall(watch, client, spec, input, args, elapsed, rerun || client.Reprocessing ? Diagnostics.CallKind.Reprocessed : Diagnostics.CallKind.Completed);
         FinishReplyMode(client, skipThis);
         // What it published goes out now, after its reply (a subscriber publishing to itself reads the count first).
         if (client.Reactor.PubSub.HasStaged || client.SubscriptionsOrNull?.Deferred is not null) client.Reactor.PubSub.AfterCommand(client);
         stats.LastCommandEnd = end;
         return true;
+    }
+
+    /// <summary>The slow path of call()'s tail: the watchers, then the command's MONITOR lines go out.</summary>
+    private static void AfterCall(Diagnostics.CommandWatch watch, Client client, CommandSpec spec, ReadOnlySpan<byte> input,
+        ReadOnlySpan<ArgRange> args, long elapsed, Diagnostics.CallKind kind)
+    {
+        // The database after the call (SELECT shows the one it selected), as Redis's c->db.
+        watch.AfterCall(client, lua: false, client.Database, spec, input, args, elapsed, kind);
+        watch.Monitors.Publish(client.Reactor);
+    }
+
+    /// <summary>
+    /// processCommand's refusals for a restricted client: a RESP2 client in pub/sub mode runs only the
+    /// subscription commands, PING, QUIT and RESET; a monitor (CLIENT_SLAVE) touches no keyspace.
+    /// </summary>
+    private static string? RestrictedRefusal(Client client, CommandSpec spec)
+    {
+        if ((client.Restricted & 2) != 0 && (spec.Flags & (CommandFlags.Write | CommandFlags.ReadOnly | CommandFlags.MayReplicate)) != 0)
+            return "ERR Replica can't interact with the keyspace";
+        if (client.InPubSub && client.Output.Protocol == 2 && !AllowedInPubSub(spec))
+            return $"ERR Can't execute '{spec.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
+        return null;
     }
 
     private static readonly int ExecIndex = CommandTable.Lookup("exec"u8);
@@ -292,13 +334,15 @@ public sealed class CommandExecutor(ServerContext server)
     /// replyToBlockedClientTimedOut's null array or CLIENT UNBLOCK ERROR's error, and is counted then
     /// (updateStatsOnUnblock).
     /// </summary>
-    private void EndBlocked(Client client, BlockState block, CommandSpec spec, ReactorStats stats)
+    private void EndBlocked(Client client, BlockState block, CommandSpec spec, ReactorStats stats, ReadOnlySpan<byte> input, ReadOnlySpan<ArgRange> args)
     {
         var output = client.Output;
         bool error = block.Ending == UnblockMode.Error;
         if (error) output.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK"u8);
         else output.NullArray();
         block.Unblock(_server.Blocking);
+        // updateStatsOnUnblock logs it in the slow log (its wait not counted).
+        if (0 >= _server.Watch.GateTicks) AfterCall(_server.Watch, client, spec, input, args, 0, Diagnostics.CallKind.Reprocessed);
         stats.CommandsProcessed++;
         stats.Calls[spec.Index]++;
         if (error)

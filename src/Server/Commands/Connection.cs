@@ -49,6 +49,12 @@ internal static class ConnectionCommands
         // pubsubUnsubscribeAllChannels / ShardAllChannels / AllPatterns without notifications.
         c.Reactor.PubSub.LeaveAll(c);
         if (c.TrackingOrNull is { On: true } tracking) ctx.Server.Tracking.Disable(c, tracking);
+        if (c.Monitoring)
+        {
+            // clearClientConnectionState: a monitor becomes a normal client again.
+            ctx.Server.Watch.Monitors.Remove(c);
+            c.Monitoring = false;
+        }
         c.Database = 0;
         c.Output.Protocol = 2;
         c.Name = "";

@@ -115,6 +115,31 @@ internal static unsafe class PagedLists
     }
 
     /// <summary>
+    /// LPOP/RPOP of <paramref name="take"/> elements its edge side holds as one store RMW that edits the root in its record
+    /// (<see cref="ListRoot.TryPopInPlace"/>), as <see cref="PushOnEdge"/>: Done, the elements replied (an array when
+    /// <paramref name="asArray"/>) and the pop's record logged. General: inline, missing, a side with fewer, or a list
+    /// that may go back inline or be emptied; the slot (when not null) is what a read of the key gives.
+    /// </summary>
+    public static InlineEdits.Outcome PopOnEdge(ref CommandContext ctx, bool head, int take, bool asArray, out OpSlot? read)
+    {
+        read = null;
+        var data = InlineEdits.Begin(Db.Store(ref ctx), sizeof(int));
+        BinaryPrimitives.WriteInt32LittleEndian(data, take);
+        var kind = head ? InlineEditKind.ListPopHead : InlineEditKind.ListPopTail;
+        var outcome = InlineEdits.Run(ref ctx, KeyType.List, kind, ListStore.Fill(ref ctx), sizeof(int), out _, out var slot, OpFlags.NoLog);
+        if (outcome == InlineEdits.Outcome.General) read = slot;
+        if (outcome != InlineEdits.Outcome.Done) return outcome;
+        var value = slot.Value;
+        ulong cid = BinaryPrimitives.ReadUInt64LittleEndian(value), seq = BinaryPrimitives.ReadUInt64LittleEndian(value[8..]);
+        if (asArray) ctx.Reply.ArrayHeader(take);
+        for (int at = 16; at < value.Length; at += 1 + value[at]) ctx.Reply.Bulk(value.Slice(at + 1, value[at]));
+        var pages = PagedAccess.Pages(ref ctx);
+        pages.Log(PagedList.Record(head ? ElementOp.LPop : ElementOp.RPop, cid, PagedAccess.StoreKey(ref ctx, ctx[1]), Field, seq + 1, (ulong)take));
+        pages.LogRecords();
+        return outcome;
+    }
+
+    /// <summary>
     /// Moves the root's edge sides into the tree before a change by position (LSET, LINSERT, LREM, LTRIM). False when
     /// the command stopped (a page on disk: the rerun starts again from the stored root).
     /// </summary>

@@ -239,7 +239,17 @@ internal static partial class ListCommands
         bool hasCount = ctx.Count == 3;
         long count = 0;
         if (hasCount && !ListStore.TryPositive(ref ctx, 2, out count)) return;
-        var st = ListStore.Read(ref ctx, ctx[1], out var slot);
+        Lookup st;
+        OpSlot slot;
+        OpSlot? read = null;
+        if ((!hasCount || count is > 0 and <= ListEdges.SideBytes)
+            && PagedLists.PopOnEdge(ref ctx, head, hasCount ? (int)count : 1, hasCount, out read) != InlineEdits.Outcome.General) return;
+        if (read is not null)
+        {
+            slot = read;
+            st = read.Found ? Lookup.Found : Lookup.NotFound;
+        }
+        else st = ListStore.Read(ref ctx, ctx[1], out slot);
         if (st is Lookup.Pending or Lookup.Error) return;
         if (st == Lookup.NotFound)
         {

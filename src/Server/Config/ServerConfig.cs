@@ -116,9 +116,12 @@ public sealed class ServerConfig
     }
 
     // --- diagnostics ---
-    public long SlowlogLogSlowerThan { get; set; } = 10000;
-    public long SlowlogMaxLen { get; set; } = 128;
-    public long LatencyMonitorThreshold { get; set; }
+    public long SlowlogLogSlowerThan { get => _slowlogLogSlowerThan; set { _slowlogLogSlowerThan = value; IntrospectionChanged?.Invoke(); } }
+    public long SlowlogMaxLen { get => _slowlogMaxLen; set { _slowlogMaxLen = value; IntrospectionChanged?.Invoke(); } }
+    public long LatencyMonitorThreshold { get => _latencyMonitorThreshold; set { _latencyMonitorThreshold = value; IntrospectionChanged?.Invoke(); } }
+    private long _slowlogLogSlowerThan = 10000, _slowlogMaxLen = 128, _latencyMonitorThreshold;
+    /// <summary>slowlog-* or latency-monitor-threshold changed (the executor's CommandWatch gate follows).</summary>
+    public event Action? IntrospectionChanged;
     public bool LatencyTracking { get; set; } = true;
     public double[] LatencyTrackingInfoPercentiles { get; set; } = [50.0, 99.0, 99.9];
     /// <summary>busy-reply-threshold (alias lua-time-limit) in milliseconds.</summary>

@@ -71,7 +71,29 @@ public sealed unsafe class Client : Storage.IHeldReplies
     /// <summary>The key locks of the command in progress (held across its disk rounds; parked while it waits for them).</summary>
     internal Storage.Locks.LockSet Locks { get; private set; } = null!;
     /// <summary>The current command waits: on the store, parked for its key locks, or blocked (BLPOP). Input stays unparsed meanwhile.</summary>
-    internal bool CommandWaiting => StoreState.Waiting || Locks.IsParked || (_block is not null && _block.IsBlocked) || _yielded;
+    internal bool CommandWaiting => StoreState.Waiting || Locks.IsParked || (_block is not null && _block.IsBlocked) || _yielded || Postponed;
+
+    /// <summary>CLIENT PAUSE holds the current command (Redis's BLOCKED_POSTPONE): it runs again when the pause ends.</summary>
+    internal bool Postponed;
+    /// <summary>The current command runs again after a pause: not fed to MONITOR again (7.2's CMD_CALL_REPROCESSING).</summary>
+    internal bool Reprocessing;
+    /// <summary>
+    /// Anything limiting which commands this client may run (1: RESP2 pub/sub, 2: MONITOR): the executor's
+    /// one check for both.
+    /// </summary>
+    internal byte Restricted;
+    /// <summary>CLIENT_MONITOR: a normal client for the output limits, CLIENT LIST's O flag, no keyspace commands.</summary>
+    public bool Monitoring
+    {
+        get => Limits.Monitor;
+        set
+        {
+            if (Limits.Monitor == value) return;
+            Limits.Monitor = value;
+            Restricted = (byte)(value ? Restricted | 2 : Restricted & ~2);
+            Limits.ClassChanged();
+        }
+    }
 
     /// <summary>
     /// How long one client's commands may run in a reactor turn before its other clients are served. A
@@ -115,6 +137,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
         {
             if (_inPubSub == value) return;
             _inPubSub = value;
+            Restricted = (byte)(value ? Restricted | 1 : Restricted & ~1);
             Limits.PubSub = value;
             Limits.ClassChanged();
         }
@@ -336,6 +359,8 @@ public sealed unsafe class Client : Storage.IHeldReplies
 
     /// <summary>AOF address this client's pending replies wait for (appendfsync always); 0 = none.</summary>
     public long CommitWait { get; set; }
+    /// <summary>AOF address just past this client's last write (WAITAOF).</summary>
+    public long WriteOffset { get; set; }
     /// <summary>The client is parked in its reactor's commit gate (Persistence).</summary>
     public bool CommitHeld { get; set; }
 
@@ -423,7 +448,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
                     // Waits on disk (the reactor runs it again when its reads are in) or for its locks
                     // (the grant posts LockWake to the reactor's mailbox): not consumed.
                     _waitConsumed = consumed;
-                    if (!Locks.IsParked && !BlockedIdle) Reactor.AddWaiting(this);
+                    if (!Locks.IsParked && !BlockedIdle && !Postponed) Reactor.AddWaiting(this);
                     PrefetchBehind(consumed);
                     break;
                 }
@@ -493,11 +518,12 @@ public sealed unsafe class Client : Storage.IHeldReplies
         var span = _input.AsSpan(_inputStart, _inputEnd - _inputStart);
         if (!Server.Executor.Execute(this, span, Parser.Args))
         {
-            if (BlockedIdle) { Flush(); return; }
+            if (BlockedIdle || Postponed) { Flush(); return; }
             if (!Locks.IsParked) Reactor.AddWaiting(this);
             PrefetchBehind(_waitConsumed);
             return;
         }
+        Reprocessing = false;
         _inputStart += _waitConsumed;
         _prefetchedAhead = Math.Max(0, _prefetchedAhead - _waitConsumed);
         ContinueInput();
@@ -536,6 +562,15 @@ public sealed unsafe class Client : Storage.IHeldReplies
     /// On this reactor (LockWake): the lock the parked command waited for is granted. It takes the rest of
     /// its locks (it may park again, on a later stripe) and then runs as after a disk wait.
     /// </summary>
+    /// <summary>On this reactor: the pause that held the current command ended; it runs again (it may be held again).</summary>
+    internal void ResumePostponed()
+    {
+        if (Closed || !Postponed) return;
+        Postponed = false;
+        Reprocessing = true;
+        ResumeAfterStore();
+    }
+
     internal void LocksGranted()
     {
         if (Closed || !Locks.IsParked) return;
@@ -572,6 +607,8 @@ public sealed unsafe class Client : Storage.IHeldReplies
             if (_multi is not null) Commands.Transactions.TransactionCommands.Forget(Server, _multi);
             if (_subs is not null) Reactor.PubSub.LeaveAll(this);
             if (_tracking is { On: true }) Server.Tracking.Disable(this, _tracking);
+            if (Monitoring) Server.Watch.Monitors.Remove(this);
+            if (Postponed) Server.Pause.Forget(this);
             bool storeBusy = StoreState.Waiting || StoreState.Slots.Count > 0;
             if (storeBusy) Reactor.Store?.Abandon(StoreState);
             else ReleaseInput();

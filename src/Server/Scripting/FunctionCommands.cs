@@ -28,6 +28,7 @@ internal static class FunctionCommands
     /// <summary>fcallCommandGeneric and scriptPrepareForRun (a function is never in eval compat mode).</summary>
     private static void FcallGeneric(ref CommandContext ctx, bool ro)
     {
+        ctx.Server.Watch.FeedBefore(ref ctx); // fcallCommandGeneric: fed before the function's commands
         var function = Functions.Current.Function(Encoding.UTF8.GetString(ctx[1]));
         if (function is null)
         {

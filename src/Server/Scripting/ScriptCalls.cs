@@ -95,7 +95,9 @@ internal static unsafe class ScriptCalls
         var ctx = new CommandContext(input, argv, client, spec);
         // call(): the keys a script reads are remembered for the client that runs it.
         if (client.TrackingOrNull is { } tracking) Commands.Tracking.RememberKeys(client, tracking, spec, input, argv);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         CommandTable.Invoke(spec.Index, ref ctx);
+        long took = System.Diagnostics.Stopwatch.GetTimestamp() - started;
         if (store is not null && store.AttemptPending)
         {
             // Waits on disk: the whole script runs again once the read is in (its finished operations
@@ -115,6 +117,8 @@ internal static unsafe class ScriptCalls
             else output.NullArray();
         }
         if (store is not null && store.Dirty != dirty) ChangedKeys.Tell(client, spec, db, input, argv);
+        // call() from the script's client: latency, slow log ("?:0") and MONITOR ("[db lua]").
+        if (took >= server.Watch.GateTicks) server.Watch.AfterCall(client, lua: true, client.Database, spec, input, argv, took, Commands.Diagnostics.CallKind.Completed);
         var stats = client.Reactor.Stats;
         stats.CommandsProcessed++;
         stats.Calls[spec.Index]++;

@@ -49,6 +49,7 @@ internal static unsafe class ScriptCommands
 
     private static void EvalGeneric(ref CommandContext ctx, bool sha, bool ro)
     {
+        ctx.Server.Watch.FeedBefore(ref ctx); // evalCommand: the script's line before its commands' lines
         // evalGenericCommand
         if (!ctx.TryGetLong(2, out long numkeys))
         {

@@ -58,7 +58,7 @@ public sealed class Maintenance
                 bool more = false;
                 _store.GrowIndexIfNeeded();
                 FlushBehind();
-                if (_store.TotalExpires() > 0) more = ExpireCycle(session);
+                if (!_store.ExpiryPaused && _store.TotalExpires() > 0) more = ExpireCycle(session);
                 long now = Environment.TickCount64;
                 if (now >= nextCompactionCheck)
                 {

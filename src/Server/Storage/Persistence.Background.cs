@@ -32,7 +32,8 @@ public sealed partial class Persistence
                     // Appends no client waits for (active expiry, namespace changes) reach the file too.
                     InterlockedMax(ref aof.CommitRequested, aof.TailAddress);
                     IssueCommits(aof);
-                    if (!_always && _server.Config.AppendFsync == "everysec") aof.Sync();
+                    if (!_always && _server.Config.AppendFsync == "everysec") SyncEverysec(aof);
+                    AofSynced?.Invoke();
                     _aofWriteOk = true;
                 }
                 var wake = _wake;

@@ -15,7 +15,29 @@ public sealed partial class Persistence
     public void Append(int database, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> args, IHeldReplies client)
     {
         Interlocked.Add(ref _dirty, Math.Max(1, client.Store.Dirty));
-        if (_aof is { } aof) client.CommitWait = aof.TailAddress;
+        if (_aof is { } aof) client.CommitWait = client.WriteOffset = aof.TailAddress;
+    }
+
+    private long _syncedUntil;
+
+    /// <summary>
+    /// WAITAOF's fsynced_reploff: how far the AOF is on disk. appendfsync always: as far as commits are
+    /// durable (a reply is held until then anyway); everysec: up to the last once-a-second sync; no: never
+    /// synced by us. -1 without an AOF.
+    /// </summary>
+    public long LocalSyncedUntil => _aof is not { } aof ? -1
+        : _server.Config.AppendFsync == "always" ? aof.TailAddress : Volatile.Read(ref _syncedUntil);
+
+    /// <summary>Once a second on the persistence thread, after everysec's sync: WAITAOF waiters may be covered.</summary>
+    public event Action? AofSynced;
+
+    /// <summary>appendfsync everysec's sync, remembering how far it reached.</summary>
+    private void SyncEverysec(AppendOnlyFile aof)
+    {
+        long upTo = aof.FlushedUntilAddress;
+        aof.Sync();
+        if (aof.WriteErrno != 0) return;
+        Volatile.Write(ref _syncedUntil, upTo);
     }
 
     /// <summary>

@@ -306,6 +306,12 @@ public sealed partial class Store : IDisposable
     public long ExpiresCount(int db) => Math.Max(0, Volatile.Read(ref Counters(Namespace(db)).Expires));
 
     /// <summary>Total keys with an expiry across live namespaces (active expiry runs only when > 0).</summary>
+    /// <summary>CLIENT PAUSE (PAUSE_ACTION_EXPIRE): the active expiry cycle deletes nothing while it lasts.</summary>
+    public bool ExpiryPaused => _expiryPaused;
+    private volatile bool _expiryPaused;
+
+    public void PauseExpiry(bool paused) => _expiryPaused = paused;
+
     public long TotalExpires()
     {
         long n = 0;

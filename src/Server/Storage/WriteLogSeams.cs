@@ -12,6 +12,8 @@ public interface IHeldReplies
     StoreSession Store { get; }
     /// <summary>AOF address the pending replies wait for; 0 = none.</summary>
     long CommitWait { get; set; }
+    /// <summary>AOF address just past the client's last write (Redis's c->woff, for WAITAOF); 0 = none.</summary>
+    long WriteOffset { get; set; }
     /// <summary>Parked in its reactor's gate.</summary>
     bool CommitHeld { get; set; }
     bool Closed { get; }

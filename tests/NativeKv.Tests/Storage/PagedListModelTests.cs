@@ -458,3 +458,95 @@ public class PagedListModelTests
         await Assert.That(ListRoot.TryRead(bytes, out _)).IsFalse();
     }
 }
+
+/// <summary>
+/// The root's edits made inside the store's RMW (<see cref="ListRoot.TryPushInPlace"/>, <see cref="ListRoot.TryPopInPlace"/>)
+/// against <see cref="PagedList.TryPush"/>/<see cref="PagedList.TryPop"/> on the parsed root: the same bytes, or a refusal
+/// that changes nothing where the general path must run (a full side, a long element, an emptied or shrinking list).
+/// </summary>
+public class ListRootInPlaceTests
+{
+    [Test]
+    public async Task In_place_pushes_and_pops_give_the_parsed_roots_bytes()
+    {
+        var rng = new Random(5);
+        var store = new FlakyPageStore(5, 0);
+        var pages = new PageSet();
+        var needs = new List<PageKey>();
+        var root = ListRoot.Create(9);
+        root.Tree.Count = 5000; // a tree the edges never reach in this test (pushes that fit and pops the side holds)
+        root.Tree.Height = 2;
+        root.RedisBytes = 60_000;
+        var bytes = new byte[ListRoot.Size];
+        int pushes = 0, pops = 0, refused = 0;
+        for (int step = 0; step < 20_000; step++)
+        {
+            bool head = rng.Next(2) == 0;
+            root.Write(bytes);
+            var before = (byte[])bytes.Clone();
+            if (rng.Next(2) == 0)
+            {
+                var elements = Enumerable.Range(0, rng.Next(1, 4)).Select(_ => new byte[rng.Next(0, rng.Next(10) == 0 ? 80 : 20)]).ToList();
+                foreach (var e in elements) rng.NextBytes(e);
+                var data = new byte[elements.Sum(e => Listpack.EntrySize(e.Length))];
+                int at = 0;
+                foreach (var e in elements) at += Listpack.WriteEntry(data.AsSpan(at), e);
+                var copy = root;
+                bool fits = elements.All(e => copy.Edges.TryAdd(head, e));
+                bool done = ListRoot.TryPushInPlace(bytes, head, data, out ulong count, out ulong cid, out ulong seq);
+                if (done != fits) throw new InvalidOperationException($"step {step}: in place {done}, parsed {fits}");
+                if (!done)
+                {
+                    if (!bytes.AsSpan().SequenceEqual(before)) throw new InvalidOperationException($"step {step}: a refused push changed the root");
+                    refused++;
+                    continue;
+                }
+                foreach (var e in elements)
+                    if (!PagedList.TryPush(ref root, head, e, pages, store, needs)) throw new InvalidOperationException("a push onto the side named pages");
+                root.Seq += (ulong)elements.Count;
+                if (cid != root.Cid || seq != root.Seq - (ulong)elements.Count || count != root.Count) throw new InvalidOperationException($"step {step}: ids");
+                pushes++;
+            }
+            else
+            {
+                int take = rng.Next(1, 4);
+                var popped = new byte[ListEdges.SideBytes];
+                bool done = ListRoot.TryPopInPlace(bytes, head, take, -2, popped, out int poppedBytes, out ulong count, out ulong cid, out ulong seq);
+                if (done != (root.Edges.Count(head) >= take)) throw new InvalidOperationException($"step {step}: in place pop {done} of {take}, side {root.Edges.Count(head)}");
+                if (!done)
+                {
+                    if (!bytes.AsSpan().SequenceEqual(before)) throw new InvalidOperationException($"step {step}: a refused pop changed the root");
+                    refused++;
+                    continue;
+                }
+                var want = new System.Buffers.ArrayBufferWriter<byte>();
+                int o = 0;
+                for (int i = 0; i < take; i++)
+                {
+                    want.ResetWrittenCount();
+                    if (!PagedList.TryPop(ref root, head, pages, store, needs, want)) throw new InvalidOperationException("a pop from the side named pages");
+                    int length = popped[o];
+                    if (!popped.AsSpan(o + 1, length).SequenceEqual(want.WrittenSpan)) throw new InvalidOperationException($"step {step}: popped other bytes");
+                    o += 1 + length;
+                }
+                if (o != poppedBytes) throw new InvalidOperationException($"step {step}: popped {poppedBytes} bytes, entries {o}");
+                root.Seq++;
+                if (cid != root.Cid || seq != root.Seq - 1 || count != root.Count) throw new InvalidOperationException($"step {step}: ids");
+                pops++;
+            }
+            var parsed = new byte[ListRoot.Size];
+            root.Write(parsed);
+            if (!parsed.AsSpan().SequenceEqual(bytes)) throw new InvalidOperationException($"step {step}: in-place root differs from the parsed root's");
+        }
+        await Assert.That(pushes).IsGreaterThan(1000);
+        await Assert.That(pops).IsGreaterThan(1000);
+        await Assert.That(refused).IsGreaterThan(1000);
+        // A pop that would empty the list, or let it go back inline, is the general path's.
+        var small = ListRoot.Create(10);
+        small.Edges.TryAdd(true, "a"u8);
+        small.Edges.TryAdd(true, "b"u8);
+        small.Write(bytes);
+        await Assert.That(ListRoot.TryPopInPlace(bytes, true, 2, -2, new byte[ListEdges.SideBytes], out _, out _, out _, out _)).IsFalse();
+        await Assert.That(ListRoot.TryPopInPlace(bytes, true, 1, -2, new byte[ListEdges.SideBytes], out _, out _, out _, out _)).IsFalse();
+    }
+}

@@ -136,8 +136,13 @@ internal static class TransactionCommands
                 int dirty = store.Dirty;
                 var inner = new CommandContext(bytes, args, client, spec);
                 if (client.TrackingOrNull is { } tracking) Tracking.RememberKeys(client, tracking, spec, bytes, args);
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 CommandTable.Invoke(spec.Index, ref inner);
                 if (store.AttemptPending) return; // the executor runs EXEC again when the reads are in
+                long took = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+                // call() for each queued command: latency, slow log, MONITOR (their lines before EXEC's).
+                var watch = ctx.Server.Watch;
+                if (took >= watch.GateTicks) watch.AfterCall(client, lua: false, client.Database, spec, bytes, args, took, Diagnostics.CallKind.Completed);
                 // A blocking command in a transaction answers as if it timed out at once (CLIENT_DENY_BLOCKING).
                 if (client.BlockOrNull is { Requested: true } block)
                 {

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace NativeKv.Server.Network.Blocking;
 
 /// <summary>What a blocked command waits for (Redis's bstate.btype): it decides the timeout's reply.</summary>
-public enum BlockKind : byte { None, List, SortedSet, Stream }
+public enum BlockKind : byte { None, List, SortedSet, Stream, Wait }
 
 /// <summary>
 /// One client's blocking state (Redis 7.2 blocked.c: c->bstate). A command that finds nothing asks to block
@@ -27,6 +27,7 @@ public sealed class BlockState : IReactorWork, IReactorTimer
     internal bool Running;                  // registry lock: a re-run is under way (maybe waiting on disk or locks)
     internal bool WakePosted;               // registry lock: this is in its reactor's mailbox
     internal UnblockMode Pending;           // registry lock: CLIENT UNBLOCK or the timeout asked
+    internal bool Keyless;                  // blocked on no key (WAIT): registered without nodes
 
     internal BlockState(Client client) => _client = client;
 
@@ -68,6 +69,8 @@ public sealed class BlockState : IReactorWork, IReactorTimer
     public void Register(BlockingKeys registry, int db, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> args)
     {
         if (_blocked) return;
+        // WAIT and WAITAOF wait on no key: woken by their timeout, CLIENT UNBLOCK or an AOF sync.
+        Keyless = _keyCount == 0;
         for (int i = 0; i < _keyCount; i++)
         {
             var r = args[_firstKey + i];

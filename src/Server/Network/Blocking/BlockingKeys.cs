@@ -165,6 +165,7 @@ public sealed class BlockingKeys
                 state.Nodes[i] = null!;
             }
             state.NodeCount = 0;
+            state.Keyless = false;
             state.Running = false;
             state.WakePosted = false;
             state.Pending = UnblockMode.None;
@@ -183,7 +184,7 @@ public sealed class BlockingKeys
         bool post;
         lock (_lock)
         {
-            if (state.NodeCount == 0 || state.Pending != UnblockMode.None) return false;
+            if ((state.NodeCount == 0 && !state.Keyless) || state.Pending != UnblockMode.None) return false;
             state.Pending = mode;
             post = !state.WakePosted && !state.Running;
             if (post) state.WakePosted = true;
@@ -202,7 +203,7 @@ public sealed class BlockingKeys
         lock (_lock)
         {
             state.WakePosted = false;
-            if (state.NodeCount == 0 || state.Running) return false;
+            if ((state.NodeCount == 0 && !state.Keyless) || state.Running) return false;
             unblock = state.Pending;
             state.Running = true;
             for (int i = 0; i < state.NodeCount; i++)

@@ -9,6 +9,10 @@ public enum InlineEditKind : byte
     ListPushHead = 2,
     /// <summary>RPUSH onto the right edge side.</summary>
     ListPushTail = 3,
+    /// <summary>LPOP from a paged list's left edge side (<see cref="Paged.ListRoot.TryPopInPlace"/>): data = [count u32], Limit = the fill.</summary>
+    ListPopHead = 4,
+    /// <summary>RPOP from the right edge side.</summary>
+    ListPopTail = 5,
 }
 
 /// <summary>
@@ -31,11 +35,16 @@ public static class InlineEdit
     [ThreadStatic] private static int t_length;
     [ThreadStatic] private static long t_added;
     [ThreadStatic] private static ulong t_cid, t_seq;
+    [ThreadStatic] private static byte[]? t_popped;
+    [ThreadStatic] private static int t_poppedBytes;
 
-    private static bool IsListPush(in StoreInput input) => (InlineEditKind)input.Arg is InlineEditKind.ListPushHead or InlineEditKind.ListPushTail;
+    /// <summary>A list edit: on a paged list's root (ListPush*, ListPop*).</summary>
+    private static bool IsList(in StoreInput input) => input.Arg >= (long)InlineEditKind.ListPushHead;
+
+    private static bool IsListPop(in StoreInput input) => (InlineEditKind)input.Arg is InlineEditKind.ListPopHead or InlineEditKind.ListPopTail;
 
     /// <summary>Whether a live record of <paramref name="type"/> with this payload can take the edit inline.</summary>
-    public static bool Accepts(in StoreInput input, KeyType type, ReadOnlySpan<byte> payload) => IsListPush(input)
+    public static bool Accepts(in StoreInput input, KeyType type, ReadOnlySpan<byte> payload) => IsList(input)
         ? type == KeyType.List && Paged.ListRoot.IsEditable(payload)
         : type == KeyType.Hash && Listpack.EncodingOf(payload) == CollectionEncoding.Listpack;
 
@@ -45,7 +54,7 @@ public static class InlineEdit
     /// </summary>
     public static int Build(ref StoreInput input, ReadOnlySpan<byte> old, out ReadOnlySpan<byte> result, out long added)
     {
-        if (IsListPush(input)) return ListPush(ref input, old, out result, out added);
+        if (IsList(input)) return ListEdit(ref input, old, out result, out added);
         if (old.IsEmpty) old = Hash.Empty;
         var args = input.DataSpan;
         int room = old.Length + args.Length;
@@ -63,7 +72,7 @@ public static class InlineEdit
     /// A push onto a paged list's edge side: the root's bytes with the elements in its side (a missing key, an inline list
     /// or a side without room: <see cref="NotInline"/>, and the general path). <paramref name="added"/> is the new length.
     /// </summary>
-    private static int ListPush(ref StoreInput input, ReadOnlySpan<byte> old, out ReadOnlySpan<byte> result, out long added)
+    private static int ListEdit(ref StoreInput input, ReadOnlySpan<byte> old, out ReadOnlySpan<byte> result, out long added)
     {
         result = default;
         added = 0;
@@ -73,8 +82,16 @@ public static class InlineEdit
         if (buf is null || buf.Length < old.Length) t_result = buf = new byte[Math.Max(old.Length, 1024)];
         var root = buf.AsSpan(0, old.Length);
         old.CopyTo(root);
-        bool head = (InlineEditKind)input.Arg == InlineEditKind.ListPushHead;
-        if (!Paged.ListRoot.TryPushInPlace(root, head, input.DataSpan, out ulong count, out t_cid, out t_seq)) return NotInline;
+        var kind = (InlineEditKind)input.Arg;
+        ulong count;
+        if (IsListPop(input))
+        {
+            int take = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(input.DataSpan);
+            var popped = t_popped ??= new byte[Paged.ListEdges.SideBytes];
+            if (!Paged.ListRoot.TryPopInPlace(root, kind == InlineEditKind.ListPopHead, take, input.Limit, popped, out t_poppedBytes, out count, out t_cid, out t_seq))
+                return NotInline;
+        }
+        else if (!Paged.ListRoot.TryPushInPlace(root, kind == InlineEditKind.ListPushHead, input.DataSpan, out count, out t_cid, out t_seq)) return NotInline;
         result = root;
         t_length = root.Length;
         t_added = added = (long)count;
@@ -82,17 +99,19 @@ public static class InlineEdit
     }
 
     /// <summary>
-    /// What the edit tells its command, into the slot: how many elements a hash edit added, or a list push's new length
-    /// (<see cref="OpSlot.Number"/>) and the list's cid and seq before it (the slot's value: 16 bytes, little-endian).
+    /// What the edit tells its command, into the slot: how many elements a hash edit added, or a list edit's new length
+    /// (<see cref="OpSlot.Number"/>) and the list's cid and seq before it (the slot's value: 16 bytes, little-endian),
+    /// then a pop's side entries (<c>[u8 length][bytes]</c>, in the pop's order).
     /// </summary>
     public static void Report(in StoreInput input, OpSlot slot)
     {
         slot.Number = t_added;
-        if (!IsListPush(input)) return;
-        Span<byte> ids = stackalloc byte[16];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(ids, t_cid);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(ids[8..], t_seq);
-        slot.SetValue(ids);
+        if (!IsList(input)) return;
+        int popped = IsListPop(input) ? t_poppedBytes : 0;
+        var value = slot.Prepare(16 + popped);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(value, t_cid);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(value[8..], t_seq);
+        t_popped.AsSpan(0, popped).CopyTo(value[16..]);
     }
 
     /// <summary>

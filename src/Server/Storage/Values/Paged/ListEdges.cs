@@ -224,6 +224,35 @@ public struct ListEdges
         return true;
     }
 
+    /// <summary>
+    /// <see cref="RemoveOuter"/> of <paramref name="take"/> elements of a side as <see cref="Write"/> encodes it, in place: their
+    /// entries (<c>[u8 length][bytes]</c>, outermost first: the pop's order) are copied to <paramref name="popped"/> and their
+    /// listpack weight goes to <paramref name="weight"/>. False, nothing changed, when the side holds fewer.
+    /// </summary>
+    public static bool TryPopEncoded(Span<byte> encoded, bool head, int take, Span<byte> popped, out int poppedBytes, out long weight)
+    {
+        poppedBytes = 0;
+        weight = 0;
+        int usedAt = head ? 0 : 1, used = encoded[usedAt], count = encoded[usedAt + 2];
+        if (take <= 0 || count < take || used > SideBytes) return false;
+        var side = encoded.Slice(4 + (head ? 0 : SideBytes), SideBytes);
+        int cut = 0;
+        for (int i = 0; i < take; i++)
+        {
+            int length = side[cut];
+            if (cut + 1 + length > used) throw new InvalidDataException("a paged list's edge side runs past its used bytes");
+            weight += List.RedisEntryBytes(side.Slice(cut + 1, length));
+            cut += 1 + length;
+        }
+        side[..cut].CopyTo(popped);
+        side[cut..used].CopyTo(side);
+        side[(used - cut)..used].Clear();
+        encoded[usedAt] = (byte)(used - cut);
+        encoded[usedAt + 2] = (byte)(count - take);
+        poppedBytes = cut;
+        return true;
+    }
+
     /// <summary>Keeps a side's <paramref name="keep"/> outermost entries, the first <paramref name="used"/> bytes.</summary>
     public void Truncate(bool head, int keep, int used)
     {

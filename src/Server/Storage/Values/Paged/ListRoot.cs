@@ -129,6 +129,36 @@ public struct ListRoot
         return true;
     }
 
+    /// <summary>
+    /// LPOP/RPOP of <paramref name="take"/> elements from the root's edge side, on the payload's bytes (<see cref="PagedList.TryPop"/>'s
+    /// first step): their side entries to <paramref name="popped"/> (<see cref="ListEdges.SideBytes"/> bytes at most). False, nothing
+    /// changed, when the side holds fewer, the list would be left empty (a delete), or it might go back inline under list-max-listpack-size
+    /// <paramref name="fill"/> (what <c>Shrunk</c> checks: the general path decides). Its new length, cid and seq before the pop come out.
+    /// </summary>
+    public static bool TryPopInPlace(Span<byte> payload, bool head, int take, long fill, Span<byte> popped, out int poppedBytes, out ulong count, out ulong cid, out ulong seqBefore)
+    {
+        poppedBytes = 0;
+        count = cid = seqBefore = 0;
+        if (!IsEditable(payload)) return false;
+        var edges = payload[V2Size..];
+        ulong before = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 24)..]) + edges[2] + edges[3];
+        if ((ulong)take >= before || edges[head ? 2 : 3] < take) return false;
+        count = before - (ulong)take;
+        var weightAt = payload[(1 + TreeMeta.Size)..];
+        long redis = BinaryPrimitives.ReadInt64LittleEndian(weightAt);
+        // Stays paged for sure (Shrunk's first checks; the weight less the popped ones' is at least what is left).
+        List.Limits(fill, out long sizeLimit, out long countLimit);
+        bool stays = (long)count > countLimit / 2 || (sizeLimit != long.MaxValue && RedisEmptyBytes + 2 * (long)count > sizeLimit / 2)
+            || (redis >= 0 && redis - ListEdges.SideBytes * 3 > sizeLimit / 2);
+        if (!stays || !ListEdges.TryPopEncoded(edges, head, take, popped, out poppedBytes, out long weight)) return false;
+        if (redis >= 0) BinaryPrimitives.WriteInt64LittleEndian(weightAt, redis - weight);
+        var seqAt = payload[(9 + TreeMeta.Size)..];
+        seqBefore = BinaryPrimitives.ReadUInt64LittleEndian(seqAt);
+        BinaryPrimitives.WriteUInt64LittleEndian(seqAt, seqBefore + 1);
+        cid = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 8)..]);
+        return true;
+    }
+
     public readonly void Write(Span<byte> dest)
     {
         dest[0] = (byte)CollectionEncoding.PagedList;

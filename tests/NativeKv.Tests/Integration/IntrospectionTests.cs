@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using NativeKv.Tests.Infrastructure;
+
+namespace NativeKv.Tests.Integration;
+
+/// <summary>
+/// MONITOR, SLOWLOG, CLIENT PAUSE and WAITAOF on the real process with two reactors: connections made in turn
+/// land on reactors 0, 1, 0, 1, so the watcher and the watched are on different reactors.
+/// </summary>
+public class IntrospectionTests
+{
+    [Test]
+    public async Task Monitor_sees_another_reactors_commands_with_secrets_redacted()
+    {
+        await using var server = await ServerProcess.StartAsync("--io-threads", "2");
+        using var monitor = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+        using var client = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+        await Assert.That(monitor.Call("MONITOR").Text).IsEqualTo("OK");
+        client.Call("CLIENT", "SETNAME", "w");
+        client.Call("SET", "k", "a b\n\"");
+        await Assert.That(client.Call("AUTH", "secret").IsError).IsTrue();
+        client.Call("HELLO", "2", "AUTH", "default", "secret2"); // the default user has no password: accepted
+        client.Call("MULTI");
+        client.Call("INCR", "n");
+        client.Call("EXEC");
+        client.Call("EVAL", "return redis.call('get', KEYS[1])", "1", "k");
+        client.Call("CONFIG", "GET", "hz"); // admin: never shown
+        client.Call("PING");
+        var lines = new List<string>();
+        while (lines.Count < 9) lines.Add(monitor.Read().Text!);
+        var shown = lines.Select(l => l[(l.IndexOf(']') + 2)..]).ToArray();
+        await Assert.That(string.Join("|", shown)).IsEqualTo(string.Join("|",
+            "\"CLIENT\" \"SETNAME\" \"w\"", "\"SET\" \"k\" \"a b\\n\\\"\"", "\"AUTH\" \"(redacted)\"",
+            "\"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\"", "\"MULTI\"", "\"INCR\" \"n\"", "\"EXEC\"",
+            "\"EVAL\" \"return redis.call('get', KEYS[1])\" \"1\" \"k\"", "\"get\" \"k\""));
+        await Assert.That(lines[0]).Matches(@"^\d{10}\.\d{6} \[0 127\.0\.0\.1:\d+\] ");
+        await Assert.That(lines[8]).Contains("[0 lua]");
+        await Assert.That(monitor.Read().Text!).EndsWith("\"PING\"");
+        // A monitor touches no keyspace; RESET makes it a normal client again.
+        await Assert.That(monitor.Call("GET", "k").Text).IsEqualTo("ERR Replica can't interact with the keyspace");
+        await Assert.That(monitor.Call("RESET").Text).IsEqualTo("RESET");
+        await Assert.That(monitor.Call("GET", "k").Text).IsEqualTo("a b\n\"");
+    }
+
+    [Test]
+    public async Task Slowlog_keeps_entries_of_every_reactor_cut_as_redis_cuts_them()
+    {
+        await using var server = await ServerProcess.StartAsync("--io-threads", "2");
+        using var admin = new RespClient(server.Port);
+        using var other = new RespClient(server.Port);
+        admin.Call("CONFIG", "SET", "slowlog-log-slower-than", "0");
+        admin.Call("SLOWLOG", "RESET");
+        other.Call("CLIENT", "SETNAME", "writer");
+        var rpush = new List<object> { "RPUSH", "l" };
+        for (int i = 0; i < 40; i++) rpush.Add(i.ToString());
+        other.Call(rpush.ToArray());
+        other.Call("SET", "big", new string('x', 200));
+        other.Call("AUTH", "pw");
+        var addr = other.Call("CLIENT", "INFO").Text!.Split(' ').First(f => f.StartsWith("addr=", StringComparison.Ordinal))[5..];
+        var entries = admin.Call("SLOWLOG", "GET", "4").Items!;
+        await Assert.That(entries.Length).IsEqualTo(4);
+        var auth = entries[1].Items!;
+        await Assert.That(string.Join(" ", auth[3].Items!.Select(a => a.Text))).IsEqualTo("AUTH (redacted)");
+        await Assert.That(auth[4].Text).IsEqualTo(addr);
+        await Assert.That(auth[5].Text).IsEqualTo("writer");
+        await Assert.That(entries[2].Items![3].Items![2].Text).IsEqualTo(new string('x', 128) + "... (72 more bytes)");
+        var cut = entries[3].Items![3].Items!;
+        await Assert.That(cut.Length).IsEqualTo(32);
+        await Assert.That(cut[31].Text).IsEqualTo("... (11 more arguments)");
+        // Ids count up across reactors; newest first.
+        await Assert.That(entries[0].Items![0].Integer).IsEqualTo(entries[1].Items![0].Integer + 1);
+        admin.Call("CONFIG", "SET", "slowlog-log-slower-than", "-1");
+        long len = admin.Call("SLOWLOG", "LEN").Integer;
+        other.Call("PING");
+        await Assert.That(admin.Call("SLOWLOG", "LEN").Integer).IsEqualTo(len);
+    }
+
+    [Test]
+    public async Task Client_pause_write_holds_a_set_on_another_reactor_until_unpause()
+    {
+        await using var server = await ServerProcess.StartAsync("--io-threads", "2");
+        using var pauser = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+        using var writer = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+        using var reader = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+        writer.Call("SET", "k", "old");
+        await Assert.That(pauser.Call("CLIENT", "PAUSE", "60000", "WRITE").Text).IsEqualTo("OK");
+        writer.Send("SET", "k", "new");
+        await Task.Delay(300);
+        await Assert.That(writer.Socket.Available).IsEqualTo(0);
+        await Assert.That(reader.Call("GET", "k").Text).IsEqualTo("old"); // reads pass
+        await Assert.That(reader.Call("CLIENT", "LIST").Text!).Contains("flags=b");
+        await Assert.That(pauser.Call("CLIENT", "UNPAUSE").Text).IsEqualTo("OK");
+        await Assert.That(writer.Read().Text).IsEqualTo("OK");
+        await Assert.That(reader.Call("GET", "k").Text).IsEqualTo("new");
+    }
+
+    [Test]
+    public async Task Client_pause_ends_by_its_timeout()
+    {
+        await using var server = await ServerProcess.StartAsync("--io-threads", "2");
+        using var pauser = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+        using var other = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+        pauser.Call("CLIENT", "PAUSE", "400", "ALL");
+        var sw = Stopwatch.StartNew();
+        await Assert.That(other.Call("PING").Text).IsEqualTo("PONG");
+        await Assert.That(sw.ElapsedMilliseconds).IsBetween(300, 3000);
+        sw.Restart();
+        await Assert.That(other.Call("SET", "a", "1").Text).IsEqualTo("OK");
+        await Assert.That(sw.ElapsedMilliseconds).IsLessThan(300);
+    }
+
+    /// <summary>
+    /// WAITAOF (7.2's replication.c; the recording 7.0.15 has none): [acklocal, 0] once the AOF is synced past
+    /// the client's last write, at once under always, at the next once-a-second sync under everysec.
+    /// </summary>
+    [Test]
+    public async Task Waitaof_counts_the_local_fsync()
+    {
+        await using var server = await ServerProcess.StartAsync("--io-threads", "2");
+        using var c = new RespClient(server.Port, TimeSpan.FromSeconds(10));
+        await Assert.That(c.Call("WAITAOF", "1", "0", "0").Text).IsEqualTo("ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.");
+        await Assert.That(c.Call("WAITAOF", "0", "0", "0").ToString()).IsEqualTo(new Reply('*', null, 0, [new Reply(':', null, 0, null), new Reply(':', null, 0, null)]).ToString());
+        c.Call("CONFIG", "SET", "appendonly", "yes");
+        c.Call("SET", "k", "v");
+        var sw = Stopwatch.StartNew();
+        var got = c.Call("WAITAOF", "1", "0", "0").Items!;
+        await Assert.That(got.Select(i => i.Integer).ToArray()).IsEquivalentTo(new long[] { 1, 0 });
+        await Assert.That(sw.ElapsedMilliseconds).IsLessThan(2500);
+        // No replica ever answers: asking for one waits out the timeout.
+        sw.Restart();
+        got = c.Call("WAITAOF", "1", "1", "200").Items!;
+        await Assert.That(got.Select(i => i.Integer).ToArray()).IsEquivalentTo(new long[] { 1, 0 });
+        await Assert.That(sw.ElapsedMilliseconds).IsGreaterThanOrEqualTo(190);
+        await Assert.That(c.Call("WAIT", "1", "200").Integer).IsEqualTo(0);
+    }
+}

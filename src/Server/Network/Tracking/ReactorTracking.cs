@@ -35,9 +35,10 @@ public sealed class ReactorTracking
 
     private TrackingTable Table => _server.Tracking;
 
-    /// <summary>signalModifiedKey's trackingInvalidateKey, for when the command ends.</summary>
+    /// <summary>signalModifiedKey's trackingInvalidateKey, for when the command ends (copied only if anyone is concerned).</summary>
     public void Stage(ReadOnlySpan<byte> key)
     {
+        if (!Table.Concerns(key)) return;
         _staged.Add(key.ToArray());
         _reactor.PubSub.TrackingStaged();
     }

@@ -137,6 +137,18 @@ public sealed class TrackingTable : Storage.IExpiryListener
         }
     }
 
+    /// <summary>
+    /// Whether a change of <paramref name="key"/> has anyone to tell: it is in the table or matches a BCAST prefix.
+    /// A key a reader puts in the table after this look was changed before the reader read it.
+    /// </summary>
+    public bool Concerns(ReadOnlySpan<byte> key)
+    {
+        if (Volatile.Read(ref _keyCount) != 0 && _keys.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(key)) return true;
+        foreach (var p in Volatile.Read(ref _prefixes))
+            if (key.StartsWith(p.Prefix)) return true;
+        return false;
+    }
+
     /// <summary>The clients that may cache <paramref name="key"/>, taken out of the table (null: none).</summary>
     public long[]? Take(ReadOnlySpan<byte> key)
     {

@@ -70,6 +70,7 @@ public sealed class ServerHost : IDisposable
             foreach (var r in reactors) r.DiskReadCompleted();
         };
         Context.Store.ParkSessions = timeout => ReactorPause.Park(reactors, timeout);
+        Context.Store.ExpiryListener = Context.Tracking; // expired keys invalidate what clients cached
         var releases = reactors.Select(r => new ReleaseHeldReplies(Context.Persistence)).ToArray();
         Context.Persistence.Start(count, i => reactors[i].Mailbox.Post(releases[i]));
 

@@ -630,6 +630,7 @@ internal static unsafe class KeyspaceCommands
         if (!FlushMode(ref ctx)) return;
         ctx.Server.Store.FlushDb(ctx.Client.Database);
         ctx.Server.Watches.TouchFlushed(ctx.Client.Database);
+        if (ctx.Server.Tracking.Active) ctx.Client.Reactor.Tracking.StageFlush();
         Db.Store(ref ctx).MarkDirty();
         ctx.Reply.Ok();
     }
@@ -641,6 +642,7 @@ internal static unsafe class KeyspaceCommands
         if (!FlushMode(ref ctx)) return;
         ctx.Server.Store.FlushAll();
         ctx.Server.Watches.TouchFlushed(-1);
+        if (ctx.Server.Tracking.Active) ctx.Client.Reactor.Tracking.StageFlush();
         Db.Store(ref ctx).MarkDirty();
         ctx.Reply.Ok();
     }

@@ -36,6 +36,7 @@ public sealed class ServerConfig
     public long HashMaxListpackEntries { get; set; } = 512;
     public long HashMaxListpackValue { get; set; } = 64;
     public long SetMaxIntsetEntries { get; set; } = 512;
+    public long TrackingTableMaxKeys { get; set; } = 1000000;
     public long SetMaxListpackEntries { get; set; } = 128;
     public long SetMaxListpackValue { get; set; } = 64;
     public long ZsetMaxListpackEntries { get; set; } = 128;

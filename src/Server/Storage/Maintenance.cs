@@ -130,6 +130,8 @@ public sealed class Maintenance
     /// <summary>activeExpireCycle's deleteExpiredKeyAndPropagate: the <c>expired</c> event, for its database now.</summary>
     private void Expired(int ns, ReadOnlySpan<byte> key)
     {
+        // signalModifiedKey: what clients cached of it is invalidated (client-side caching).
+        _store.ExpiryListener?.Expired(ns, key);
         if (_store.BackgroundEvents is not { } events) return;
         int db = _store.DatabaseOf(ns);
         if (db >= 0) events.Expired(db, key);

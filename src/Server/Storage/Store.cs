@@ -163,6 +163,8 @@ public sealed partial class Store : IDisposable
     public CheckpointPhases Phases { get; } = new();
 
     public Maintenance Maintenance => _maintenance;
+    /// <summary>Told of each key the active expiry cycle deletes (client-side caching).</summary>
+    public IExpiryListener? ExpiryListener { get; set; }
 
     /// <summary>Which collection ids have pages to keep (compaction drops the others' pages).</summary>
     public Values.Paged.LiveCollections Collections { get; }

@@ -69,7 +69,7 @@ internal static class ListScan
         bool inHand = true;
         while (left > 0 && rank < root.Tree.Count)
         {
-            if (!CountedTree.LeavesFrom(root.Tree, rank, reverse, Round, pages.Pages, pages.Needs, leaves))
+            if (!CountedTree.LeavesFrom(root.Tree, rank, reverse, Round, pages.Pages, pages.Needs, leaves, left))
             {
                 // An inner page is not in hand: read it (and the leaves named so far) first.
                 if (!pages.Fetch()) return false;
@@ -110,6 +110,7 @@ internal static class ListScan
         if (count == 0 || from >= root.Count) return;
         Bounds(from, count, reverse, root.Count, out ulong lo, out ulong hi);
         ulong left = (ulong)root.Edges.Count(true), tree = root.Tree.Count;
+        Span<int> offsets = stackalloc int[ListEdges.SideBytes];
         // Three runs in the order visited: ranks below the tree, in it, above it (the reverse order when reverse).
         for (int part = 0; part < 3; part++)
         {
@@ -123,10 +124,15 @@ internal static class ListScan
                 VisitTree(root, (reverse ? b - 1 : a) - left, b - a, reverse, pages, root.Tree.OutOfLine > 0 ? ListChunks.Resolver.For(root.Tree, pages, sink) : sink);
                 continue;
             }
+            // A side's entries by their offsets, found once (an element by rank walks the side from its outer end).
+            bool head = which == 0;
+            root.Edges.Offsets(head, offsets);
+            int sideCount = root.Edges.Count(head);
             for (ulong k = 0; k < b - a; k++)
             {
-                root.Edges.TryAtRank(reverse ? b - 1 - k : a + k, tree, out var element, out _);
-                sink.Element(element);
+                ulong r = reverse ? b - 1 - k : a + k;
+                int at = head ? (int)r : sideCount - 1 - (int)(r - left - tree);
+                sink.Element(root.Edges.EntryAt(head, offsets[at]));
             }
         }
     }

@@ -220,30 +220,7 @@ public static class ConfigValues
     }
 
     /// <summary>Redis's sdscatrepr: a double-quoted string with C escapes (CONFIG REWRITE, --options).</summary>
-    public static string Repr(string value)
-    {
-        var sb = new StringBuilder(value.Length + 2);
-        sb.Append('"');
-        foreach (byte b in Encoding.UTF8.GetBytes(value))
-        {
-            switch (b)
-            {
-                case (byte)'\\': sb.Append("\\\\"); break;
-                case (byte)'"': sb.Append("\\\""); break;
-                case (byte)'\n': sb.Append("\\n"); break;
-                case (byte)'\r': sb.Append("\\r"); break;
-                case (byte)'\t': sb.Append("\\t"); break;
-                case 7: sb.Append("\\a"); break;
-                case 8: sb.Append("\\b"); break;
-                default:
-                    if (b >= 0x20 && b < 0x7f) sb.Append((char)b);
-                    else sb.Append("\\x").Append(b.ToString("x2", CultureInfo.InvariantCulture));
-                    break;
-            }
-        }
-        sb.Append('"');
-        return sb.ToString();
-    }
+    public static string Repr(string value) => Protocol.SdsRepr.Of(value);
 
     /// <summary>Keyspace notification classes "KEA" -> flags, as notify.c; -1 on an unknown class.</summary>
     public static int ParseKeyspaceEvents(string classes)

@@ -100,27 +100,6 @@ internal static class CommandArgs
         return Encoding.Latin1.GetBytes(sb.ToString());
     }
 
-    /// <summary>sdscatrepr: quoted, \\ \" \n \r \t \a \b escaped, other bytes outside 0x20-0x7e as \xNN.</summary>
-    public static void Repr(StringBuilder sb, ReadOnlySpan<byte> s)
-    {
-        sb.Append('"');
-        foreach (byte b in s)
-        {
-            switch (b)
-            {
-                case (byte)'\\': sb.Append("\\\\"); break;
-                case (byte)'"': sb.Append("\\\""); break;
-                case (byte)'\n': sb.Append("\\n"); break;
-                case (byte)'\r': sb.Append("\\r"); break;
-                case (byte)'\t': sb.Append("\\t"); break;
-                case 7: sb.Append("\\a"); break;
-                case 8: sb.Append("\\b"); break;
-                default:
-                    if (b >= 0x20 && b <= 0x7e) sb.Append((char)b);
-                    else sb.Append("\\x").Append(b.ToString("x2"));
-                    break;
-            }
-        }
-        sb.Append('"');
-    }
+    /// <summary>sdscatrepr (<see cref="SdsRepr"/>).</summary>
+    public static void Repr(StringBuilder sb, ReadOnlySpan<byte> s) => SdsRepr.Append(sb, s);
 }

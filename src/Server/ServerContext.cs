@@ -43,6 +43,8 @@ public sealed class ServerContext
     public Network.Blocking.BlockingKeys Blocking { get; } = new();
     /// <summary>Every client's WATCHed keys (MULTI/EXEC).</summary>
     public Commands.Transactions.WatchedKeys Watches { get; } = new();
+    /// <summary>Client-side caching's tracking table, BCAST prefixes and tracking clients (Network/Tracking).</summary>
+    public Network.Tracking.TrackingTable Tracking { get; } = new();
     public ServerStats Stats { get; } = new();
     public Reactor[] Reactors
     {

@@ -62,6 +62,7 @@ public sealed class ServerHost : IDisposable
             reactors[i] = new Reactor(Context, i, cpu);
         }
         Context.Reactors = reactors;
+        Context.Store.BackgroundEvents = new Network.PubSub.KeyspaceNotifier(Context, null); // active expiry's events
         Context.Executor.Locks.SingleThreaded = count == 1; // one reactor: the lock table's fast paths need no atomics
         foreach (var r in reactors) r.Start();
         Context.Store.DiskReadCompleted = () =>
@@ -69,6 +70,7 @@ public sealed class ServerHost : IDisposable
             foreach (var r in reactors) r.DiskReadCompleted();
         };
         Context.Store.ParkSessions = timeout => ReactorPause.Park(reactors, timeout);
+        Context.Store.ExpiryListener = Context.Tracking; // expired keys invalidate what clients cached
         var releases = reactors.Select(r => new ReleaseHeldReplies(Context.Persistence)).ToArray();
         Context.Persistence.Start(count, i => reactors[i].Mailbox.Post(releases[i]));
 

@@ -468,6 +468,13 @@ internal static class ClientCommands
         if (c.InPubSub) sb.Append('P');
         if (multi is { Active: true }) sb.Append('x');
         if (c.BlockOrNull is { IsBlocked: true } || c.Postponed) sb.Append('b');
+        var tracking = c.TrackingOrNull;
+        if (tracking is { On: true })
+        {
+            sb.Append('t');
+            if (tracking.BrokenRedirect) sb.Append('R');
+            if (tracking.Bcast) sb.Append('B');
+        }
         if (multi is { Dirty: true }) sb.Append('d');
         if (c.CloseAfterReply) sb.Append('c');
         if (c.KillRequested) sb.Append('A');
@@ -492,7 +499,7 @@ internal static class ClientCommands
           .Append(" events=").Append(!self && pending > 0 ? "rw" : "r")
           .Append(" cmd=").Append(cmd)
           .Append(" user=").Append(c.User)
-          .Append(" redir=-1")
+          .Append(" redir=").Append(tracking is { On: true } ? tracking.Redirect : -1)
           .Append(" resp=").Append(c.Output.Protocol)
           .Append(" lib-name=").Append(c.LibName)
           .Append(" lib-ver=").Append(c.LibVersion);

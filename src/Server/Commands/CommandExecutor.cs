@@ -180,6 +180,9 @@ public sealed class CommandExecutor(ServerContext server)
         // So do the records of an EXEC's commands.
         if (store is not null && locks.IsHeld && ((locks.KeyCount > 1 && (spec.Flags & CommandFlags.Write) != 0) || exec)) store.FrameWrites();
         block?.TakeRequest(); // a request from an attempt that then waited on disk is not this attempt's
+        // A tracking client's keys go in the table before it reads them: a write beside it (SET shares the
+        // key's lock with GET) that changes them after the read then finds them and invalidates.
+        if (client.TrackingOrNull is { } tracking) Tracking.BeforeCommand(client, tracking, spec, input, args);
         CommandTable.Invoke(spec.Index, ref ctx);
         if (store is not null && store.EndCommand())
         {
@@ -202,6 +205,8 @@ public sealed class CommandExecutor(ServerContext server)
         if (firstBlock) block!.Register(_server.Blocking, db, input, args);
         // touchWatchedKey, while its locks still shut out an EXEC watching these keys (EXEC touches for its own commands).
         if (store is not null && store.Dirty > 0 && _server.Watches.Any && !exec) TouchWatched(spec, db, input, args);
+        // trackingInvalidateKey, told when the command has finished (EXEC tells for its own commands).
+        if (store is not null && store.Dirty > 0 && _server.Tracking.Active && !exec) Tracking.Changed(client, spec, input, args);
         // Finished, its AOF records appended: other clients may see its keys now.
         if (locks.IsHeld) Locks.Release(locks);
 
@@ -353,6 +358,7 @@ public sealed class CommandExecutor(ServerContext server)
         // SKIP lasts one command; a CLIENT REPLY issued by this command already set the new mode.
         if (skipped && client.ReplyMode == ReplyMode.Off) client.ReplyMode = ReplyMode.On;
         client.Output.Enabled = true;
+        if (client.TrackingOrNull is { } tracking) Tracking.AfterCommand(client, tracking);
     }
 
     private static void Reject(Client client, CommandSpec spec, ReactorStats stats, string error)

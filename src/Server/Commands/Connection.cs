@@ -48,6 +48,7 @@ internal static class ConnectionCommands
         if (c.MultiOrNull is { } multi) Transactions.TransactionCommands.Forget(ctx.Server, multi);
         // pubsubUnsubscribeAllChannels / ShardAllChannels / AllPatterns without notifications.
         c.Reactor.PubSub.LeaveAll(c);
+        if (c.TrackingOrNull is { On: true } tracking) ctx.Server.Tracking.Disable(c, tracking);
         if (c.Monitoring)
         {
             // clearClientConnectionState: a monitor becomes a normal client again.

@@ -65,10 +65,11 @@ internal static unsafe class HashStore
     /// <see cref="InlineEdits.Outcome.General"/> when the hash is paged, or this HSET would take it past the
     /// listpack thresholds, or the arguments could not stay inline.
     /// </summary>
-    public static InlineEdits.Outcome SetInline(ref CommandContext ctx, out long added, out OpSlot? read)
+    public static InlineEdits.Outcome SetInline(ref CommandContext ctx, out long added, out OpSlot? read, out bool createdKey)
     {
         added = 0;
         read = null;
+        createdKey = false;
         var limits = Limits(ref ctx);
         if (ctx.Count - 2 > 2 * InlinePairs) return InlineEdits.Outcome.General;
         // A listpack at its thresholds must fit in one record, or the general path's size check answers.
@@ -85,6 +86,7 @@ internal static unsafe class HashStore
         for (int i = 2; i < ctx.Count; i++) at += Listpack.WriteEntry(data[at..], ctx[i]);
         var outcome = InlineEdits.Run(ref ctx, KeyType.Hash, InlineEditKind.HashSet, limits.MaxListpackEntries, bytes, out added, out var slot);
         if (outcome == InlineEdits.Outcome.General) read = slot;
+        else if (outcome == InlineEdits.Outcome.Done) createdKey = !slot.Found;
         return outcome;
     }
 
@@ -174,12 +176,13 @@ internal static class HashCommands
             ctx.Reply.Error($"ERR wrong number of arguments for '{(replyOk ? "hmset" : "hset")}' command");
             return;
         }
-        switch (HashStore.SetInline(ref ctx, out long created, out var read))
+        switch (HashStore.SetInline(ref ctx, out long created, out var read, out bool createdKey))
         {
             case InlineEdits.Outcome.Stopped: return;
             case InlineEdits.Outcome.Done:
                 if (replyOk) ctx.Reply.Ok();
                 else ctx.Reply.Integer(created);
+                Written(ref ctx, createdKey, "hset"u8);
                 return;
         }
         OpSlot slot;
@@ -217,6 +220,15 @@ internal static class HashCommands
         }
         if (replyOk) ctx.Reply.Ok();
         else ctx.Reply.Integer(created);
+        Written(ref ctx, st == Lookup.NotFound, "hset"u8);
+    }
+
+    /// <summary>A hash write's events: dbAdd's new when it made the hash, then the command's.</summary>
+    private static void Written(ref CommandContext ctx, bool createdKey, ReadOnlySpan<byte> evt)
+    {
+        if (!Notify.On) return;
+        if (createdKey) Notify.New(ref ctx, ctx[1]);
+        Notify.Event(ref ctx, Config.KeyspaceEvents.Hash, evt, ctx[1]);
     }
 
     [RespCommand("HSETNX", Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -229,6 +241,7 @@ internal static class HashCommands
         {
             int set = PagedHashes.SetIfAbsent(ref ctx, meta);
             if (set >= 0) ctx.Reply.Integer(set);
+            if (set == 1) Written(ref ctx, false, "hset"u8);
             return;
         }
         if (st == Lookup.Found && Hash.TryGet(slot.Value, ctx[2], out _))
@@ -240,6 +253,7 @@ internal static class HashCommands
         w.Set(ctx[2], ctx[3]);
         if (!HashStore.Commit(ref ctx, ref w, st == Lookup.Found, slot)) return;
         ctx.Reply.Integer(1);
+        Written(ref ctx, st == Lookup.NotFound, "hset"u8);
     }
 
     [RespCommand("HGET", Arity = 3, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -298,6 +312,7 @@ internal static class HashCommands
         {
             long paged = PagedHashes.Delete(ref ctx, meta);
             if (paged >= 0) ctx.Reply.Integer(paged);
+            if (paged > 0) Deleted(ref ctx, paged >= (long)meta.Count);
             return;
         }
         var w = HashStore.Writer(ref ctx, true, slot);
@@ -308,6 +323,15 @@ internal static class HashCommands
         }
         if (deleted > 0 && !HashStore.Commit(ref ctx, ref w, true, slot)) return;
         ctx.Reply.Integer(deleted);
+        if (deleted > 0) Deleted(ref ctx, w.Count == 0);
+    }
+
+    /// <summary>hdelCommand's events: hdel, then del when the last field went.</summary>
+    private static void Deleted(ref CommandContext ctx, bool emptied)
+    {
+        if (!Notify.On) return;
+        Notify.Event(ref ctx, Config.KeyspaceEvents.Hash, "hdel"u8, ctx[1]);
+        if (emptied) Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, "del"u8, ctx[1]);
     }
 
     [RespCommand("HEXISTS", Arity = 3, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -411,6 +435,7 @@ internal static class HashCommands
         int n = NumberFormat.FormatLong(value, text);
         if (!HashStore.WriteField(ref ctx, st, slot, pages, meta, text[..n])) return;
         ctx.Reply.Integer(value);
+        Written(ref ctx, st == Lookup.NotFound, "hincrby"u8);
     }
 
     [RespCommand("HINCRBYFLOAT", Arity = 4, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -449,6 +474,7 @@ internal static class HashCommands
         int n = NumberFormat.FormatHuman(value, text);
         if (!HashStore.WriteField(ref ctx, st, slot, pages, meta, text[..n])) return;
         ctx.Reply.Bulk(text[..n]);
+        Written(ref ctx, st == Lookup.NotFound, "hincrbyfloat"u8);
     }
 
     [RespCommand("HRANDFIELD", Arity = -2, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,

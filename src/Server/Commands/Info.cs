@@ -232,7 +232,7 @@ internal static class InfoCommand
         Line(sb, "client_recent_max_output_buffer", maxOut);
         var blocking = server.Blocking;
         Line(sb, "blocked_clients", blocking.BlockedClients);
-        Line(sb, "tracking_clients", 0);
+        Line(sb, "tracking_clients", server.Tracking.Clients);
         Line(sb, "clients_in_timeout_table", blocking.WithTimeout);
         Line(sb, "total_blocking_keys", blocking.Keys);
         Line(sb, "total_blocking_keys_on_nokey", 0); // only XREADGROUP waits for a key's deletion (no streams yet)
@@ -395,9 +395,9 @@ internal static class InfoCommand
         Line(sb, "active_defrag_key_misses", 0);
         Line(sb, "total_active_defrag_time", 0);
         Line(sb, "current_active_defrag_time", 0);
-        Line(sb, "tracking_total_keys", 0);
-        Line(sb, "tracking_total_items", 0);
-        Line(sb, "tracking_total_prefixes", 0);
+        Line(sb, "tracking_total_keys", server.Tracking.TotalKeys);
+        Line(sb, "tracking_total_items", server.Tracking.TotalItems);
+        Line(sb, "tracking_total_prefixes", server.Tracking.TotalPrefixes);
         Line(sb, "unexpected_error_replies", t.UnexpectedErrors);
         Line(sb, "total_error_replies", t.ErrorReplies);
         Line(sb, "dump_payload_sanitizations", 0);

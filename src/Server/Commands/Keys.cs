@@ -21,18 +21,30 @@ internal static class Db
     /// Looks up a key that must hold <paramref name="type"/> (None: any type). The one place that
     /// answers WRONGTYPE for reads.
     /// </summary>
-    public static Lookup Read(ref CommandContext ctx, ReadOnlySpan<byte> key, KeyType type, out OpSlot slot, OpFlags flags = OpFlags.None)
+    /// <param name="miss">A read command's miss fires keymiss (OBJECT's lookups do not: Redis's LOOKUP_NONOTIFY).</param>
+    public static Lookup Read(ref CommandContext ctx, ReadOnlySpan<byte> key, KeyType type, out OpSlot slot, OpFlags flags = OpFlags.None, bool miss = true)
     {
         if (type == KeyType.String) flags |= OpFlags.StringOnly;
         var st = Store(ref ctx).Read(ctx.Client.Database, key, out slot, flags);
         if (st == OpStatus.Pending) return Lookup.Pending;
-        if (st == OpStatus.NotFound) return Lookup.NotFound;
+        if (st == OpStatus.NotFound)
+        {
+            if (Notify.On && miss) Missed(ref ctx, key);
+            return Lookup.NotFound;
+        }
         if (type != KeyType.None && slot.Type != type)
         {
             WrongType(ref ctx);
             return Lookup.Error;
         }
         return Lookup.Found;
+    }
+
+    /// <summary>lookupKeyRead's keymiss: a read command's lookup (a write's lookupKeyWrite fires none). Out of line: GET stays small.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void Missed(ref CommandContext ctx, ReadOnlySpan<byte> key)
+    {
+        if ((ctx.Spec.Flags & CommandFlags.ReadOnly) != 0) Notify.Miss(ref ctx, key);
     }
 
     /// <summary>Writes the error an RMW reported (WRONGTYPE, not an integer, ...); true if it did.</summary>
@@ -133,7 +145,9 @@ internal static class KeyCommands
             var input = new StoreInput { Op = StoreOp.Delete };
             var st = store.Rmw(db, ctx[i], ref input, out var slot);
             if (st == OpStatus.Pending) return;
-            if (slot.Found) deleted++;
+            if (!slot.Found) continue;
+            deleted++;
+            Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, "del"u8, ctx[i]);
         }
         ctx.Reply.Integer(deleted);
     }
@@ -159,7 +173,9 @@ internal static unsafe class KeyspaceCommands
         long n = 0;
         for (int i = 1; i < ctx.Count; i++)
         {
-            if (store.Read(db, ctx[i], out _, OpFlags.HeaderOnly) == OpStatus.Found) n++;
+            var st = store.Read(db, ctx[i], out _, OpFlags.HeaderOnly);
+            if (st == OpStatus.Found) n++;
+            else if (st == OpStatus.NotFound) Notify.Miss(ref ctx, ctx[i]);
         }
         if (store.AttemptPending) return;
         ctx.Reply.Integer(n);
@@ -239,7 +255,10 @@ internal static unsafe class KeyspaceCommands
         when += basetime;
         var input = new StoreInput { Op = StoreOp.Expire, Flags = flags, Expiry = when };
         if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out var slot) == OpStatus.Pending) return;
-        ctx.Reply.Integer(slot.Found && slot.Result == OpResult.Ok ? 1 : 0);
+        bool set = slot.Found && slot.Result == OpResult.Ok;
+        ctx.Reply.Integer(set ? 1 : 0);
+        // expireGenericCommand: a time already past deletes the key (propagated as DEL).
+        if (set) Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, when <= input.Now ? "del"u8 : "expire"u8, ctx[1]);
     }
 
     [RespCommand("TTL", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -280,7 +299,9 @@ internal static unsafe class KeyspaceCommands
     {
         var input = new StoreInput { Op = StoreOp.Persist };
         if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out var slot) == OpStatus.Pending) return;
-        ctx.Reply.Integer(slot.Found && slot.Result == OpResult.Ok ? 1 : 0);
+        bool removed = slot.Found && slot.Result == OpResult.Ok;
+        ctx.Reply.Integer(removed ? 1 : 0);
+        if (removed) Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, "persist"u8, ctx[1]);
     }
 
     // ------------------------------------------------------------ rename / copy / move
@@ -310,7 +331,7 @@ internal static unsafe class KeyspaceCommands
             else ctx.Reply.Ok();
             return;
         }
-        var r = CopyValue(store, src, store.Store.Namespace(db), ctx[2], nx);
+        var r = CopyValue(store, src, db, ctx[2], nx);
         if (r == OpStatus.Pending) return;
         if (nx && r == OpStatus.NotFound)
         {
@@ -321,10 +342,14 @@ internal static unsafe class KeyspaceCommands
         if (store.Rmw(db, ctx[1], ref del, out _) == OpStatus.Pending) return;
         if (nx) ctx.Reply.Integer(1);
         else ctx.Reply.Ok();
+        if (!Notify.On) return;
+        Notify.New(ref ctx, ctx[2]); // dbAdd of the destination, overwritten or not
+        Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, "rename_from"u8, ctx[1]);
+        Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, "rename_to"u8, ctx[2]);
     }
 
     /// <summary>Writes a read value (type, expiry, payload) to <paramref name="dst"/>; NotFound when NX kept it out.</summary>
-    private static OpStatus CopyValue(StoreSession store, OpSlot src, int ns, ReadOnlySpan<byte> dst, bool nx)
+    private static OpStatus CopyValue(StoreSession store, OpSlot src, int db, ReadOnlySpan<byte> dst, bool nx)
     {
         var value = src.Value;
         fixed (byte* p = value)
@@ -334,7 +359,7 @@ internal static unsafe class KeyspaceCommands
                 Op = StoreOp.Set, Flags = nx ? OpFlags.NX : OpFlags.None, Type = src.Type, Expiry = src.Expiry,
                 Data = p, DataLength = value.Length,
             };
-            var st = store.RmwNamespace(ns, dst, ref input, out var slot);
+            var st = store.Rmw(db, dst, ref input, out var slot);
             if (st == OpStatus.Pending) return st;
             return slot.Result == OpResult.NotApplied ? OpStatus.NotFound : OpStatus.Found;
         }
@@ -381,6 +406,7 @@ internal static unsafe class KeyspaceCommands
         if (st == OpStatus.Pending) return;
         if (st == OpStatus.NotFound)
         {
+            Notify.Miss(ref ctx, ctx[1]);
             ctx.Reply.Integer(0);
             return;
         }
@@ -389,19 +415,29 @@ internal static unsafe class KeyspaceCommands
             // A paged collection's copy gets pages of its own: sharing the cid would lose both's pages with either key.
             int copied = PagedCopy.Copy(ref ctx, dstDb, src.Type, src.Expiry, meta, replace);
             if (copied >= 0) ctx.Reply.Integer(copied);
+            if (copied == 1) Copied(ref ctx, dstDb);
             return;
         }
         if (src.Type == KeyType.List && Storage.Values.Paged.ListRoot.TryRead(src.Value, out var list))
         {
             int copied = PagedListCopy.Copy(ref ctx, dstDb, src.Expiry, list, replace);
             if (copied >= 0) ctx.Reply.Integer(copied);
+            if (copied == 1) Copied(ref ctx, dstDb);
             return;
         }
         // A paged sorted set's copy is the whole set inline (the copy's next ZADD pages it again under a cid of its own).
         if (src.Type == KeyType.ZSet && !PagedZSets.Materialize(ref ctx, src)) return;
-        var r = CopyValue(store, src, store.Store.Namespace(dstDb), ctx[2], nx: !replace);
+        var r = CopyValue(store, src, dstDb, ctx[2], nx: !replace);
         if (r == OpStatus.Pending) return;
         ctx.Reply.Integer(r == OpStatus.Found ? 1 : 0);
+        if (r == OpStatus.Found) Copied(ref ctx, dstDb);
+    }
+
+    /// <summary>copyCommand's events: dbAdd's new, then copy_to, in the destination's database.</summary>
+    private static void Copied(ref CommandContext ctx, int dstDb)
+    {
+        Notify.Event(ref ctx, Config.KeyspaceEvents.New, "new"u8, ctx[2], dstDb);
+        Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, "copy_to"u8, ctx[2], dstDb);
     }
 
     [RespCommand("MOVE", Lock = KeyLock.TargetDbArgument, Arity = 3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -432,7 +468,7 @@ internal static unsafe class KeyspaceCommands
             ctx.Reply.Integer(0);
             return;
         }
-        var r = CopyValue(store, src, store.Store.Namespace((int)d), ctx[1], nx: true);
+        var r = CopyValue(store, src, (int)d, ctx[1], nx: true);
         if (r == OpStatus.Pending) return;
         if (r == OpStatus.NotFound)
         {
@@ -442,6 +478,10 @@ internal static unsafe class KeyspaceCommands
         var del = new StoreInput { Op = StoreOp.Delete };
         if (store.Rmw(srcDb, ctx[1], ref del, out _) == OpStatus.Pending) return;
         ctx.Reply.Integer(1);
+        if (!Notify.On) return;
+        Notify.Event(ref ctx, Config.KeyspaceEvents.New, "new"u8, ctx[1], (int)d);
+        Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, "move_from"u8, ctx[1], srcDb);
+        Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, "move_to"u8, ctx[1], (int)d);
     }
 
     // ------------------------------------------------------------ enumeration
@@ -590,6 +630,7 @@ internal static unsafe class KeyspaceCommands
         if (!FlushMode(ref ctx)) return;
         ctx.Server.Store.FlushDb(ctx.Client.Database);
         ctx.Server.Watches.TouchFlushed(ctx.Client.Database);
+        if (ctx.Server.Tracking.Active) ctx.Client.Reactor.Tracking.StageFlush();
         Db.Store(ref ctx).MarkDirty();
         ctx.Reply.Ok();
     }
@@ -601,6 +642,7 @@ internal static unsafe class KeyspaceCommands
         if (!FlushMode(ref ctx)) return;
         ctx.Server.Store.FlushAll();
         ctx.Server.Watches.TouchFlushed(-1);
+        if (ctx.Server.Tracking.Active) ctx.Client.Reactor.Tracking.StageFlush();
         Db.Store(ref ctx).MarkDirty();
         ctx.Reply.Ok();
     }

@@ -23,7 +23,11 @@ internal static partial class ListCommands
         if (ListRoot.TryRead(payload, out var root))
         {
             bool any = ClampRange((long)root.Count, start, end, out long pfrom, out long pn);
-            if (PagedListEdits.Trim(ref ctx, root, (ulong)pfrom, any ? (ulong)pn : 0)) ctx.Reply.Ok();
+            if (PagedListEdits.Trim(ref ctx, root, (ulong)pfrom, any ? (ulong)pn : 0))
+            {
+                ctx.Reply.Ok();
+                ListEvents.Removed(ref ctx, "ltrim"u8, emptied: !any || pn == 0);
+            }
             return;
         }
         int llen = List.Count(payload);
@@ -37,6 +41,7 @@ internal static partial class ListCommands
         ListStore.Removed(ref ctx, buf);
         if (!ListStore.Store(ref ctx, ctx[1], buf)) return;
         ctx.Reply.Ok();
+        ListEvents.Removed(ref ctx, "ltrim"u8, emptied: List.Count(buf.Payload) == 0);
     }
 
     [RespCommand("LREM", Arity = 4, Flags = CommandFlags.Write, FirstKey = 1, LastKey = 1, Step = 1,
@@ -59,6 +64,7 @@ internal static partial class ListCommands
         {
             long n = PagedListEdits.Remove(ref ctx, root, toRemove, element);
             if (n >= 0) ctx.Reply.Integer(n);
+            if (n > 0) ListEvents.Removed(ref ctx, "lrem"u8, emptied: (ulong)n >= root.Count);
             return;
         }
         int llen = List.Count(payload);
@@ -87,6 +93,7 @@ internal static partial class ListCommands
             }
             ListStore.Removed(ref ctx, buf);
             if (!ListStore.Store(ref ctx, ctx[1], buf)) return;
+            ListEvents.Removed(ref ctx, "lrem"u8, emptied: List.Count(buf.Payload) == 0);
         }
         ctx.Reply.Integer((long)removed);
     }
@@ -118,6 +125,7 @@ internal static partial class ListCommands
         {
             long n = PagedListEdits.Insert(ref ctx, PagedAccess.Pages(ref ctx), root, after, ctx[3], value);
             if (n >= -1) ctx.Reply.Integer(n);
+            if (n > 0) Notify.Event(ref ctx, Config.KeyspaceEvents.List, "linsert"u8, ctx[1]);
             return;
         }
         // Redis converts for the new element before it seeks the pivot, found or not.
@@ -149,6 +157,7 @@ internal static partial class ListCommands
             var created = PagedLists.Create(ref ctx, pages, ctx[1], payload, slot.Expiry);
             long n = PagedListEdits.Insert(ref ctx, pages, created, after, ctx[3], value);
             if (n >= -1) ctx.Reply.Integer(n);
+            if (n > 0) Notify.Event(ref ctx, Config.KeyspaceEvents.List, "linsert"u8, ctx[1]);
             return;
         }
         if (!Db.CheckValueSize(ref ctx, payload.Length + Listpack.EntrySize(value.Length))) return;
@@ -157,6 +166,7 @@ internal static partial class ListCommands
         List.InsertEntry(buf, at, value);
         if (!ListStore.Store(ref ctx, ctx[1], buf)) return;
         ctx.Reply.Integer(List.Count(buf.Payload));
+        Notify.Event(ref ctx, Config.KeyspaceEvents.List, "linsert"u8, ctx[1]);
     }
 
     [RespCommand("LPOS", Arity = -3, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,

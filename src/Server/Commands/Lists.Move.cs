@@ -54,7 +54,10 @@ internal static partial class ListCommands
         bool same = ctx[1].SequenceEqual(ctx[2]);
         if (PagedListMove.Applies(src.Value, dst.Found, dst.Value, same, fromHead, fill))
         {
+            long errors = ctx.Reply.ErrorCount;
+            bool emptied = !same && ListStore.LongCount(src.Value) == 1;
             PagedListMove.Move(ref ctx, src, dst, same, fromHead, toHead);
+            if (ctx.Reply.ErrorCount == errors) ListEvents.Moved(ref ctx, fromHead, toHead, dst.Found, emptied);
             return;
         }
         var from = ListStore.Load(ref ctx, 0, src.Value);
@@ -71,6 +74,7 @@ internal static partial class ListCommands
         if (!same) stopped |= !ListStore.Store(ref ctx, ctx[2], to);
         if (stopped) return;
         ctx.Reply.Bulk(value);
+        ListEvents.Moved(ref ctx, fromHead, toHead, dst.Found, List.Count(from.Payload) == 0);
     }
 
     [RespCommand("LMPOP", Arity = -4, Flags = CommandFlags.Write | CommandFlags.MovableKeys, NumKeysIndex = 1,

@@ -168,7 +168,9 @@ internal static partial class ListCommands
         switch (PagedLists.PushOnEdge(ref ctx, head, out var read))
         {
             case InlineEdits.Outcome.Stopped: return;
-            case InlineEdits.Outcome.Done: return;
+            case InlineEdits.Outcome.Done:
+                ListEvents.Pushed(ref ctx, ctx[1], head, created: false); // the edge edit only takes a paged list
+                return;
         }
         if (read is not null)
         {
@@ -187,6 +189,7 @@ internal static partial class ListCommands
         {
             long length = PagedLists.Push(ref ctx, PagedAccess.Pages(ref ctx), root, head, 2);
             if (length >= 0) ctx.Reply.Integer(length);
+            if (length >= 0) ListEvents.Pushed(ref ctx, ctx[1], head, created: false);
             return;
         }
         long addBytes = 0, room = 0;
@@ -202,6 +205,7 @@ internal static partial class ListCommands
             var created = PagedLists.Create(ref ctx, pages, ctx[1], payload, st == Lookup.Found ? slot.Expiry : 0);
             long length = PagedLists.Push(ref ctx, pages, created, head, 2);
             if (length >= 0) ctx.Reply.Integer(length);
+            if (length >= 0) ListEvents.Pushed(ref ctx, ctx[1], head, created: st == Lookup.NotFound);
             return;
         }
         var buf = ListStore.Load(ref ctx, 0, payload);
@@ -216,6 +220,7 @@ internal static partial class ListCommands
         buf.SetCount(count);
         if (!ListStore.Store(ref ctx, ctx[1], buf)) return;
         ctx.Reply.Integer(count);
+        ListEvents.Pushed(ref ctx, ctx[1], head, created: st == Lookup.NotFound);
     }
 
     [RespCommand("LPOP", Arity = -2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -243,7 +248,11 @@ internal static partial class ListCommands
         OpSlot slot;
         OpSlot? read = null;
         if ((!hasCount || count is > 0 and <= ListEdges.SideBytes)
-            && PagedLists.PopOnEdge(ref ctx, head, hasCount ? (int)count : 1, hasCount, out read) != InlineEdits.Outcome.General) return;
+            && PagedLists.PopOnEdge(ref ctx, head, hasCount ? (int)count : 1, hasCount, out read) is var edge && edge != InlineEdits.Outcome.General)
+        {
+            if (edge == InlineEdits.Outcome.Done) ListEvents.Popped(ref ctx, ctx[1], head, emptied: false); // it never empties the list
+            return;
+        }
         if (read is not null)
         {
             slot = read;
@@ -276,7 +285,9 @@ internal static partial class ListCommands
     {
         if (ListRoot.TryRead(payload, out var root))
         {
+            long errors = ctx.Reply.ErrorCount;
             PagedLists.PopEnd(ref ctx, key, root, take, head);
+            if (ctx.Reply.ErrorCount == errors) ListEvents.Popped(ref ctx, key, head, emptied: (ulong)take >= root.Count);
             return;
         }
         // The reply first (a write that goes to disk discards it, and the rerun writes it again).
@@ -284,7 +295,9 @@ internal static partial class ListCommands
         var buf = ListStore.Load(ref ctx, 0, payload);
         ListStore.RemoveEnd(buf, take, head);
         ListStore.Removed(ref ctx, buf);
+        // Events staged by an attempt that waits on disk are dropped with it.
         ListStore.Store(ref ctx, key, buf);
+        ListEvents.Popped(ref ctx, key, head, emptied: List.Count(buf.Payload) == 0);
     }
 
     [RespCommand("LLEN", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -342,7 +355,11 @@ internal static partial class ListCommands
         {
             long at = index < 0 ? index + (long)root.Count : index;
             if (at < 0 || at >= (long)root.Count) ctx.Reply.Error("ERR index out of range");
-            else if (PagedListEdits.Set(ref ctx, PagedAccess.Pages(ref ctx), root, (ulong)at, value)) ctx.Reply.Ok();
+            else if (PagedListEdits.Set(ref ctx, PagedAccess.Pages(ref ctx), root, (ulong)at, value))
+            {
+                ctx.Reply.Ok();
+                Notify.Event(ref ctx, Config.KeyspaceEvents.List, "lset"u8, ctx[1]);
+            }
             return;
         }
         // Redis converts for the new element before it looks at the index (listTypeTryConversionAppend).
@@ -352,7 +369,11 @@ internal static partial class ListCommands
         {
             var pages = PagedAccess.Pages(ref ctx);
             var created = PagedLists.Create(ref ctx, pages, ctx[1], payload, slot.Expiry);
-            if (PagedListEdits.Set(ref ctx, pages, created, (ulong)i, value)) ctx.Reply.Ok();
+            if (PagedListEdits.Set(ref ctx, pages, created, (ulong)i, value))
+            {
+                ctx.Reply.Ok();
+                Notify.Event(ref ctx, Config.KeyspaceEvents.List, "lset"u8, ctx[1]);
+            }
             return;
         }
         if (i < 0)
@@ -375,6 +396,7 @@ internal static partial class ListCommands
         buf.SetEncoding(List.Shrinking(buf.Payload, fill));
         if (!ListStore.Store(ref ctx, ctx[1], buf)) return;
         ctx.Reply.Ok();
+        Notify.Event(ref ctx, Config.KeyspaceEvents.List, "lset"u8, ctx[1]);
     }
 
     [RespCommand("LRANGE", Arity = 4, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,

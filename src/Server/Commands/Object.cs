@@ -25,7 +25,7 @@ internal static class ObjectCommands
         Summary = "Returns the internal encoding of a Redis object.", Since = "2.2.3", Complexity = "O(1)")]
     public static void Encoding(ref CommandContext ctx)
     {
-        var st = Db.Read(ref ctx, ctx[2], KeyType.None, out var slot, OpFlags.HeaderOnly);
+        var st = Db.Read(ref ctx, ctx[2], KeyType.None, out var slot, OpFlags.HeaderOnly, miss: false);
         if (st == Lookup.Pending) return;
         if (st != Lookup.Found)
         {
@@ -38,7 +38,7 @@ internal static class ObjectCommands
             ctx.Reply.Bulk(slot.Number > EmbstrLimit ? "raw"u8 : "embstr"u8);
             return;
         }
-        var full = Db.Read(ref ctx, ctx[2], KeyType.None, out slot);
+        var full = Db.Read(ref ctx, ctx[2], KeyType.None, out slot, OpFlags.None, miss: false);
         if (full == Lookup.Pending) return;
         if (full != Lookup.Found)
         {
@@ -75,7 +75,7 @@ internal static class ObjectCommands
         Summary = "Returns the reference count of a value of a key.", Since = "2.2.3", Complexity = "O(1)")]
     public static void RefCount(ref CommandContext ctx)
     {
-        var st = Db.Read(ref ctx, ctx[2], KeyType.None, out var slot);
+        var st = Db.Read(ref ctx, ctx[2], KeyType.None, out var slot, OpFlags.None, miss: false);
         if (st == Lookup.Pending) return;
         if (st != Lookup.Found)
         {
@@ -94,7 +94,7 @@ internal static class ObjectCommands
         Summary = "Returns the time since the last access to a Redis object.", Since = "2.2.3", Complexity = "O(1)")]
     public static void IdleTime(ref CommandContext ctx)
     {
-        var st = Db.Read(ref ctx, ctx[2], KeyType.None, out _, OpFlags.HeaderOnly);
+        var st = Db.Read(ref ctx, ctx[2], KeyType.None, out _, OpFlags.HeaderOnly, miss: false);
         if (st == Lookup.Pending) return;
         if (st != Lookup.Found)
         {
@@ -115,7 +115,7 @@ internal static class ObjectCommands
         Summary = "Returns the logarithmic access frequency counter of a Redis object.", Since = "4.0.0", Complexity = "O(1)")]
     public static void Freq(ref CommandContext ctx)
     {
-        var st = Db.Read(ref ctx, ctx[2], KeyType.None, out _, OpFlags.HeaderOnly);
+        var st = Db.Read(ref ctx, ctx[2], KeyType.None, out _, OpFlags.HeaderOnly, miss: false);
         if (st == Lookup.Pending) return;
         if (st != Lookup.Found)
         {

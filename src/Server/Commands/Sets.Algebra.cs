@@ -86,7 +86,8 @@ internal static unsafe partial class SetCommands
         if (store.AttemptPending) return false;
         for (int i = 0; i < n; i++)
         {
-            if (slots[i].Found && slots[i].Type != KeyType.Set)
+            if (!slots[i].Found) Notify.Miss(ref ctx, ctx[first + i]); // lookupKeyRead
+            else if (slots[i].Type != KeyType.Set)
             {
                 Db.WrongType(ref ctx);
                 return false;
@@ -132,6 +133,13 @@ internal static unsafe partial class SetCommands
             return;
         }
         int count = Set.Count(result.Payload);
+        bool existed = false;
+        if (Notify.On)
+        {
+            var e = Notify.Existing(ref ctx, ctx[dstIndex]);
+            if (e == Lookup.Pending) return;
+            existed = e == Lookup.Found;
+        }
         if (count > 0 && Set.EncodingOf(result.Payload) == CollectionEncoding.Hashtable)
         {
             // Past the thresholds: a new paged set replaces whatever the key held (its TTL too).
@@ -139,6 +147,8 @@ internal static unsafe partial class SetCommands
         }
         else if ((count > 0 && !CheckSize(ref ctx, result)) || !Store(ref ctx, ctx[dstIndex], result, keepTtl: false, s)) return;
         ctx.Reply.Integer(count);
+        // sinterstore, sunionstore, sdiffstore: the command's name.
+        if (Notify.On) Notify.Stored(ref ctx, Config.KeyspaceEvents.Set, System.Text.Encoding.ASCII.GetBytes(ctx.Spec.Name), ctx[dstIndex], count, existed);
     }
 
     /// <summary>sinterGenericCommand: the smallest set's members found in every other set.</summary>

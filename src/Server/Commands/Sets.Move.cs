@@ -96,5 +96,9 @@ internal static unsafe partial class SetCommands
         if (stopped) return;
         pages?.LogRecords();
         ctx.Reply.Integer(1);
+        if (!Notify.On) return;
+        Removed(ref ctx, "srem"u8, srcPaged ? sm.Count == 0 : Set.Count(from!.Payload) == 0);
+        if (!dst.Found) Notify.New(ref ctx, ctx[2]);
+        if (added) Notify.Event(ref ctx, Config.KeyspaceEvents.Set, "sadd"u8, ctx[2]);
     }
 }

@@ -26,6 +26,7 @@ internal static unsafe partial class SetCommands
         PagedHash.Delete(ref meta, member, pages.Pages, pages);
         pages.Log(new ElementRecord(ElementOp.SRem, meta.Cid, PagedAccess.StoreKey(ref ctx, ctx[1]), member));
         if (!PagedAccess.Commit(ref ctx, pages, KeyType.Set, meta)) s.KeepSeed(slot, seed);
+        else Removed(ref ctx, "spop"u8, meta.Count == 0);
     }
 
     /// <summary>
@@ -42,7 +43,7 @@ internal static unsafe partial class SetCommands
             if (!PagedSets.ReplyMembers(ref ctx, meta, asSet: true)) return;
             // The pages stay behind with the cid (the graveyard's, once there is one).
             var del = new StoreInput { Op = StoreOp.Delete, Now = StoreInput.LazyNow };
-            store.Rmw(ctx.Client.Database, ctx[1], ref del, out _);
+            if (store.Rmw(ctx.Client.Database, ctx[1], ref del, out _) != OpStatus.Pending) Removed(ref ctx, "spop"u8, true);
             return;
         }
         var rng = s.RandomFor(slot, out ulong seed);
@@ -65,6 +66,7 @@ internal static unsafe partial class SetCommands
                 pages.Log(new ElementRecord(ElementOp.SRem, meta.Cid, PagedAccess.StoreKey(ref ctx, key), picked.WrittenSpan));
             }
             if (!PagedAccess.Commit(ref ctx, pages, KeyType.Set, meta)) s.KeepSeed(slot, seed);
+            else Removed(ref ctx, "spop"u8, false);
             return;
         }
         // CASE 3: distinct picks from the unchanged set (a repeat is drawn again) are the keepers.
@@ -103,6 +105,7 @@ internal static unsafe partial class SetCommands
             ? PagedSets.Convert(ref ctx, ctx[1], keep.Payload, slot.Expiry, keepTtl: true)
             : CheckSize(ref ctx, keep) && Store(ref ctx, ctx[1], keep, keepTtl: true, s);
         if (!written) s.KeepSeed(slot, seed);
+        else Removed(ref ctx, "spop"u8, false);
     }
 
     /// <summary>srandmemberCommand on a hashtable: one random member.</summary>

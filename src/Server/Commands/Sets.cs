@@ -68,6 +68,7 @@ internal static unsafe partial class SetCommands
         {
             long n = PagedSets.Add(ref ctx, meta);
             if (n >= 0) ctx.Reply.Integer(n);
+            if (n > 0) Notify.Event(ref ctx, Config.KeyspaceEvents.Set, "sadd"u8, ctx[1]);
             return;
         }
         // Members all there already: nothing to copy or write (a copy of the set was 9% of SADD's server
@@ -105,6 +106,9 @@ internal static unsafe partial class SetCommands
             else if (!CheckSize(ref ctx, buf) || !Store(ref ctx, ctx[1], buf, keepTtl: true, s)) return;
         }
         ctx.Reply.Integer(added);
+        if (!Notify.On) return;
+        if (st == Lookup.NotFound) Notify.New(ref ctx, ctx[1]);
+        if (added > 0) Notify.Event(ref ctx, Config.KeyspaceEvents.Set, "sadd"u8, ctx[1]);
     }
 
     private static bool AllMembers(ref CommandContext ctx, ReadOnlySpan<byte> payload)
@@ -133,6 +137,7 @@ internal static unsafe partial class SetCommands
         {
             long n = PagedSets.Remove(ref ctx, meta);
             if (n >= 0) ctx.Reply.Integer(n);
+            if (n > 0) Removed(ref ctx, "srem"u8, n >= (long)meta.Count);
             return;
         }
         var s = SetScratch.Current;
@@ -149,6 +154,15 @@ internal static unsafe partial class SetCommands
         }
         if (deleted > 0 && !Store(ref ctx, ctx[1], buf, keepTtl: true, s)) return;
         ctx.Reply.Integer(deleted);
+        if (deleted > 0) Removed(ref ctx, "srem"u8, Set.Count(buf.Payload) == 0);
+    }
+
+    /// <summary>srem/spop's events: the command's, then del when the set is gone.</summary>
+    internal static void Removed(ref CommandContext ctx, ReadOnlySpan<byte> evt, bool emptied)
+    {
+        if (!Notify.On) return;
+        Notify.Event(ref ctx, Config.KeyspaceEvents.Set, evt, ctx[1]);
+        if (emptied) Notify.Event(ref ctx, Config.KeyspaceEvents.Generic, "del"u8, ctx[1]);
     }
 
     [RespCommand("SCARD", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -261,6 +275,7 @@ internal static unsafe partial class SetCommands
         buf.Load(payload);
         Set.RemoveAt(buf, [pick]);
         if (!Store(ref ctx, ctx[1], buf, keepTtl: true, s)) s.KeepSeed(slot, seed);
+        else Removed(ref ctx, "spop"u8, Set.Count(buf.Payload) == 0);
     }
 
     /// <summary>spopWithCountCommand.</summary>
@@ -293,7 +308,7 @@ internal static unsafe partial class SetCommands
             // CASE 1: the whole set, and the key goes.
             ReplyMembers(ref ctx, payload);
             Set.CreateEmpty(buf, CollectionEncoding.Listpack);
-            Store(ref ctx, ctx[1], buf, keepTtl: true, s);
+            if (Store(ref ctx, ctx[1], buf, keepTtl: true, s)) Removed(ref ctx, "spop"u8, true);
             return;
         }
         int count = (int)l;
@@ -307,6 +322,7 @@ internal static unsafe partial class SetCommands
         buf.Load(payload);
         Set.RemoveAt(buf, picks);
         if (!Store(ref ctx, ctx[1], buf, keepTtl: true, s)) s.KeepSeed(slot, seed);
+        else Removed(ref ctx, "spop"u8, false);
     }
 
     [RespCommand("SRANDMEMBER", Arity = -2, Flags = CommandFlags.ReadOnly, FirstKey = 1, LastKey = 1, Step = 1,

@@ -75,6 +75,7 @@ internal static unsafe partial class SortCommands
 
         var st = Db.Read(ref ctx, ctx[1], KeyType.None, out var slot);
         if (st == Lookup.Pending) return;
+        if (st == Lookup.NotFound && !readOnly) Notify.Miss(ref ctx, ctx[1]); // lookupKeyRead (SORT_RO's read fired it)
         if (st == Lookup.Found && !Sortable(slot.Type))
         {
             Db.WrongType(ref ctx);
@@ -167,8 +168,9 @@ internal static unsafe partial class SortCommands
             }
             return;
         }
-        if (!StoreResult(ref ctx, ctx[storekey], s, first, count, getop)) return;
+        if (!StoreResult(ref ctx, ctx[storekey], s, first, count, getop, out bool existed)) return;
         ctx.Reply.Integer(outputlen);
+        Notify.Stored(ref ctx, Config.KeyspaceEvents.List, "sortstore"u8, ctx[storekey], outputlen, existed);
     }
 
     /// <summary>
@@ -211,14 +213,18 @@ internal static unsafe partial class SortCommands
     /// STORE: the output as a new list at <paramref name="dest"/> (no TTL, whatever it held before), or a delete
     /// of it when the output is empty. A GET that found nothing stores an empty string. False when the command stopped.
     /// </summary>
-    private static bool StoreResult(ref CommandContext ctx, ReadOnlySpan<byte> dest, SortScratch s, int first, int count, int getop)
+    private static bool StoreResult(ref CommandContext ctx, ReadOnlySpan<byte> dest, SortScratch s, int first, int count, int getop, out bool existed)
     {
         var store = Db.Store(ref ctx);
         int elements = getop > 0 ? getop * count : count;
+        existed = false;
+        OpSlot slot;
         if (elements == 0)
         {
             var del = new StoreInput { Op = StoreOp.Delete, Now = StoreInput.LazyNow };
-            return store.Rmw(ctx.Client.Database, dest, ref del, out _) != OpStatus.Pending;
+            if (store.Rmw(ctx.Client.Database, dest, ref del, out slot) == OpStatus.Pending) return false;
+            existed = slot.Found;
+            return true;
         }
         long room = 0, rawBytes = 0;
         for (int i = 0; i < count; i++)
@@ -256,7 +262,11 @@ internal static unsafe partial class SortCommands
         {
             Op = StoreOp.Set, Type = KeyType.List, Now = StoreInput.LazyNow, Data = buf.Pointer, DataLength = buf.Length,
         };
-        if (store.Rmw(ctx.Client.Database, dest, ref input, out _) != OpStatus.Pending) return true;
+        if (store.Rmw(ctx.Client.Database, dest, ref input, out slot) != OpStatus.Pending)
+        {
+            existed = slot.Found;
+            return true;
+        }
         scratch.Retire(buf);
         return false;
     }

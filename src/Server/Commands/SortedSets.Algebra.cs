@@ -96,7 +96,11 @@ internal static unsafe partial class SortedSetCommands
         {
             var slot = slots[i];
             src[i] = new Source { Arg = firstKey + i, Found = slot.Found };
-            if (!slot.Found) continue;
+            if (!slot.Found)
+            {
+                Notify.Miss(ref ctx, ctx[firstKey + i]); // lookupKeyRead
+                continue;
+            }
             if (slot.Type != KeyType.ZSet && slot.Type != KeyType.Set)
             {
                 Db.WrongType(ref ctx);
@@ -389,9 +393,18 @@ internal static unsafe partial class SortedSetCommands
     /// <summary>A *STORE result: created as a skiplist, a listpack when it fits; an empty one deletes the key.</summary>
     private static void StoreResult(ref CommandContext ctx, ReadOnlySpan<byte> dst, List<(byte[] Member, double Score)> result, SortedSetScratch s)
     {
+        bool existed = false;
+        if (Notify.On)
+        {
+            var e = Notify.Existing(ref ctx, dst);
+            if (e == Lookup.Pending) return;
+            existed = e == Lookup.Found;
+        }
         if (result.Count == 0)
         {
-            if (Delete(ref ctx, dst)) ctx.Reply.Integer(0);
+            if (!Delete(ref ctx, dst)) return;
+            ctx.Reply.Integer(0);
+            Stored(ref ctx, dst, 0, existed);
             return;
         }
         var limits = Limits(ref ctx);
@@ -400,7 +413,15 @@ internal static unsafe partial class SortedSetCommands
         var b = s.Write(Db.Store(ref ctx), 0);
         b.Create(result.Count <= limits.ListpackEntries && maxLen <= limits.ListpackValue ? CollectionEncoding.Listpack : CollectionEncoding.Skiplist);
         foreach (var (m, sc) in result) b.Append(m, sc);
-        if (Store(ref ctx, dst, b, keepTtl: false, s)) ctx.Reply.Integer(result.Count);
+        if (!Store(ref ctx, dst, b, keepTtl: false, s)) return;
+        ctx.Reply.Integer(result.Count);
+        Stored(ref ctx, dst, result.Count, existed);
+    }
+
+    /// <summary>zunionInterDiffGenericCommand's events: zunionstore, zinterstore, zdiffstore (the command's name), or del.</summary>
+    private static void Stored(ref CommandContext ctx, ReadOnlySpan<byte> dst, long count, bool existed)
+    {
+        if (Notify.On) Notify.Stored(ref ctx, Config.KeyspaceEvents.ZSet, System.Text.Encoding.ASCII.GetBytes(ctx.Spec.Name), dst, count, existed);
     }
 }
 

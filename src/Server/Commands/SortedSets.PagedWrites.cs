@@ -71,7 +71,7 @@ internal static unsafe partial class SortedSetCommands
             PagedZSets.Log(ref ctx, pages, ref root, ctx[1], ElementOp.ZAdd, 0, PagedSortedSet.AddValue(score, member));
         }
         ReplyAdd(ref ctx, incr, ch, processed, score, added, updated);
-        if (added > 0 || updated > 0) PagedZSets.Commit(ref ctx, pages, root, ctx[1]);
+        if ((added > 0 || updated > 0) && PagedZSets.Commit(ref ctx, pages, root, ctx[1])) ZSetEvents.Added(ref ctx, false, incr, true);
     }
 
     /// <summary>
@@ -106,7 +106,7 @@ internal static unsafe partial class SortedSetCommands
             PagedZSets.Log(ref ctx, pages, ref root, ctx[1], ElementOp.ZRem, 0, ctx[j]);
         }
         ctx.Reply.Integer(deleted);
-        if (deleted > 0) PagedZSets.Commit(ref ctx, pages, root, ctx[1]);
+        if (deleted > 0 && PagedZSets.Commit(ref ctx, pages, root, ctx[1])) ZSetEvents.Removed(ref ctx, "zrem"u8, ctx[1], root.Count == 0);
     }
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_popped;
@@ -156,7 +156,9 @@ internal static unsafe partial class SortedSetCommands
         var pages = PagedAccess.Pages(ref ctx);
         if (!PagedSortedSet.RemoveRange(ref root, from, count, pages.Pages, pages.Needs, pages, pages.FetchAction)) return;
         PagedZSets.LogRange(ref ctx, pages, ref root, ctx[1], from, count);
-        if (PagedZSets.Commit(ref ctx, pages, root, ctx[1])) ctx.Reply.Integer((long)count);
+        if (!PagedZSets.Commit(ref ctx, pages, root, ctx[1])) return;
+        ctx.Reply.Integer((long)count);
+        ZSetEvents.RangeRemoved(ref ctx, root.Count == 0);
     }
 
     /// <summary>
@@ -184,6 +186,6 @@ internal static unsafe partial class SortedSetCommands
             ctx.Reply.Bulk(TreeKeys.Member(k));
             ctx.Reply.Double(scores[at]);
         }
-        PagedZSets.Commit(ref ctx, pages, root, key);
+        if (PagedZSets.Commit(ref ctx, pages, root, key)) ZSetEvents.Removed(ref ctx, max ? "zpopmax"u8 : "zpopmin"u8, key, root.Count == 0);
     }
 }

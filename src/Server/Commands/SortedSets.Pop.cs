@@ -103,7 +103,7 @@ internal static unsafe partial class SortedSetCommands
         var b = s.Write(Db.Store(ref ctx), 0);
         b.Load(payload);
         b.RemoveRange(max ? llen - n : 0, n);
-        Store(ref ctx, ctx[key], b, keepTtl: true, s);
+        if (Store(ref ctx, ctx[key], b, keepTtl: true, s)) ZSetEvents.Removed(ref ctx, max ? "zpopmax"u8 : "zpopmin"u8, ctx[key], b.Count == 0);
         return true;
     }
 

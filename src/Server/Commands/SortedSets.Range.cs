@@ -120,6 +120,14 @@ internal static unsafe partial class SortedSetCommands
 
         var st = ReadRoot(ref ctx, ctx[src], out var slot);
         if (st is Lookup.Pending or Lookup.Error) return;
+        if (st == Lookup.NotFound && store) Notify.Miss(ref ctx, ctx[src]); // lookupKeyRead (ZRANGE's read fired it)
+        bool existed = false;
+        if (store && Notify.On)
+        {
+            var e = Notify.Existing(ref ctx, ctx[dst]);
+            if (e == Lookup.Pending) return;
+            existed = e == Lookup.Found;
+        }
         if (st == Lookup.Found && type == RangeType.Rank && !store && Storage.Values.Paged.ZSetRoot.TryRead(slot.Value, out var root))
         {
             PagedRankRange(ref ctx, root, start, end, rev, withScores);
@@ -135,7 +143,11 @@ internal static unsafe partial class SortedSetCommands
         if (st == Lookup.NotFound)
         {
             if (!store) ctx.Reply.EmptyArray();
-            else if (Delete(ref ctx, ctx[dst])) ctx.Reply.Integer(0);
+            else if (Delete(ref ctx, ctx[dst]))
+            {
+                ctx.Reply.Integer(0);
+                Notify.Stored(ref ctx, Config.KeyspaceEvents.ZSet, "zrangestore"u8, ctx[dst], 0, existed);
+            }
             return;
         }
         var s = SortedSetScratch.Current;
@@ -149,7 +161,7 @@ internal static unsafe partial class SortedSetCommands
             case RangeType.Score: n = ScoreRanks(s, payload, range, offset, limit, rev); hint = -1; break;
             default: n = LexRanks(s, payload, lex, offset, limit, rev); hint = -1; break;
         }
-        if (store) StoreRanks(ref ctx, ctx[dst], payload, n, hint, s);
+        if (store && StoreRanks(ref ctx, ctx[dst], payload, n, hint, s)) Notify.Stored(ref ctx, Config.KeyspaceEvents.ZSet, "zrangestore"u8, ctx[dst], n, existed);
         else ReplyRanks(ref ctx, payload, n, withScores, s);
     }
 
@@ -284,12 +296,13 @@ internal static unsafe partial class SortedSetCommands
     /// for BYSCORE/BYLEX, so those always start as skiplist), each entry added as zsetAdd would; an empty
     /// result deletes the destination.
     /// </summary>
-    private static void StoreRanks(ref CommandContext ctx, ReadOnlySpan<byte> dst, ReadOnlySpan<byte> payload, int n, long hint, SortedSetScratch s)
+    private static bool StoreRanks(ref CommandContext ctx, ReadOnlySpan<byte> dst, ReadOnlySpan<byte> payload, int n, long hint, SortedSetScratch s)
     {
         if (n == 0)
         {
-            if (Delete(ref ctx, dst)) ctx.Reply.Integer(0);
-            return;
+            if (!Delete(ref ctx, dst)) return false;
+            ctx.Reply.Integer(0);
+            return true;
         }
         var limits = Limits(ref ctx);
         var b = s.Write(Db.Store(ref ctx), 0);
@@ -302,7 +315,9 @@ internal static unsafe partial class SortedSetCommands
             s.Index.At(payload, r, out var m, out double score);
             AddNew(b, m, score, limits, append: true);
         }
-        if (Store(ref ctx, dst, b, keepTtl: false, s)) ctx.Reply.Integer(n);
+        if (!Store(ref ctx, dst, b, keepTtl: false, s)) return false;
+        ctx.Reply.Integer(n);
+        return true;
     }
 
     [RespCommand("ZCOUNT", Arity = 4, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1, Group = CommandGroup.SortedSet,
@@ -455,6 +470,7 @@ internal static unsafe partial class SortedSetCommands
             b.Load(payload);
             b.RemoveRange(s.Ranks[0], n);
             if (!Store(ref ctx, ctx[1], b, keepTtl: true, s)) return;
+            ZSetEvents.RangeRemoved(ref ctx, b.Count == 0);
         }
         ctx.Reply.Integer(n);
     }

@@ -207,6 +207,7 @@ internal static unsafe partial class SortedSetCommands
             else if (!Store(ref ctx, ctx[1], b, keepTtl: true, s)) return;
         }
         ReplyAdd(ref ctx, incr, ch, processed, score, added, updated);
+        ZSetEvents.Added(ref ctx, created: st == Lookup.NotFound, incr, added > 0 || updated > 0);
     }
 
     private static void ReplyAdd(ref CommandContext ctx, bool incr, bool ch, int processed, double score, int added, int updated)
@@ -251,6 +252,7 @@ internal static unsafe partial class SortedSetCommands
         }
         if (deleted > 0 && !Store(ref ctx, ctx[1], b, keepTtl: true, s)) return;
         ctx.Reply.Integer(deleted);
+        if (deleted > 0) ZSetEvents.Removed(ref ctx, "zrem"u8, ctx[1], b.Count == 0);
     }
 
     [RespCommand("ZCARD", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,

@@ -1,3 +1,4 @@
+using NativeKv.Server.Config;
 using NativeKv.Server.Storage;
 
 namespace NativeKv.Server.Commands;
@@ -52,13 +53,16 @@ internal static unsafe class StringCommands
         if (!Db.CheckValueSize(ref ctx, value.Length)) return;
         OpStatus st;
         OpSlot slot;
+        long now;
         fixed (byte* p = value)
         {
             var input = new StoreInput { Op = StoreOp.Set, Flags = flags, Type = KeyType.String, Expiry = expiry, Data = p, DataLength = value.Length };
             st = Db.Store(ref ctx).Rmw(ctx.Client.Database, key, ref input, out slot);
+            now = input.Now;
         }
         if (st == OpStatus.Pending) return;
         if (slot.Result == OpResult.WrongType) { Db.WrongType(ref ctx); return; }
+        if (Notify.On) NotifySet(ref ctx, key, slot, flags, expiry, expiry != 0 && expiry <= now);
         if ((flags & OpFlags.GetOld) != 0)
         {
             if (slot.Found) ctx.Reply.Bulk(slot.Value);
@@ -73,6 +77,21 @@ internal static unsafe class StringCommands
         }
         if (replyOk) ctx.Reply.Ok();
         else ctx.Reply.Integer(1);
+    }
+
+    /// <summary>
+    /// setGenericCommand's events: keymiss (GET's lookup), new, set, expire. An expiry already past is not written
+    /// (the store drops the key at once) where Redis writes the key and expires it at its next access: its set and
+    /// expire, then expired, all fire now.
+    /// </summary>
+    private static void NotifySet(ref CommandContext ctx, ReadOnlySpan<byte> key, OpSlot slot, OpFlags flags, long expiry, bool past)
+    {
+        if ((flags & OpFlags.GetOld) != 0 && !slot.Found) Notify.Miss(ref ctx, key);
+        if (slot.Result == OpResult.NotApplied || (!slot.Changed && !past)) return;
+        if (!slot.Found) Notify.New(ref ctx, key);
+        Notify.Event(ref ctx, KeyspaceEvents.String, "set"u8, key);
+        if (expiry != 0) Notify.Event(ref ctx, KeyspaceEvents.Generic, "expire"u8, key);
+        if (past) Notify.Event(ref ctx, KeyspaceEvents.Expired, "expired"u8, key);
     }
 
     [RespCommand("SETNX", Lock = KeyLock.SharedWrite, Arity = 3, Flags = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -109,6 +128,8 @@ internal static unsafe class StringCommands
         if (slot.Result == OpResult.WrongType) { Db.WrongType(ref ctx); return; }
         if (slot.Found) ctx.Reply.Bulk(slot.Value);
         else ctx.Reply.NullBulk();
+        if (slot.Found) Notify.Event(ref ctx, KeyspaceEvents.Generic, "del"u8, ctx[1]);
+        else Notify.Miss(ref ctx, ctx[1]);
     }
 
     [RespCommand("GETEX", Lock = KeyLock.SharedWrite, Arity = -2, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -133,7 +154,11 @@ internal static unsafe class StringCommands
         var st = Db.Read(ref ctx, ctx[1], KeyType.String, out var slot);
         if (st != Lookup.Found)
         {
-            if (st == Lookup.NotFound) ctx.Reply.NullBulk();
+            if (st == Lookup.NotFound)
+            {
+                Notify.Miss(ref ctx, ctx[1]);
+                ctx.Reply.NullBulk();
+            }
             return;
         }
         long expiry = 0;
@@ -149,6 +174,11 @@ internal static unsafe class StringCommands
         if (slot2.Result == OpResult.WrongType) { Db.WrongType(ref ctx); return; }
         if (slot2.Found) ctx.Reply.Bulk(slot2.Value);
         else ctx.Reply.NullBulk();
+        if (!slot2.Found || !Notify.On) return;
+        // The expire was in the past: the key went (propagated as DEL); a PERSIST of a key without a TTL changes nothing.
+        if (!persist && expiry <= StoreSession.NowMs()) Notify.Event(ref ctx, KeyspaceEvents.Generic, "del"u8, ctx[1]);
+        else if (!persist) Notify.Event(ref ctx, KeyspaceEvents.Generic, "expire"u8, ctx[1]);
+        else if (slot2.Changed) Notify.Event(ref ctx, KeyspaceEvents.Generic, "persist"u8, ctx[1]);
     }
 
     [RespCommand("MGET", Arity = -2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = -1, Step = 1,
@@ -164,7 +194,11 @@ internal static unsafe class StringCommands
             var st = store.Read(db, ctx[i], out var slot, OpFlags.StringOnly);
             if (store.AttemptPending) continue;
             if (st == OpStatus.Found && slot.Type == KeyType.String) ctx.Reply.Bulk(slot.Value);
-            else ctx.Reply.NullBulk();
+            else
+            {
+                if (st == OpStatus.NotFound) Notify.Miss(ref ctx, ctx[i]);
+                ctx.Reply.NullBulk();
+            }
         }
     }
 
@@ -196,7 +230,12 @@ internal static unsafe class StringCommands
             fixed (byte* p = value)
             {
                 var input = new StoreInput { Op = StoreOp.Set, Flags = flags, Type = KeyType.String, Data = p, DataLength = value.Length };
-                if (store.Rmw(db, ctx[i], ref input, out _) == OpStatus.Pending) return false;
+                if (store.Rmw(db, ctx[i], ref input, out var slot) == OpStatus.Pending) return false;
+                if (Notify.On)
+                {
+                    if (!slot.Found) Notify.New(ref ctx, ctx[i]);
+                    Notify.Event(ref ctx, KeyspaceEvents.String, "set"u8, ctx[i]);
+                }
             }
         }
         return true;
@@ -249,7 +288,15 @@ internal static unsafe class StringCommands
             if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out slot) == OpStatus.Pending) return;
         }
         if (slot.Result == OpResult.WrongType) { Db.WrongType(ref ctx); return; }
+        if (Notify.On) Written(ref ctx, slot, "append"u8);
         ctx.Reply.Integer(slot.Number);
+    }
+
+    /// <summary>A write of a string command that may create its key: new (dbAdd), then its event.</summary>
+    private static void Written(ref CommandContext ctx, OpSlot slot, ReadOnlySpan<byte> evt)
+    {
+        if (!slot.Found) Notify.New(ref ctx, ctx[1]);
+        Notify.Event(ref ctx, KeyspaceEvents.String, evt, ctx[1]);
     }
 
     [RespCommand("STRLEN", Arity = 2, Flags = CommandFlags.ReadOnly | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
@@ -333,6 +380,7 @@ internal static unsafe class StringCommands
             if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out slot) == OpStatus.Pending) return;
         }
         if (slot.Result == OpResult.WrongType) { Db.WrongType(ref ctx); return; }
+        if (Notify.On) Written(ref ctx, slot, "setrange"u8);
         ctx.Reply.Integer(slot.Number);
     }
 
@@ -379,6 +427,7 @@ internal static unsafe class StringCommands
         var input = new StoreInput { Op = StoreOp.IncrBy, Arg = incr, Now = StoreInput.LazyNow };
         if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out var slot) == OpStatus.Pending) return;
         if (slot.Result != OpResult.Ok && Db.ReplyResultError(ref ctx, slot)) return;
+        if (Notify.On) Written(ref ctx, slot, "incrby"u8);
         ctx.Reply.Integer(slot.Number);
     }
 
@@ -399,6 +448,7 @@ internal static unsafe class StringCommands
         var input = new StoreInput { Op = StoreOp.IncrByFloat, Double = incr, Now = StoreInput.LazyNow };
         if (Db.Store(ref ctx).Rmw(ctx.Client.Database, ctx[1], ref input, out var slot) == OpStatus.Pending) return;
         if (Db.ReplyResultError(ref ctx, slot)) return;
+        if (Notify.On) Written(ref ctx, slot, "incrbyfloat"u8);
         ctx.Reply.Bulk(slot.Value);
     }
 }

@@ -241,7 +241,7 @@ public sealed partial class ConfigRegistry
         Numeric("stream-node-max-bytes", null, M, u, 0, LongMax, 4096, Num.Memory);
         Numeric("zset-max-listpack-value", "zset-max-ziplist-value", M, u, 0, LongMax, c.ZsetMaxListpackValue, Num.Memory, bind: v => c.ZsetMaxListpackValue = v);
         Numeric("hll-sparse-max-bytes", null, M, u, 0, LongMax, 3000, Num.Memory);
-        Numeric("tracking-table-max-keys", null, M, u, 0, LongMax, 1000000);
+        Numeric("tracking-table-max-keys", null, M, u, 0, LongMax, c.TrackingTableMaxKeys, bind: v => c.TrackingTableMaxKeys = v);
         Numeric("client-query-buffer-limit", null, D | M, u, 1024 * 1024, LongMax, c.ClientQueryBufferLimit, Num.Memory, bind: v => c.ClientQueryBufferLimit = v);
         Numeric("maxmemory-clients", null, M, s, -100, LongMax, 0, Num.Memory | Num.Percent);
 

@@ -283,6 +283,12 @@ public static class ConfigValues
 /// <summary>notify-keyspace-events class bits, numbered as Redis's NOTIFY_* constants.</summary>
 public static class KeyspaceEvents
 {
+    /// <summary>
+    /// The server's notify-keyspace-events now (<see cref="ServerConfig.NotifyKeyspaceEvents"/> writes it): one static
+    /// field, so a command with notifications off pays one load and one branch.
+    /// </summary>
+    public static int Enabled;
+
     public const int Keyspace = 1 << 0;   // K
     public const int Keyevent = 1 << 1;   // E
     public const int Generic = 1 << 2;    // g

@@ -36,6 +36,7 @@ public sealed class ServerConfig
     public long HashMaxListpackEntries { get; set; } = 512;
     public long HashMaxListpackValue { get; set; } = 64;
     public long SetMaxIntsetEntries { get; set; } = 512;
+    public long TrackingTableMaxKeys { get; set; } = 1000000;
     public long SetMaxListpackEntries { get; set; } = 128;
     public long SetMaxListpackValue { get; set; } = 64;
     public long ZsetMaxListpackEntries { get; set; } = 128;
@@ -78,7 +79,16 @@ public sealed class ServerConfig
     public bool Daemonize { get; set; }
     public string PidFile { get; set; } = "";
     /// <summary>notify-keyspace-events as <see cref="KeyspaceEvents"/> bits.</summary>
-    public int NotifyKeyspaceEvents { get; set; }
+    public int NotifyKeyspaceEvents
+    {
+        get => _notifyKeyspaceEvents;
+        set
+        {
+            _notifyKeyspaceEvents = value;
+            KeyspaceEvents.Enabled = value; // what the commands look at (one server, one config, per process)
+        }
+    }
+    private int _notifyKeyspaceEvents;
     /// <summary>enable-protected-configs / enable-debug-command / enable-module-command: no, yes or local.</summary>
     public string EnableProtectedConfigs { get; set; } = "no";
     public string EnableDebugCommand { get; set; } = "no";

@@ -120,6 +120,11 @@ public sealed unsafe class Client : Storage.IHeldReplies
     /// <summary>Its pub/sub subscriptions, made by its first SUBSCRIBE.</summary>
     public PubSub.ClientSubscriptions Subscriptions => _subs ??= new PubSub.ClientSubscriptions();
     public PubSub.ClientSubscriptions? SubscriptionsOrNull => _subs;
+    private Tracking.ClientTracking? _tracking;
+    /// <summary>Its CLIENT TRACKING state, made by its first CLIENT TRACKING ON.</summary>
+    public Tracking.ClientTracking Tracking => _tracking ??= new Tracking.ClientTracking();
+    /// <summary>The tracking state if the client ever tracked: the executor's one check for every command.</summary>
+    public Tracking.ClientTracking? TrackingOrNull => _tracking;
     private bool _inPubSub;
     /// <summary>
     /// CLIENT_PUBSUB: set by (P|S)SUBSCRIBE, cleared when the last subscription goes. It limits a RESP2
@@ -601,6 +606,7 @@ public sealed unsafe class Client : Storage.IHeldReplies
             _block?.Unblock(Server.Blocking);
             if (_multi is not null) Commands.Transactions.TransactionCommands.Forget(Server, _multi);
             if (_subs is not null) Reactor.PubSub.LeaveAll(this);
+            if (_tracking is { On: true }) Server.Tracking.Disable(this, _tracking);
             if (Monitoring) Server.Watch.Monitors.Remove(this);
             if (Postponed) Server.Pause.Forget(this);
             bool storeBusy = StoreState.Waiting || StoreState.Slots.Count > 0;

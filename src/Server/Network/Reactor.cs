@@ -45,6 +45,10 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
     public Mailbox<IReactorWork> Mailbox { get; } = new();
     /// <summary>This reactor's subscribers and the messages its clients publish (made when the loop starts).</summary>
     public PubSub.ReactorPubSub PubSub { get; private set; } = null!;
+    /// <summary>Keyspace notifications of this reactor's commands (staged with them in <see cref="PubSub"/>).</summary>
+    public PubSub.KeyspaceNotifier Events { get; private set; } = null!;
+    /// <summary>Client-side caching: the invalidations this reactor's commands cause.</summary>
+    public Tracking.ReactorTracking Tracking { get; private set; } = null!;
     /// <summary>Input and output buffers lent to this reactor's clients while they have work (reactor thread only).</summary>
     public Protocol.BufferPool Buffers { get; } = new();
     public ReactorStats Stats { get; }
@@ -127,7 +131,10 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
         }
         Backend = CreateBackend();
         PubSub = new PubSub.ReactorPubSub(this, _server);
+        Tracking = new Tracking.ReactorTracking(this, _server);
         Store = _server.Store.NewSession($"reactor-{Index}");
+        Events = new PubSub.KeyspaceNotifier(_server, PubSub);
+        Store.Events = Events;
         try
         {
             while (!_stopping)
@@ -265,6 +272,7 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
         long now = Environment.TickCount64;
         _nextCron = now + 1000 / Math.Max(1, _server.Config.Hz);
         if (now >= _nextTrim) TrimMemory(now);
+        if (_server.Tracking.Active) Tracking.Cron(); // serverCron's trackingLimitUsedSlots; keys the store expired
         if (_clients.Count == 0) return;
         int timeout = _server.Config.Timeout;
         // Clients may close during the walk: iterate a reused copy, not the dictionary.

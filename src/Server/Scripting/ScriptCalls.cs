@@ -93,6 +93,8 @@ internal static unsafe class ScriptCalls
         int db = client.Database;
         int dirty = store?.Dirty ?? 0;
         var ctx = new CommandContext(input, argv, client, spec);
+        // call(): the keys a script reads are remembered for the client that runs it.
+        if (client.TrackingOrNull is { } tracking) Commands.Tracking.RememberKeys(client, tracking, spec, input, argv);
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         CommandTable.Invoke(spec.Index, ref ctx);
         long took = System.Diagnostics.Stopwatch.GetTimestamp() - started;
@@ -114,7 +116,7 @@ internal static unsafe class ScriptCalls
             if (spec.Name is "blmove" or "brpoplpush") output.NullBulk();
             else output.NullArray();
         }
-        if (store is not null && store.Dirty != dirty) ChangedKeys.Tell(server, spec, db, input, argv);
+        if (store is not null && store.Dirty != dirty) ChangedKeys.Tell(client, spec, db, input, argv);
         // call() from the script's client: latency, slow log ("?:0") and MONITOR ("[db lua]").
         if (took >= server.Watch.GateTicks) server.Watch.AfterCall(client, lua: true, client.Database, spec, input, argv, took, Commands.Diagnostics.CallKind.Completed);
         var stats = client.Reactor.Stats;

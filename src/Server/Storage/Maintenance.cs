@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using FASTER.core;
 
@@ -16,6 +17,7 @@ public sealed class Maintenance
     private readonly ManualResetEventSlim _wake = new(false);
     private long _expiryCursor;
     private byte[] _batch = new byte[64 * 1024];
+    private readonly ConcurrentQueue<(int Ns, byte[] Key)> _expireLater = new();
 
     public Maintenance(Store store)
     {
@@ -58,6 +60,7 @@ public sealed class Maintenance
                 bool more = false;
                 _store.GrowIndexIfNeeded();
                 FlushBehind();
+                ExpireRequested(session);
                 if (!_store.ExpiryPaused && _store.TotalExpires() > 0) more = ExpireCycle(session);
                 long now = Environment.TickCount64;
                 if (now >= nextCompactionCheck)
@@ -104,6 +107,34 @@ public sealed class Maintenance
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
         HeapReturns++;
         HeapReturnMaxPauseMs = Math.Max(HeapReturnMaxPauseMs, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds);
+    }
+
+    /// <summary>Any thread: <paramref name="key"/> was found expired on disk by a read; it is deleted on the next pass.</summary>
+    internal void ExpireLater(int ns, ReadOnlySpan<byte> key)
+    {
+        _expireLater.Enqueue((ns, key.ToArray()));
+        _wake.Set();
+    }
+
+    private void ExpireRequested(StoreSession session)
+    {
+        while (_expireLater.TryDequeue(out var r))
+        {
+            if (_store.IsDeadNamespace(r.Ns)) continue;
+            var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired };
+            session.RmwNamespace(r.Ns, r.Key, ref input, out var slot);
+            if (slot.ExpiredKey) Expired(r.Ns, r.Key);
+        }
+    }
+
+    /// <summary>activeExpireCycle's deleteExpiredKeyAndPropagate: the <c>expired</c> event, for its database now.</summary>
+    private void Expired(int ns, ReadOnlySpan<byte> key)
+    {
+        // signalModifiedKey: what clients cached of it is invalidated (client-side caching).
+        _store.ExpiryListener?.Expired(ns, key);
+        if (_store.BackgroundEvents is not { } events) return;
+        int db = _store.DatabaseOf(ns);
+        if (db >= 0) events.Expired(db, key);
     }
 
     /// <summary>One slice (about 25 ms) of the expiry walk; true when it stopped on its budget.</summary>
@@ -163,7 +194,8 @@ public sealed class Maintenance
                 int ns = BitConverter.ToInt32(full);
                 if (_store.IsDeadNamespace(ns)) continue;
                 var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = now };
-                session.RmwNamespace(ns, full[ValueLayout.KeyPrefix..], ref input, out _);
+                session.RmwNamespace(ns, full[ValueLayout.KeyPrefix..], ref input, out var slot);
+                if (slot.ExpiredKey) Expired(ns, full[ValueLayout.KeyPrefix..]);
             }
             if (next >= tail)
             {

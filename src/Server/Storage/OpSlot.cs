@@ -29,6 +29,13 @@ public sealed class OpSlot
     internal long StagedBytes;
     internal bool StagedExpired;
 
+    /// <summary>This operation removed or wrote over a record whose expiry had passed (the <c>expired</c> event).</summary>
+    internal bool ExpiredKey;
+    /// <summary>A read that found the key's record expired (a lazy delete follows when expired events are on).</summary>
+    internal bool SawExpired;
+    /// <summary>The lazy delete of <see cref="SawExpired"/> was done (a replay of the read does not repeat it).</summary>
+    internal bool LazyDone;
+
     // Bookkeeping of the session.
     internal ulong Tag;
     internal bool Done;
@@ -82,6 +89,9 @@ public sealed class OpSlot
         StagedExpires = 0;
         StagedBytes = 0;
         StagedExpired = false;
+        ExpiredKey = false;
+        SawExpired = false;
+        LazyDone = false;
         Tag = tag;
         Done = false;
         Owner = null;

@@ -163,6 +163,8 @@ public sealed partial class Store : IDisposable
     public CheckpointPhases Phases { get; } = new();
 
     public Maintenance Maintenance => _maintenance;
+    /// <summary>Told of each key the active expiry cycle deletes (client-side caching).</summary>
+    public IExpiryListener? ExpiryListener { get; set; }
 
     /// <summary>Which collection ids have pages to keep (compaction drops the others' pages).</summary>
     public Values.Paged.LiveCollections Collections { get; }
@@ -221,6 +223,20 @@ public sealed partial class Store : IDisposable
     public int Databases => _dbNs.Length;
 
     public int Namespace(int db) => Volatile.Read(ref _dbNs)[db];
+
+    /// <summary>The database whose keys live in namespace <paramref name="ns"/> now; -1 if none (flushed since).</summary>
+    public int DatabaseOf(int ns)
+    {
+        var map = Volatile.Read(ref _dbNs);
+        for (int db = 0; db < map.Length; db++) if (map[db] == ns) return db;
+        return -1;
+    }
+
+    /// <summary>Who hears of the keys the maintenance thread expires (keyspace notifications; null: nobody).</summary>
+    public IKeyEvents? BackgroundEvents { get; set; }
+
+    /// <summary>A reactor found a key expired on disk: the maintenance thread deletes it (and fires its event).</summary>
+    internal void ExpireLater(int ns, ReadOnlySpan<byte> key) => _maintenance.ExpireLater(ns, key);
 
     /// <summary>
     /// The db -> namespace map now. Never changed in place (FLUSHDB, FLUSHALL and SWAPDB install a new

@@ -42,6 +42,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         if (input.Expired(exp))
         {
             slot.Found = false;
+            slot.SawExpired = true;
             return false;
         }
         slot.Found = true;
@@ -230,7 +231,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             Interlocked.Decrement(ref ns.Keys);
             if (oldExp != 0) Interlocked.Decrement(ref ns.Expires);
             Interlocked.Add(ref ns.Bytes, -ValueLayout.RecordBytes(key.Length, value.Length));
-            if (!live) _stats.ExpiredKeys++;
+            if (!live) { _stats.ExpiredKeys++; slot.ExpiredKey = true; }
             slot.Changed = live;
             rmwInfo.Action = RMWAction.ExpireAndStop;
             LogDelete(ref key, slot); // durability
@@ -267,7 +268,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         if (dExp != 0) Interlocked.Add(ref ns.Expires, dExp);
         long dBytes = ValueLayout.RecordBytes(key.Length, value.Length) - oldBytes;
         if (dBytes != 0) Interlocked.Add(ref ns.Bytes, dBytes);
-        if (!live) _stats.ExpiredKeys++;
+        if (!live) { _stats.ExpiredKeys++; slot.ExpiredKey = true; }
         ulong newCid = LiveCollections.CidOf(ref value, out long newPageBytes);
         if ((oldCid | newCid) != 0) Collections(ref key, oldCid, oldPageBytes, newCid, newPageBytes);
         LogWrite(ref key, ref value, slot); // durability: the record's image, under the record lock
@@ -333,6 +334,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             // An expired record is reused as a new counter: the key stays counted, its expiry goes.
             Interlocked.Decrement(ref _store.Counters(ValueLayout.NamespaceOf(ref key)).Expires);
             _stats.ExpiredKeys++;
+            slot.ExpiredKey = true;
             if (deadCid != 0) Collections(ref key, deadCid, deadBytes, 0, 0);
         }
         LogWrite(ref key, ref value, slot); // durability: the record's image, under the record lock
@@ -618,7 +620,11 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         if (slot.StagedKeys != 0) Interlocked.Add(ref ns.Keys, slot.StagedKeys);
         if (slot.StagedExpires != 0) Interlocked.Add(ref ns.Expires, slot.StagedExpires);
         if (slot.StagedBytes != 0) Interlocked.Add(ref ns.Bytes, slot.StagedBytes);
-        if (slot.StagedExpired) _stats.ExpiredKeys++;
+        if (slot.StagedExpired)
+        {
+            _stats.ExpiredKeys++;
+            slot.ExpiredKey = true;
+        }
         slot.StagedKeys = 0;
         slot.StagedExpires = 0;
         slot.StagedBytes = 0;

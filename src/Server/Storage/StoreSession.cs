@@ -35,6 +35,7 @@ public sealed unsafe partial class StoreSession : IDisposable
     private byte[] _keyBuffer = GC.AllocateUninitializedArray<byte>(1024, pinned: true);
     private readonly Stack<OpSlot> _pool = new();
     private readonly OpSlot _syncSlot = new();
+    private readonly OpSlot _lazySlot = new();
     private PendingState? _command;
     private int _cursor;
     private bool _attemptPending;
@@ -60,6 +61,40 @@ public sealed unsafe partial class StoreSession : IDisposable
     public void MarkDirty() => _dirty++;
 
     internal ClientSession<SpanByte, SpanByte, StoreInput, StoreOutput, Empty, StoreFunctions> FasterSession => _session;
+
+    /// <summary>Who hears of the keys this session's operations expire (null: nobody).</summary>
+    public IKeyEvents? Events { get; set; }
+
+    /// <summary>
+    /// A read found <paramref name="key"/> expired: with expired events on, the key is deleted now, as Redis's
+    /// expireIfNeeded does on every lookup (and its event fired before anything the command itself fires). The
+    /// record was just read: in memory, the delete does not wait; a record read from disk is left to the
+    /// maintenance thread (its delete would wait on disk), which fires the event when it deletes it. Once per
+    /// read: a replay of the read (the command ran again after a disk wait) fires again what the first attempt
+    /// fired and dropped, without deleting again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WroteExpired(int db, ReadOnlySpan<byte> key) => Events?.Expired(db, key);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReadExpired(int db, int ns, ReadOnlySpan<byte> key, OpSlot slot)
+    {
+        if (Events is not { WantsExpired: true } events) return;
+        if (!slot.LazyDone)
+        {
+            slot.LazyDone = true;
+            // (While the index splits a write would wait for the split: also the maintenance thread's.)
+            if (slot.Address < _store.Kv.Log.HeadAddress || _store.IndexSplitting)
+            {
+                _store.ExpireLater(ns, key);
+                return;
+            }
+            var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = NowMs() };
+            IssueSync(_lazySlot, ns, key, ref input, out var del, write: true);
+            slot.ExpiredKey = del.ExpiredKey;
+        }
+        if (slot.ExpiredKey) events.Expired(db, key);
+    }
 
     // ------------------------------------------------------------ command frame
 
@@ -233,14 +268,19 @@ public sealed unsafe partial class StoreSession : IDisposable
         int ns = _store.Namespace(db);
         // The clock is read only for a record with an expiry (most have none): clock_gettime on every GET.
         var input = new StoreInput { Op = StoreOp.Read, Flags = flags, Now = StoreInput.LazyNow };
-        return Issue(ns, key, ref input, out slot, write: false);
+        var st = Issue(ns, key, ref input, out slot, write: false);
+        if (st == OpStatus.NotFound && slot.SawExpired) ReadExpired(db, ns, key, slot);
+        return st;
     }
 
     /// <summary>Read-modify-write of <paramref name="key"/> with <paramref name="input"/> (Now is filled in).</summary>
     public OpStatus Rmw(int db, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot)
     {
         int ns = _store.Namespace(db);
-        return RmwNamespace(ns, key, ref input, out slot);
+        var st = RmwNamespace(ns, key, ref input, out slot);
+        // A write over an expired record (replayed too: the first attempt's event was dropped with it).
+        if (slot.ExpiredKey && st != OpStatus.Pending) WroteExpired(db, key);
+        return st;
     }
 
     public OpStatus RmwNamespace(int ns, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot)
@@ -345,8 +385,11 @@ public sealed unsafe partial class StoreSession : IDisposable
     }
 
     private OpStatus IssueSync(int ns, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot, bool write)
+        => IssueSync(_syncSlot, ns, key, ref input, out slot, write);
+
+    private OpStatus IssueSync(OpSlot own, int ns, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot, bool write)
     {
-        slot = _syncSlot;
+        slot = own;
         slot.Reset(0);
         slot.Unlogged = input.Has(OpFlags.NoLog);
         var status = Execute(ns, key, ref input, slot, write);
@@ -361,7 +404,7 @@ public sealed unsafe partial class StoreSession : IDisposable
                 _session.CompletePending(wait: true);
             }
             Outstanding--;
-            if (!write && MissedByCompaction(slot)) return IssueSync(ns, key, ref input, out slot, write);
+            if (!write && MissedByCompaction(slot)) return IssueSync(own, ns, key, ref input, out slot, write);
         }
         else
         {

@@ -77,7 +77,7 @@ public class PubSubTranscriptTests
     }
 
     /// <summary>A connection that reads whole RESP values as the bytes sent (resp_transcripts.py's Conn).</summary>
-    private sealed class RawConn : IDisposable
+    internal sealed class RawConn : IDisposable
     {
         private readonly Socket _s;
         private readonly byte[] _buf = new byte[64 * 1024];

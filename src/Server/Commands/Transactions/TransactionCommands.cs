@@ -135,6 +135,7 @@ internal static class TransactionCommands
                 int db = client.Database;
                 int dirty = store.Dirty;
                 var inner = new CommandContext(bytes, args, client, spec);
+                if (client.TrackingOrNull is { } tracking) Tracking.RememberKeys(client, tracking, spec, bytes, args);
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 CommandTable.Invoke(spec.Index, ref inner);
                 if (store.AttemptPending) return; // the executor runs EXEC again when the reads are in
@@ -149,7 +150,7 @@ internal static class TransactionCommands
                     if (spec.Name is "blmove" or "brpoplpush") ctx.Reply.NullBulk();
                     else ctx.Reply.NullArray();
                 }
-                if (store.Dirty != dirty) ChangedKeys.Tell(ctx.Server, spec, db, bytes, args);
+                if (store.Dirty != dirty) ChangedKeys.Tell(client, spec, db, bytes, args);
             }
         }
         finally { client.DenyBlocking = false; }

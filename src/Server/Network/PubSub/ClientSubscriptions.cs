@@ -12,8 +12,8 @@ public sealed class ClientSubscriptions
 
     public int Channels, Patterns, Shard;
 
-    /// <summary>Messages that came while the client's command waited on disk, written after it.</summary>
-    internal List<(PubSubMessage Message, byte[]? Pattern)>? Deferred;
+    /// <summary>Messages and invalidations that came while the client's command waited on disk, written after it.</summary>
+    internal List<(Push Message, byte[]? Pattern)>? Deferred;
 
     /// <summary>clientSubscriptionsCount: channels and patterns.</summary>
     public int Count => Channels + Patterns;

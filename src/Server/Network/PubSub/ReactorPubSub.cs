@@ -34,6 +34,7 @@ public sealed class ReactorPubSub
     private readonly ConcurrentQueue<PubSubBatch> _inbox = new();
     private int _posted; // 1: something was put in the inbox since the last look (one volatile read a command)
     private bool _pending;
+    private bool _trackingStaged, _trackingPending;
 
     internal ReactorPubSub(Reactor reactor, ServerContext server)
     {
@@ -111,6 +112,38 @@ public sealed class ReactorPubSub
         }
     }
 
+    /// <summary>
+    /// Any thread but a reactor's (the maintenance thread's expired events): the message is counted as
+    /// <see cref="Publish"/> counts it and goes straight to the inbox of every reactor with a receiver.
+    /// </summary>
+    internal static void PublishFromOutside(ServerContext server, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> payload)
+    {
+        var reg = server.PubSub;
+        var spin = new SpinWait();
+        while (true)
+        {
+            if (reg.BeginRead(out long version))
+            {
+                int receivers = Count(reg, SubKind.Channel, channel, out var subs, out var matched);
+                if (reg.Unchanged(version))
+                {
+                    if (receivers == 0) return;
+                    var m = new PubSubMessage(SubKind.Channel, channel.ToArray(), payload.ToArray(), subs, matched, version);
+                    var reactors = server.Reactors;
+                    for (int r = 0; r < reactors.Length; r++)
+                    {
+                        if (!m.For(r)) continue;
+                        var batch = new PubSubBatch(null);
+                        batch.Messages.Add(m);
+                        reactors[r].PubSub.Post(batch);
+                    }
+                    return;
+                }
+            }
+            spin.SpinOnce();
+        }
+    }
+
     private static int Count(PubSubRegistry reg, SubKind kind, ReadOnlySpan<byte> channel, out Subscribers? subs, out Subscribers[] matched)
     {
         subs = reg.Find(kind, channel);
@@ -131,16 +164,37 @@ public sealed class ReactorPubSub
     }
 
     /// <summary>Something to do when the command ends (one check in the executor).</summary>
-    internal bool HasStaged => _staged.Count > 0;
+    internal bool HasStaged => _staged.Count > 0 | _trackingStaged;
 
     /// <summary>The command waits on disk and will run again: what it published is published then.</summary>
-    internal void DropStaged() => _staged.Clear();
+    internal void DropStaged()
+    {
+        _staged.Clear();
+        if (!_trackingStaged) return;
+        _trackingStaged = false;
+        _reactor.Tracking.DropStaged();
+    }
+
+    /// <summary>The command changed tracked state (<see cref="Tracking.ReactorTracking"/>): told when it ends.</summary>
+    internal void TrackingStaged() => _trackingStaged = true;
+
+    /// <summary>BCAST keys or evictions wait for the end of the input (trackingBroadcastInvalidationMessages).</summary>
+    internal void TrackingPending()
+    {
+        _trackingPending = true;
+        _pending = true;
+    }
 
     /// <summary>The command finished: its messages go out, and a client's deferred messages follow its reply.</summary>
     internal void AfterCommand(Client client)
     {
         foreach (var m in _staged) Route(m);
         _staged.Clear();
+        if (_trackingStaged)
+        {
+            _trackingStaged = false;
+            _reactor.Tracking.Commit(client);
+        }
         if (client.SubscriptionsOrNull?.Deferred is { } deferred && !client.StoreState.Waiting)
         {
             client.SubscriptionsOrNull.Deferred = null;
@@ -174,6 +228,12 @@ public sealed class ReactorPubSub
     {
         if (!_pending) return;
         _pending = false;
+        if (_trackingPending)
+        {
+            // Into the batches posted below, so they travel before the replies of this input.
+            _trackingPending = false;
+            _reactor.Tracking.EndInput();
+        }
         var reactors = _server.Reactors;
         for (int r = 0; r < _open.Length; r++)
         {
@@ -217,7 +277,7 @@ public sealed class ReactorPubSub
         while (_inbox.TryDequeue(out var batch))
         {
             foreach (var m in batch.Messages) DeliverOne(m);
-            batch.From.Delivered(_index, batch.Bytes);
+            batch.From?.Delivered(_index, batch.Bytes);
         }
     }
 
@@ -237,8 +297,32 @@ public sealed class ReactorPubSub
     /// <summary>Any thread: reactor <paramref name="target"/> delivered a batch this reactor sent.</summary>
     private void Delivered(int target, long bytes) => Interlocked.Add(ref _inFlight[target], -bytes);
 
-    private void DeliverOne(PubSubMessage m)
+    /// <summary>An invalidation for a client of this reactor (written now) or of another (into its batch).</summary>
+    internal void Route(Tracking.TrackingPush p)
     {
+        var target = p.Recipient.Reactor;
+        if (target is null) return;
+        int r = target.Index;
+        if (r == _index)
+        {
+            Write(p.Recipient, p, null);
+            return;
+        }
+        var batch = _open[r] ??= new PubSubBatch(this);
+        batch.Messages.Add(p);
+        batch.Bytes += p.Size;
+        Interlocked.Add(ref _inFlight[r], p.Size);
+        _pending = true;
+    }
+
+    private void DeliverOne(Push push)
+    {
+        if (push is Tracking.TrackingPush invalidation)
+        {
+            Write(invalidation.Recipient, invalidation, null);
+            return;
+        }
+        var m = (PubSubMessage)push;
         if (m.Subscribers?.Local[_index] is { } list)
         {
             foreach (var sub in list) if (sub.Since <= m.Stamp) Write(sub.Client, m, null);
@@ -250,7 +334,7 @@ public sealed class ReactorPubSub
         }
     }
 
-    private void Write(Client c, PubSubMessage m, byte[]? pattern)
+    private void Write(Client c, Push m, byte[]? pattern)
     {
         // After QUIT's +OK nothing more is written (prepareClientToWrite refuses CLIENT_CLOSE_AFTER_REPLY).
         if (c.Closed || c.CloseAfterReply) return;
@@ -260,7 +344,8 @@ public sealed class ReactorPubSub
             (c.Subscriptions.Deferred ??= new()).Add((m, pattern));
             return;
         }
-        WriteFrame(c.Output, m, pattern);
+        if (m is PubSubMessage message) WriteFrame(c.Output, message, pattern);
+        else if (!((Tracking.TrackingPush)m).Write()) return;
         if (!c.PubSubDirty)
         {
             c.PubSubDirty = true;

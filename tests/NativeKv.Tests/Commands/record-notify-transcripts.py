@@ -17,7 +17,7 @@ import random
 import sys
 import time
 
-from resp_transcripts import Conn, encode, parse, cs
+from resp_transcripts import Conn, encode, parse, cs, until_marker
 
 PREP = ["S: psubscribe __key*__:*", "A: config set notify-keyspace-events KEA"]
 L = "x" * 70  # a member longer than set-max-listpack-value
@@ -159,16 +159,8 @@ class Session:
 
     def settle(self, name):
         """Everything the connection got before its PING marker's reply."""
-        c = self.conns[name]
         self.marker += 1
-        m = b"m%d" % self.marker
-        c.s.sendall(encode([b"ping", m]))
-        got = b""
-        while True:
-            r = c.reply()
-            if r in (b"$%d\r\n%s\r\n" % (len(m), m), b"*2\r\n$4\r\npong\r\n$%d\r\n%s\r\n" % (len(m), m)):
-                return got
-            got += r
+        return until_marker(self.conns[name], b"m%d" % self.marker)
 
     def step(self, line):
         name, cmd = line.split(": ", 1)

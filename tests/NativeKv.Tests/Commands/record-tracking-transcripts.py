@@ -14,7 +14,7 @@ push frames itself. `{A}`, `{B}`, `{C}` stand for the connections' ids, in steps
 import re
 import sys
 
-from resp_transcripts import Conn, encode, parse, cs
+from resp_transcripts import Conn, encode, parse, cs, until_marker
 
 FAMILIES = {
     "Commands": [
@@ -140,16 +140,9 @@ class Session:
         return re.sub(rb"(redirect\r\n:|tracking-redir-broken\r\n:)(\d+)\r\n", name, got)
 
     def settle(self, name):
-        c = self.conns[name]
+        """Everything the connection got before its PING marker's reply."""
         self.marker += 1
-        m = b"m%d" % self.marker
-        c.s.sendall(encode([b"ping", m]))
-        got = b""
-        while True:
-            r = c.reply()
-            if r in (b"$%d\r\n%s\r\n" % (len(m), m), b"*2\r\n$4\r\npong\r\n$%d\r\n%s\r\n" % (len(m), m)):
-                return got
-            got += r
+        return until_marker(self.conns[name], b"m%d" % self.marker)
 
     def step(self, line):
         name, cmd = line.split(": ", 1)

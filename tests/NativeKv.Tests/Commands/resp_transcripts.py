@@ -55,6 +55,18 @@ class Conn:
         return self.reply()
 
 
+def until_marker(conn, marker):
+    """Sends PING <marker> and returns every reply the connection got before the marker's (a subscribed RESP2
+    connection answers PING as ["pong", marker]): what a subscriber or a tracking client was sent by then."""
+    conn.s.sendall(encode([b"ping", marker]))
+    got = b""
+    while True:
+        r = conn.reply()
+        if r in (b"$%d\r\n%s\r\n" % (len(marker), marker), b"*2\r\n$4\r\npong\r\n$%d\r\n%s\r\n" % (len(marker), marker)):
+            return got
+        got += r
+
+
 def cs(b):
     out = []
     for ch in b:

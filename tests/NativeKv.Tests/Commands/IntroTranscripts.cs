@@ -5,6 +5,7 @@ internal static class IntroTranscripts
 {
     public static readonly (string[] Args, string Reply)[] SlowlogResp2 =
     [
+        (["config", "set", "slowlog-log-slower-than", "-1"], "+OK\r\n"),
         (["slowlog", "reset"], "+OK\r\n"),
         (["slowlog", "len"], ":0\r\n"),
         (["slowlog", "help"], "*12\r\n+SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET [<count>]\r\n+    Return top <count> entries from the slowlog (default: 10, -1 mean all).\r\n+    Entries are made of:\r\n+    id, timestamp, time in microseconds, arguments array, client IP and port,\r\n+    client name\r\n+LEN\r\n+    Return the length of the slowlog.\r\n+RESET\r\n+    Reset the slowlog.\r\n+HELP\r\n+    Print this help.\r\n"),
@@ -34,15 +35,15 @@ internal static class IntroTranscripts
         (["config", "set", "slowlog-max-len", "0"], "+OK\r\n"),
         (["slowlog", "len"], ":0\r\n"),
         (["config", "set", "slowlog-max-len", "128"], "+OK\r\n"),
-        (["slowlog", "reset"], "+OK\r\n"),
-        (["slowlog", "len"], ":1\r\n"),
-        (["config", "set", "slowlog-log-slower-than", "10000"], "+OK\r\n"),
+        (["config", "set", "slowlog-log-slower-than", "-1"], "+OK\r\n"),
         (["slowlog", "reset"], "+OK\r\n"),
         (["slowlog", "len"], ":0\r\n"),
+        (["config", "set", "slowlog-log-slower-than", "10000"], "+OK\r\n"),
     ];
 
     public static readonly (string[] Args, string Reply)[] SlowlogResp3 =
     [
+        (["config", "set", "slowlog-log-slower-than", "-1"], "+OK\r\n"),
         (["slowlog", "reset"], "+OK\r\n"),
         (["slowlog", "len"], ":0\r\n"),
         (["slowlog", "help"], "*12\r\n+SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET [<count>]\r\n+    Return top <count> entries from the slowlog (default: 10, -1 mean all).\r\n+    Entries are made of:\r\n+    id, timestamp, time in microseconds, arguments array, client IP and port,\r\n+    client name\r\n+LEN\r\n+    Return the length of the slowlog.\r\n+RESET\r\n+    Reset the slowlog.\r\n+HELP\r\n+    Print this help.\r\n"),
@@ -72,11 +73,10 @@ internal static class IntroTranscripts
         (["config", "set", "slowlog-max-len", "0"], "+OK\r\n"),
         (["slowlog", "len"], ":0\r\n"),
         (["config", "set", "slowlog-max-len", "128"], "+OK\r\n"),
-        (["slowlog", "reset"], "+OK\r\n"),
-        (["slowlog", "len"], ":1\r\n"),
-        (["config", "set", "slowlog-log-slower-than", "10000"], "+OK\r\n"),
+        (["config", "set", "slowlog-log-slower-than", "-1"], "+OK\r\n"),
         (["slowlog", "reset"], "+OK\r\n"),
         (["slowlog", "len"], ":0\r\n"),
+        (["config", "set", "slowlog-log-slower-than", "10000"], "+OK\r\n"),
     ];
 
     public static readonly (string[] Args, string Reply)[] LatencyResp2 =

@@ -106,7 +106,8 @@ public class IntrospectionTests
         await Assert.That(sw.ElapsedMilliseconds).IsBetween(300, 3000);
         sw.Restart();
         await Assert.That(other.Call("SET", "a", "1").Text).IsEqualTo("OK");
-        await Assert.That(sw.ElapsedMilliseconds).IsLessThan(300);
+        // The pause is over: not held again (a loaded CI machine can take a while to answer anything).
+        await Assert.That(sw.ElapsedMilliseconds).IsLessThan(2000);
     }
 
     /// <summary>

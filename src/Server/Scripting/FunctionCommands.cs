@@ -35,21 +35,7 @@ internal static class FunctionCommands
             ctx.Reply.Error("ERR Function not found");
             return;
         }
-        if (!ctx.TryGetLong(2, out long numkeys))
-        {
-            ctx.Reply.Error("ERR Bad number of keys provided");
-            return;
-        }
-        if (numkeys > ctx.Count - 3)
-        {
-            ctx.Reply.Error("ERR Number of keys can't be greater than number of args");
-            return;
-        }
-        if (numkeys < 0)
-        {
-            ctx.Reply.Error("ERR Number of keys can't be negative");
-            return;
-        }
+        if (!ScriptCommands.TryNumKeys(ref ctx, "ERR Bad number of keys provided", out long numkeys)) return;
         bool noWrites = (function.Flags & ScriptFlags.NoWrites) != 0;
         if (!noWrites)
         {

@@ -47,25 +47,35 @@ internal static unsafe class ScriptCommands
         return entry.Keys != ScriptKeys.Declared;
     }
 
-    private static void EvalGeneric(ref CommandContext ctx, bool sha, bool ro)
+    /// <summary>
+    /// numkeys at ctx[2] as evalGenericCommand and fcallCommandGeneric check it, in their order; false after the error
+    /// (<paramref name="notInteger"/>: EVAL's getLongLongFromObjectOrReply text, FCALL's own).
+    /// </summary>
+    internal static bool TryNumKeys(ref CommandContext ctx, string notInteger, out long numkeys)
     {
-        ctx.Server.Watch.FeedBefore(ref ctx); // evalCommand: the script's line before its commands' lines
-        // evalGenericCommand
-        if (!ctx.TryGetLong(2, out long numkeys))
+        if (!ctx.TryGetLong(2, out numkeys))
         {
-            ctx.Reply.Error("ERR value is not an integer or out of range");
-            return;
+            ctx.Reply.Error(notInteger);
+            return false;
         }
         if (numkeys > ctx.Count - 3)
         {
             ctx.Reply.Error("ERR Number of keys can't be greater than number of args");
-            return;
+            return false;
         }
         if (numkeys < 0)
         {
             ctx.Reply.Error("ERR Number of keys can't be negative");
-            return;
+            return false;
         }
+        return true;
+    }
+
+    private static void EvalGeneric(ref CommandContext ctx, bool sha, bool ro)
+    {
+        ctx.Server.Watch.FeedBefore(ref ctx); // evalCommand: the script's line before its commands' lines
+        // evalGenericCommand
+        if (!TryNumKeys(ref ctx, "ERR value is not an integer or out of range", out long numkeys)) return;
         var cache = Scripts.Cache;
         var engine = LuaEngine.For(cache);
         engine.Server = ctx.Server;

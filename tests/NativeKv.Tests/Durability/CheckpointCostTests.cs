@@ -21,18 +21,33 @@ public class CheckpointCostTests
         throw new InvalidDataException($"INFO {section} has no {field}");
     }
 
-    /// <summary>Best of three SAVEs, as the client sees them, in ms.</summary>
-    private static double BestSave(RespClient c)
+    /// <summary>
+    /// Three SAVEs: the fastest as the client saw it (ms, printed only: the machine is shared) and the
+    /// fewest bytes the server wrote during one (its write calls, /proc/PID/io wchar: what a checkpoint
+    /// costs, steady where a time is not; the fewest, as the log pages a flush behind the tail writes
+    /// meanwhile count too: 81 MB during the first SAVE after the churn).
+    /// </summary>
+    private static (double ms, long written) BestSave(RespClient c, int pid)
     {
         double best = double.MaxValue;
+        long fewest = long.MaxValue;
         for (int i = 0; i < 3; i++)
         {
+            long before = WrittenBytes(pid);
             var sw = Stopwatch.StartNew();
             var r = c.Call("SAVE");
             if (r.ToString() != "OK") throw new InvalidDataException("SAVE: " + r);
             best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
+            fewest = Math.Min(fewest, WrittenBytes(pid) - before);
         }
-        return best;
+        return (best, fewest);
+    }
+
+    private static long WrittenBytes(int pid)
+    {
+        foreach (var line in File.ReadAllLines($"/proc/{pid}/io"))
+            if (line.StartsWith("wchar:", StringComparison.Ordinal)) return long.Parse(line.AsSpan(6).Trim());
+        throw new InvalidDataException($"/proc/{pid}/io has no wchar");
     }
 
     /// <summary>
@@ -107,26 +122,28 @@ public class CheckpointCostTests
         try
         {
             double fresh, churned;
-            long logMemory;
+            long freshBytes, churnedBytes, logMemory;
             await using (var server = await ServerProcess.StartInAsync(dir, "--save", "", "--appendonly", "no"))
             {
                 using var c = new RespClient(server.Port);
                 for (int i = 0; i < 300; i++) c.Call("SET", "k" + i, "fresh");
-                fresh = BestSave(c);
+                (fresh, freshBytes) = BestSave(c, server.Pid);
                 Churn(server.Port, 2_000_000, model);
-                churned = BestSave(c);
+                (churned, churnedBytes) = BestSave(c, server.Pid);
                 // Compaction frees the dead versions' pages on the maintenance thread, a pass at a time: on a
                 // busy machine it was a page or two behind when the churn ended (136 MB), so give it 10 s.
                 var settle = System.Diagnostics.Stopwatch.StartNew();
                 while ((logMemory = InfoField(c, "memory", "store_log_memory")) >= 128L << 20 && settle.Elapsed < TimeSpan.FromSeconds(10))
                     await Task.Delay(100);
                 await Assert.That(c.Call("DBSIZE").Integer).IsEqualTo(model.Count);
-                Console.WriteLine($"SAVE of 300 keys, best of 3: fresh store {fresh:F1} ms, after 2M overwrites {churned:F1} ms; log memory {logMemory >> 20} MB; {model.Count} live keys");
+                Console.WriteLine($"SAVE of 300 keys, best of 3: fresh store {fresh:F1} ms and {freshBytes >> 10} KB written, after 2M overwrites {churned:F1} ms and {churnedBytes >> 10} KB; log memory {logMemory >> 20} MB; {model.Count} live keys");
                 KillHard(server); // only the checkpoint is left to recover from
             }
             // Before: every SAVE wrote the whole in-memory log (250 MB here: 240-720 ms each) and the
-            // dead versions stayed in memory.
-            await Assert.That(churned).IsLessThan(Math.Max(30, 3 * fresh));
+            // dead versions stayed in memory. Now one writes the index and what changed since the last one
+            // (1 MB for the fresh store); 16 MB of slack is two log pages a flush behind the tail may write. (Its time was asserted until a
+            // CI run under load saw 33 ms against a 30 ms bound, 27 of them waiting for the version change.)
+            await Assert.That(churnedBytes).IsLessThanOrEqualTo(freshBytes + (16L << 20));
             await Assert.That(logMemory).IsLessThan(128L << 20);
             await using (var server = await ServerProcess.StartInAsync(dir, "--save", "", "--appendonly", "no"))
             {
@@ -223,8 +240,36 @@ public class CheckpointCostTests
 
     [Test]
     [NotInParallel]
-    [Timeout(300_000)]
+    [Timeout(600_000)]
     public async Task Bgsave_and_save_rules_on_a_million_keys_never_hold_a_client_past_20_ms(CancellationToken ct)
+    {
+        // The machine is shared: a CI run under load saw one PING of 21.9 ms while the first checkpoint
+        // wrote 1M keys (no other slow one past 14.6). A checkpoint that holds clients does so every time
+        // (snapshot checkpoints of the whole log put p99 at 16 ms in every run), so a fresh server gets
+        // up to three tries and one clean window passes.
+        const int attempts = 3;
+        for (int attempt = 1; ; attempt++)
+        {
+            var (quiet, during) = await CheckpointWindow(ct);
+            // 20 ms, unless the machine itself stalled the probe that long with no checkpoint running.
+            double maxBound = Math.Max(20.0, quiet.Max());
+            double p99Bound = Math.Max(10.0, 2 * Percentile(quiet, 0.99));
+            bool clean = during.Max() <= maxBound && Percentile(during, 0.99) <= p99Bound;
+            Console.WriteLine($"attempt {attempt}: {(clean ? "within" : "past")} max {maxBound:F1} ms, p99 {p99Bound:F1} ms");
+            if (clean || attempt == attempts)
+            {
+                await Assert.That(during.Max()).IsLessThanOrEqualTo(maxBound);
+                await Assert.That(Percentile(during, 0.99)).IsLessThanOrEqualTo(p99Bound);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A fresh server with 1M keys and a light writer: PING latencies for 3 s without checkpoints, then
+    /// during 3 BGSAVEs and 2 save-rule checkpoints.
+    /// </summary>
+    private static async Task<(List<double> quiet, List<double> during)> CheckpointWindow(CancellationToken ct)
     {
         await using var server = await ServerProcess.StartAsync("--save", "");
         using var c = new RespClient(server.Port);
@@ -280,10 +325,7 @@ public class CheckpointCostTests
         foreach (var (at, ms) in samples.Where(s => s.ms > 5))
             Console.WriteLine($"slow PING at {origin + Stopwatch.GetElapsedTime(samples[0].at, at):HH:mm:ss.fff}: {ms:F1} ms");
         await Assert.That(during.Count).IsGreaterThan(100);
-        // 20 ms, unless the machine itself stalled the probe that long with no checkpoint running
-        // (a shared 2-core machine). Before: snapshot checkpoints of the whole log put p99 at 16 ms.
-        await Assert.That(during.Max()).IsLessThanOrEqualTo(Math.Max(20.0, quiet.Max()));
-        await Assert.That(Percentile(during, 0.99)).IsLessThanOrEqualTo(Math.Max(10.0, 2 * Percentile(quiet, 0.99)));
+        return (quiet, during);
     }
 
     private static double Percentile(List<double> ms, double q)

@@ -32,7 +32,9 @@ public class PagedReclaimTests
 
         var (del, ms) = Timed(c, "DEL", "h");
         await Assert.That(del.Integer).IsEqualTo(1);
-        await Assert.That(ms).IsLessThan(50);
+        // O(1): a DEL that walked the hash's ~5k bucket pages would take seconds. The 50 ms is a
+        // benchmark figure (perf/big-collection.sh); beside the rest of the suite one DEL took 222 ms once.
+        await Assert.That(ms).IsLessThan(1000);
         await Assert.That(Info(c, "store_dead_page_bytes")).IsGreaterThanOrEqualTo(pages);
 
         // Compaction runs on the maintenance thread (checked once a second); meanwhile other keys answer.

@@ -219,6 +219,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
     {
         var slot = output.Slot;
         if (IsCounter(input.Op)) return CounterInPlace(ref key, ref input, ref value, slot);
+        if (input.Op == StoreOp.Edit && InlineEdit.IsListEdge(input) && ListEdgeInRecord(ref key, ref input, ref value, slot)) return true;
         var decision = Decide(ref input, ref value, slot);
         if (decision == Decision.Skip) return true; // nothing to change: done
         long oldExp = ValueLayout.ExpiryOf(ref value);
@@ -271,6 +272,36 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         if (!live) { _stats.ExpiredKeys++; slot.ExpiredKey = true; }
         ulong newCid = LiveCollections.CidOf(ref value, out long newPageBytes);
         if ((oldCid | newCid) != 0) Collections(ref key, oldCid, oldPageBytes, newCid, newPageBytes);
+        LogWrite(ref key, ref value, slot); // durability: the record's image, under the record lock
+        return true;
+    }
+
+    /// <summary>
+    /// A paged list's edge push or pop made on the record in place (<see cref="InlineEdit.ListEditInRecord"/>): the key,
+    /// its type, expiry, size and cid stay; only the weight in the page estimate moves. False when the record is not a
+    /// live editable root: <see cref="Decide"/> then answers as for any edit (WRONGTYPE, or the general path's read).
+    /// An edit the side cannot take is answered here as Decide would (not applied, the root for the general path).
+    /// </summary>
+    private bool ListEdgeInRecord(ref SpanByte key, ref StoreInput input, ref SpanByte value, OpSlot slot)
+    {
+        if (!Observe(ref input, ref value, slot, out var type, out _) || type != KeyType.List) return false;
+        var payload = ValueLayout.MutablePayloadOf(ref value);
+        if (!Values.Paged.ListRoot.IsEditable(payload)) return false;
+        long bytesBefore = Values.Paged.ListRoot.EstimatedBytesOf(payload);
+        if (!InlineEdit.ListEditInRecord(input, payload))
+        {
+            slot.SetValue(payload);
+            slot.Result = OpResult.NotApplied;
+            return true;
+        }
+        InlineEdit.Report(input, slot);
+        slot.Changed = true;
+        long bytesAfter = Values.Paged.ListRoot.EstimatedBytesOf(payload);
+        if (bytesAfter != bytesBefore)
+        {
+            ulong cid = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 8)..]);
+            Collections(ref key, cid, bytesBefore, cid, bytesAfter);
+        }
         LogWrite(ref key, ref value, slot); // durability: the record's image, under the record lock
         return true;
     }

@@ -98,6 +98,31 @@ public static class InlineEdit
         return root.Length;
     }
 
+    /// <summary>A list edge edit (<see cref="ListEdit"/>): its root keeps its size, so it can be made on the record's own bytes.</summary>
+    public static bool IsListEdge(in StoreInput input) => IsList(input);
+
+    /// <summary>
+    /// <see cref="ListEdit"/> on the record's payload itself (a root in the mutable region, <see cref="Paged.ListRoot.IsEditable"/>):
+    /// the edits change nothing when they fail, and a root keeps its size, so there is nothing to build and copy back (two
+    /// copies of the 574-byte root an LPUSH). False: nothing changed, the general path runs. <see cref="Report"/> follows.
+    /// </summary>
+    public static bool ListEditInRecord(in StoreInput input, Span<byte> payload)
+    {
+        t_length = NotInline;
+        var kind = (InlineEditKind)input.Arg;
+        ulong count;
+        if (IsListPop(input))
+        {
+            int take = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(input.DataSpan);
+            var popped = t_popped ??= new byte[Paged.ListEdges.SideBytes];
+            if (!Paged.ListRoot.TryPopInPlace(payload, kind == InlineEditKind.ListPopHead, take, input.Limit, popped, out t_poppedBytes, out count, out t_cid, out t_seq))
+                return false;
+        }
+        else if (!Paged.ListRoot.TryPushInPlace(payload, kind == InlineEditKind.ListPushHead, input.DataSpan, out count, out t_cid, out t_seq)) return false;
+        t_added = (long)count;
+        return true;
+    }
+
     /// <summary>
     /// What the edit tells its command, into the slot: how many elements a hash edit added, or a list edit's new length
     /// (<see cref="OpSlot.Number"/>) and the list's cid and seq before it (the slot's value: 16 bytes, little-endian),

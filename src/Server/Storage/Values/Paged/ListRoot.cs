@@ -174,6 +174,21 @@ public struct ListRoot
     }
 
     /// <summary>
+    /// <see cref="EstimatedBytes"/> of an <see cref="IsEditable"/> payload as <see cref="LiveCollections.ListCidOf"/> reads it
+    /// (the tree's count, not the sides'), from the three fields it needs: an edge edit in the record changes only the
+    /// weight, and parsing the root twice around it was 4% of an LPUSH.
+    /// </summary>
+    public static long EstimatedBytesOf(ReadOnlySpan<byte> payload)
+    {
+        var root = new ListRoot
+        {
+            Tree = { PageShift = payload[1 + 3], Count = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 24)..]) },
+            RedisBytes = BinaryPrimitives.ReadInt64LittleEndian(payload[(1 + TreeMeta.Size)..]),
+        };
+        return root.EstimatedBytes();
+    }
+
+    /// <summary>
     /// The pages' estimated bytes (what <see cref="LiveCollections"/> counts as live): Redis's listpack weight is
     /// close to a leaf entry's (a length byte and the element, where Redis has two), and leaves built by pushes
     /// are full, so the weight in whole page records (a 5M-element load: 87 MB of log appended, full pages

@@ -231,7 +231,8 @@ internal static class InfoCommand
         Line(sb, "client_recent_max_input_buffer", maxIn);
         Line(sb, "client_recent_max_output_buffer", maxOut);
         var blocking = server.Blocking;
-        Line(sb, "blocked_clients", blocking.BlockedClients);
+        // Clients a CLIENT PAUSE holds count too (blockClient(c, BLOCKED_POSTPONE) counts every kind).
+        Line(sb, "blocked_clients", blocking.BlockedClients + server.Pause.PostponedCount);
         Line(sb, "tracking_clients", server.Tracking.Clients);
         Line(sb, "clients_in_timeout_table", blocking.WithTimeout);
         Line(sb, "total_blocking_keys", blocking.Keys);

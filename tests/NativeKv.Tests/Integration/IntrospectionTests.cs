@@ -89,9 +89,12 @@ public class IntrospectionTests
         await Assert.That(writer.Socket.Available).IsEqualTo(0);
         await Assert.That(reader.Call("GET", "k").Text).IsEqualTo("old"); // reads pass
         await Assert.That(reader.Call("CLIENT", "LIST").Text!).Contains("flags=b");
+        // A postponed client counts as blocked (7.2's blockClient(c, BLOCKED_POSTPONE); redis-server 7.0.15 said 1 here).
+        await Assert.That(reader.Call("INFO", "clients").Text!).Contains("blocked_clients:1\r\n");
         await Assert.That(pauser.Call("CLIENT", "UNPAUSE").Text).IsEqualTo("OK");
         await Assert.That(writer.Read().Text).IsEqualTo("OK");
         await Assert.That(reader.Call("GET", "k").Text).IsEqualTo("new");
+        await Assert.That(reader.Call("INFO", "clients").Text!).Contains("blocked_clients:0\r\n");
     }
 
     [Test]

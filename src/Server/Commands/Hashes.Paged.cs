@@ -24,6 +24,18 @@ internal static partial class PagedHashes
     public static long Set(ref CommandContext ctx, PagedMeta meta)
     {
         var pages = PagedAccess.Pages(ref ctx);
+        if (ctx.Count == 4 && PagedHash.SetsInBucketAlone(meta, ctx[3].Length))
+        {
+            var was = meta;
+            switch (BucketEdits.Set(ref ctx, pages, ref meta, ctx[2], ctx[3], out var result))
+            {
+                case InlineEdits.Outcome.Stopped:
+                    return -1;
+                case InlineEdits.Outcome.Done:
+                    if (result != SetResult.Unchanged) pages.Log(new ElementRecord(ElementOp.HSet, meta.Cid, PagedAccess.StoreKey(ref ctx, ctx[1]), ctx[2], ctx[3]));
+                    return PagedAccess.Commit(ref ctx, pages, KeyType.Hash, was, meta) ? (result == SetResult.Added ? 1 : 0) : -1;
+            }
+        }
         // Read-ahead: every field's bucket under the meta as it is, in one round of reads.
         for (int i = 2; i < ctx.Count; i += 2) PagedHash.NeedsSet(meta, ctx[i], ctx[i + 1].Length, pages.Pages, pages.Needs);
         if (!pages.Fetch()) return -1;

@@ -47,7 +47,6 @@ internal static unsafe class InlineEdits
     /// <summary>Issues the edit of the key ctx[1] whose first <paramref name="length"/> bytes of data <see cref="Begin"/> gave.</summary>
     public static Outcome Run(ref CommandContext ctx, KeyType type, InlineEditKind kind, long limit, int length, out long added, out OpSlot slot, OpFlags flags = OpFlags.None)
     {
-        added = 0;
         var store = Db.Store(ref ctx);
         var data = t_current!;
         OpStatus st;
@@ -59,6 +58,32 @@ internal static unsafe class InlineEdits
             };
             st = store.Rmw(ctx.Client.Database, ctx[1], ref input, out slot);
         }
+        return Classify(ref ctx, st, data, slot, out added);
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> on a page's record (<see cref="InlineEditKind.BucketSet"/>): General also when the page is not in
+    /// the mutable region or is missing; the slot then holds what a read of the page gives (Found, Value).
+    /// </summary>
+    public static Outcome RunOnPage(ref CommandContext ctx, in Storage.Values.Paged.PageKey page, InlineEditKind kind, long limit, int length, out OpSlot slot)
+    {
+        var store = Db.Store(ref ctx);
+        var data = t_current!;
+        OpStatus st;
+        fixed (byte* p = data)
+        {
+            var input = new StoreInput
+            {
+                Op = StoreOp.Edit, Arg = (long)kind, Type = KeyType.Page, Now = StoreInput.LazyNow, Data = p, DataLength = length, Limit = limit,
+            };
+            st = store.EditPage(page, ref input, out slot);
+        }
+        return Classify(ref ctx, st, data, slot, out _);
+    }
+
+    private static Outcome Classify(ref CommandContext ctx, OpStatus st, byte[] data, OpSlot slot, out long added)
+    {
+        added = 0;
         if (st == OpStatus.Pending)
         {
             (t_held ??= new()).Add(data);

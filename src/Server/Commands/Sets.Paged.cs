@@ -104,6 +104,18 @@ internal static partial class PagedSets
     public static long Add(ref CommandContext ctx, PagedMeta meta)
     {
         var pages = PagedAccess.Pages(ref ctx);
+        if (ctx.Count == 3)
+        {
+            var was = meta;
+            switch (BucketEdits.Set(ref ctx, pages, ref meta, ctx[2], default, out var result))
+            {
+                case InlineEdits.Outcome.Stopped:
+                    return -1;
+                case InlineEdits.Outcome.Done:
+                    if (result == SetResult.Added) pages.Log(new ElementRecord(ElementOp.SAdd, meta.Cid, PagedAccess.StoreKey(ref ctx, ctx[1]), ctx[2]));
+                    return PagedAccess.Commit(ref ctx, pages, KeyType.Set, was, meta) ? (result == SetResult.Added ? 1 : 0) : -1;
+            }
+        }
         // Read-ahead: every member's bucket under the meta as it is, and the buckets the splits would take
         // if every member were new, in rounds of reads. Without the splits' buckets, 1000-member SADDs of
         // 60-byte members into a set on disk stopped for a split bucket ~18 times each, every rerun

@@ -220,6 +220,7 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         var slot = output.Slot;
         if (IsCounter(input.Op)) return CounterInPlace(ref key, ref input, ref value, slot);
         if (input.Op == StoreOp.Edit && InlineEdit.IsListEdge(input) && ListEdgeInRecord(ref key, ref input, ref value, slot)) return true;
+        if (input.Op == StoreOp.Edit && InlineEdit.IsBucket(input) && BucketInRecord(ref input, ref value, slot)) return true;
         var decision = Decide(ref input, ref value, slot);
         if (decision == Decision.Skip) return true; // nothing to change: done
         long oldExp = ValueLayout.ExpiryOf(ref value);
@@ -303,6 +304,31 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
             Collections(ref key, cid, bytesBefore, cid, bytesAfter);
         }
         LogWrite(ref key, ref value, slot); // durability: the record's image, under the record lock
+        return true;
+    }
+
+    /// <summary>
+    /// HSET/SADD of one element on its bucket's record in place (<see cref="InlineEditKind.BucketSet"/>): the record keeps
+    /// its size (a bucket is written with a page of room), so no store counter moves; pages are never logged (the command
+    /// logs the element). Declined (an old value out of line, no room): not applied, the page's used bytes in the slot, as
+    /// <see cref="Decide"/> answers for a record outside the mutable region. False when the record is not a page.
+    /// </summary>
+    private static bool BucketInRecord(ref StoreInput input, ref SpanByte value, OpSlot slot)
+    {
+        if (!Observe(ref input, ref value, slot, out var type, out _) || type != KeyType.Page || input.Type != KeyType.Page) return false;
+        var record = ValueLayout.MutablePayloadOf(ref value);
+        if (!Values.Paged.PagedHash.TrySetInRecord(record, input.DataSpan, input.Limit, out var result, out int entryDelta))
+        {
+            slot.SetValue(record[..Math.Min(record.Length, Values.Paged.BucketPage.UsedOf(record))]);
+            slot.Result = OpResult.NotApplied;
+            slot.Number = InlineEdit.PageInMutableRegion;
+            return true;
+        }
+        slot.Number = result == Values.Paged.SetResult.Added ? 1 : 0;
+        slot.Changed = result != Values.Paged.SetResult.Unchanged;
+        var report = slot.Prepare(8);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(report, (int)result);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(report[4..], entryDelta);
         return true;
     }
 

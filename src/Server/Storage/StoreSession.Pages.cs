@@ -37,6 +37,18 @@ public sealed unsafe partial class StoreSession
     }
 
     /// <summary>
+    /// An edit of a page's record in place (<see cref="Values.InlineEditKind.BucketSet"/>), as any write of the running
+    /// command (replayed from its slot when the command runs again). Never logged: the command logs its elements.
+    /// </summary>
+    public OpStatus EditPage(in PageKey key, ref StoreInput input, out OpSlot slot)
+    {
+        Span<byte> k = stackalloc byte[PageKey.EncodedSize];
+        key.Write(k);
+        input.Flags |= OpFlags.NoLog;
+        return RmwNamespace(Store.PagesNamespace, k, ref input, out slot);
+    }
+
+    /// <summary>
     /// Writes a page, its record at least <paramref name="room"/> payload bytes long: a bucket keeps a
     /// whole page so the inserts that follow update it in place in the mutable region, where an exact
     /// record would be copied to a new one on every growth (a page's own header says how much is used).

@@ -13,6 +13,12 @@ public enum InlineEditKind : byte
     ListPopHead = 4,
     /// <summary>RPOP from the right edge side.</summary>
     ListPopTail = 5,
+    /// <summary>
+    /// HSET of one field (SADD of one member) on its bucket's record, a page record of a paged hash or set
+    /// (<see cref="Paged.PagedHash.TrySetInRecord"/>): made only on a record in the mutable region; anywhere else, or
+    /// when it declines, the store changes nothing and hands the command the page.
+    /// </summary>
+    BucketSet = 6,
 }
 
 /// <summary>
@@ -29,6 +35,12 @@ public static class InlineEdit
 {
     public const int NotInline = -1;
 
+    /// <summary>
+    /// A declined <see cref="InlineEditKind.BucketSet"/>'s slot Number when the page lies in the mutable region (the general
+    /// path then writes it back with a page of room, as a page it read from there); 0 when it does not.
+    /// </summary>
+    public const int PageInMutableRegion = 1;
+
     // The result is built in a per-thread buffer, then copied into the record: an edit may grow and
     // shrink the payload on its way (HSET k f <long> f <short>), so it cannot be built in the record.
     [ThreadStatic] private static byte[]? t_result;
@@ -39,14 +51,17 @@ public static class InlineEdit
     [ThreadStatic] private static int t_poppedBytes;
 
     /// <summary>A list edit: on a paged list's root (ListPush*, ListPop*).</summary>
-    private static bool IsList(in StoreInput input) => input.Arg >= (long)InlineEditKind.ListPushHead;
+    private static bool IsList(in StoreInput input) => input.Arg is >= (long)InlineEditKind.ListPushHead and <= (long)InlineEditKind.ListPopTail;
+
+    /// <summary>An edit of a paged collection's bucket record (<see cref="InlineEditKind.BucketSet"/>).</summary>
+    public static bool IsBucket(in StoreInput input) => input.Arg == (long)InlineEditKind.BucketSet;
 
     private static bool IsListPop(in StoreInput input) => (InlineEditKind)input.Arg is InlineEditKind.ListPopHead or InlineEditKind.ListPopTail;
 
     /// <summary>Whether a live record of <paramref name="type"/> with this payload can take the edit inline.</summary>
     public static bool Accepts(in StoreInput input, KeyType type, ReadOnlySpan<byte> payload) => IsList(input)
         ? type == KeyType.List && Paged.ListRoot.IsEditable(payload)
-        : type == KeyType.Hash && Listpack.EncodingOf(payload) == CollectionEncoding.Listpack;
+        : !IsBucket(input) && type == KeyType.Hash && Listpack.EncodingOf(payload) == CollectionEncoding.Listpack;
 
     /// <summary>
     /// Builds the edited payload of <paramref name="old"/> (empty: a new key) in the per-thread buffer:
@@ -55,6 +70,14 @@ public static class InlineEdit
     public static int Build(ref StoreInput input, ReadOnlySpan<byte> old, out ReadOnlySpan<byte> result, out long added)
     {
         if (IsList(input)) return ListEdit(ref input, old, out result, out added);
+        if (IsBucket(input))
+        {
+            // Made in the record only (StoreFunctions.BucketInRecord): a copy or a missing page takes the general path.
+            result = default;
+            added = 0;
+            t_length = NotInline;
+            return NotInline;
+        }
         if (old.IsEmpty) old = Hash.Empty;
         var args = input.DataSpan;
         int room = old.Length + args.Length;

@@ -1,0 +1,45 @@
+using System.Buffers.Binary;
+using NativeKv.Server.Storage.Values;
+using NativeKv.Server.Storage.Values.Paged;
+
+namespace NativeKv.Server.Commands;
+
+/// <summary>
+/// HSET of one field, SADD of one member, into a paged hash or set as an edit of the bucket's record where it lies
+/// (<see cref="InlineEditKind.BucketSet"/>, <see cref="PagedHash.TrySetInRecord"/>), where the general path read the 2 KB
+/// bucket out of the log and wrote it back: memmove was 9% of an HSET into a 100k-field hash, the read 19%
+/// (redis-benchmark -t hset -r 100000 -P 16, perf). The caller commits the meta and logs the element.
+/// </summary>
+internal static class BucketEdits
+{
+    /// <summary>
+    /// Done: <paramref name="result"/> says what the edit did, <paramref name="meta"/> follows it. Stopped: the command
+    /// waits on disk. General: nothing changed (the page lies outside the mutable region, has no room, holds the old value
+    /// out of line, or the entry would pass the split rule): the page the store gave is put in the command's page set, so
+    /// the general path reads nothing again.
+    /// </summary>
+    public static InlineEdits.Outcome Set(ref CommandContext ctx, CommandPages pages, ref PagedMeta meta, ReadOnlySpan<byte> field, ReadOnlySpan<byte> value, out SetResult result)
+    {
+        result = SetResult.Unchanged;
+        var bucket = PagedHash.BucketKey(meta, PagedHash.BucketOf(meta, field));
+        if (pages.Pages.State(bucket) != PageState.NotInHand) return InlineEdits.Outcome.General;
+        bool hasValues = meta.Kind == PagedKind.Hash;
+        if (!hasValues) value = default;
+        int length = PagedHash.BucketEditSize(field, value);
+        PagedHash.WriteBucketEdit(InlineEdits.Begin(Db.Store(ref ctx), length), hasValues, field, value);
+        var outcome = InlineEdits.RunOnPage(ref ctx, bucket, InlineEditKind.BucketSet, PagedHash.SplitSlack(meta), length, out var slot);
+        if (outcome == InlineEdits.Outcome.General)
+        {
+            // A bucket's record keeps room past its used bytes (as CommandPages.Read trims it).
+            var page = slot.Value;
+            if (slot.Found) pages.Pages.Put(bucket, page[..Math.Min(page.Length, BucketPage.UsedOf(page))], cold: slot.Number != InlineEdit.PageInMutableRegion);
+            else pages.Pages.PutMissing(bucket);
+        }
+        if (outcome != InlineEdits.Outcome.Done) return outcome;
+        var report = slot.Value;
+        result = (SetResult)BinaryPrimitives.ReadInt32LittleEndian(report);
+        if (result == SetResult.Added) meta.Count++;
+        meta.EntryBytes = (ulong)((long)meta.EntryBytes + BinaryPrimitives.ReadInt32LittleEndian(report[4..]));
+        return outcome;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Buffers.Binary;
+
+namespace NativeKv.Server.Storage.Values.Paged;
+
+/// <summary>
+/// One field set in its bucket's record, inside the store's RMW (<see cref="InlineEditKind.BucketSet"/>): where a write
+/// read the bucket (a 2 KB copy out of the log), edited the copy and wrote it back (a second copy), a bucket in the log's
+/// mutable region with room for the entry is edited where it lies. Only what needs no other page qualifies: the caller
+/// checks that the entry cannot make the hash split and that the value stays inline; here, a field whose old value is
+/// out of line (its chunks must go) or a bucket without room declines, and the command takes the general path.
+/// </summary>
+public static partial class PagedHash
+{
+    /// <summary>The edit's data: [u8 has values][u32 field length][field][value].</summary>
+    public static int BucketEditSize(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value) => 5 + field.Length + value.Length;
+
+    public static void WriteBucketEdit(Span<byte> dest, bool hasValues, ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)
+    {
+        dest[0] = hasValues ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt32LittleEndian(dest[1..], field.Length);
+        field.CopyTo(dest[5..]);
+        value.CopyTo(dest[(5 + field.Length)..]);
+    }
+
+    /// <summary>Whether a set of this field may go to its bucket alone: its value stays inline (no chunks to write).</summary>
+    public static bool SetsInBucketAlone(in PagedMeta meta, int valueLength) => !HasValues(meta) || valueLength <= InlineLimit(meta);
+
+    /// <summary>
+    /// Entry bytes the hash takes before its split rule splits a bucket: an edit that grows the entries by more declines
+    /// (then <see cref="NeedsSet"/> would name the buckets to split). An overwrite that keeps the entry's size always fits:
+    /// a hash loaded to its split point (most are, the rule splits as soon as it is passed) was never edited in place
+    /// with the bound of a whole new entry.
+    /// </summary>
+    public static long SplitSlack(in PagedMeta meta)
+    {
+        ulong room = Room(meta, meta.Buckets);
+        return room > meta.EntryBytes ? (long)Math.Min(room - meta.EntryBytes, long.MaxValue) : 0;
+    }
+
+    /// <summary>
+    /// <see cref="Set"/> of the edit's field on <paramref name="record"/>, a bucket record's payload (its used bytes, then
+    /// room). False, nothing changed: an old value out of line, no room, or entries grown past <paramref name="slack"/>
+    /// (<see cref="SplitSlack"/>). Else what it did, and the change of the bucket's entry bytes (the meta's EntryBytes).
+    /// </summary>
+    public static bool TrySetInRecord(Span<byte> record, ReadOnlySpan<byte> edit, long slack, out SetResult result, out int entryDelta)
+    {
+        result = SetResult.Unchanged;
+        entryDelta = 0;
+        bool hasValues = edit[0] != 0;
+        int fieldLength = BinaryPrimitives.ReadInt32LittleEndian(edit[1..]);
+        var field = edit.Slice(5, fieldLength);
+        var value = hasValues ? edit[(5 + fieldLength)..] : default;
+        if (record.Length < BucketPage.HeaderSize) return false;
+        int used = BucketPage.UsedOf(record), count = BucketPage.CountOf(record);
+        if (used < BucketPage.HeaderSize || used > record.Length) throw new InvalidDataException($"bucket record of {record.Length} bytes says {used} are used");
+        bool found = BucketPage.Find(record[..used], hasValues, field, out var old);
+        if (found && (!hasValues || (!old.OutOfLine && old.InlineValue.SequenceEqual(value)))) return true;
+        if (found && old.OutOfLine) return false;
+        int oldStart = found ? old.Start : used, oldLength = found ? old.Length : 0;
+        int size = BucketPage.EntrySize(hasValues, field.Length, value.Length, false);
+        int newUsed = used - oldLength + size;
+        if (newUsed > record.Length || size - oldLength > slack) return false;
+        if (found) record[(oldStart + oldLength)..used].CopyTo(record[(oldStart + size)..]);
+        BucketPage.WriteEntry(record[oldStart..], hasValues, field, value, false, value.Length, 0);
+        BucketPage.WriteHeader(record, newUsed, found ? count : count + 1);
+        result = found ? SetResult.Updated : SetResult.Added;
+        entryDelta = size - oldLength;
+        return true;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text;
+using NativeKv.Server.Storage.Values.Paged;
+
+namespace NativeKv.Tests.Storage.Values;
+
+/// <summary>
+/// The in-record bucket edit (<see cref="PagedHash.TrySetInRecord"/>, HSET of one field and SADD of one member on the
+/// bucket's record) against a plain dictionary: random sets over a small field space in one record of a bucket page
+/// with room, values growing and shrinking, some sets declined by the split slack. After every step the record's
+/// entries, read as the general path reads them, are the model's; a declined edit leaves every byte as it was; the
+/// reported entry-byte changes add up to the bytes the entries take.
+/// </summary>
+public class BucketInRecordTests
+{
+    [Test]
+    [Arguments(true, 1)]
+    [Arguments(true, 2)]
+    [Arguments(false, 3)]
+    public async Task Edits_match_a_model(bool hasValues, int seed)
+    {
+        var rng = new Random(seed);
+        var record = new byte[2048];
+        BucketPage.WriteHeader(record, BucketPage.HeaderSize, 0);
+        var model = new Dictionary<string, string>(StringComparer.Ordinal);
+        long entryBytes = 0;
+        int applied = 0, declinedRoom = 0, declinedSlack = 0;
+        for (int step = 0; step < 5000; step++)
+        {
+            string field = "f:" + rng.Next(80);
+            string value = hasValues ? new string((char)('a' + rng.Next(26)), rng.Next(0, 60)) : "";
+            // Now and then a slack too small for the entry's growth: the split rule would run, so the edit declines.
+            long slack = rng.Next(10) == 0 ? rng.Next(0, 8) : long.MaxValue;
+            var edit = new byte[PagedHash.BucketEditSize(Bytes(field), Bytes(value))];
+            PagedHash.WriteBucketEdit(edit, hasValues, Bytes(field), Bytes(value));
+            var before = (byte[])record.Clone();
+            bool existed = model.TryGetValue(field, out var old);
+            int oldSize = existed ? BucketPage.EntrySize(hasValues, field.Length, old!.Length, false) : 0;
+            int newSize = BucketPage.EntrySize(hasValues, field.Length, value.Length, false);
+            bool unchanged = existed && (!hasValues || old == value);
+            bool fits = BucketPage.UsedOf(record) - oldSize + newSize <= record.Length;
+            bool ok = PagedHash.TrySetInRecord(record, edit, slack, out var result, out int delta);
+            if (unchanged)
+            {
+                await Assert.That(ok).IsTrue();
+                await Assert.That(result).IsEqualTo(SetResult.Unchanged);
+                await Assert.That(delta).IsEqualTo(0);
+            }
+            else if (!fits || newSize - oldSize > slack)
+            {
+                await Assert.That(ok).IsFalse();
+                await Assert.That(record.AsSpan().SequenceEqual(before)).IsTrue();
+                if (!fits) declinedRoom++;
+                else declinedSlack++;
+                continue;
+            }
+            else
+            {
+                await Assert.That(ok).IsTrue();
+                await Assert.That(result).IsEqualTo(existed ? SetResult.Updated : SetResult.Added);
+                await Assert.That(delta).IsEqualTo(newSize - oldSize);
+                model[field] = value;
+                applied++;
+            }
+            entryBytes += delta;
+            await Assert.That(entryBytes).IsEqualTo(BucketPage.UsedOf(record) - BucketPage.HeaderSize);
+            await Assert.That(Entries(record, hasValues)).IsEquivalentTo(model);
+            // Now and then a drop of a field, as HDEL's general path does, so the record empties and fills again.
+            if (rng.Next(4) == 0 && model.Count > 0)
+            {
+                var gone = model.Keys.ElementAt(rng.Next(model.Count));
+                entryBytes -= Drop(record, hasValues, gone);
+                model.Remove(gone);
+            }
+        }
+        await Assert.That(applied).IsGreaterThan(1000);
+        await Assert.That(declinedSlack).IsGreaterThan(10);
+        if (hasValues) await Assert.That(declinedRoom).IsGreaterThan(0);
+    }
+
+    [Test]
+    public async Task An_old_value_out_of_line_declines_and_leaves_the_record()
+    {
+        var record = new byte[512];
+        int size = BucketPage.WriteEntry(record.AsSpan(BucketPage.HeaderSize), true, Bytes("big"), default, true, 5000, 7);
+        BucketPage.WriteHeader(record, BucketPage.HeaderSize + size, 1);
+        var before = (byte[])record.Clone();
+        var edit = new byte[PagedHash.BucketEditSize(Bytes("big"), Bytes("small"))];
+        PagedHash.WriteBucketEdit(edit, true, Bytes("big"), Bytes("small"));
+        await Assert.That(PagedHash.TrySetInRecord(record, edit, long.MaxValue, out _, out _)).IsFalse();
+        await Assert.That(record.AsSpan().SequenceEqual(before)).IsTrue();
+    }
+
+    private static byte[] Bytes(string s) => Encoding.ASCII.GetBytes(s);
+
+    private static Dictionary<string, string> Entries(byte[] record, bool hasValues)
+    {
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        var r = new BucketPage.Reader(record.AsSpan(0, BucketPage.UsedOf(record)), hasValues);
+        while (r.Next(out var e)) found.Add(Encoding.ASCII.GetString(e.Field), Encoding.ASCII.GetString(e.InlineValue));
+        if (found.Count != BucketPage.CountOf(record)) throw new InvalidDataException($"header counts {BucketPage.CountOf(record)}, entries {found.Count}");
+        return found;
+    }
+
+    /// <summary>Removes a field's entry (the bytes it took).</summary>
+    private static int Drop(byte[] record, bool hasValues, string field)
+    {
+        int used = BucketPage.UsedOf(record);
+        if (!BucketPage.Find(record.AsSpan(0, used), hasValues, Bytes(field), out var e)) throw new InvalidDataException(field);
+        int start = e.Start, length = e.Length;
+        record.AsSpan(start + length, used - start - length).CopyTo(record.AsSpan(start));
+        BucketPage.WriteHeader(record, used - length, BucketPage.CountOf(record) - 1);
+        return length;
+    }
+}

@@ -105,19 +105,10 @@ public static class InlineEdit
         if (buf is null || buf.Length < old.Length) t_result = buf = new byte[Math.Max(old.Length, 1024)];
         var root = buf.AsSpan(0, old.Length);
         old.CopyTo(root);
-        var kind = (InlineEditKind)input.Arg;
-        ulong count;
-        if (IsListPop(input))
-        {
-            int take = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(input.DataSpan);
-            var popped = t_popped ??= new byte[Paged.ListEdges.SideBytes];
-            if (!Paged.ListRoot.TryPopInPlace(root, kind == InlineEditKind.ListPopHead, take, input.Limit, popped, out t_poppedBytes, out count, out t_cid, out t_seq))
-                return NotInline;
-        }
-        else if (!Paged.ListRoot.TryPushInPlace(root, kind == InlineEditKind.ListPushHead, input.DataSpan, out count, out t_cid, out t_seq)) return NotInline;
+        if (!ListEditInRecord(input, root)) return NotInline;
         result = root;
         t_length = root.Length;
-        t_added = added = (long)count;
+        added = t_added;
         return root.Length;
     }
 

@@ -150,6 +150,7 @@ public static partial class CountedTree
         path.Depth = 0;
         if (stopDepth < 0) stopDepth = meta.Height - 1;
         ulong pageNo = meta.Root, sub = meta.Count;
+        int tie = byKey ? TieLength(meta) : 0;
         for (int d = 0; d <= stopDepth && d < meta.Height; d++)
         {
             var pk = PageOf(meta, pageNo);
@@ -176,7 +177,7 @@ public static partial class CountedTree
                 int pos;
                 if (byKey)
                 {
-                    pos = LeafLowerBound(page, n, key, out st.At, out bool found);
+                    if (!LeafLowerBound(meta, page, n, key, pages, needs, out pos, out st.At, out bool found)) return false;
                     path.Found = found;
                 }
                 else
@@ -236,7 +237,7 @@ public static partial class CountedTree
             }
             else if (byKey)
             {
-                chosen = InnerByKey(page, n, key, out chosenAt, out chosenBefore);
+                if (!InnerByKey(meta, page, n, d, tie, key, pages, needs, out chosen, out chosenAt, out chosenBefore)) return false;
                 child = TreePage.ChildAt(page, chosenAt);
                 sub = TreePage.CountAt(page, chosenAt);
             }

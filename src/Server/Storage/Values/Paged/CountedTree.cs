@@ -109,7 +109,8 @@ public static partial class CountedTree
     /// page may hold) stays within a quarter page, which is what keeps splits and redistributions inside
     /// the fill bounds and every inner page at two children or more. 1002 bytes ordered, 1017 by position
     /// at 4 KB pages. Longer ones are refused (<see cref="ElementTooLargeException"/>) before anything
-    /// changes: a paged list keeps them out of line and gives the tree a reference (<see cref="ListChunks"/>).
+    /// changes: a paged list keeps them out of line and gives the tree a reference (<see cref="ListChunks"/>), a sorted
+    /// set a prefix and a reference (<see cref="ZSetLongMembers"/>).
     /// </summary>
     public static int MaxElementLength(in TreeMeta meta)
     {

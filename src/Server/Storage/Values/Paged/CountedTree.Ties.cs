@@ -22,7 +22,11 @@ namespace NativeKv.Server.Storage.Values.Paged;
 public static partial class CountedTree
 {
     /// <summary>Bytes of an ordered key that compare as they are: past them a long entry holds its reference (990 at 4 KB pages).</summary>
-    public static int TieLength(in TreeMeta meta) => MaxElementLength(meta) - ZSetLongMembers.ReferenceSize;
+    public static int TieLength(in TreeMeta meta) => TieLengths[meta.PageShift];
+
+    /// <summary>By page shift (an ordered tree's element limit is a loop over varint sizes: every descent by key wants it).</summary>
+    private static readonly int[] TieLengths = Enumerable.Range(0, 17)
+        .Select(shift => shift < 9 ? 0 : MaxElementLength(TreeMeta.Create(1, TreeMode.Ordered, shift)) - ZSetLongMembers.ReferenceSize).ToArray();
 
     /// <summary>
     /// Compares a leaf entry with a full search key (&lt; 0: the entry is less). A long entry (<paramref name="outOfLine"/>)

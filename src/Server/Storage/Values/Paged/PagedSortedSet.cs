@@ -12,7 +12,8 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// <c>fetch</c> (read the needs into the page set): each step loops needs -> fetch, then applies. False from an
 /// operation: a read went to disk (fetch said so) and the caller stops; its changes so far are only in the page
 /// set and the staged store, which the caller drops (a command's rerun starts over, as a paged list's push loop
-/// does). Replay's fetch always completes.
+/// does). Replay's fetch always completes. Members of any length: a long one's tree entry is a prefix and a reference to
+/// chunks holding it (<see cref="ZSetLongMembers"/>); searches go by the full key, readers get full keys.
 /// </summary>
 public static class PagedSortedSet
 {
@@ -49,7 +50,8 @@ public static class PagedSortedSet
     {
         var removed = t_deleted ??= new ArrayBufferWriter<byte>(256);
         removed.ResetWrittenCount();
-        if (!CountedTree.Delete(ref root.Tree, key, pages, store, removed, out bool outOfLine))
+        // No long entry in the tree (OutOfLine counts them): nothing to copy out.
+        if (!CountedTree.Delete(ref root.Tree, key, pages, store, root.Tree.OutOfLine > 0 ? removed : null, out bool outOfLine))
             throw new InvalidDataException($"member of collection {root.Cid} in its hash but not in its tree");
         if (outOfLine) ListChunks.Delete(ref root.Tree, ZSetLongMembers.ReferenceOf(removed.WrittenSpan), pages, store);
     }

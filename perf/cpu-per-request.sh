@@ -6,6 +6,8 @@
 # hash and set tests, which take -r KEYSPACE (default 100000):
 #   hset  HSET myhash element:__rand_int__ xxx (redis-benchmark's): a hash of up to KEYSPACE fields
 #   sadd  SADD myset element:__rand_int__:   a set of up to KEYSPACE members
+#   zadd  ZADD myzset __rand_int__ element:__rand_int__ (redis-benchmark's with -r): a sorted set of up to KEYSPACE
+#         members, paged past zset-max-listpack-entries (without -r it is one member, inline, and measures no tree)
 #   spop  SPOP myset: myset is first filled with the members the warm-up and the run pop, plus 1,000 (every SPOP
 #         hits; redis-benchmark's own -t spop pops an empty set unless sadd ran just before)
 #   hget  HGET myhash element:__rand_int__: myhash is first filled with all KEYSPACE fields (every HGET hits)
@@ -32,7 +34,7 @@ fill() {  # fill TYPE KEY COUNT FORMAT: COUNT fields/members through redis-cli -
 }
 # Options first: redis-benchmark takes everything after a command's name as its arguments.
 case "$test" in
-  hset|sadd) bench=(-r "$keyspace" -t "$test") ;;
+  hset|sadd|zadd) bench=(-r "$keyspace" -t "$test") ;;
   # 1,000 spare members: with 50 clients x 16 in flight redis-benchmark may send a few past -n.
   spop) bench=(-t spop); fill set myset $((warmup + requests + 1000)) 'm:%014d' ;;
   rpop) bench=(-t rpop); fill list mylist $((warmup + requests + 1000)) 'e:%014d' ;;
@@ -50,6 +52,7 @@ case "$test" in
   hset|hget) extra="  (HLEN myhash $(redis-cli -p "$port" hlen myhash))" ;;
   sadd|spop) extra="  (SCARD myset $(redis-cli -p "$port" scard myset))" ;;
   lpush|rpop) extra="  (LLEN mylist $(redis-cli -p "$port" llen mylist))" ;;
+  zadd|zpopmin) extra="  (ZCARD myzset $(redis-cli -p "$port" zcard myzset), $(redis-cli -p "$port" object encoding myzset))" ;;
   *) extra="" ;;
 esac
 echo "$label $test cpu_us/req=$us  $out$extra"

@@ -92,7 +92,7 @@ internal static partial class PagedHashes
     /// make its bucket too big for the store: the command is refused before anything is written (its pages
     /// are only staged), as an inline value too big for a page is. False after replying the error.
     /// </summary>
-    private static bool Fits(ref CommandContext ctx, in PagedMeta meta, CommandPages pages, scoped ReadOnlySpan<byte> field, int valueLength)
+    internal static bool Fits(ref CommandContext ctx, in PagedMeta meta, CommandPages pages, scoped ReadOnlySpan<byte> field, int valueLength)
     {
         var page = pages.Pages.Get(PagedHash.BucketKey(meta, PagedHash.BucketOf(meta, field)));
         long used = BucketPage.UsedOf(page) + BucketPage.EntrySize(true, field.Length, valueLength, valueLength > PagedHash.InlineLimit(meta));

@@ -33,26 +33,39 @@ internal static unsafe class PagedZSets
         Log(ref ctx, pages, ref root, key, ElementOp.ZRemRange, rank, n);
     }
 
-    /// <summary>A member too long for a tree page: refused before anything changes (a set holding one stays inline). False after the error.</summary>
-    public static bool Fits(ref CommandContext ctx, in ZSetRoot root, int length)
+    /// <summary>
+    /// A member past the store's value limit is refused before anything changes, with a string's error (as a list's
+    /// element): a paged set takes any other (a long one goes to chunks: <see cref="ZSetLongMembers"/>). False after the error.
+    /// </summary>
+    public static bool Fits(ref CommandContext ctx, int length) => Db.CheckValueSize(ref ctx, length);
+
+    /// <summary>Members past this are checked against their hash bucket's size too (a bucket is one store record).</summary>
+    private const int BucketCheckLength = 64 << 10;
+
+    /// <summary>
+    /// A new member's bucket must stay within the store's value limit, as a paged hash's field must (fields are inline in
+    /// their bucket): checked for long members only, after the bucket the set would write is in hand. False after the
+    /// error or when stopped (<paramref name="stopped"/>).
+    /// </summary>
+    public static bool BucketFits(ref CommandContext ctx, CommandPages pages, in ZSetRoot root, ReadOnlySpan<byte> member, out bool stopped)
     {
-        int max = PagedSortedSet.MaxMemberLength(root);
-        if (length <= max) return true;
-        ctx.Reply.Error($"ERR sorted set member of {length} bytes exceeds a paged sorted set's limit of {max} bytes");
-        return false;
+        stopped = false;
+        if (member.Length <= BucketCheckLength) return true;
+        for (int round = 0; round < 4; round++)
+        {
+            PagedHash.NeedsSet(root.Hash, member, 8, pages.Pages, pages.Needs);
+            if (pages.Needs.Count == 0) break;
+            if (!pages.Fetch())
+            {
+                stopped = true;
+                return false;
+            }
+        }
+        return PagedHashes.Fits(ref ctx, root.Hash, pages, member, 8);
     }
 
-    /// <summary>Whether an inline set about to be written as <paramref name="b"/> goes to pages: a skiplist whose every member fits a tree page.</summary>
-    public static bool ShouldPage(SortedSetBuilder b)
-    {
-        if (b.Encoding != CollectionEncoding.Skiplist || b.Count == 0) return false;
-        for (int i = 0; i < b.Count; i++)
-        {
-            b.MemberAt(i, out var m, out _);
-            if (m.Length > PagedSortedSet.NewMaxMemberLength) return false;
-        }
-        return true;
-    }
+    /// <summary>Whether an inline set about to be written as <paramref name="b"/> goes to pages: a skiplist, whatever its members' lengths.</summary>
+    public static bool ShouldPage(SortedSetBuilder b) => b.Encoding == CollectionEncoding.Skiplist && b.Count > 0;
 
     /// <summary>
     /// Writes <paramref name="b"/>'s members as a new paged set at <paramref name="key"/> (its creation logged as the
@@ -60,6 +73,11 @@ internal static unsafe class PagedZSets
     /// </summary>
     public static bool CreateFrom(ref CommandContext ctx, ReadOnlySpan<byte> key, SortedSetBuilder b, long expiry)
     {
+        for (int i = 0; i < b.Count; i++)
+        {
+            b.MemberAt(i, out var m, out _);
+            if (!Fits(ref ctx, m.Length)) return false;
+        }
         var store = Db.Store(ref ctx);
         var pages = PagedAccess.Pages(ref ctx);
         var root = ZSetRoot.Create(store.CommandCollectionId());
@@ -72,6 +90,7 @@ internal static unsafe class PagedZSets
         {
             b.MemberAt(i, out var m, out double score);
             // A fresh collection's pages are never read: fetch answers them missing at once.
+            if (!BucketFits(ref ctx, pages, root, m, out _)) return false;
             if (!PagedSortedSet.Set(ref root, m, score, false, 0, pages.Pages, pages.Needs, pages, fetch)) return false;
             Log(ref ctx, pages, ref root, key, ElementOp.ZAdd, 0, PagedSortedSet.AddValue(score, m));
         }

@@ -19,7 +19,7 @@ internal static unsafe partial class SortedSetCommands
         bool incr = (flags & AddFlags.Incr) != 0, nx = (flags & AddFlags.Nx) != 0, xx = (flags & AddFlags.Xx) != 0;
         bool gt = (flags & AddFlags.Gt) != 0, lt = (flags & AddFlags.Lt) != 0;
         for (int j = 0; j < elements; j++)
-            if (!PagedZSets.Fits(ref ctx, root, ctx[scoreIdx + 1 + j * 2].Length)) return;
+            if (!PagedZSets.Fits(ref ctx, ctx[scoreIdx + 1 + j * 2].Length)) return;
         var pages = PagedAccess.Pages(ref ctx);
         var fetch = pages.FetchAction;
         if (elements > 1)
@@ -63,6 +63,7 @@ internal static unsafe partial class SortedSetCommands
             }
             else if (!xx)
             {
+                if (!PagedZSets.BucketFits(ref ctx, pages, root, member, out _)) return;
                 if (!PagedSortedSet.Set(ref root, member, score, false, 0, pages.Pages, pages.Needs, pages, fetch)) return;
                 added++;
                 processed++;

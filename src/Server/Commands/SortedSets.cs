@@ -199,7 +199,7 @@ internal static unsafe partial class SortedSetCommands
         }
         if (added > 0 || updated > 0 || b.Encoding != before)
         {
-            // A skiplist goes to pages (for good, as Redis's skiplist stays one) unless a member is too long for a tree page.
+            // A skiplist goes to pages, for good, as Redis's skiplist stays one.
             if (PagedZSets.ShouldPage(b))
             {
                 if (!PagedZSets.CreateFrom(ref ctx, ctx[1], b, st == Lookup.Found ? slot.Expiry : 0)) return;

@@ -292,11 +292,14 @@ public class ZSetPagedCommandTests
         await Assert.That(c.Call("DEL", "y", "w").Integer).IsEqualTo(2);
         await Assert.That(Paged(c)).IsEqualTo(0);
         await Assert.That(c.Call("EXISTS", "y").Integer).IsEqualTo(0);
-        // A member longer than a tree page's limit keeps the set inline (encoding skiplist).
+        // A member longer than a tree entry takes pages the set all the same (its bytes in chunks), as Redis's skiplist.
         c.Call("ZADD", "wide", "1", new string('x', 2000), "2", "b");
-        c.Call("CONFIG", "SET", "zset-max-listpack-entries", "1");
         await Assert.That(c.Call("OBJECT", "ENCODING", "wide").Text).IsEqualTo("skiplist");
+        await Assert.That(Paged(c)).IsEqualTo(1);
+        await Assert.That(c.Call("ZRANGE", "wide", "0", "0").Items![0].Text).IsEqualTo(new string('x', 2000));
+        await Assert.That(c.Call("DEL", "wide").Integer).IsEqualTo(1);
         await Assert.That(Paged(c)).IsEqualTo(0);
+        c.Call("CONFIG", "SET", "zset-max-listpack-entries", "1");
         // Popping a paged set to empty deletes the key.
         c.Call("ZADD", "p", "1", "a", "2", "b", "3", "c");
         await Assert.That(Paged(c)).IsEqualTo(1);

@@ -144,4 +144,123 @@ public class ZSetPagedDurabilityTests
         await server.DisposeAsync();
         server.DeleteData();
     }
+
+    /// <summary>
+    /// Members past the tree's prefix (in chunks; groups sharing their first 982 bytes at one score, ordered by the chunks)
+    /// added, moved to other scores, removed, popped and range-removed under appendfsync always, then kill -9: the AOF's
+    /// element records (each carrying the full member) replay to the same set; then a checkpoint, more changes and a second
+    /// kill -9: the checkpoint's pages and chunks plus the records after it. Under a maxmemory that sends chunks to disk.
+    /// </summary>
+    [Test]
+    public async Task Long_members_survive_kill_9_and_a_checkpoint()
+    {
+        var dir = NewDir();
+        try
+        {
+            int prefix = NativeKv.Server.Storage.Values.Paged.ZSetLongMembers.PrefixLength(
+                NativeKv.Server.Storage.Values.Paged.TreeMeta.Create(1, NativeKv.Server.Storage.Values.Paged.TreeMode.Ordered));
+            var rng = new Random(9);
+            var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+            string group = new string('j', prefix);
+            string Long() => rng.Next(3) switch
+            {
+                0 => group + string.Concat(Enumerable.Range(0, rng.Next(1, 30)).Select(_ => (char)('a' + rng.Next(2)))),
+                1 => group + new string('t', rng.Next(1000, 3000)) + rng.Next(100),
+                _ => "L" + rng.Next(1000) + ":" + new string('x', rng.Next(10) == 0 ? rng.Next(70_000, 150_000) : rng.Next(1000, 5000)),
+            };
+            string Model()
+            {
+                var l = scores.ToList();
+                l.Sort((a, b) => a.Value != b.Value ? a.Value.CompareTo(b.Value) : string.CompareOrdinal(a.Key, b.Key));
+                return string.Join(",", l.Select(p => $"{p.Key},{p.Value.ToString(CultureInfo.InvariantCulture)}"));
+            }
+            void Changes(RespClient c, int steps)
+            {
+                for (int step = 0; step < steps; step++)
+                {
+                    var present = scores.Keys.ToList();
+                    int op = rng.Next(10);
+                    if (op < 5)
+                    {
+                        string m = Long();
+                        double s = m.StartsWith(group, StringComparison.Ordinal) ? rng.Next(2) : rng.Next(-50, 50);
+                        long want = scores.ContainsKey(m) ? 0 : 1;
+                        if (c.Call("ZADD", "z", s.ToString(CultureInfo.InvariantCulture), m).Integer != want) throw new InvalidOperationException($"step {step}: ZADD");
+                        scores[m] = s;
+                    }
+                    else if (op < 6 && present.Count > 0)
+                    {
+                        string m = present[rng.Next(present.Count)];
+                        scores[m] += 1;
+                        c.Call("ZINCRBY", "z", "1", m);
+                    }
+                    else if (op < 7 && present.Count > 0)
+                    {
+                        string m = present[rng.Next(present.Count)];
+                        scores.Remove(m);
+                        if (c.Call("ZREM", "z", m).Integer != 1) throw new InvalidOperationException($"step {step}: ZREM");
+                    }
+                    else if (op < 8 && scores.Count > 10)
+                    {
+                        var low = scores.OrderBy(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).First();
+                        var got = c.Call("ZPOPMIN", "z").Items!;
+                        if (got[0].Text != low.Key) throw new InvalidOperationException($"step {step}: ZPOPMIN gave another member");
+                        scores.Remove(low.Key);
+                    }
+                    else if (op < 9 && scores.Count > 10)
+                    {
+                        var l = scores.ToList();
+                        l.Sort((a, b) => a.Value != b.Value ? a.Value.CompareTo(b.Value) : string.CompareOrdinal(a.Key, b.Key));
+                        foreach (var p in l.Skip(3).Take(2)) scores.Remove(p.Key);
+                        c.Call("ZREMRANGEBYRANK", "z", "3", "4");
+                    }
+                    else
+                    {
+                        string m = "short" + rng.Next(200);
+                        int s = rng.Next(-50, 50);
+                        c.Call("ZADD", "z", s.ToString(CultureInfo.InvariantCulture), m);
+                        scores[m] = s;
+                    }
+                }
+            }
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--maxmemory", "16mb"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(60));
+                c.Call("CONFIG", "SET", "zset-max-listpack-entries", "8");
+                Changes(c, 400);
+                await Assert.That(c.Call("OBJECT", "ENCODING", "z").Text).IsEqualTo("skiplist");
+                await Assert.That(scores.Keys.Count(k => k.StartsWith(group, StringComparison.Ordinal) && k.Length > prefix)).IsGreaterThan(10);
+                await Assert.That(Flat(c, "z")).IsEqualTo(Model());
+                server.Process.Kill();
+                server.Process.WaitForExit(10_000);
+            }
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--maxmemory", "16mb"))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(60));
+                await Assert.That(Flat(c, "z")).IsEqualTo(Model());
+                await Assert.That(c.Call("SAVE").Text).IsEqualTo("OK");
+                Changes(c, 200);
+                await Assert.That(Flat(c, "z")).IsEqualTo(Model());
+                server.Process.Kill();
+                server.Process.WaitForExit(10_000);
+            }
+            await using (var server = await ServerProcess.StartInAsync(dir, "--appendonly", "yes", "--save", ""))
+            {
+                using var c = new RespClient(server.Port, TimeSpan.FromSeconds(60));
+                await Assert.That(Flat(c, "z")).IsEqualTo(Model());
+                foreach (var m in scores.Keys.Take(20))
+                    await Assert.That(c.Call("ZSCORE", "z", m).Text).IsEqualTo(scores[m].ToString(CultureInfo.InvariantCulture));
+                // Popped to the end from the recovered pages and chunks.
+                var l = scores.ToList();
+                l.Sort((a, b) => a.Value != b.Value ? a.Value.CompareTo(b.Value) : string.CompareOrdinal(a.Key, b.Key));
+                var popped = c.Call("ZPOPMIN", "z", l.Count.ToString()).Items!;
+                await Assert.That(string.Join(",", popped.Select(x => x.Text))).IsEqualTo(string.Join(",", l.Select(p => $"{p.Key},{p.Value.ToString(CultureInfo.InvariantCulture)}")));
+                await Assert.That(c.Call("EXISTS", "z").Integer).IsEqualTo(0);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
 }

@@ -44,7 +44,7 @@ public class PagedSortedSetModelTests
         private readonly byte[] _field = new byte[PagedSortedSet.FieldSize];
         private readonly Random _rng = new(seed + 1);
         private static readonly byte[] Key = [0, 0, 0, 0, (byte)'z'];
-        public int Restarts;
+        public int Restarts, MostAttempts;
 
         /// <summary>Runs <paramref name="op"/> until it completes without a pending read; its writes are committed then.</summary>
         public void Do(Op op)
@@ -52,7 +52,10 @@ public class PagedSortedSetModelTests
             Store.BeginOperation();
             for (int attempt = 0; ; attempt++)
             {
-                if (attempt > 500) throw new InvalidOperationException("an operation never completed");
+                // Every attempt reads a page no attempt of the operation read before, so it ends; a range of 100 long members, each
+                // with its leaf, bucket and chunks, pending a quarter of the time, takes a few hundred.
+                if (attempt > 5000) throw new InvalidOperationException("an operation never completed");
+                MostAttempts = Math.Max(MostAttempts, attempt);
                 _pages.Clear();
                 _needs.Clear();
                 var staging = new StagingStore(Store);
@@ -169,6 +172,65 @@ public class PagedSortedSetModelTests
         };
     }
 
+    /// <summary>
+    /// Members past the tree's prefix (kept in chunks, <see cref="ZSetLongMembers"/>) and the ones around it. A group's
+    /// members share their first <paramref name="prefix"/> bytes and differ after them only (tails of 'a' and 'b', so
+    /// some are prefixes of others), so at equal scores their order is decided from the chunks; the group's prefix itself
+    /// (a short member of exactly that length) sorts before all of them.
+    /// </summary>
+    private static byte[] LongMember(Random rng, int prefix, byte[][] groups)
+    {
+        byte[] Bytes(int n)
+        {
+            var b = new byte[n];
+            rng.NextBytes(b);
+            return b;
+        }
+        int Long() => rng.Next(25) == 0 ? rng.Next(ListChunks.ChunkSize + 1, 2 * ListChunks.ChunkSize + 5000) : rng.Next(1024, 5 * 1024);
+        if (rng.Next(3) == 0) return rng.Next(3) == 0 ? Bytes(prefix + rng.Next(-2, 3)) : Bytes(Long());
+        var g = groups[rng.Next(groups.Length)];
+        int tail = rng.Next(5) switch { 0 => 0, 1 => 1, 2 => rng.Next(1, 8), 3 => Long() - prefix, _ => rng.Next(1, 3000) };
+        var m = new byte[prefix + Math.Max(tail, 0)];
+        g.CopyTo(m, 0);
+        for (int i = prefix; i < m.Length; i++) m[i] = (byte)(rng.Next(2) == 0 ? 'a' : 'b');
+        // Most of a long tail alike, so two members may share far more than the prefix.
+        if (tail > 16) m.AsSpan(prefix, tail - rng.Next(1, 8)).Fill((byte)'a');
+        return m;
+    }
+
+    private static bool InGroup(byte[] member, int prefix, byte[][] groups)
+        => member.Length >= prefix && groups.Any(g => member.AsSpan(0, prefix).SequenceEqual(g));
+
+    /// <summary>
+    /// The tree's long entries are exactly the model's members past the prefix, counted in its meta, and the store holds
+    /// exactly their chunks (none leaked by a removal, a move to another score, a pop or a rank range).
+    /// </summary>
+    private static void ChunksMatch(ZSetRoot root, Dictionary<PageKey, byte[]> store, List<(double Score, byte[] Member)> model, string when)
+    {
+        int prefix = ZSetLongMembers.PrefixLength(root.Tree), refs = 0;
+        var expected = new HashSet<PageKey>();
+        foreach (var (k, page) in store)
+        {
+            if (k.Cid != root.Cid || k.Kind != PageKind.Tree || !TreePage.IsLeaf(page)) continue;
+            if (TreePage.CheckLeaf(page) is { } bad) throw new InvalidOperationException($"{when}: leaf {k.PageNo}: {bad}");
+            var r = new TreePage.LeafReader(page);
+            while (r.Next(out var e, out bool outOfLine))
+            {
+                if (!outOfLine) continue;
+                refs++;
+                var reference = ZSetLongMembers.ReferenceOf(e);
+                ulong first = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(reference);
+                int length = ListChunks.LengthOf(reference);
+                if (e.Length != CountedTree.MaxElementLength(root.Tree) || length <= prefix) throw new InvalidOperationException($"{when}: a long entry of {e.Length} bytes for {length}");
+                for (int i = 0; i < ListChunks.ChunksOf(length); i++) expected.Add(ListChunks.ChunkKey(root.Tree, first + (ulong)i));
+            }
+        }
+        int longOnes = model.Count(m => m.Member.Length > prefix);
+        var held = store.Keys.Where(k => k.Cid == root.Cid && k.Kind == PageKind.Chunk).ToHashSet();
+        if (refs != longOnes || root.Tree.OutOfLine != (uint)longOnes || !held.SetEquals(expected))
+            throw new InvalidOperationException($"{when}: {refs} long entries, meta {root.Tree.OutOfLine}, model {longOnes}; chunks {held.Count} held, {expected.Count} referenced");
+    }
+
     private static byte[] KeyBytes(double score, byte[] member)
     {
         var k = new byte[TreeKeys.KeyLength(member.Length)];
@@ -200,13 +262,18 @@ public class PagedSortedSetModelTests
     {
         var run = new Run(seed, treeShift, hashShift);
         var rng = new Random(seed);
-        int max = PagedSortedSet.MaxMemberLength(run.Root);
+        int prefix = ZSetLongMembers.PrefixLength(run.Root.Tree), max = prefix;
+        var groups = Enumerable.Range(0, 3).Select(g => Enumerable.Range(0, prefix).Select(i => (byte)(i < prefix - 3 ? 'g' : 'a' + g + i % 2)).ToArray()).ToArray();
+        // A member of the run: long ones (and the ones around the prefix) a fifth of the time.
+        byte[] Member() => rng.Next(5) == 0 ? LongMember(rng, prefix, groups) : RandomMember(rng, max, run.Sorted);
+        int longSeen = 0, tiedSeen = 0;
         int checkpointAt = rng.Next(steps / 4, steps * 3 / 4);
         Dictionary<PageKey, byte[]>? savedPages = null;
         ZSetRoot savedRoot = default;
         int savedLog = 0, maxCount = 0; // the largest the set got: it must reach thousands
         for (int step = 0; step < steps; step++)
         {
+            if (step % 2000 == 1999) ChunksMatch(run.Root, run.Store.Pages, run.Sorted, $"step {step}");
             if (step == checkpointAt)
             {
                 savedPages = run.Store.Pages.ToDictionary(p => p.Key, p => p.Value.ToArray());
@@ -220,11 +287,15 @@ public class PagedSortedSetModelTests
             if (op < 45 || n < 20)
             {
                 // ZADD member score with random flags (zsetAdd's rules), or ZINCRBY; in runs, so the set grows to thousands.
-                int runOf = rng.Next(4) == 0 ? rng.Next(20, 200) : 1;
+                int runOf = rng.Next(4) == 0 ? rng.Next(20, 100) : 1;
                 for (int one = 0; one < runOf; one++)
                 {
-                var member = RandomMember(rng, max, sorted);
-                double score = RandomScore(rng);
+                var member = Member();
+                bool grouped = InGroup(member, prefix, groups);
+                // A group's members mostly at one of three scores: ties that only their chunks decide.
+                double score = grouped && rng.Next(4) != 0 ? rng.Next(3) : RandomScore(rng);
+                if (member.Length > prefix) longSeen++;
+                if (grouped && member.Length > prefix && sorted.Any(e => e.Score == score && e.Member.Length > prefix && InGroup(e.Member, prefix, groups))) tiedSeen++;
                 bool nx = rng.Next(6) == 0, xx = !nx && rng.Next(6) == 0, gt = !nx && rng.Next(6) == 0, lt = !nx && !gt && rng.Next(6) == 0, incr = rng.Next(5) == 0;
                 bool found = false, changed = false;
                 double old = 0, next = score;
@@ -252,7 +323,7 @@ public class PagedSortedSetModelTests
             }
             else if (op < 57)
             {
-                var member = RandomMember(rng, max, sorted);
+                var member = Member();
                 bool removed = false;
                 run.Do((ref ZSetRoot r, PageSet p, List<PageKey> nd, IPageStore s, Func<bool> f) => PagedSortedSet.Remove(ref r, member, p, nd, s, f, out removed));
                 int at = run.Scores.TryGetValue(Convert.ToHexString(member), out double sc) ? run.ModelIndex(sc, member) : -1;
@@ -308,12 +379,14 @@ public class PagedSortedSetModelTests
                     mhi = n - mhi;
                     if (rlo != (ulong)mlo || rhi != (ulong)mhi) throw new InvalidOperationException($"step {step}: score bound ranks {rlo},{rhi} against {mlo},{mhi}");
                     from = rlo;
-                    count = rhi > rlo ? rhi - rlo : 0;
+                    // The first 100 of the range at most: a removal that stops starts over, so its cost grows as the square of its length.
+                    count = rhi > rlo ? Math.Min(rhi - rlo, 100) : 0;
                 }
                 else
                 {
                     from = (ulong)rng.Next(n);
-                    count = (ulong)rng.Next(1, Math.Min(n - (int)from, 300) + 1);
+                    // Up to 100: a removal that stops starts over, and each long member's chunks are reads that may pend.
+                    count = (ulong)rng.Next(1, Math.Min(n - (int)from, 100) + 1);
                 }
                 if (count > 0)
                 {
@@ -325,7 +398,7 @@ public class PagedSortedSetModelTests
             else if (op < 80)
             {
                 // ZRANK / ZSCORE of a member (present or not).
-                var member = RandomMember(rng, max, sorted);
+                var member = Member();
                 bool found = false;
                 ulong rank = 0;
                 double score = 0;
@@ -337,7 +410,10 @@ public class PagedSortedSetModelTests
             else if (op < 87)
             {
                 // A lex or score + member bound: the rank of the first key at or past it.
-                var key = rng.Next(2) == 0 ? KeyBytes(RandomScore(rng), RandomMember(rng, max, sorted)) : new byte[8];
+                // Lex bounds of any length: a long one ties the long members of its group at its score; "(m" is m + 0x00.
+                var bound = Member();
+                if (rng.Next(4) == 0) bound = [.. bound, 0];
+                var key = rng.Next(2) == 0 ? KeyBytes(InGroup(bound, prefix, groups) ? rng.Next(3) : RandomScore(rng), bound) : new byte[8];
                 if (key.Length == 8) TreeKeys.Lower(RandomScore(rng), rng.Next(2) == 0, key);
                 if (run.RankOf(key) != (ulong)run.ModelRankOfKey(key)) throw new InvalidOperationException($"step {step}: key rank differs");
             }
@@ -357,7 +433,12 @@ public class PagedSortedSetModelTests
             }
         }
         Same(run, "end");
+        ChunksMatch(run.Root, run.Store.Pages, run.Sorted, "end");
+        Console.WriteLine($"seed {seed}: {run.Sorted.Count} members, {run.Root.Tree.OutOfLine} long, height {run.Root.Tree.Height}, most attempts {run.MostAttempts}, ties {tiedSeen}");
         await Assert.That(run.Restarts).IsGreaterThan(0);
+        await Assert.That(longSeen).IsGreaterThan(steps / 40);
+        await Assert.That(tiedSeen).IsGreaterThan(50);
+        await Assert.That(run.Sorted.Count(e => e.Member.Length > ListChunks.ChunkSize)).IsGreaterThan(0);
         await Assert.That(run.Root.Tree.Height).IsGreaterThanOrEqualTo((byte)2);
         await Assert.That(maxCount).IsGreaterThan(3000);
 
@@ -389,6 +470,7 @@ public class PagedSortedSetModelTests
         check.Sorted.AddRange(run.Sorted);
         foreach (var (k, v) in run.Scores) check.Scores[k] = v;
         Same(check, "replayed");
+        ChunksMatch(root, replay.Pages, run.Sorted, "replayed");
         // A second replay of the whole log changes nothing (every seq is past).
         int again = 0;
         foreach (var bytes in run.Log)

@@ -146,7 +146,7 @@ public static partial class CountedTree
         var rightKey = PageOf(meta, right);
         WriteImage(img, 0, k, key, pages, store);
         WriteImage(img, k, n, rightKey, pages, store);
-        w.SetSep(meta.Mode == TreeMode.Ordered ? img.Key(k) : default);
+        w.SetSep(meta.Mode == TreeMode.Ordered ? SeparatorFor(meta, img, k) : default);
         t0 = img.Total(0, k);
         t1 = img.Total(k, n);
         return right;
@@ -206,7 +206,7 @@ public static partial class CountedTree
         int k = img.BalancedCut(leaf ? 1 : 2);
         WriteImage(img, 0, k, leftKey, pages, store);
         WriteImage(img, k, n, rightKey, pages, store);
-        W.SetSep(meta.Mode == TreeMode.Ordered ? img.Key(k) : default);
+        W.SetSep(meta.Mode == TreeMode.Ordered ? SeparatorFor(meta, img, k) : default);
         ulong t0 = img.Total(0, k), t1 = img.Total(k, n);
         ReplaceEntries(meta, ref path, d - 1, l, 2, 2, leftNo, t0, rightNo, t1, pages);
     }

@@ -13,9 +13,11 @@ public static partial class CountedTree
 
     /// <summary>
     /// The first entry of a leaf whose element is &gt;= <paramref name="key"/> (n when none): its index, its
-    /// offset (the used end when n), and whether its element equals the key.
+    /// offset (the used end when n), and whether its element equals the key. False when a long entry's tie needs a
+    /// chunk not in hand (named: <see cref="CompareLeaf"/>).
     /// </summary>
-    private static int LeafLowerBound(ReadOnlySpan<byte> page, int n, ReadOnlySpan<byte> key, out int at, out bool found)
+    private static bool LeafLowerBound(in TreeMeta meta, ReadOnlySpan<byte> page, int n, ReadOnlySpan<byte> key, PageSet pages, List<PageKey>? needs,
+        out int pos, out int at, out bool found)
     {
         Span<int> starts = n < StackEntries ? stackalloc int[n + 1] : new int[n + 1];
         int offset = TreePage.HeaderSize, end = TreePage.UsedOf(page), count = 0;
@@ -34,7 +36,14 @@ public static partial class CountedTree
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1, o = starts[mid];
-            int c = TreePage.ElementAt(page, ref o).SequenceCompareTo(key);
+            var e = TreePage.ElementAt(page, ref o, out bool outOfLine);
+            int c;
+            if (!outOfLine) c = e.SequenceCompareTo(key);
+            else if (!CompareLeaf(meta, e, true, key, pages, needs, out c))
+            {
+                pos = at = 0;
+                return false;
+            }
             if (c < 0) lo = mid + 1;
             else
             {
@@ -43,14 +52,18 @@ public static partial class CountedTree
             }
         }
         at = starts[lo];
-        return lo;
+        pos = lo;
+        return true;
     }
 
     /// <summary>
     /// The child of an ordered inner page a key descends to: the last entry whose separator is &lt;= the key
     /// (entry 0's separator is never compared). Its index and offset, and the elements under the entries before it.
+    /// False when a separator's tie needs a page or chunk not in hand (named: <see cref="CompareSeparator"/>); the page
+    /// is at <paramref name="depth"/>.
     /// </summary>
-    private static int InnerByKey(ReadOnlySpan<byte> page, int n, ReadOnlySpan<byte> key, out int at, out ulong before)
+    private static bool InnerByKey(in TreeMeta meta, ReadOnlySpan<byte> page, int n, int depth, int tie, ReadOnlySpan<byte> key, PageSet pages, List<PageKey>? needs,
+        out int chosen, out int at, out ulong before)
     {
         Span<int> starts = n < StackEntries ? stackalloc int[n] : new int[n];
         int offset = TreePage.HeaderSize, end = TreePage.UsedOf(page), count = 0;
@@ -67,14 +80,23 @@ public static partial class CountedTree
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (SeparatorAt(page, starts[mid]).SequenceCompareTo(key) > 0) hi = mid;
+            var sep = SeparatorAt(page, starts[mid]);
+            int c;
+            if (sep.Length <= tie) c = sep.SequenceCompareTo(key);
+            else if (!CompareSeparator(meta, sep, TreePage.ChildAt(page, starts[mid]), depth + 1, tie, key, pages, needs, out c))
+            {
+                chosen = at = 0;
+                before = 0;
+                return false;
+            }
+            if (c > 0) hi = mid;
             else lo = mid + 1;
         }
-        int chosen = lo - 1;
+        chosen = lo - 1;
         before = 0;
         for (int i = 0; i < chosen; i++) before += TreePage.CountAt(page, starts[i]);
         at = starts[chosen];
-        return chosen;
+        return true;
     }
 
     private static ReadOnlySpan<byte> SeparatorAt(ReadOnlySpan<byte> page, int at)

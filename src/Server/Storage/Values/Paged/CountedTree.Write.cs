@@ -155,19 +155,26 @@ public static partial class CountedTree
     }
 
     /// <summary>Ordered mode: adds <paramref name="key"/>; false when it is there already (nothing written).</summary>
-    public static bool Insert(ref TreeMeta meta, ReadOnlySpan<byte> key, PageSet pages, IPageStore store)
+    public static bool Insert(ref TreeMeta meta, ReadOnlySpan<byte> key, PageSet pages, IPageStore store) => Insert(ref meta, key, key, false, pages, store);
+
+    /// <summary>
+    /// Ordered mode: adds the key <paramref name="key"/> (full, as searches give it) as the leaf entry <paramref name="entry"/>:
+    /// the key itself, or (<paramref name="outOfLine"/>) a long key's prefix and reference (<see cref="ZSetLongMembers"/>).
+    /// False when the key is there already (nothing written).
+    /// </summary>
+    public static bool Insert(ref TreeMeta meta, ReadOnlySpan<byte> key, ReadOnlySpan<byte> entry, bool outOfLine, PageSet pages, IPageStore store)
     {
         CheckMode(meta, TreeMode.Ordered);
-        CheckLength(meta, key.Length);
+        CheckLength(meta, entry.Length);
         if (meta.Height == 0)
         {
-            NewRoot(ref meta, key, pages, store);
+            NewRoot(ref meta, entry, pages, store, outOfLine);
             return true;
         }
         Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, null);
         if (path.Found) return false;
-        InsertInLeaf(ref meta, ref path, key, pages, store);
+        InsertInLeaf(ref meta, ref path, entry, pages, store, outOfLine);
         return true;
     }
 
@@ -185,14 +192,21 @@ public static partial class CountedTree
     }
 
     /// <summary>Ordered mode: removes <paramref name="key"/>; false when it was not there.</summary>
-    public static bool Delete(ref TreeMeta meta, ReadOnlySpan<byte> key, PageSet pages, IPageStore store)
+    public static bool Delete(ref TreeMeta meta, ReadOnlySpan<byte> key, PageSet pages, IPageStore store) => Delete(ref meta, key, pages, store, null, out _);
+
+    /// <summary>
+    /// Ordered mode: removes <paramref name="key"/> (full); its entry's bytes go to <paramref name="removed"/> when given, and
+    /// <paramref name="outOfLine"/> says whether they were a long key's prefix and reference. False when it was not there.
+    /// </summary>
+    public static bool Delete(ref TreeMeta meta, ReadOnlySpan<byte> key, PageSet pages, IPageStore store, IBufferWriter<byte>? removed, out bool outOfLine)
     {
         CheckMode(meta, TreeMode.Ordered);
+        outOfLine = false;
         if (meta.Height == 0) return false;
         Unsafe.SkipInit(out TreePath path);
         Walk(meta, ref path, 0, key, true, pages, null);
         if (!path.Found) return false;
-        RemoveInLeaf(ref meta, ref path, 1, pages, store, null);
+        outOfLine = RemoveInLeaf(ref meta, ref path, 1, pages, store, removed);
         return true;
     }
 

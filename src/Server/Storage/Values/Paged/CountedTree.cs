@@ -109,7 +109,8 @@ public static partial class CountedTree
     /// page may hold) stays within a quarter page, which is what keeps splits and redistributions inside
     /// the fill bounds and every inner page at two children or more. 1002 bytes ordered, 1017 by position
     /// at 4 KB pages. Longer ones are refused (<see cref="ElementTooLargeException"/>) before anything
-    /// changes: a paged list keeps them out of line and gives the tree a reference (<see cref="ListChunks"/>).
+    /// changes: a paged list keeps them out of line and gives the tree a reference (<see cref="ListChunks"/>), a sorted
+    /// set a prefix and a reference (<see cref="ZSetLongMembers"/>).
     /// </summary>
     public static int MaxElementLength(in TreeMeta meta)
     {
@@ -150,6 +151,7 @@ public static partial class CountedTree
         path.Depth = 0;
         if (stopDepth < 0) stopDepth = meta.Height - 1;
         ulong pageNo = meta.Root, sub = meta.Count;
+        int tie = byKey ? TieLength(meta) : 0;
         for (int d = 0; d <= stopDepth && d < meta.Height; d++)
         {
             var pk = PageOf(meta, pageNo);
@@ -176,7 +178,7 @@ public static partial class CountedTree
                 int pos;
                 if (byKey)
                 {
-                    pos = LeafLowerBound(page, n, key, out st.At, out bool found);
+                    if (!LeafLowerBound(meta, page, n, key, pages, needs, out pos, out st.At, out bool found)) return false;
                     path.Found = found;
                 }
                 else
@@ -236,7 +238,7 @@ public static partial class CountedTree
             }
             else if (byKey)
             {
-                chosen = InnerByKey(page, n, key, out chosenAt, out chosenBefore);
+                if (!InnerByKey(meta, page, n, d, tie, key, pages, needs, out chosen, out chosenAt, out chosenBefore)) return false;
                 child = TreePage.ChildAt(page, chosenAt);
                 sub = TreePage.CountAt(page, chosenAt);
             }

@@ -23,7 +23,7 @@ public enum TreeMode : byte
 /// [1]      mode u8 (TreeMode)
 /// [2]      height u8: 0 = empty (no pages), 1 = the root is a leaf
 /// [3]      page shift u8: nominal page = 2^shift bytes (kept per tree, so a later default does not break old ones)
-/// [4..8)   out-of-line u32: entries that are references to elements kept out of line (a list's long ones; 0 in a sorted set)
+/// [4..8)   out-of-line u32: entries that are references to elements kept out of line (a list's long elements, a sorted set's long members)
 /// [8..16)  cid u64: the collection id, never reused
 /// [16..24) root page u64 (meaningless at height 0)
 /// [24..32) count u64: elements
@@ -45,7 +45,7 @@ public struct TreeMeta
     public ulong NextPage;
 
     /// <summary>
-    /// Entries that are references to elements kept out of line (<see cref="ListChunks"/>): while there are none, a
+    /// Entries that are references to elements kept out of line (<see cref="ListChunks"/>, <see cref="ZSetLongMembers"/>): while there are none, a
     /// range removal drops whole leaves unread and a range read looks at no entry's tag. (Bytes 4..8 were zero before.)
     /// </summary>
     public uint OutOfLine;

@@ -296,6 +296,9 @@ internal sealed class NodeImage
 
     public ReadOnlySpan<byte> Key(int i) => _keys.AsSpan(_at[i], _len[i]);
 
+    /// <summary>Whether leaf entry i is a reference (its tag's out-of-line bit).</summary>
+    public bool OutOfLine(int i) => _outOfLine[i];
+
     public int EntrySize(int i) => Leaf ? TreePage.LeafEntrySize(_len[i]) : TreePage.InnerEntrySize(_len[i]);
 
     /// <summary>Entry bytes of entries [from, to).</summary>

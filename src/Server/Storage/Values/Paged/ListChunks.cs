@@ -33,7 +33,7 @@ public static class ListChunks
     /// <summary>The element's length from its reference.</summary>
     public static int LengthOf(ReadOnlySpan<byte> reference) => (int)BinaryPrimitives.ReadUInt32LittleEndian(Check(reference)[8..]);
 
-    private static ulong FirstOf(ReadOnlySpan<byte> reference) => BinaryPrimitives.ReadUInt64LittleEndian(Check(reference));
+    internal static ulong FirstOf(ReadOnlySpan<byte> reference) => BinaryPrimitives.ReadUInt64LittleEndian(Check(reference));
 
     private static ReadOnlySpan<byte> Check(ReadOnlySpan<byte> reference)
         => reference.Length == ReferenceSize ? reference : throw new InvalidDataException($"an out-of-line list element's reference of {reference.Length} bytes");

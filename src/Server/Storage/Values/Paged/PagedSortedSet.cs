@@ -12,26 +12,48 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// <c>fetch</c> (read the needs into the page set): each step loops needs -> fetch, then applies. False from an
 /// operation: a read went to disk (fetch said so) and the caller stops; its changes so far are only in the page
 /// set and the staged store, which the caller drops (a command's rerun starts over, as a paged list's push loop
-/// does). Replay's fetch always completes.
+/// does). Replay's fetch always completes. Members of any length: a long one's tree entry is a prefix and a reference to
+/// chunks holding it (<see cref="ZSetLongMembers"/>); searches go by the full key, readers get full keys.
 /// </summary>
 public static class PagedSortedSet
 {
-    /// <summary>The longest member a paged set holds: the tree's element limit less the 8-byte score (994 bytes at 4 KB pages).</summary>
-    public static int MaxMemberLength(in ZSetRoot root) => CountedTree.MaxElementLength(root.Tree) - TreeKeys.ScoreSize;
-
-    /// <summary>The longest member a new paged set would hold: a set with a longer one stays inline (encoding Skiplist).</summary>
-    public static readonly int NewMaxMemberLength = CountedTree.MaxElementLength(TreeMeta.Create(1, TreeMode.Ordered)) - TreeKeys.ScoreSize;
-
     [ThreadStatic] private static byte[]? t_key;
+    [ThreadStatic] private static byte[]? t_entry;
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_value;
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_removed;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_deleted;
 
+    /// <summary>The full key (score, member) in a per-thread buffer: what every descent searches by, whatever the member's length.</summary>
     private static Span<byte> KeyOf(double score, ReadOnlySpan<byte> member)
     {
         int len = TreeKeys.KeyLength(member.Length);
-        var buf = t_key is { } b && b.Length >= len ? b : t_key = new byte[Math.Max(len, 1024)];
+        // A reactor keeps no more than a MB after a long member.
+        var buf = t_key is { } b && b.Length >= len && (b.Length <= 1 << 20 || len > 1 << 19) ? b : t_key = new byte[Math.Max(len, 1024)];
         TreeKeys.Write(score, member, buf);
         return buf.AsSpan(0, len);
+    }
+
+    /// <summary>
+    /// The tree entry of (score, member): the key itself, or for a long member (<see cref="ZSetLongMembers"/>) its prefix
+    /// and a reference to the chunks written now (counted in the tree's meta).
+    /// </summary>
+    private static ReadOnlySpan<byte> EntryOf(ref TreeMeta tree, double score, ReadOnlySpan<byte> member, ReadOnlySpan<byte> key, PageSet pages, IPageStore store, out bool outOfLine)
+    {
+        outOfLine = ZSetLongMembers.IsLong(tree, member.Length);
+        if (!outOfLine) return key;
+        var buf = t_entry ??= new byte[1 << 16];
+        return buf.AsSpan(0, ZSetLongMembers.WriteEntry(ref tree, score, member, buf, pages, store));
+    }
+
+    /// <summary>Removes the tree's entry for <paramref name="key"/> (its needs in hand) and the chunks of a long one.</summary>
+    private static void DeleteKey(ref ZSetRoot root, ReadOnlySpan<byte> key, PageSet pages, IPageStore store)
+    {
+        var removed = t_deleted ??= new ArrayBufferWriter<byte>(256);
+        removed.ResetWrittenCount();
+        // No long entry in the tree (OutOfLine counts them): nothing to copy out.
+        if (!CountedTree.Delete(ref root.Tree, key, pages, store, root.Tree.OutOfLine > 0 ? removed : null, out bool outOfLine))
+            throw new InvalidDataException($"member of collection {root.Cid} in its hash but not in its tree");
+        if (outOfLine) ListChunks.Delete(ref root.Tree, ZSetLongMembers.ReferenceOf(removed.WrittenSpan), pages, store);
     }
 
     private static void Settle(ref int rounds)
@@ -50,7 +72,7 @@ public static class PagedSortedSet
     public static void NeedsAdd(in ZSetRoot root, ReadOnlySpan<byte> member, double score, PageSet pages, List<PageKey> needs)
     {
         if (root.Hash.Count > 0) PagedHash.NeedsLookup(root.Hash, member, pages, needs);
-        if (root.Count > 0 && member.Length <= MaxMemberLength(root)) CountedTree.NeedsInsert(root.Tree, KeyOf(score, member), pages, needs);
+        if (root.Count > 0) CountedTree.NeedsInsert(root.Tree, KeyOf(score, member), pages, needs);
     }
 
     /// <summary>ZSCORE: whether <paramref name="member"/> is there, and its score. False when stopped.</summary>
@@ -116,14 +138,17 @@ public static class PagedSortedSet
         {
             ulong at = reverse ? rank - done : rank + done;
             if (at >= root.Count) return true;
+            ulong want = Math.Min(count - done, int.MaxValue);
+            bool longOnes = root.Tree.OutOfLine > 0;
             for (int rounds = 0; ; Settle(ref rounds))
             {
                 CountedTree.NeedsAt(root.Tree, at, pages, needs);
+                // The leaf in hand: the chunks of its long members in the range, in one more round.
+                if (needs.Count == 0 && longOnes) CountedTree.Visit(root.Tree, at, (int)want, reverse, pages, ZSetLongMembers.Namer.For(root.Tree, pages, needs));
                 if (needs.Count == 0) break;
                 if (!fetch()) return false;
             }
-            ulong want = Math.Min(count - done, int.MaxValue);
-            int got = CountedTree.Visit(root.Tree, at, (int)want, reverse, pages, sink);
+            int got = CountedTree.Visit(root.Tree, at, (int)want, reverse, pages, longOnes ? ZSetLongMembers.Resolver.For(root.Tree, pages, sink) : sink);
             if (got <= 0) throw new InvalidDataException($"rank {at} of collection {root.Cid} yielded nothing");
             done += (ulong)got;
             if (reverse && at < (ulong)got) return true;
@@ -141,7 +166,6 @@ public static class PagedSortedSet
     public static bool Set(ref ZSetRoot root, ReadOnlySpan<byte> member, double score, bool found, double old, PageSet pages, List<PageKey> needs, IPageStore store, Func<bool> fetch)
     {
         if (double.IsNaN(score)) throw new ArgumentException("NaN is not a sorted set score", nameof(score));
-        if (member.Length > MaxMemberLength(root)) throw new ElementTooLargeException(member.Length, MaxMemberLength(root));
         if (found && BitConverter.DoubleToInt64Bits(old) == BitConverter.DoubleToInt64Bits(score)) return true;
         // -0 and 0 are one tree key: only the hash's exact score changes.
         if (!found || TreeKeys.ScoreBits(old) != TreeKeys.ScoreBits(score))
@@ -155,7 +179,7 @@ public static class PagedSortedSet
                     if (needs.Count == 0) break;
                     if (!fetch()) return false;
                 }
-                if (!CountedTree.Delete(ref root.Tree, oldKey, pages, store)) throw new InvalidDataException($"member of collection {root.Cid} in its hash but not in its tree");
+                DeleteKey(ref root, oldKey, pages, store);
             }
             var key = KeyOf(score, member);
             for (int rounds = 0; ; Settle(ref rounds))
@@ -164,7 +188,8 @@ public static class PagedSortedSet
                 if (needs.Count == 0) break;
                 if (!fetch()) return false;
             }
-            if (!CountedTree.Insert(ref root.Tree, key, pages, store)) throw new InvalidDataException($"a new member of collection {root.Cid} already in its tree");
+            var entry = EntryOf(ref root.Tree, score, member, key, pages, store, out bool outOfLine);
+            if (!CountedTree.Insert(ref root.Tree, key, entry, outOfLine, pages, store)) throw new InvalidDataException($"a new member of collection {root.Cid} already in its tree");
         }
         Span<byte> bits = stackalloc byte[8];
         BinaryPrimitives.WriteInt64LittleEndian(bits, BitConverter.DoubleToInt64Bits(score));
@@ -191,7 +216,7 @@ public static class PagedSortedSet
             if (needs.Count == 0) break;
             if (!fetch()) return false;
         }
-        if (!CountedTree.Delete(ref root.Tree, key, pages, store)) throw new InvalidDataException($"member of collection {root.Cid} in its hash but not in its tree");
+        DeleteKey(ref root, key, pages, store);
         return DeleteMember(ref root, member, pages, needs, store, fetch);
     }
 
@@ -216,17 +241,33 @@ public static class PagedSortedSet
         ArrayBufferWriter<byte>? removed = null, List<int>? ends = null, List<double>? scores = null)
     {
         var into = removed ?? (t_removed ??= new ArrayBufferWriter<byte>(256));
+        Span<byte> reference = stackalloc byte[ZSetLongMembers.ReferenceSize];
         for (ulong i = 0; i < count && rank < root.Count; i++)
         {
+            bool outOfLine = false;
             for (int rounds = 0; ; Settle(ref rounds))
             {
                 CountedTree.NeedsRemoveAt(root.Tree, rank, pages, needs);
+                // A long member's chunks too: the hash's delete and a pop's reply want it whole.
+                if (needs.Count == 0 && root.Tree.OutOfLine > 0)
+                {
+                    var e = CountedTree.EntryAt(root.Tree, rank, pages, out outOfLine);
+                    if (outOfLine) ListChunks.Needs(root.Tree, ZSetLongMembers.ReferenceOf(e), pages, needs);
+                }
                 if (needs.Count == 0) break;
                 if (!fetch()) return false;
             }
             if (removed is null) into.ResetWrittenCount();
             int start = into.WrittenCount;
-            CountedTree.RemoveAt(ref root.Tree, rank, pages, store, into);
+            if (outOfLine)
+            {
+                var e = CountedTree.EntryAt(root.Tree, rank, pages, out _);
+                ZSetLongMembers.ReferenceOf(e).CopyTo(reference);
+                ZSetLongMembers.AppendKey(root.Tree, e, pages, into);
+                CountedTree.RemoveAt(ref root.Tree, rank, pages, store);
+                ListChunks.Delete(ref root.Tree, reference, pages, store);
+            }
+            else CountedTree.RemoveAt(ref root.Tree, rank, pages, store, into);
             ends?.Add(into.WrittenCount);
             // The member is copied out: the hash's steps reuse nothing of the tree's, but the writer may grow.
             var member = TreeKeys.Member(into.WrittenSpan[start..]).ToArray();

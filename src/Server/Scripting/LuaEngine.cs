@@ -32,12 +32,18 @@ public sealed unsafe partial class LuaEngine : IDisposable
 
     /// <summary>The running script's context, while one runs on this thread.</summary>
     internal ScriptRun? Run;
+
+    /// <summary>The context every script of this thread runs in, one at a time (EVAL is noscript: they never nest).</summary>
+    internal readonly ScriptRun Reusable = new();
     /// <summary>The state of this thread, made or made again (after SCRIPT FLUSH) for <paramref name="cache"/>.</summary>
     public static LuaEngine For(ScriptCache cache)
     {
         var e = _current;
         if (e is not null && e._generation == cache.Generation) return e;
         e?.Dispose();
+        // Before the constructor is compiled: the JIT binds a SuppressGCTransition entry point when it compiles
+        // its caller, so the JIT build's resolver must be in place by then (the AOT binary links Lua in).
+        LuaLibrary.Register();
         return _current = new LuaEngine(cache.Generation);
     }
 
@@ -55,9 +61,9 @@ public sealed unsafe partial class LuaEngine : IDisposable
         public int Managed;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private LuaEngine(int generation)
     {
-        LuaLibrary.Register();
         _generation = generation;
         _alloc = (Allocation*)NativeMemory.AllocZeroed((nuint)sizeof(Allocation));
         _alloc->Limit = MemoryLimit;
@@ -217,13 +223,7 @@ public sealed unsafe partial class LuaEngine : IDisposable
             PushArray(L, input, argv);
             nargs = 2;
         }
-        else
-        {
-            PushRef(_argsRef);
-            PushArray(L, input, keys);
-            PushArray(L, input, argv);
-            lua_call(L, 2, 0);
-        }
+        else SetKeysAndArgv(input, keys, argv);
         Run = run;
         _hookMarked = false;
         _stopping = false;
@@ -252,6 +252,48 @@ public sealed unsafe partial class LuaEngine : IDisposable
     {
         lua_settop(_state, 0);
         _alloc->Managed = 0;
+    }
+
+    // KEYS and ARGV of EVAL: two tables kept across scripts and filled again (Redis makes new ones a run; making,
+    // setting and collecting them was ~5% of an EVALSHA of three INCRs). A script cannot tell: the run is over
+    // before the next begins, and no script can keep a reference (the globals and libraries are read-only).
+    // A table a script changed beyond its values (KeptTable.Untouched) is dropped for a new one; arrays past
+    // KeptItems are made for their run alone, as before.
+    private KeptTable? _keys, _argv;
+    private bool _keptInstalled;
+    private const int KeptItems = 64;
+
+    private void SetKeysAndArgv(ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> keys, ReadOnlySpan<Protocol.ArgRange> argv)
+    {
+        var L = _state;
+        if (keys.Length > KeptItems || argv.Length > KeptItems || !KeptTable.LayoutKnown(L))
+        {
+            PushRef(_argsRef);
+            PushArray(L, input, keys);
+            PushArray(L, input, argv);
+            lua_call(L, 2, 0);
+            _keptInstalled = false;
+            return;
+        }
+        if (_keptInstalled && !(_keys!.Untouched(L) && _argv!.Untouched(L)))
+        {
+            _keys!.Drop(L);
+            _argv!.Drop(L);
+            _keys = _argv = null;
+            _keptInstalled = false;
+        }
+        if (!_keptInstalled)
+        {
+            _keys ??= new KeptTable(L, KeptItems);
+            _argv ??= new KeptTable(L, KeptItems);
+            PushRef(_argsRef);
+            PushRef(_keys.Ref);
+            PushRef(_argv.Ref);
+            lua_call(L, 2, 0);
+            _keptInstalled = true;
+        }
+        _keys!.Refill(L, input, keys);
+        _argv!.Refill(L, input, argv);
     }
 
     private static void PushArray(nint L, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> items)

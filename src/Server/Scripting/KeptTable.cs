@@ -13,10 +13,13 @@ namespace NativeKv.Server.Scripting;
 internal sealed unsafe class KeptTable
 {
     public readonly int Ref;
+    /// <summary>Its array part: items past it would go to a hash part (and the table would no longer look untouched).</summary>
+    public readonly int Size;
     private int _count;
 
     public KeptTable(nint L, int size)
     {
+        Size = size;
         lua_createtable(L, size, 0);
         Ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }

@@ -275,17 +275,21 @@ public sealed unsafe partial class LuaEngine : IDisposable
             _keptInstalled = false;
             return;
         }
-        if (_keptInstalled && !(_keys!.Untouched(L) && _argv!.Untouched(L)))
+        // Sized to what the scripts pass (the check reads the array part past the items: 64 slots were 1% of an EVALSHA).
+        if (_keys is not null && (keys.Length > _keys.Size || argv.Length > _argv!.Size
+                                  || (_keptInstalled && !(_keys.Untouched(L) && _argv.Untouched(L)))))
         {
-            _keys!.Drop(L);
-            _argv!.Drop(L);
-            _keys = _argv = null;
+            int keysSize = Grown(_keys.Size, keys.Length), argvSize = Grown(_argv!.Size, argv.Length);
+            _keys.Drop(L);
+            _argv.Drop(L);
+            _keys = new KeptTable(L, keysSize);
+            _argv = new KeptTable(L, argvSize);
             _keptInstalled = false;
         }
         if (!_keptInstalled)
         {
-            _keys ??= new KeptTable(L, KeptItems);
-            _argv ??= new KeptTable(L, KeptItems);
+            _keys ??= new KeptTable(L, Math.Max(4, keys.Length));
+            _argv ??= new KeptTable(L, Math.Max(4, argv.Length));
             PushRef(_argsRef);
             PushRef(_keys.Ref);
             PushRef(_argv.Ref);
@@ -295,6 +299,8 @@ public sealed unsafe partial class LuaEngine : IDisposable
         _keys!.Refill(L, input, keys);
         _argv!.Refill(L, input, argv);
     }
+
+    private static int Grown(int size, int needed) => needed <= size ? size : Math.Min(KeptItems, Math.Max(needed, size * 2));
 
     private static void PushArray(nint L, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> items)
     {

@@ -105,10 +105,19 @@ public sealed unsafe class EpollBackend : ReactorBackend
         }
     }
 
+    /// <summary>Replies past this go out at once: a batch of large replies is not all held in memory until its end.</summary>
+    private const int HoldAtMost = 64 * 1024;
+
     /// <summary>Holds the client's replies for <see cref="FlushBatch"/>.</summary>
     private void FlushLater(Client client)
     {
-        if (client.Closed || client.FlushQueued) return;
+        if (client.Closed) return;
+        if (client.Unsent.Length > HoldAtMost)
+        {
+            Flush(client);
+            return;
+        }
+        if (client.FlushQueued) return;
         client.FlushQueued = true;
         _toFlush.Add(client);
     }

@@ -27,44 +27,51 @@ public static unsafe partial class Lua
 
     public const int LUA_GCSTOP = 0, LUA_GCRESTART = 1, LUA_GCCOLLECT = 2, LUA_GCCOUNT = 3, LUA_GCCOUNTB = 4, LUA_GCSTEP = 5;
 
+    // SuppressGCTransition: the entry points that never allocate, raise or run Lua code (so never reach the C#
+    // allocator, hook or functions), called tens of times a script: the GC-mode switch of a call was 3.7% of an
+    // EVALSHA of three INCRs. Anything that may allocate (a push of a string, a table set, tolstring of a
+    // number, checkstack) keeps the transition: a reverse P/Invoke from a call without one fails.
+
     // --- state ---------------------------------------------------------------------------------
     [LibraryImport(Lib)] public static partial nint lua_newstate(delegate* unmanaged<nint, nint, nuint, nuint, nint> alloc, nint ud);
     [LibraryImport(Lib)] public static partial void lua_close(nint L);
     [LibraryImport(Lib)] public static partial int lua_gc(nint L, int what, int data);
-    [LibraryImport(Lib)] public static partial int lua_sethook(nint L, nint hook, int mask, int count);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial int lua_sethook(nint L, nint hook, int mask, int count);
 
     // --- stack ---------------------------------------------------------------------------------
-    [LibraryImport(Lib)] public static partial int lua_gettop(nint L);
-    [LibraryImport(Lib)] public static partial void lua_settop(nint L, int idx);
-    [LibraryImport(Lib)] public static partial void lua_pushvalue(nint L, int idx);
-    [LibraryImport(Lib)] public static partial void lua_remove(nint L, int idx);
-    [LibraryImport(Lib)] public static partial void lua_insert(nint L, int idx);
-    [LibraryImport(Lib)] public static partial void lua_replace(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial int lua_gettop(nint L);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_settop(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_pushvalue(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_remove(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_insert(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_replace(nint L, int idx);
     [LibraryImport(Lib)] public static partial int lua_checkstack(nint L, int sz);
 
     // --- access --------------------------------------------------------------------------------
-    [LibraryImport(Lib)] public static partial int lua_type(nint L, int idx);
-    [LibraryImport(Lib)] public static partial int lua_isnumber(nint L, int idx);
-    [LibraryImport(Lib)] public static partial int lua_isstring(nint L, int idx);
-    [LibraryImport(Lib)] public static partial double lua_tonumber(nint L, int idx);
-    [LibraryImport(Lib)] public static partial int lua_toboolean(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial int lua_type(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial int lua_isnumber(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial int lua_isstring(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial double lua_tonumber(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial int lua_toboolean(nint L, int idx);
     [LibraryImport(Lib)] public static partial byte* lua_tolstring(nint L, int idx, nuint* len);
+    /// <summary>lua_tolstring of a value known to be a string (a number would be converted: an allocation).</summary>
+    [LibraryImport(Lib, EntryPoint = "lua_tolstring"), SuppressGCTransition] public static partial byte* lua_tostringbytes(nint L, int idx, nuint* len);
     [LibraryImport(Lib)] public static partial nuint lua_objlen(nint L, int idx);
-    [LibraryImport(Lib)] public static partial void* lua_touserdata(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void* lua_touserdata(nint L, int idx);
 
     // --- push ----------------------------------------------------------------------------------
-    [LibraryImport(Lib)] public static partial void lua_pushnil(nint L);
-    [LibraryImport(Lib)] public static partial void lua_pushnumber(nint L, double n);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_pushnil(nint L);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_pushnumber(nint L, double n);
     [LibraryImport(Lib)] public static partial void lua_pushlstring(nint L, byte* s, nuint len);
     [LibraryImport(Lib)] public static partial void lua_pushcclosure(nint L, delegate* unmanaged<nint, int> fn, int n);
-    [LibraryImport(Lib)] public static partial void lua_pushboolean(nint L, int b);
-    [LibraryImport(Lib)] public static partial void lua_pushlightuserdata(nint L, void* p);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_pushboolean(nint L, int b);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_pushlightuserdata(nint L, void* p);
 
     // --- tables --------------------------------------------------------------------------------
     [LibraryImport(Lib)] public static partial void lua_gettable(nint L, int idx);
     [LibraryImport(Lib)] public static partial void lua_getfield(nint L, int idx, byte* k);
     [LibraryImport(Lib)] public static partial void lua_rawget(nint L, int idx);
-    [LibraryImport(Lib)] public static partial void lua_rawgeti(nint L, int idx, int n);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void lua_rawgeti(nint L, int idx, int n);
     [LibraryImport(Lib)] public static partial void lua_createtable(nint L, int narr, int nrec);
     [LibraryImport(Lib)] public static partial void lua_settable(nint L, int idx);
     [LibraryImport(Lib)] public static partial void lua_setfield(nint L, int idx, byte* k);
@@ -74,6 +81,7 @@ public static unsafe partial class Lua
     [LibraryImport(Lib)] public static partial void luaL_unref(nint L, int t, int @ref);
     [LibraryImport(Lib)] public static partial int lua_setmetatable(nint L, int idx);
     [LibraryImport(Lib)] public static partial int lua_next(nint L, int idx);
+    [LibraryImport(Lib), SuppressGCTransition] public static partial void* lua_topointer(nint L, int idx);
 
     // --- calls ---------------------------------------------------------------------------------
     [LibraryImport(Lib)] public static partial int lua_pcall(nint L, int nargs, int nresults, int errfunc);

@@ -13,6 +13,8 @@ internal static class NativeKvMain
         // SIGINT ignored, and .NET would keep it so. Redis shuts down on SIGINT whatever it inherited.
         Signals.Unignore(Signals.SIGINT);
         Signals.Unignore(Signals.SIGTERM);
+        // The JIT build finds Lua through a resolver, needed before any method calling Lua is compiled.
+        LuaLibrary.Register();
         if (args.Length == 1 && (args[0] is "--version" or "-v"))
         {
             Console.WriteLine($"NativeKv server v={ServerContext.NativeKvVersion} redis_version={ServerContext.Version} bits=64 io=epoll");

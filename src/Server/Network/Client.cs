@@ -195,6 +195,9 @@ public sealed unsafe class Client : Storage.IHeldReplies
     /// <summary>The epoll backend ended this client's turn with input left to read (EpollBackend.TurnBudget).</summary>
     internal bool ReadAgain;
 
+    /// <summary>The epoll backend holds this client's replies for the send at the end of its event batch.</summary>
+    internal bool FlushQueued;
+
     /// <summary>Free space at the end of the input buffer (pinned), at least 4 KB.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Span<byte> ReceiveSpace()

@@ -5,8 +5,8 @@ namespace NativeKv.Server.Network;
 
 /// <summary>
 /// Edge-triggered epoll: each fd registered once; reads drain the socket into the client's input
-/// buffer; replies are sent right after the read that produced them; EPOLLOUT is armed only while
-/// a send would block.
+/// buffer; the replies of an event batch's reads are sent after the whole batch was read and run (as
+/// Redis's handleClientsWithPendingWrites); EPOLLOUT is armed only while a send would block.
 /// </summary>
 public sealed unsafe class EpollBackend : ReactorBackend
 {
@@ -24,6 +24,12 @@ public sealed unsafe class EpollBackend : ReactorBackend
 
     /// <summary>Clients that had input left when their turn ended (edge-triggered: no new edge comes for it).</summary>
     private List<Client> _readAgain = new(), _readingAgain = new();
+
+    /// <summary>
+    /// Clients read in this batch, their replies not sent yet. A send right after each read woke the load
+    /// generator once a send (an IPI, on these VMs): 8% of an EVALSHA load's CPU in the wake-up, 1% in Redis's.
+    /// </summary>
+    private readonly List<Client> _toFlush = new();
 
     private readonly Epoll _epoll = new();
     private readonly Dictionary<long, Client> _clients;
@@ -43,13 +49,14 @@ public sealed unsafe class EpollBackend : ReactorBackend
         _epoll.Add(client.Fd, ReadEvents, (ulong)client.Id);
         // Data may have arrived before registration; an edge-triggered fd would not report it.
         Read(client, hangup: true);
+        if (!client.Closed) Flush(client);
     }
 
     /// <summary>
     /// Reads until the socket is drained (or the client must pause), executing as we go. A short
     /// read normally means drained (a later arrival raises a new edge); when the peer has hung up
     /// that edge was the last one, so we read on until recv reports the end. The end of input
-    /// (a half-close) does not drop the client: its replies go out first.
+    /// (a half-close) does not drop the client: its replies go out first. The caller sends them.
     /// </summary>
     private void Read(Client client, bool hangup)
     {
@@ -96,7 +103,43 @@ public sealed unsafe class EpollBackend : ReactorBackend
                 return;
             }
         }
-        if (!client.Closed) Flush(client);
+    }
+
+    /// <summary>Replies past this go out at once: a batch of large replies is not all held in memory until its end.</summary>
+    private const int HoldAtMost = 64 * 1024;
+
+    /// <summary>Holds the client's replies for <see cref="FlushBatch"/>.</summary>
+    private void FlushLater(Client client)
+    {
+        if (client.Closed) return;
+        if (client.Unsent.Length > HoldAtMost)
+        {
+            Flush(client);
+            return;
+        }
+        if (client.FlushQueued) return;
+        client.FlushQueued = true;
+        _toFlush.Add(client);
+    }
+
+    /// <summary>The sends of the batch's reads, one per client, in the order they were read.</summary>
+    private void FlushBatch()
+    {
+        for (int i = 0; i < _toFlush.Count; i++)
+        {
+            var client = _toFlush[i];
+            client.FlushQueued = false;
+            if (client.Closed) continue;
+            try
+            {
+                Flush(client);
+            }
+            catch (Exception e)
+            {
+                client.Fail(e);
+            }
+        }
+        _toFlush.Clear();
     }
 
     public override void Flush(Client client)
@@ -137,7 +180,11 @@ public sealed unsafe class EpollBackend : ReactorBackend
         client.OutputDrained();
     }
 
-    public override void Resume(Client client) => Read(client, hangup: true);
+    public override void Resume(Client client)
+    {
+        Read(client, hangup: true);
+        if (!client.Closed) Flush(client);
+    }
 
     public override void Release(Client client)
     {
@@ -166,15 +213,20 @@ public sealed unsafe class EpollBackend : ReactorBackend
                     continue;
                 }
                 if ((ev & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0)
+                {
                     Read(client, hangup: (ev & (LibC.EPOLLERR | LibC.EPOLLHUP | LibC.EPOLLRDHUP)) != 0);
-                if ((ev & LibC.EPOLLOUT) != 0 && !client.Closed) Flush(client);
+                    FlushLater(client);
+                }
+                else if ((ev & LibC.EPOLLOUT) != 0 && !client.Closed) Flush(client);
             }
             catch (Exception e)
             {
                 client.Fail(e);
             }
         }
-        return n + ReadAgain();
+        int again = ReadAgain();
+        FlushBatch();
+        return n + again;
     }
 
     /// <summary>The next turn of the clients whose input was left unread, after everyone else's.</summary>
@@ -190,6 +242,7 @@ public sealed unsafe class EpollBackend : ReactorBackend
             try
             {
                 Read(client, hangup: true); // read on to EAGAIN (or the budget): nothing else will ask
+                FlushLater(client);
             }
             catch (Exception e)
             {

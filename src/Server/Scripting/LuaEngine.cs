@@ -32,12 +32,18 @@ public sealed unsafe partial class LuaEngine : IDisposable
 
     /// <summary>The running script's context, while one runs on this thread.</summary>
     internal ScriptRun? Run;
+
+    /// <summary>The context every script of this thread runs in, one at a time (EVAL is noscript: they never nest).</summary>
+    internal readonly ScriptRun Reusable = new();
     /// <summary>The state of this thread, made or made again (after SCRIPT FLUSH) for <paramref name="cache"/>.</summary>
     public static LuaEngine For(ScriptCache cache)
     {
         var e = _current;
         if (e is not null && e._generation == cache.Generation) return e;
         e?.Dispose();
+        // Before the constructor is compiled: the JIT binds a SuppressGCTransition entry point when it compiles
+        // its caller, so the JIT build's resolver must be in place by then (the AOT binary links Lua in).
+        LuaLibrary.Register();
         return _current = new LuaEngine(cache.Generation);
     }
 
@@ -55,9 +61,9 @@ public sealed unsafe partial class LuaEngine : IDisposable
         public int Managed;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private LuaEngine(int generation)
     {
-        LuaLibrary.Register();
         _generation = generation;
         _alloc = (Allocation*)NativeMemory.AllocZeroed((nuint)sizeof(Allocation));
         _alloc->Limit = MemoryLimit;
@@ -217,13 +223,7 @@ public sealed unsafe partial class LuaEngine : IDisposable
             PushArray(L, input, argv);
             nargs = 2;
         }
-        else
-        {
-            PushRef(_argsRef);
-            PushArray(L, input, keys);
-            PushArray(L, input, argv);
-            lua_call(L, 2, 0);
-        }
+        else SetKeysAndArgv(input, keys, argv);
         Run = run;
         _hookMarked = false;
         _stopping = false;
@@ -253,6 +253,54 @@ public sealed unsafe partial class LuaEngine : IDisposable
         lua_settop(_state, 0);
         _alloc->Managed = 0;
     }
+
+    // KEYS and ARGV of EVAL: two tables kept across scripts and filled again (Redis makes new ones a run; making,
+    // setting and collecting them was ~5% of an EVALSHA of three INCRs). A script cannot tell: the run is over
+    // before the next begins, and no script can keep a reference (the globals and libraries are read-only).
+    // A table a script changed beyond its values (KeptTable.Untouched) is dropped for a new one; arrays past
+    // KeptItems are made for their run alone, as before.
+    private KeptTable? _keys, _argv;
+    private bool _keptInstalled;
+    private const int KeptItems = 64;
+
+    private void SetKeysAndArgv(ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> keys, ReadOnlySpan<Protocol.ArgRange> argv)
+    {
+        var L = _state;
+        if (keys.Length > KeptItems || argv.Length > KeptItems || !KeptTable.LayoutKnown(L))
+        {
+            PushRef(_argsRef);
+            PushArray(L, input, keys);
+            PushArray(L, input, argv);
+            lua_call(L, 2, 0);
+            _keptInstalled = false;
+            return;
+        }
+        // Sized to what the scripts pass (the check reads the array part past the items: 64 slots were 1% of an EVALSHA).
+        if (_keys is not null && (keys.Length > _keys.Size || argv.Length > _argv!.Size
+                                  || (_keptInstalled && !(_keys.Untouched(L) && _argv.Untouched(L)))))
+        {
+            int keysSize = Grown(_keys.Size, keys.Length), argvSize = Grown(_argv!.Size, argv.Length);
+            _keys.Drop(L);
+            _argv.Drop(L);
+            _keys = new KeptTable(L, keysSize);
+            _argv = new KeptTable(L, argvSize);
+            _keptInstalled = false;
+        }
+        if (!_keptInstalled)
+        {
+            _keys ??= new KeptTable(L, Math.Max(4, keys.Length));
+            _argv ??= new KeptTable(L, Math.Max(4, argv.Length));
+            PushRef(_argsRef);
+            PushRef(_keys.Ref);
+            PushRef(_argv.Ref);
+            lua_call(L, 2, 0);
+            _keptInstalled = true;
+        }
+        _keys!.Refill(L, input, keys);
+        _argv!.Refill(L, input, argv);
+    }
+
+    private static int Grown(int size, int needed) => needed <= size ? size : Math.Min(KeptItems, Math.Max(needed, size * 2));
 
     private static void PushArray(nint L, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> items)
     {

@@ -41,7 +41,7 @@ internal static unsafe class ScriptCalls
             else if (t == LUA_TSTRING)
             {
                 nuint len;
-                byte* s = lua_tolstring(L, idx, &len);
+                byte* s = lua_tostringbytes(L, idx, &len);
                 a = new ReadOnlySpan<byte>(s, (int)len);
             }
             else return Fail(L, raise, "Lua redis lib command arguments must be strings or integers");

@@ -140,14 +140,8 @@ internal static unsafe class ScriptCommands
     {
         var client = ctx.Client;
         var store = client.Reactor.Store;
-        var run = new ScriptRun
-        {
-            Script = entry,
-            Function = function,
-            ReadOnly = readOnly,
-            Client = client,
-            StartTimestamp = System.Diagnostics.Stopwatch.GetTimestamp(),
-        };
+        var run = engine.Reusable;
+        run.Begin(entry, function, readOnly, client);
         if (function is not null)
         {
             var command = new byte[ctx.Count][];
@@ -187,6 +181,7 @@ internal static unsafe class ScriptCommands
         finally { engine.EndCall(); }
         if (entry.Keys != ScriptKeys.Undeclared && (run.TouchedUndeclared || run.Abort == AbortReason.LockBusy)) entry.Keys = ScriptKeys.Undeclared;
         else if (entry.Keys == ScriptKeys.Unknown && run.Abort == AbortReason.None) entry.Keys = ScriptKeys.Declared;
+        run.End();
     }
 
     // A reactor runs one script at a time (EVAL is noscript): its KEYS and ARGV are copied into these, not into new arrays a run.

@@ -4,10 +4,43 @@ namespace NativeKv.Server.Scripting;
 
 /// <summary>
 /// One script being run (script.c scriptRunCtx): its reactor's thread writes it; another reactor's SCRIPT
-/// KILL reads <see cref="WriteDirty"/> and sets <see cref="Killed"/>, which the count hook sees.
+/// KILL reads <see cref="WriteDirty"/> and sets <see cref="Killed"/>, which the count hook sees. A reactor
+/// keeps one and starts it again for each script (<see cref="Begin"/>): no allocation per EVAL.
 /// </summary>
 public sealed class ScriptRun
 {
+    /// <summary>Counts the runs of this object: a SCRIPT KILL that read it during one run kills only that run.</summary>
+    private int _run;
+    private int _killedRun = -1;
+
+    /// <summary>Starts a run (before <see cref="RunningScripts.Enter"/> publishes it to the other reactors).</summary>
+    public void Begin(ScriptEntry script, FunctionInfo? function, bool readOnly, Network.Client client)
+    {
+        _run++;
+        Script = script;
+        Function = function;
+        Command = null;
+        ReadOnly = readOnly;
+        AllowOom = false;
+        WriteDirty = false;
+        TimedOut = false;
+        StartTimestamp = Stopwatch.GetTimestamp();
+        Resp = 2;
+        Abort = AbortReason.None;
+        TouchedUndeclared = false;
+        LockError = null;
+        Client = client;
+        Declared.Clear();
+    }
+
+    /// <summary>After the run: nothing of it is kept alive (its client, the FCALL's arguments).</summary>
+    public void End()
+    {
+        Client = null!;
+        Command = null;
+        Function = null;
+    }
+
     public ScriptEntry Script = null!;
     /// <summary>The function an FCALL runs (null: an EVAL); FUNCTION KILL and STATS see only these.</summary>
     public FunctionInfo? Function;
@@ -17,8 +50,14 @@ public sealed class ScriptRun
     public bool AllowOom;
     /// <summary>SCRIPT_WRITE_DIRTY: a write command ran; SCRIPT KILL answers UNKILLABLE from then on.</summary>
     public volatile bool WriteDirty;
-    /// <summary>SCRIPT_KILLED: set by SCRIPT KILL from any reactor.</summary>
-    public volatile bool Killed;
+    /// <summary>SCRIPT_KILLED: set by SCRIPT KILL from any reactor (<see cref="Kill"/>).</summary>
+    public bool Killed => Volatile.Read(ref _killedRun) == Volatile.Read(ref _run);
+
+    /// <summary>SCRIPT KILL from any reactor: the run going on now (if the object moved on to the next run meanwhile, none).</summary>
+    public void Kill(int run) => Volatile.Write(ref _killedRun, run);
+
+    /// <summary>Which run this is (read before <see cref="Kill"/>).</summary>
+    public int RunNumber => Volatile.Read(ref _run);
     /// <summary>Past busy-reply-threshold: other clients get BUSY.</summary>
     public volatile bool TimedOut;
     public long StartTimestamp;
@@ -106,7 +145,9 @@ public sealed class RunningScripts
         for (int i = 0; i < _slots.Length; i++)
         {
             var run = Volatile.Read(ref _slots[i]);
-            if (run is not null && (run.Function is null) == eval) run.Killed = true;
+            if (run is null) continue;
+            int number = run.RunNumber;
+            if (Volatile.Read(ref _slots[i]) == run && (run.Function is null) == eval) run.Kill(number);
         }
         return null;
     }

@@ -561,4 +561,54 @@ internal static class ScriptTranscripts
         (["eval", "local j = redis.call('lmove', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') return j", "2", "empty", "processing"], "_\r\n"),
     ];
 
+    public static readonly (string[] Args, string Reply)[] KeysArgvResp2 =
+    [
+        (["eval", "return {#KEYS, #ARGV, KEYS[1], KEYS[3], ARGV[2]}", "3", "a", "b", "c", "x", "y"], "*5\r\n:3\r\n:2\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\ny\r\n"),
+        (["eval", "return {#KEYS, #ARGV, KEYS[1], tostring(KEYS[2]), tostring(ARGV[1])}", "1", "only"], "*5\r\n:1\r\n:0\r\n$4\r\nonly\r\n$3\r\nnil\r\n$3\r\nnil\r\n"),
+        (["eval", "KEYS[1] = 'changed' KEYS[5] = 'five' ARGV.x = 1 return #KEYS", "2", "a", "b", "v"], ":2\r\n"),
+        (["eval", "return {#KEYS, KEYS[1], KEYS[2], tostring(KEYS[5]), tostring(ARGV.x), #ARGV}", "2", "c", "d"], "*6\r\n:2\r\n$1\r\nc\r\n$1\r\nd\r\n$3\r\nnil\r\n$3\r\nnil\r\n:0\r\n"),
+        (["eval", "table.insert(ARGV, 'extra') return #ARGV", "0", "p", "q"], ":3\r\n"),
+        (["eval", "return {#ARGV, ARGV[1], tostring(ARGV[3])}", "0", "r"], "*3\r\n:1\r\n$1\r\nr\r\n$3\r\nnil\r\n"),
+        (["eval", "setmetatable(KEYS, {__index = function() return 'meta' end}) return KEYS[9]", "1", "k"], "$4\r\nmeta\r\n"),
+        (["eval", "return {tostring(KEYS[9]), tostring(getmetatable(KEYS))}", "1", "k"], "*2\r\n$3\r\nnil\r\n$3\r\nnil\r\n"),
+        (["eval", "KEYS[2] = nil KEYS[1] = nil KEYS.s = 's' KEYS[3] = nil return #KEYS", "3", "a", "b", "c"], ":0\r\n"),
+        (["eval", "local n = 0 for k in pairs(KEYS) do n = n + 1 end return {n, #KEYS, KEYS[3]}", "3", "e", "f", "g"], "*3\r\n:3\r\n:3\r\n$1\r\ng\r\n"),
+        (["eval", "return {#KEYS, #ARGV}", "0"], "*2\r\n:0\r\n:0\r\n"),
+        (["eval", "local n = 0 for k in pairs(ARGV) do n = n + 1 end return {n, ARGV[1], ARGV[100]}", "0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "v32", "v33", "v34", "v35", "v36", "v37", "v38", "v39", "v40", "v41", "v42", "v43", "v44", "v45", "v46", "v47", "v48", "v49", "v50", "v51", "v52", "v53", "v54", "v55", "v56", "v57", "v58", "v59", "v60", "v61", "v62", "v63", "v64", "v65", "v66", "v67", "v68", "v69", "v70", "v71", "v72", "v73", "v74", "v75", "v76", "v77", "v78", "v79", "v80", "v81", "v82", "v83", "v84", "v85", "v86", "v87", "v88", "v89", "v90", "v91", "v92", "v93", "v94", "v95", "v96", "v97", "v98", "v99", "v100"], "*3\r\n:100\r\n$2\r\nv1\r\n$4\r\nv100\r\n"),
+        (["eval", "local n = 0 for k in pairs(ARGV) do n = n + 1 end return {n, #ARGV, ARGV[1], tostring(ARGV[2])}", "0", "w"], "*4\r\n:1\r\n:1\r\n$1\r\nw\r\n$3\r\nnil\r\n"),
+        (["eval", "local t = KEYS for i = 1, 40 do t[i] = i end return #KEYS", "1", "a"], ":40\r\n"),
+        (["eval", "return {#KEYS, KEYS[1], tostring(KEYS[40])}", "1", "z"], "*3\r\n:1\r\n$1\r\nz\r\n$3\r\nnil\r\n"),
+        (["eval", "return {#KEYS, KEYS[5], #ARGV, ARGV[6]}", "5", "a", "b", "c", "d", "e", "1", "2", "3", "4", "5", "6"], "*4\r\n:5\r\n$1\r\ne\r\n:6\r\n$1\r\n6\r\n"),
+        (["eval", "return {#KEYS, KEYS[9], #ARGV, ARGV[9]}", "9", "a", "b", "c", "d", "e", "f", "g", "h", "i", "1", "2", "3", "4", "5", "6", "7", "8", "9"], "*4\r\n:9\r\n$1\r\ni\r\n:9\r\n$1\r\n9\r\n"),
+        (["eval", "return {#KEYS, tostring(KEYS[3]), #ARGV, tostring(ARGV[2])}", "2", "x", "y", "z"], "*4\r\n:2\r\n$3\r\nnil\r\n:1\r\n$3\r\nnil\r\n"),
+        (["eval", "return redis.call('set', KEYS[1], ARGV[1])", "1", "k1", "v1"], "+OK\r\n"),
+        (["evalsha", "55b22c0d0cedf3866879ce7c854970626dcef0c3", "1", "k2", "v2"], "+OK\r\n"),
+        (["eval", "return {redis.call('get', KEYS[1]), #KEYS, #ARGV}", "1", "k2"], "*3\r\n$2\r\nv2\r\n:1\r\n:0\r\n"),
+    ];
+
+    public static readonly (string[] Args, string Reply)[] KeysArgvResp3 =
+    [
+        (["eval", "return {#KEYS, #ARGV, KEYS[1], KEYS[3], ARGV[2]}", "3", "a", "b", "c", "x", "y"], "*5\r\n:3\r\n:2\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\ny\r\n"),
+        (["eval", "return {#KEYS, #ARGV, KEYS[1], tostring(KEYS[2]), tostring(ARGV[1])}", "1", "only"], "*5\r\n:1\r\n:0\r\n$4\r\nonly\r\n$3\r\nnil\r\n$3\r\nnil\r\n"),
+        (["eval", "KEYS[1] = 'changed' KEYS[5] = 'five' ARGV.x = 1 return #KEYS", "2", "a", "b", "v"], ":2\r\n"),
+        (["eval", "return {#KEYS, KEYS[1], KEYS[2], tostring(KEYS[5]), tostring(ARGV.x), #ARGV}", "2", "c", "d"], "*6\r\n:2\r\n$1\r\nc\r\n$1\r\nd\r\n$3\r\nnil\r\n$3\r\nnil\r\n:0\r\n"),
+        (["eval", "table.insert(ARGV, 'extra') return #ARGV", "0", "p", "q"], ":3\r\n"),
+        (["eval", "return {#ARGV, ARGV[1], tostring(ARGV[3])}", "0", "r"], "*3\r\n:1\r\n$1\r\nr\r\n$3\r\nnil\r\n"),
+        (["eval", "setmetatable(KEYS, {__index = function() return 'meta' end}) return KEYS[9]", "1", "k"], "$4\r\nmeta\r\n"),
+        (["eval", "return {tostring(KEYS[9]), tostring(getmetatable(KEYS))}", "1", "k"], "*2\r\n$3\r\nnil\r\n$3\r\nnil\r\n"),
+        (["eval", "KEYS[2] = nil KEYS[1] = nil KEYS.s = 's' KEYS[3] = nil return #KEYS", "3", "a", "b", "c"], ":0\r\n"),
+        (["eval", "local n = 0 for k in pairs(KEYS) do n = n + 1 end return {n, #KEYS, KEYS[3]}", "3", "e", "f", "g"], "*3\r\n:3\r\n:3\r\n$1\r\ng\r\n"),
+        (["eval", "return {#KEYS, #ARGV}", "0"], "*2\r\n:0\r\n:0\r\n"),
+        (["eval", "local n = 0 for k in pairs(ARGV) do n = n + 1 end return {n, ARGV[1], ARGV[100]}", "0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "v32", "v33", "v34", "v35", "v36", "v37", "v38", "v39", "v40", "v41", "v42", "v43", "v44", "v45", "v46", "v47", "v48", "v49", "v50", "v51", "v52", "v53", "v54", "v55", "v56", "v57", "v58", "v59", "v60", "v61", "v62", "v63", "v64", "v65", "v66", "v67", "v68", "v69", "v70", "v71", "v72", "v73", "v74", "v75", "v76", "v77", "v78", "v79", "v80", "v81", "v82", "v83", "v84", "v85", "v86", "v87", "v88", "v89", "v90", "v91", "v92", "v93", "v94", "v95", "v96", "v97", "v98", "v99", "v100"], "*3\r\n:100\r\n$2\r\nv1\r\n$4\r\nv100\r\n"),
+        (["eval", "local n = 0 for k in pairs(ARGV) do n = n + 1 end return {n, #ARGV, ARGV[1], tostring(ARGV[2])}", "0", "w"], "*4\r\n:1\r\n:1\r\n$1\r\nw\r\n$3\r\nnil\r\n"),
+        (["eval", "local t = KEYS for i = 1, 40 do t[i] = i end return #KEYS", "1", "a"], ":40\r\n"),
+        (["eval", "return {#KEYS, KEYS[1], tostring(KEYS[40])}", "1", "z"], "*3\r\n:1\r\n$1\r\nz\r\n$3\r\nnil\r\n"),
+        (["eval", "return {#KEYS, KEYS[5], #ARGV, ARGV[6]}", "5", "a", "b", "c", "d", "e", "1", "2", "3", "4", "5", "6"], "*4\r\n:5\r\n$1\r\ne\r\n:6\r\n$1\r\n6\r\n"),
+        (["eval", "return {#KEYS, KEYS[9], #ARGV, ARGV[9]}", "9", "a", "b", "c", "d", "e", "f", "g", "h", "i", "1", "2", "3", "4", "5", "6", "7", "8", "9"], "*4\r\n:9\r\n$1\r\ni\r\n:9\r\n$1\r\n9\r\n"),
+        (["eval", "return {#KEYS, tostring(KEYS[3]), #ARGV, tostring(ARGV[2])}", "2", "x", "y", "z"], "*4\r\n:2\r\n$3\r\nnil\r\n:1\r\n$3\r\nnil\r\n"),
+        (["eval", "return redis.call('set', KEYS[1], ARGV[1])", "1", "k1", "v1"], "+OK\r\n"),
+        (["evalsha", "55b22c0d0cedf3866879ce7c854970626dcef0c3", "1", "k2", "v2"], "+OK\r\n"),
+        (["eval", "return {redis.call('get', KEYS[1]), #KEYS, #ARGV}", "1", "k2"], "*3\r\n$2\r\nv2\r\n:1\r\n:0\r\n"),
+    ];
+
 }

@@ -150,6 +150,30 @@ FAMILIES = {
         "lrange processing 0 -1", "hgetall started", "lrange jobs 0 -1",
         "eval \"local j = redis.call('lmove', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') return j\" 2 empty processing",
     ],
+    # Each script sees only its own KEYS and ARGV, whatever the one before did to its tables (NativeKv refills two kept tables).
+    "KeysArgv": [
+        "eval \"return {#KEYS, #ARGV, KEYS[1], KEYS[3], ARGV[2]}\" 3 a b c x y",
+        "eval \"return {#KEYS, #ARGV, KEYS[1], tostring(KEYS[2]), tostring(ARGV[1])}\" 1 only",
+        "eval \"KEYS[1] = 'changed' KEYS[5] = 'five' ARGV.x = 1 return #KEYS\" 2 a b v",
+        "eval \"return {#KEYS, KEYS[1], KEYS[2], tostring(KEYS[5]), tostring(ARGV.x), #ARGV}\" 2 c d",
+        "eval \"table.insert(ARGV, 'extra') return #ARGV\" 0 p q",
+        "eval \"return {#ARGV, ARGV[1], tostring(ARGV[3])}\" 0 r",
+        "eval \"setmetatable(KEYS, {__index = function() return 'meta' end}) return KEYS[9]\" 1 k",
+        "eval \"return {tostring(KEYS[9]), tostring(getmetatable(KEYS))}\" 1 k",
+        "eval \"KEYS[2] = nil KEYS[1] = nil KEYS.s = 's' KEYS[3] = nil return #KEYS\" 3 a b c",
+        "eval \"local n = 0 for k in pairs(KEYS) do n = n + 1 end return {n, #KEYS, KEYS[3]}\" 3 e f g",
+        "eval \"return {#KEYS, #ARGV}\" 0",
+        "eval \"local n = 0 for k in pairs(ARGV) do n = n + 1 end return {n, ARGV[1], ARGV[100]}\" 0 "
+        + " ".join("v%d" % i for i in range(1, 101)),
+        "eval \"local n = 0 for k in pairs(ARGV) do n = n + 1 end return {n, #ARGV, ARGV[1], tostring(ARGV[2])}\" 0 w",
+        "eval \"local t = KEYS for i = 1, 40 do t[i] = i end return #KEYS\" 1 a",
+        "eval \"return {#KEYS, KEYS[1], tostring(KEYS[40])}\" 1 z",
+        "eval \"return {#KEYS, KEYS[5], #ARGV, ARGV[6]}\" 5 a b c d e 1 2 3 4 5 6",
+        "eval \"return {#KEYS, KEYS[9], #ARGV, ARGV[9]}\" 9 a b c d e f g h i 1 2 3 4 5 6 7 8 9",
+        "eval \"return {#KEYS, tostring(KEYS[3]), #ARGV, tostring(ARGV[2])}\" 2 x y z",
+        "eval \"return redis.call('set', KEYS[1], ARGV[1])\" 1 k1 v1", "evalsha 55b22c0d0cedf3866879ce7c854970626dcef0c3 1 k2 v2",
+        "eval \"return {redis.call('get', KEYS[1]), #KEYS, #ARGV}\" 1 k2",
+    ],
 }
 
 

@@ -107,10 +107,13 @@ internal static class TransactionCommands
             return;
         }
         // isWatchedKeyExpired: the locks are held, so nothing changes these keys meanwhile.
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        foreach (var w in t.Watched)
+        if (t.Watched.Count > 0)
         {
-            if (w.Expiry != 0 && w.Expiry <= now) t.Dirty = true;
+            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(); // a clock read only for an EXEC that watches
+            foreach (var w in t.Watched)
+            {
+                if (w.Expiry != 0 && w.Expiry <= now) t.Dirty = true;
+            }
         }
         if (t.Dirty)
         {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace NativeKv.Server.Storage.Locks;
 
@@ -64,7 +65,7 @@ public sealed class KeyLockTable
     /// its waiter's Granted() is then called exactly once, from whichever thread releases, and the owner
     /// calls Acquire again on its own thread.
     /// </summary>
-    public bool Acquire(LockSet set)
+    public unsafe bool Acquire(LockSet set)
     {
         if (set.State == LockSetState.Held) return true;
         set.Prepare();
@@ -78,6 +79,11 @@ public sealed class KeyLockTable
             set.GateHeld = true;
         }
         var entries = set.Entries;
+        // Random stripes of a 256 KB table miss the cache: the misses of several keys (an EVALSHA's, an
+        // EXEC's) overlap instead of coming one after another (the lock words were 3.8% of an EVALSHA of three INCRs).
+        if (set.Count - set.Acquired > 1 && Sse.IsSupported)
+            for (int i = set.Acquired; i < set.Count; i++)
+                Sse.Prefetch0(Unsafe.AsPointer(ref _words[LockSet.StripeOfEntry(entries[i])]));
         while (set.Acquired < set.Count)
         {
             uint e = entries[set.Acquired];

@@ -12,18 +12,6 @@ namespace NativeKv.Tests.Commands;
 /// </summary>
 public class ZSetPagedCommandTests
 {
-    private sealed class Model
-    {
-        public readonly Dictionary<string, double> Scores = new();
-
-        public List<(string Member, double Score)> Sorted()
-        {
-            var l = Scores.Select(p => (p.Key, p.Value)).ToList();
-            l.Sort((a, b) => a.Value != b.Value ? a.Value.CompareTo(b.Value) : string.CompareOrdinal(a.Key, b.Key));
-            return l;
-        }
-    }
-
     private static string Fmt(double d) => d == Math.Floor(d) && Math.Abs(d) < 1e15 ? ((long)d).ToString(CultureInfo.InvariantCulture) : d.ToString("R", CultureInfo.InvariantCulture);
 
     private static string Flat(Reply r) => r.Items is null ? r.ToString() : string.Join(",", r.Items.Select(Flat));
@@ -37,7 +25,7 @@ public class ZSetPagedCommandTests
         return long.Parse(line.Split(':')[1]);
     }
 
-    private static async Task Same(RespClient c, string key, Model m)
+    private static async Task Same(RespClient c, string key, ZSetModel m)
     {
         var sorted = m.Sorted();
         await Assert.That(c.Call("ZCARD", key).Integer).IsEqualTo(sorted.Count);
@@ -53,7 +41,7 @@ public class ZSetPagedCommandTests
         using var c = new RespClient(server.Port);
         c.Call("CONFIG", "SET", "zset-max-listpack-entries", "4");
         var rng = new Random(seed);
-        var m = new Model();
+        var m = new ZSetModel();
         string Member() => "m" + rng.Next(3000);
         double Score() => rng.Next(4) == 0 ? rng.Next(-100, 100) + 0.5 : rng.Next(-100, 100);
         // Grow past the limit: the set goes to pages.
@@ -232,7 +220,7 @@ public class ZSetPagedCommandTests
                 var want = new Dictionary<string, double>(m.Scores);
                 foreach (var (k, v) in new[] { ("m1", 1.0), ("m2", 2.0), ("x", 3.0) }) want[k] = want.TryGetValue(k, out var o) ? o + v : v;
                 await Assert.That(c.Call("ZUNIONSTORE", "u", "2", "z", "other").Integer).IsEqualTo(want.Count);
-                var um = new Model();
+                var um = new ZSetModel();
                 foreach (var (k, v) in want) um.Scores[k] = v;
                 await Same(c, "u", um);
                 await Assert.That(c.Call("ZINTERCARD", "2", "z", "other").Integer).IsEqualTo(new[] { "m1", "m2", "x" }.Count(m.Scores.ContainsKey));

@@ -16,18 +16,6 @@ public class ZSetPagedLongMemberTests
 {
     private static readonly int Prefix = ZSetLongMembers.PrefixLength(TreeMeta.Create(1, TreeMode.Ordered));
 
-    private sealed class Model
-    {
-        public readonly Dictionary<string, double> Scores = new();
-
-        public List<(string Member, double Score)> Sorted()
-        {
-            var l = Scores.Select(p => (p.Key, p.Value)).ToList();
-            l.Sort((a, b) => a.Value != b.Value ? a.Value.CompareTo(b.Value) : string.CompareOrdinal(a.Key, b.Key));
-            return l;
-        }
-    }
-
     private static string Fmt(double d) => ((long)d).ToString(CultureInfo.InvariantCulture);
 
     private static string Flat(Reply r) => r.Items is null ? r.Text ?? "nil" : string.Join(",", r.Items.Select(Flat));
@@ -67,7 +55,7 @@ public class ZSetPagedLongMemberTests
         c.Call("CONFIG", "SET", "zset-max-listpack-entries", "8");
         var rng = new Random(seed);
         var groups = Enumerable.Range(0, 3).Select(g => new string('g', Prefix - 1) + (char)('0' + g)).ToArray();
-        var m = new Model();
+        var m = new ZSetModel();
         string Member(List<(string Member, double Score)> sorted) => sorted.Count > 0 && rng.Next(3) == 0 ? sorted[rng.Next(sorted.Count)].Member : NewMember(rng, groups);
         double Score(string member) => InGroup(member, groups) && rng.Next(4) > 0 ? rng.Next(1, 3) : rng.Next(-20, 20);
 

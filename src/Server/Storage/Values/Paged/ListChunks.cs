@@ -106,7 +106,11 @@ public static class ListChunks
         }
     }
 
-    /// <summary>A range read's first pass over leaves in hand: names the chunks of every reference it is given that are not in hand.</summary>
+    /// <summary>
+    /// A range read's first pass over leaves in hand: names the chunks of every out-of-line entry it is given that are not in
+    /// hand. The reference is the entry's last <see cref="ReferenceSize"/> bytes: the whole entry of a list, a sorted set's
+    /// after its score and prefix (<see cref="ZSetLongMembers"/>).
+    /// </summary>
     public sealed class Namer : ITreeSink
     {
         [ThreadStatic] private static Namer? t_namer;
@@ -125,10 +129,14 @@ public static class ListChunks
 
         public void Element(ReadOnlySpan<byte> element) { }
 
-        public void OutOfLine(ReadOnlySpan<byte> reference) => Needs(_tree, reference, _pages, _needs);
+        public void OutOfLine(ReadOnlySpan<byte> entry) => Needs(_tree, entry[^ReferenceSize..], _pages, _needs);
     }
 
-    /// <summary>Hands its sink the elements kept out of line gathered from their chunks (in hand: <see cref="Namer"/>), the others as they are.</summary>
+    /// <summary>
+    /// Hands its sink the elements kept out of line gathered from their chunks (in hand: <see cref="Namer"/>), the others as
+    /// they are. An out-of-line entry's first <paramref name="keep"/> bytes come before its gathered bytes: 0 for a list,
+    /// the score for a sorted set's long key (so its sink gets <c>[score][member]</c> whole).
+    /// </summary>
     public sealed class Resolver : ITreeSink
     {
         [ThreadStatic] private static Resolver? t_resolver;
@@ -136,22 +144,25 @@ public static class ListChunks
         private TreeMeta _tree;
         private PageSet _pages = null!;
         private ITreeSink _sink = null!;
+        private int _keep;
 
-        public static Resolver For(in TreeMeta tree, PageSet pages, ITreeSink sink)
+        public static Resolver For(in TreeMeta tree, PageSet pages, ITreeSink sink, int keep = 0)
         {
             var r = t_resolver ??= new Resolver();
             r._tree = tree;
             r._pages = pages;
             r._sink = sink;
+            r._keep = keep;
             return r;
         }
 
         public void Element(ReadOnlySpan<byte> element) => _sink.Element(element);
 
-        public void OutOfLine(ReadOnlySpan<byte> reference)
+        public void OutOfLine(ReadOnlySpan<byte> entry)
         {
             _element.ResetWrittenCount();
-            Gather(_tree, reference, _pages, _element);
+            _element.Write(entry[.._keep]);
+            Gather(_tree, entry[^ReferenceSize..], _pages, _element);
             _sink.Element(_element.WrittenSpan);
             // A reactor keeps no more than a MB after an element of many.
             if (_element.Capacity > 16 * ChunkSize) _element = new(ChunkSize);

@@ -144,11 +144,11 @@ public static class PagedSortedSet
             {
                 CountedTree.NeedsAt(root.Tree, at, pages, needs);
                 // The leaf in hand: the chunks of its long members in the range, in one more round.
-                if (needs.Count == 0 && longOnes) CountedTree.Visit(root.Tree, at, (int)want, reverse, pages, ZSetLongMembers.Namer.For(root.Tree, pages, needs));
+                if (needs.Count == 0 && longOnes) CountedTree.Visit(root.Tree, at, (int)want, reverse, pages, ListChunks.Namer.For(root.Tree, pages, needs));
                 if (needs.Count == 0) break;
                 if (!fetch()) return false;
             }
-            int got = CountedTree.Visit(root.Tree, at, (int)want, reverse, pages, longOnes ? ZSetLongMembers.Resolver.For(root.Tree, pages, sink) : sink);
+            int got = CountedTree.Visit(root.Tree, at, (int)want, reverse, pages, longOnes ? ListChunks.Resolver.For(root.Tree, pages, sink, keep: TreeKeys.ScoreSize) : sink);
             if (got <= 0) throw new InvalidDataException($"rank {at} of collection {root.Cid} yielded nothing");
             done += (ulong)got;
             if (reverse && at < (ulong)got) return true;

@@ -270,17 +270,18 @@ internal static partial class PagedSets
 
     /// <summary>
     /// One random member (a copy in <see cref="Scratch.Member"/>), drawn from <paramref name="seed"/> over the
-    /// set as the page set holds it now (a pop's earlier removals included). False when the command stopped.
+    /// set as the page set holds it now (a pop's earlier removals included), the draws before <paramref name="firstTry"/>
+    /// known to miss. False when the command stopped.
     /// </summary>
-    public static bool Pick(CommandPages pages, in PagedMeta meta, ulong seed)
+    public static bool Pick(CommandPages pages, in PagedMeta meta, ulong seed, int firstTry = 0)
     {
         while (true)
         {
-            PagedHash.NeedsRandom(meta, seed, pages.Pages, pages.Needs);
+            PagedHash.NeedsRandom(meta, seed, pages.Pages, pages.Needs, firstTry: firstTry);
             if (pages.Needs.Count == 0) break;
             if (!pages.Fetch()) return false;
         }
-        PagedHash.Random(meta, seed, pages.Pages, Current);
+        PagedHash.Random(meta, seed, pages.Pages, Current, firstTry: firstTry);
         return true;
     }
 }

@@ -16,17 +16,32 @@ internal static unsafe partial class SetCommands
     {
         var rng = s.RandomFor(slot, out ulong seed);
         var pages = PagedAccess.Pages(ref ctx);
-        if (!PagedSets.Pick(pages, meta, rng.NextSeed()))
+        if (!PopOne(ref ctx, pages, ref meta, rng.NextSeed(), ctx[1]))
         {
             s.KeepSeed(slot, seed);
             return;
         }
-        var member = PagedSets.Current.Member.WrittenSpan;
-        ctx.Reply.Bulk(member);
-        PagedHash.Delete(ref meta, member, pages.Pages, pages);
-        pages.Log(new ElementRecord(ElementOp.SRem, meta.Cid, PagedAccess.StoreKey(ref ctx, ctx[1]), member));
         if (!PagedAccess.Commit(ref ctx, pages, KeyType.Set, meta)) s.KeepSeed(slot, seed);
         else Removed(ref ctx, "spop"u8, meta.Count == 0);
+    }
+
+    /// <summary>
+    /// One member drawn from <paramref name="pick"/>, replied, removed and logged: in its bucket's record when it can
+    /// (<see cref="BucketEdits.Pop"/>), else through the page set. False when the command stopped.
+    /// </summary>
+    private static bool PopOne(ref CommandContext ctx, CommandPages pages, ref PagedMeta meta, ulong pick, ReadOnlySpan<byte> key)
+    {
+        var outcome = BucketEdits.Pop(ref ctx, pages, ref meta, pick, out var member, out int tried);
+        if (outcome == InlineEdits.Outcome.Stopped) return false;
+        if (outcome == InlineEdits.Outcome.General)
+        {
+            if (!PagedSets.Pick(pages, meta, pick, tried)) return false;
+            member = PagedSets.Current.Member.WrittenSpan;
+            PagedHash.Delete(ref meta, member, pages.Pages, pages);
+        }
+        ctx.Reply.Bulk(member);
+        pages.Log(new ElementRecord(ElementOp.SRem, meta.Cid, PagedAccess.StoreKey(ref ctx, key), member));
+        return true;
     }
 
     /// <summary>
@@ -56,14 +71,11 @@ internal static unsafe partial class SetCommands
             var key = ctx[1];
             for (long i = 0; i < count; i++)
             {
-                if (!PagedSets.Pick(pages, meta, rng.NextSeed()))
+                if (!PopOne(ref ctx, pages, ref meta, rng.NextSeed(), key))
                 {
                     s.KeepSeed(slot, seed);
                     return;
                 }
-                ctx.Reply.Bulk(picked.WrittenSpan);
-                PagedHash.Delete(ref meta, picked.WrittenSpan, pages.Pages, pages);
-                pages.Log(new ElementRecord(ElementOp.SRem, meta.Cid, PagedAccess.StoreKey(ref ctx, key), picked.WrittenSpan));
             }
             if (!PagedAccess.Commit(ref ctx, pages, KeyType.Set, meta)) s.KeepSeed(slot, seed);
             else Removed(ref ctx, "spop"u8, false);

@@ -11,7 +11,7 @@ namespace NativeKv.Server.Storage;
 /// reactors never take a lock of their own.
 /// </summary>
 [SkipLocalsInit] // number text buffers are written before read: zeroing them was 1.2% of INCR's CPU
-public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, StoreInput, StoreOutput, Empty>
+public readonly unsafe partial struct StoreFunctions : IFunctions<SpanByte, SpanByte, StoreInput, StoreOutput, Empty>
 {
     private readonly Store _store;
     private readonly StoreStats _stats;
@@ -274,61 +274,6 @@ public readonly unsafe struct StoreFunctions : IFunctions<SpanByte, SpanByte, St
         ulong newCid = LiveCollections.CidOf(ref value, out long newPageBytes);
         if ((oldCid | newCid) != 0) Collections(ref key, oldCid, oldPageBytes, newCid, newPageBytes);
         LogWrite(ref key, ref value, slot); // durability: the record's image, under the record lock
-        return true;
-    }
-
-    /// <summary>
-    /// A paged list's edge push or pop made on the record in place (<see cref="InlineEdit.ListEditInRecord"/>): the key,
-    /// its type, expiry, size and cid stay; only the weight in the page estimate moves. False when the record is not a
-    /// live editable root: <see cref="Decide"/> then answers as for any edit (WRONGTYPE, or the general path's read).
-    /// An edit the side cannot take is answered here as Decide would (not applied, the root for the general path).
-    /// </summary>
-    private bool ListEdgeInRecord(ref SpanByte key, ref StoreInput input, ref SpanByte value, OpSlot slot)
-    {
-        if (!Observe(ref input, ref value, slot, out var type, out _) || type != KeyType.List) return false;
-        var payload = ValueLayout.MutablePayloadOf(ref value);
-        if (!Values.Paged.ListRoot.IsEditable(payload)) return false;
-        long bytesBefore = Values.Paged.ListRoot.EstimatedBytesOf(payload);
-        if (!InlineEdit.ListEditInRecord(input, payload))
-        {
-            slot.SetValue(payload);
-            slot.Result = OpResult.NotApplied;
-            return true;
-        }
-        InlineEdit.Report(input, slot);
-        slot.Changed = true;
-        long bytesAfter = Values.Paged.ListRoot.EstimatedBytesOf(payload);
-        if (bytesAfter != bytesBefore)
-        {
-            ulong cid = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 8)..]);
-            Collections(ref key, cid, bytesBefore, cid, bytesAfter);
-        }
-        LogWrite(ref key, ref value, slot); // durability: the record's image, under the record lock
-        return true;
-    }
-
-    /// <summary>
-    /// HSET/SADD of one element on its bucket's record in place (<see cref="InlineEditKind.BucketSet"/>): the record keeps
-    /// its size (a bucket is written with a page of room), so no store counter moves; pages are never logged (the command
-    /// logs the element). Declined (an old value out of line, no room): not applied, the page's used bytes in the slot, as
-    /// <see cref="Decide"/> answers for a record outside the mutable region. False when the record is not a page.
-    /// </summary>
-    private static bool BucketInRecord(ref StoreInput input, ref SpanByte value, OpSlot slot)
-    {
-        if (!Observe(ref input, ref value, slot, out var type, out _) || type != KeyType.Page || input.Type != KeyType.Page) return false;
-        var record = ValueLayout.MutablePayloadOf(ref value);
-        if (!Values.Paged.PagedHash.TrySetInRecord(record, input.DataSpan, input.Limit, out var result, out int entryDelta))
-        {
-            slot.SetValue(record[..Math.Min(record.Length, Values.Paged.BucketPage.UsedOf(record))]);
-            slot.Result = OpResult.NotApplied;
-            slot.Number = InlineEdit.PageInMutableRegion;
-            return true;
-        }
-        slot.Number = result == Values.Paged.SetResult.Added ? 1 : 0;
-        slot.Changed = result != Values.Paged.SetResult.Unchanged;
-        var report = slot.Prepare(8);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(report, (int)result);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(report[4..], entryDelta);
         return true;
     }
 

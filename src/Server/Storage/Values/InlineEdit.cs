@@ -19,6 +19,11 @@ public enum InlineEditKind : byte
     /// when it declines, the store changes nothing and hands the command the page.
     /// </summary>
     BucketSet = 6,
+    /// <summary>
+    /// SPOP's draw on a set's bucket record (<see cref="Paged.PagedHash.FindDrawnInRecord"/>): the drawn member removed where
+    /// it lies and reported, or a miss (the pick's next try); declined, and anywhere but the mutable region, as BucketSet.
+    /// </summary>
+    BucketPop = 7,
 }
 
 /// <summary>
@@ -54,7 +59,7 @@ public static class InlineEdit
     private static bool IsList(in StoreInput input) => input.Arg is >= (long)InlineEditKind.ListPushHead and <= (long)InlineEditKind.ListPopTail;
 
     /// <summary>An edit of a paged collection's bucket record (<see cref="InlineEditKind.BucketSet"/>).</summary>
-    public static bool IsBucket(in StoreInput input) => input.Arg == (long)InlineEditKind.BucketSet;
+    public static bool IsBucket(in StoreInput input) => input.Arg is (long)InlineEditKind.BucketSet or (long)InlineEditKind.BucketPop;
 
     private static bool IsListPop(in StoreInput input) => (InlineEditKind)input.Arg is InlineEditKind.ListPopHead or InlineEditKind.ListPopTail;
 

@@ -77,6 +77,85 @@ public class BucketInRecordTests
         if (hasValues) await Assert.That(declinedRoom).IsGreaterThan(0);
     }
 
+    /// <summary>
+    /// SPOP's in-record pick (<see cref="PagedHash.FindDrawnInRecord"/>, <see cref="PagedHash.RemoveInRecord"/>) against a
+    /// list of the members in the record's order: a draw takes the entry <see cref="PagedHash.DrawnIndex"/> names, as the
+    /// general pick does from the same page; a miss, and the bucket's last member (the general path deletes its page),
+    /// leave every byte; a pop removes exactly that member and reports its entry bytes. Members are added back now and then,
+    /// and K is sometimes below the count (the "any entry" case).
+    /// </summary>
+    [Test]
+    [Arguments(4)]
+    [Arguments(5)]
+    public async Task Pops_take_the_drawn_member_and_nothing_else(int seed)
+    {
+        var rng = new Random(seed);
+        var record = new byte[2048];
+        BucketPage.WriteHeader(record, BucketPage.HeaderSize, 0);
+        var model = new List<string>();
+        int popped = 0, missed = 0, declined = 0;
+        for (int step = 0; step < 4000; step++)
+        {
+            if (model.Count == 0 || rng.Next(3) == 0)
+            {
+                string m = "m:" + rng.Next(1000);
+                var add = new byte[PagedHash.BucketEditSize(Bytes(m), default)];
+                PagedHash.WriteBucketEdit(add, false, Bytes(m), default);
+                if (PagedHash.TrySetInRecord(record, add, long.MaxValue, out var r, out _) && r == SetResult.Added) model.Add(m);
+                continue;
+            }
+            ulong draw = (ulong)rng.NextInt64() ^ ((ulong)rng.NextInt64() << 32);
+            ulong k = (ulong)Math.Max(1, rng.Next(10) == 0 ? model.Count / 2 : model.Count * 5 / 4 + rng.Next(3));
+            var edit = new byte[PagedHash.BucketPopEditSize];
+            PagedHash.WriteBucketPop(edit, draw, k);
+            var before = (byte[])record.Clone();
+            int index = PagedHash.DrawnIndex(draw, k, model.Count);
+            var (found, member, start, length) = FindDrawn(record, edit);
+            if (index < 0 || model.Count == 1)
+            {
+                await Assert.That(found).IsEqualTo(index < 0 ? PopInRecord.Missed : PopInRecord.Declined);
+                await Assert.That(record.AsSpan().SequenceEqual(before)).IsTrue();
+                if (index < 0)
+                {
+                    missed++;
+                    continue;
+                }
+                declined++;
+                model.Clear(); // as the general path's delete of the page
+                BucketPage.WriteHeader(record, BucketPage.HeaderSize, 0);
+                continue;
+            }
+            await Assert.That(found).IsEqualTo(PopInRecord.Popped);
+            await Assert.That(member).IsEqualTo(model[index]);
+            await Assert.That(length).IsEqualTo(BucketPage.EntrySize(false, model[index].Length, 0, false));
+            int usedBefore = BucketPage.UsedOf(record);
+            PagedHash.RemoveInRecord(record, start, length);
+            model.RemoveAt(index);
+            popped++;
+            await Assert.That(BucketPage.UsedOf(record)).IsEqualTo(usedBefore - length);
+            await Assert.That(string.Join(",", Order(record))).IsEqualTo(string.Join(",", model));
+        }
+        await Assert.That(popped).IsGreaterThan(500);
+        await Assert.That(missed).IsGreaterThan(50);
+        await Assert.That(declined).IsGreaterThan(0);
+    }
+
+    private static (PopInRecord Found, string? Member, int Start, int Length) FindDrawn(byte[] record, byte[] edit)
+    {
+        var found = PagedHash.FindDrawnInRecord(record, edit, out var entry);
+        return found == PopInRecord.Popped ? (found, Encoding.ASCII.GetString(entry.Field), entry.Start, entry.Length) : (found, null, 0, 0);
+    }
+
+    /// <summary>The members of a set's bucket record, in its order.</summary>
+    private static List<string> Order(byte[] record)
+    {
+        var found = new List<string>();
+        var r = new BucketPage.Reader(record.AsSpan(0, BucketPage.UsedOf(record)), false);
+        while (r.Next(out var e)) found.Add(Encoding.ASCII.GetString(e.Field));
+        if (found.Count != BucketPage.CountOf(record)) throw new InvalidDataException($"header counts {BucketPage.CountOf(record)}, entries {found.Count}");
+        return found;
+    }
+
     [Test]
     public async Task An_old_value_out_of_line_declines_and_leaves_the_record()
     {

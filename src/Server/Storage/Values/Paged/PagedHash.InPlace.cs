@@ -67,4 +67,47 @@ public static partial class PagedHash
         entryDelta = size - oldLength;
         return true;
     }
+
+    // ---- SPOP's pick, in its bucket's record ----------------------------------------------------
+
+    /// <summary>A pop's edit data (<see cref="InlineEditKind.BucketPop"/>): [u64 draw][u64 K], as <see cref="Draw"/> and <see cref="DrawBound"/> give them.</summary>
+    public const int BucketPopEditSize = 16;
+
+    public static void WriteBucketPop(Span<byte> dest, ulong draw, ulong k)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(dest, draw);
+        BinaryPrimitives.WriteUInt64LittleEndian(dest[8..], k);
+    }
+
+    /// <summary>
+    /// The entry a pop's draw takes from a set's bucket record (its payload: used bytes, then room): Popped with the entry,
+    /// Missed when the draw's slot is empty (the pick's next try), Declined when the entry is the bucket's last (the
+    /// general path deletes the page: an empty bucket has no page).
+    /// </summary>
+    public static PopInRecord FindDrawnInRecord(ReadOnlySpan<byte> record, ReadOnlySpan<byte> edit, out BucketEntry entry)
+    {
+        entry = default;
+        ulong draw = BinaryPrimitives.ReadUInt64LittleEndian(edit), k = BinaryPrimitives.ReadUInt64LittleEndian(edit[8..]);
+        if (record.Length < BucketPage.HeaderSize) return PopInRecord.Declined;
+        int used = BucketPage.UsedOf(record), count = BucketPage.CountOf(record);
+        if (used < BucketPage.HeaderSize || used > record.Length) throw new InvalidDataException($"bucket record of {record.Length} bytes says {used} are used");
+        int index = DrawnIndex(draw, k, count);
+        if (index < 0) return PopInRecord.Missed;
+        if (count == 1) return PopInRecord.Declined;
+        var r = new BucketPage.Reader(record[..used], false);
+        for (int i = 0; r.Next(out entry); i++)
+            if (i == index) return PopInRecord.Popped;
+        throw new InvalidDataException($"bucket record counts {count} entries and has no entry {index}");
+    }
+
+    /// <summary>Removes the entry at [start, start + length) of a bucket record, as <see cref="Delete"/> does on a copy.</summary>
+    public static void RemoveInRecord(Span<byte> record, int start, int length)
+    {
+        int used = BucketPage.UsedOf(record), count = BucketPage.CountOf(record);
+        record[(start + length)..used].CopyTo(record[start..]);
+        BucketPage.WriteHeader(record, used - length, count - 1);
+    }
 }
+
+/// <summary>What a pop's draw did on its bucket's record (<see cref="PagedHash.FindDrawnInRecord"/>).</summary>
+public enum PopInRecord { Missed, Popped, Declined }

@@ -92,10 +92,10 @@ public static partial class PagedHash
     public const int RandomTries = 8;
 
     /// <summary>Pages <see cref="Random"/> still needs (the next bucket the pick will look at, then the value's chunks).</summary>
-    public static void NeedsRandom(in PagedMeta meta, ulong seed, PageSet pages, List<PageKey> needs, int tries = RandomTries)
+    public static void NeedsRandom(in PagedMeta meta, ulong seed, PageSet pages, List<PageKey> needs, int tries = RandomTries, int firstTry = 0)
     {
         if (meta.Count == 0) return;
-        if (!Pick(meta, seed, tries, pages, out var bucket, out int index))
+        if (!Pick(meta, seed, tries, firstTry, pages, out var bucket, out int index))
         {
             // A draw needs its bucket; the walk (index -2) reads ahead, a scan step's worth a round, since
             // a collection far below its bucket count (buckets never merge) may have long empty runs.
@@ -113,10 +113,10 @@ public static partial class PagedHash
     /// A random element (SRANDMEMBER, HRANDFIELD, SPOP's choice), drawn from <paramref name="seed"/>:
     /// a replayed command passes the same seed and so looks at the same buckets. False when empty.
     /// </summary>
-    public static bool Random(in PagedMeta meta, ulong seed, PageSet pages, IEntrySink sink, int tries = RandomTries)
+    public static bool Random(in PagedMeta meta, ulong seed, PageSet pages, IEntrySink sink, int tries = RandomTries, int firstTry = 0)
     {
         if (meta.Count == 0) return false;
-        if (!Pick(meta, seed, tries, pages, out var bucket, out int index))
+        if (!Pick(meta, seed, tries, firstTry, pages, out var bucket, out int index))
             throw new InvalidOperationException($"bucket {bucket} of collection {meta.Cid} is not in hand");
         var r = new BucketPage.Reader(pages.Get(BucketKey(meta, bucket)), HasValues(meta));
         for (int i = 0; r.Next(out var e); i++)
@@ -135,20 +135,36 @@ public static partial class PagedHash
         throw new InvalidDataException($"bucket {bucket} of collection {meta.Cid} has no entry {index}");
     }
 
+    /// <summary>Try <paramref name="t"/>'s draw of a pick from <paramref name="seed"/>: its bucket is the draw modulo the bucket count.</summary>
+    public static ulong Draw(ulong seed, int t) => Mix(seed + (ulong)t * P1);
+
+    /// <summary>K, the slots a draw picks among: 1.25 x the expected load of an unsplit bucket.</summary>
+    public static ulong DrawBound(in PagedMeta meta) => Math.Max(1, meta.Count * 5 / 4 / (1UL << meta.Level) + 1);
+
+    /// <summary>The entry a draw takes from its bucket of <paramref name="n"/> entries, or -1 (the slot is empty: the next try).</summary>
+    public static int DrawnIndex(ulong draw, ulong k, int n)
+    {
+        // A bucket past K (rare): any of its entries, so none is unreachable.
+        if ((ulong)n > k) return (int)(Mix(draw ^ P1) % (ulong)n);
+        ulong slot = Mix(draw ^ P2) % k;
+        return slot < (ulong)n ? (int)slot : -1;
+    }
+
     /// <summary>
     /// The pick: true with the bucket and entry index, or false with the bucket it must read next
     /// (index -1 for a draw, -2 for the walk).
     /// After <paramref name="tries"/> draws it walks up from the last drawn bucket to the first
-    /// non-empty one (the collection is not empty, so one exists) and takes a drawn slot in it.
+    /// non-empty one (the collection is not empty, so one exists) and takes a drawn slot in it. The draws before
+    /// <paramref name="firstTry"/> are known to have missed (SPOP's in-record tries, on the same pages): not looked at again.
     /// </summary>
-    private static bool Pick(in PagedMeta meta, ulong seed, int tries, PageSet pages, out ulong bucket, out int index)
+    private static bool Pick(in PagedMeta meta, ulong seed, int tries, int firstTry, PageSet pages, out ulong bucket, out int index)
     {
         ulong buckets = meta.Buckets;
-        ulong k = Math.Max(1, meta.Count * 5 / 4 / (1UL << meta.Level) + 1);
-        bucket = 0;
-        for (int t = 0; t < tries; t++)
+        ulong k = DrawBound(meta);
+        bucket = tries > 0 ? Draw(seed, tries - 1) % buckets : 0; // where the walk starts when every draw misses
+        for (int t = firstTry; t < tries; t++)
         {
-            ulong draw = Mix(seed + (ulong)t * P1);
+            ulong draw = Draw(seed, t);
             bucket = draw % buckets;
             var key = BucketKey(meta, bucket);
             if (pages.State(key) == PageState.NotInHand)
@@ -156,19 +172,8 @@ public static partial class PagedHash
                 index = -1;
                 return false;
             }
-            int n = BucketPage.CountOf(pages.Get(key));
-            if ((ulong)n > k)
-            {
-                // A bucket past K (rare): any of its entries, so none is unreachable.
-                index = (int)(Mix(draw ^ P1) % (ulong)n);
-                return true;
-            }
-            ulong slot = Mix(draw ^ P2) % k;
-            if (slot < (ulong)n)
-            {
-                index = (int)slot;
-                return true;
-            }
+            index = DrawnIndex(draw, k, BucketPage.CountOf(pages.Get(key)));
+            if (index >= 0) return true;
         }
         ulong rest = Mix(seed ^ P2);
         for (ulong j = 1; j <= buckets; j++)

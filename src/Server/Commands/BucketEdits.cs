@@ -84,4 +84,35 @@ internal static class BucketEdits
         }
         return InlineEdits.Outcome.General;
     }
+
+    /// <summary>
+    /// HGET, HEXISTS, HSTRLEN, SISMEMBER: <paramref name="field"/>'s entry read in its bucket's record, not through a copy
+    /// of the page (<see cref="PagedHash.WriteEntryReport"/>). Done: <paramref name="found"/>, and the value (inline).
+    /// Stopped: the command waits on disk. General: the value is out of line, the page is in the page set for the general
+    /// path (nothing is read twice); also when the bucket is in hand already.
+    /// </summary>
+    public static InlineEdits.Outcome Find(ref CommandContext ctx, CommandPages pages, in PagedMeta meta, ReadOnlySpan<byte> field, out bool found, out ReadOnlySpan<byte> value)
+    {
+        found = false;
+        value = default;
+        var bucket = PagedHash.BucketKey(meta, PagedHash.BucketOf(meta, field));
+        if (pages.Pages.State(bucket) != PageState.NotInHand) return InlineEdits.Outcome.General;
+        field.CopyTo(InlineEdits.Begin(Db.Store(ref ctx), field.Length));
+        if (InlineEdits.FindOnPage(ref ctx, bucket, meta.Kind == PagedKind.Hash, field.Length, out var slot) == InlineEdits.Outcome.Stopped)
+            return InlineEdits.Outcome.Stopped;
+        if (!slot.Found) return InlineEdits.Outcome.Done; // an empty bucket has no page
+        var report = slot.Value;
+        switch ((EntryReport)report[0])
+        {
+            case EntryReport.Missing:
+                return InlineEdits.Outcome.Done;
+            case EntryReport.Inline:
+                found = true;
+                value = report[1..];
+                return InlineEdits.Outcome.Done;
+            default:
+                pages.Pages.Put(bucket, report[1..], cold: true);
+                return InlineEdits.Outcome.General;
+        }
+    }
 }

@@ -162,7 +162,17 @@ internal static partial class PagedHashes
 
     /// <summary>HGET: the value into <paramref name="value"/>; false when the command stopped.</summary>
     public static bool TryGet(ref CommandContext ctx, in PagedMeta meta, ReadOnlySpan<byte> field, out bool found, System.Buffers.ArrayBufferWriter<byte> value)
-        => TryGet(ref ctx, PagedAccess.Pages(ref ctx), meta, field, out found, value);
+    {
+        var pages = PagedAccess.Pages(ref ctx);
+        switch (BucketEdits.Find(ref ctx, pages, meta, field, out found, out var inline))
+        {
+            case InlineEdits.Outcome.Stopped: return false;
+            case InlineEdits.Outcome.Done:
+                System.Buffers.BuffersExtensions.Write(value, inline);
+                return true;
+        }
+        return TryGet(ref ctx, pages, meta, field, out found, value);
+    }
 
     /// <summary>The value of <paramref name="field"/> through the command's <paramref name="pages"/> (its bucket, then its chunks when out of line).</summary>
     public static bool TryGet(ref CommandContext ctx, CommandPages pages, in PagedMeta meta, ReadOnlySpan<byte> field, out bool found, System.Buffers.ArrayBufferWriter<byte> value)
@@ -186,8 +196,15 @@ internal static partial class PagedHashes
     {
         var pages = PagedAccess.Pages(ref ctx);
         var bucket = PagedHash.BucketKey(meta, PagedHash.BucketOf(meta, field));
-        found = false;
         valueLength = 0;
+        switch (BucketEdits.Find(ref ctx, pages, meta, field, out found, out var inline))
+        {
+            case InlineEdits.Outcome.Stopped: return false;
+            case InlineEdits.Outcome.Done:
+                valueLength = inline.Length;
+                return true;
+        }
+        found = false;
         if (pages.Pages.State(bucket) == PageState.NotInHand) pages.Needs.Add(bucket);
         if (!pages.Fetch()) return false;
         found = BucketPage.Find(pages.Pages.Get(bucket), true, field, out var e);

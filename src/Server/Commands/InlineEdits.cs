@@ -81,6 +81,26 @@ internal static unsafe class InlineEdits
         return Classify(ref ctx, st, data, slot, out _);
     }
 
+    /// <summary>
+    /// The read of one entry in a page's record (<see cref="StoreOp.FindEntry"/>) whose field <see cref="Begin"/> holds:
+    /// Stopped when it went to disk (its data is held meanwhile, as a pending edit's), else Done with the slot.
+    /// </summary>
+    public static Outcome FindOnPage(ref CommandContext ctx, in Storage.Values.Paged.PageKey page, bool hasValues, int length, out OpSlot slot)
+    {
+        var store = Db.Store(ref ctx);
+        var data = t_current!;
+        OpStatus st;
+        fixed (byte* p = data)
+        {
+            var input = new StoreInput { Op = StoreOp.FindEntry, Arg = hasValues ? 1 : 0, Now = StoreInput.LazyNow, Data = p, DataLength = length };
+            st = store.FindInPage(page, ref input, out slot);
+        }
+        if (st != OpStatus.Pending) return Outcome.Done;
+        (t_held ??= new()).Add(data);
+        if (t_data == data) t_data = null;
+        return Outcome.Stopped;
+    }
+
     private static Outcome Classify(ref CommandContext ctx, OpStatus st, byte[] data, OpSlot slot, out long added)
     {
         added = 0;

@@ -204,6 +204,11 @@ internal static partial class PagedSets
     public static bool Contains(ref CommandContext ctx, in PagedMeta meta, ReadOnlySpan<byte> member, out bool found)
     {
         var pages = PagedAccess.Pages(ref ctx);
+        switch (BucketEdits.Find(ref ctx, pages, meta, member, out found, out _))
+        {
+            case InlineEdits.Outcome.Stopped: return false;
+            case InlineEdits.Outcome.Done: return true;
+        }
         found = false;
         WantMember(pages, meta, member);
         if (!FetchWanted(pages)) return false;

@@ -50,6 +50,11 @@ public readonly unsafe partial struct StoreFunctions : IFunctions<SpanByte, Span
         slot.Expiry = exp;
         var payload = ValueLayout.PayloadOf(ref value);
         slot.Number = payload.Length;
+        if (input.Op == StoreOp.FindEntry && slot.Type == KeyType.Page)
+        {
+            Values.Paged.PagedHash.WriteEntryReport(payload, input.Arg != 0, input.DataSpan, slot);
+            return true;
+        }
         if (input.Has(OpFlags.HeaderOnly) || (input.Has(OpFlags.StringOnly) && slot.Type != KeyType.String)) slot.Length = 0;
         else slot.SetValue(payload);
         return true;

@@ -17,6 +17,11 @@ public enum StoreOp : byte
     GetEx,
     /// <summary>An edit of an inline collection in the record (<see cref="Values.InlineEdit"/>; Arg: its kind).</summary>
     Edit,
+    /// <summary>
+    /// A read of one field's entry in a paged hash's or set's bucket record (Data: the field; Arg: 1 when the entries have
+    /// values): the slot gets the entry (<see cref="Values.Paged.PagedHash.WriteEntryReport"/>), not the page.
+    /// </summary>
+    FindEntry,
 }
 
 [Flags]

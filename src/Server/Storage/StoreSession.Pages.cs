@@ -37,6 +37,18 @@ public sealed unsafe partial class StoreSession
     }
 
     /// <summary>
+    /// One field's entry looked up in a bucket's record where the read finds it (<see cref="StoreOp.FindEntry"/>): the slot
+    /// holds the entry's report, not a copy of the page. Never copied to the log's tail, as <see cref="ReadPage"/>.
+    /// </summary>
+    public OpStatus FindInPage(in PageKey key, ref StoreInput input, out OpSlot slot)
+    {
+        Span<byte> k = stackalloc byte[PageKey.EncodedSize];
+        key.Write(k);
+        input.Flags |= OpFlags.NoReadCopy;
+        return Issue(Store.PagesNamespace, k, ref input, out slot, write: false);
+    }
+
+    /// <summary>
     /// An edit of a page's record in place (<see cref="Values.InlineEditKind.BucketSet"/>), as any write of the running
     /// command (replayed from its slot when the command runs again). Never logged: the command logs its elements.
     /// </summary>

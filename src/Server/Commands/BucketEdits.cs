@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using NativeKv.Server.Storage;
 using NativeKv.Server.Storage.Values;
 using NativeKv.Server.Storage.Values.Paged;
 
@@ -30,9 +31,7 @@ internal static class BucketEdits
         var outcome = InlineEdits.RunOnPage(ref ctx, bucket, InlineEditKind.BucketSet, PagedHash.SplitSlack(meta), length, out var slot);
         if (outcome == InlineEdits.Outcome.General)
         {
-            // A bucket's record keeps room past its used bytes (as CommandPages.Read trims it).
-            var page = slot.Value;
-            if (slot.Found) pages.Pages.Put(bucket, page[..Math.Min(page.Length, BucketPage.UsedOf(page))], cold: slot.Number != InlineEdit.PageInMutableRegion);
+            if (slot.Found) GivePage(pages, bucket, slot);
             else pages.Pages.PutMissing(bucket);
         }
         if (outcome != InlineEdits.Outcome.Done) return outcome;
@@ -71,8 +70,7 @@ internal static class BucketEdits
                     pages.Pages.PutMissing(bucket); // an empty bucket has no page: this try missed
                     continue;
                 }
-                var page = slot.Value;
-                pages.Pages.Put(bucket, page[..Math.Min(page.Length, BucketPage.UsedOf(page))], cold: slot.Number != InlineEdit.PageInMutableRegion);
+                GivePage(pages, bucket, slot);
                 return outcome;
             }
             var report = slot.Value;
@@ -114,5 +112,41 @@ internal static class BucketEdits
                 pages.Pages.Put(bucket, report[1..], cold: true);
                 return InlineEdits.Outcome.General;
         }
+    }
+
+    /// <summary>
+    /// HDEL of one field, SREM of one member, on its bucket's record (<see cref="InlineEditKind.BucketRemove"/>): Done with
+    /// <paramref name="removed"/>, <paramref name="meta"/> following; Stopped; General as for <see cref="Set"/> (the page in
+    /// the page set), also for a value out of line and the bucket's last entry.
+    /// </summary>
+    public static InlineEdits.Outcome Remove(ref CommandContext ctx, CommandPages pages, ref PagedMeta meta, ReadOnlySpan<byte> field, out bool removed)
+    {
+        removed = false;
+        var bucket = PagedHash.BucketKey(meta, PagedHash.BucketOf(meta, field));
+        if (pages.Pages.State(bucket) != PageState.NotInHand) return InlineEdits.Outcome.General;
+        int length = PagedHash.BucketEditSize(field, default);
+        PagedHash.WriteBucketEdit(InlineEdits.Begin(Db.Store(ref ctx), length), meta.Kind == PagedKind.Hash, field, default);
+        var outcome = InlineEdits.RunOnPage(ref ctx, bucket, InlineEditKind.BucketRemove, 0, length, out var slot);
+        if (outcome == InlineEdits.Outcome.General)
+        {
+            if (!slot.Found) return InlineEdits.Outcome.Done; // an empty bucket has no page: nothing to remove
+            GivePage(pages, bucket, slot);
+        }
+        if (outcome != InlineEdits.Outcome.Done) return outcome;
+        var report = slot.Value;
+        removed = BinaryPrimitives.ReadInt32LittleEndian(report) != 0;
+        if (removed)
+        {
+            meta.Count--;
+            meta.EntryBytes -= (ulong)BinaryPrimitives.ReadInt32LittleEndian(report[4..]);
+        }
+        return outcome;
+    }
+
+    /// <summary>A declined edit's page into the command's page set, for the general path (a bucket's record keeps room past its used bytes).</summary>
+    private static void GivePage(CommandPages pages, in PageKey bucket, OpSlot slot)
+    {
+        var page = slot.Value;
+        pages.Pages.Put(bucket, page[..Math.Min(page.Length, BucketPage.UsedOf(page))], cold: slot.Number != InlineEdit.PageInMutableRegion);
     }
 }

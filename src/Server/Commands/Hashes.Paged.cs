@@ -127,6 +127,7 @@ internal static partial class PagedHashes
     public static long Delete(ref CommandContext ctx, PagedMeta meta)
     {
         var pages = PagedAccess.Pages(ref ctx);
+        if (ctx.Count == 3 && PagedSets.RemoveOne(ref ctx, pages, ref meta, ctx[2], ElementOp.HDel, KeyType.Hash) is var one and >= -1) return one;
         var key = PagedAccess.StoreKey(ref ctx, ctx[1]);
         long deleted = 0;
         for (int i = 2; i < ctx.Count && meta.Count > 0;)

@@ -185,6 +185,7 @@ internal static partial class PagedSets
     public static long Remove(ref CommandContext ctx, PagedMeta meta)
     {
         var pages = PagedAccess.Pages(ref ctx);
+        if (ctx.Count == 3 && RemoveOne(ref ctx, pages, ref meta, ctx[2], ElementOp.SRem, KeyType.Set) is var one and >= -1) return one;
         for (int i = 2; i < ctx.Count; i++) WantMember(pages, meta, ctx[i]);
         if (!FetchWanted(pages)) return -1;
         long removed = 0;
@@ -196,6 +197,22 @@ internal static partial class PagedSets
         }
         if (removed == 0) return 0;
         return PagedAccess.Commit(ref ctx, pages, KeyType.Set, meta) ? removed : -1;
+    }
+
+    /// <summary>
+    /// HDEL of one field, SREM of one member, in its bucket's record (<see cref="BucketEdits.Remove"/>): 1 or 0, -1 when the
+    /// command stopped, -2 when the general path must remove it (the page it read is in the page set).
+    /// </summary>
+    public static long RemoveOne(ref CommandContext ctx, CommandPages pages, ref PagedMeta meta, ReadOnlySpan<byte> field, ElementOp op, KeyType type)
+    {
+        switch (BucketEdits.Remove(ref ctx, pages, ref meta, field, out bool removed))
+        {
+            case InlineEdits.Outcome.Stopped: return -1;
+            case InlineEdits.Outcome.General: return -2;
+        }
+        if (!removed) return 0;
+        pages.Log(new ElementRecord(op, meta.Cid, PagedAccess.StoreKey(ref ctx, ctx[1]), field));
+        return PagedAccess.Commit(ref ctx, pages, type, meta) ? 1 : -1;
     }
 
     // ------------------------------------------------------------ reads

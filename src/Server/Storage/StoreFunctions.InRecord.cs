@@ -52,7 +52,7 @@ public readonly unsafe partial struct StoreFunctions
     {
         if (!Observe(ref input, ref value, slot, out var type, out _) || type != KeyType.Page || input.Type != KeyType.Page) return false;
         var record = ValueLayout.MutablePayloadOf(ref value);
-        if (input.Arg == (long)InlineEditKind.BucketPop) return BucketPopInRecord(ref input, record, slot);
+        if (input.Arg != (long)InlineEditKind.BucketSet) return BucketRemoveInRecord(ref input, record, slot);
         if (!Values.Paged.PagedHash.TrySetInRecord(record, input.DataSpan, input.Limit, out var result, out int entryDelta))
         {
             DeclineBucket(record, slot);
@@ -75,26 +75,30 @@ public readonly unsafe partial struct StoreFunctions
     }
 
     /// <summary>
-    /// SPOP's draw on its bucket's record (<see cref="InlineEditKind.BucketPop"/>): the report is [i32 popped][i32 entry bytes
-    /// removed][member]; slot Number 1 when it popped. The record keeps its size, as for BucketSet.
+    /// SPOP's draw (<see cref="InlineEditKind.BucketPop"/>) or a remove of one field (<see cref="InlineEditKind.BucketRemove"/>)
+    /// on its bucket's record: the report is [i32 removed][i32 entry bytes removed][the member, for a pop]; slot Number 1 when
+    /// it removed. The record keeps its size, as for BucketSet.
     /// </summary>
-    private static bool BucketPopInRecord(ref StoreInput input, Span<byte> record, OpSlot slot)
+    private static bool BucketRemoveInRecord(ref StoreInput input, Span<byte> record, OpSlot slot)
     {
-        var found = Values.Paged.PagedHash.FindDrawnInRecord(record, input.DataSpan, out var entry);
-        if (found == Values.Paged.PopInRecord.Declined)
+        bool pop = input.Arg == (long)InlineEditKind.BucketPop;
+        var found = pop
+            ? Values.Paged.PagedHash.FindDrawnInRecord(record, input.DataSpan, out var entry)
+            : Values.Paged.PagedHash.FindInRecord(record, input.DataSpan, out entry);
+        if (found == Values.Paged.BucketRemoval.Declined)
         {
             DeclineBucket(record, slot);
             return true;
         }
-        bool popped = found == Values.Paged.PopInRecord.Popped;
-        var report = slot.Prepare(8 + (popped ? entry.Field.Length : 0));
+        bool popped = found == Values.Paged.BucketRemoval.Removed;
+        var report = slot.Prepare(8 + (popped && pop ? entry.Field.Length : 0));
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(report, popped ? 1 : 0);
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(report[4..], popped ? entry.Length : 0);
         slot.Number = popped ? 1 : 0;
         slot.Changed = popped;
         if (popped)
         {
-            entry.Field.CopyTo(report[8..]);
+            if (pop) entry.Field.CopyTo(report[8..]);
             Values.Paged.PagedHash.RemoveInRecord(record, entry.Start, entry.Length);
         }
         return true;

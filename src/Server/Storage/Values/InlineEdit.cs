@@ -24,6 +24,12 @@ public enum InlineEditKind : byte
     /// it lies and reported, or a miss (the pick's next try); declined, and anywhere but the mutable region, as BucketSet.
     /// </summary>
     BucketPop = 7,
+    /// <summary>
+    /// HDEL of one field (SREM of one member) on its bucket's record (<see cref="Paged.PagedHash.FindInRecord"/>): data as
+    /// BucketSet's without a value; declined for a value out of line and for the bucket's last entry (the general path
+    /// deletes their chunks, its page), and anywhere but the mutable region, as BucketSet.
+    /// </summary>
+    BucketRemove = 8,
 }
 
 /// <summary>
@@ -59,7 +65,7 @@ public static class InlineEdit
     private static bool IsList(in StoreInput input) => input.Arg is >= (long)InlineEditKind.ListPushHead and <= (long)InlineEditKind.ListPopTail;
 
     /// <summary>An edit of a paged collection's bucket record (<see cref="InlineEditKind.BucketSet"/>).</summary>
-    public static bool IsBucket(in StoreInput input) => input.Arg is (long)InlineEditKind.BucketSet or (long)InlineEditKind.BucketPop;
+    public static bool IsBucket(in StoreInput input) => input.Arg is >= (long)InlineEditKind.BucketSet and <= (long)InlineEditKind.BucketRemove;
 
     private static bool IsListPop(in StoreInput input) => (InlineEditKind)input.Arg is InlineEditKind.ListPopHead or InlineEditKind.ListPopTail;
 

@@ -113,7 +113,7 @@ public class BucketInRecordTests
             var (found, member, start, length) = FindDrawn(record, edit);
             if (index < 0 || model.Count == 1)
             {
-                await Assert.That(found).IsEqualTo(index < 0 ? PopInRecord.Missed : PopInRecord.Declined);
+                await Assert.That(found).IsEqualTo(index < 0 ? BucketRemoval.Missed : BucketRemoval.Declined);
                 await Assert.That(record.AsSpan().SequenceEqual(before)).IsTrue();
                 if (index < 0)
                 {
@@ -125,7 +125,7 @@ public class BucketInRecordTests
                 BucketPage.WriteHeader(record, BucketPage.HeaderSize, 0);
                 continue;
             }
-            await Assert.That(found).IsEqualTo(PopInRecord.Popped);
+            await Assert.That(found).IsEqualTo(BucketRemoval.Removed);
             await Assert.That(member).IsEqualTo(model[index]);
             await Assert.That(length).IsEqualTo(BucketPage.EntrySize(false, model[index].Length, 0, false));
             int usedBefore = BucketPage.UsedOf(record);
@@ -140,10 +140,91 @@ public class BucketInRecordTests
         await Assert.That(declined).IsGreaterThan(0);
     }
 
-    private static (PopInRecord Found, string? Member, int Start, int Length) FindDrawn(byte[] record, byte[] edit)
+    /// <summary>
+    /// HDEL/SREM of one element in the record (<see cref="PagedHash.FindInRecord"/>) against a dictionary: a present field
+    /// is removed with exactly its entry's bytes; an absent one, one whose value is out of line, and the bucket's last entry
+    /// leave every byte.
+    /// </summary>
+    [Test]
+    [Arguments(true, 6)]
+    [Arguments(false, 7)]
+    public async Task Removes_take_the_field_and_nothing_else(bool hasValues, int seed)
+    {
+        var rng = new Random(seed);
+        var record = new byte[2048];
+        BucketPage.WriteHeader(record, BucketPage.HeaderSize, 0);
+        var model = new Dictionary<string, string>(StringComparer.Ordinal);
+        int removed = 0, missed = 0, declinedOutOfLine = 0;
+        string outOfLine = "big";
+        if (hasValues)
+        {
+            int size = BucketPage.WriteEntry(record.AsSpan(BucketPage.HeaderSize), true, Bytes(outOfLine), default, true, 5000, 7);
+            BucketPage.WriteHeader(record, BucketPage.HeaderSize + size, 1);
+        }
+        for (int step = 0; step < 4000; step++)
+        {
+            string field = "f:" + rng.Next(60);
+            if (rng.Next(2) == 0)
+            {
+                string value = hasValues ? new string('v', rng.Next(0, 20)) : "";
+                var add = new byte[PagedHash.BucketEditSize(Bytes(field), Bytes(value))];
+                PagedHash.WriteBucketEdit(add, hasValues, Bytes(field), Bytes(value));
+                if (PagedHash.TrySetInRecord(record, add, long.MaxValue, out _, out _)) model[field] = value;
+                continue;
+            }
+            if (hasValues && rng.Next(20) == 0) field = outOfLine;
+            var edit = new byte[PagedHash.BucketEditSize(Bytes(field), default)];
+            PagedHash.WriteBucketEdit(edit, hasValues, Bytes(field), default);
+            var before = (byte[])record.Clone();
+            var (found, _, start, length) = FindRemoved(record, edit);
+            int count = BucketPage.CountOf(record);
+            if (field == outOfLine || (model.ContainsKey(field) && count == 1))
+            {
+                await Assert.That(found).IsEqualTo(BucketRemoval.Declined);
+                await Assert.That(record.AsSpan().SequenceEqual(before)).IsTrue();
+                if (field == outOfLine) declinedOutOfLine++;
+                continue;
+            }
+            if (!model.ContainsKey(field))
+            {
+                await Assert.That(found).IsEqualTo(BucketRemoval.Missed);
+                await Assert.That(record.AsSpan().SequenceEqual(before)).IsTrue();
+                missed++;
+                continue;
+            }
+            await Assert.That(found).IsEqualTo(BucketRemoval.Removed);
+            await Assert.That(length).IsEqualTo(BucketPage.EntrySize(hasValues, field.Length, model[field].Length, false));
+            int usedBefore = BucketPage.UsedOf(record);
+            PagedHash.RemoveInRecord(record, start, length);
+            model.Remove(field);
+            removed++;
+            await Assert.That(BucketPage.UsedOf(record)).IsEqualTo(usedBefore - length);
+            var entries = Entries(record, hasValues);
+            if (hasValues) entries.Remove(outOfLine);
+            await Assert.That(entries).IsEquivalentTo(model);
+        }
+        await Assert.That(removed).IsGreaterThan(300);
+        await Assert.That(missed).IsGreaterThan(100);
+        if (hasValues) await Assert.That(declinedOutOfLine).IsGreaterThan(10);
+        // The bucket's last entry: its page goes (the general path's), so the record is left.
+        var one = new byte[256];
+        int onlySize = BucketPage.WriteEntry(one.AsSpan(BucketPage.HeaderSize), hasValues, Bytes("only"), default, false, 0, 0);
+        BucketPage.WriteHeader(one, BucketPage.HeaderSize + onlySize, 1);
+        var drop = new byte[PagedHash.BucketEditSize(Bytes("only"), default)];
+        PagedHash.WriteBucketEdit(drop, hasValues, Bytes("only"), default);
+        await Assert.That(FindRemoved(one, drop).Found).IsEqualTo(BucketRemoval.Declined);
+    }
+
+    private static (BucketRemoval Found, string? Member, int Start, int Length) FindRemoved(byte[] record, byte[] edit)
+    {
+        var found = PagedHash.FindInRecord(record, edit, out var entry);
+        return found == BucketRemoval.Removed ? (found, Encoding.ASCII.GetString(entry.Field), entry.Start, entry.Length) : (found, null, 0, 0);
+    }
+
+    private static (BucketRemoval Found, string? Member, int Start, int Length) FindDrawn(byte[] record, byte[] edit)
     {
         var found = PagedHash.FindDrawnInRecord(record, edit, out var entry);
-        return found == PopInRecord.Popped ? (found, Encoding.ASCII.GetString(entry.Field), entry.Start, entry.Length) : (found, null, 0, 0);
+        return found == BucketRemoval.Removed ? (found, Encoding.ASCII.GetString(entry.Field), entry.Start, entry.Length) : (found, null, 0, 0);
     }
 
     /// <summary>The members of a set's bucket record, in its order.</summary>

@@ -107,24 +107,41 @@ public static partial class PagedHash
     }
 
     /// <summary>
-    /// The entry a pop's draw takes from a set's bucket record (its payload: used bytes, then room): Popped with the entry,
+    /// The entry a pop's draw takes from a set's bucket record (its payload: used bytes, then room): Removed with the entry,
     /// Missed when the draw's slot is empty (the pick's next try), Declined when the entry is the bucket's last (the
     /// general path deletes the page: an empty bucket has no page).
     /// </summary>
-    public static PopInRecord FindDrawnInRecord(ReadOnlySpan<byte> record, ReadOnlySpan<byte> edit, out BucketEntry entry)
+    public static BucketRemoval FindDrawnInRecord(ReadOnlySpan<byte> record, ReadOnlySpan<byte> edit, out BucketEntry entry)
     {
         entry = default;
         ulong draw = BinaryPrimitives.ReadUInt64LittleEndian(edit), k = BinaryPrimitives.ReadUInt64LittleEndian(edit[8..]);
-        if (record.Length < BucketPage.HeaderSize) return PopInRecord.Declined;
+        if (record.Length < BucketPage.HeaderSize) return BucketRemoval.Declined;
         int used = BucketPage.UsedOf(record), count = BucketPage.CountOf(record);
         if (used < BucketPage.HeaderSize || used > record.Length) throw new InvalidDataException($"bucket record of {record.Length} bytes says {used} are used");
         int index = DrawnIndex(draw, k, count);
-        if (index < 0) return PopInRecord.Missed;
-        if (count == 1) return PopInRecord.Declined;
+        if (index < 0) return BucketRemoval.Missed;
+        if (count == 1) return BucketRemoval.Declined;
         var r = new BucketPage.Reader(record[..used], false);
         for (int i = 0; r.Next(out entry); i++)
-            if (i == index) return PopInRecord.Popped;
+            if (i == index) return BucketRemoval.Removed;
         throw new InvalidDataException($"bucket record counts {count} entries and has no entry {index}");
+    }
+
+    /// <summary>
+    /// The entry of a remove's field (<see cref="InlineEditKind.BucketRemove"/>, data as <see cref="WriteBucketEdit"/>'s with no
+    /// value) in a bucket record: Removed with the entry, Missed when the field is not there, Declined for a value out of line
+    /// or the bucket's last entry (the general path deletes the chunks, the page).
+    /// </summary>
+    public static BucketRemoval FindInRecord(ReadOnlySpan<byte> record, ReadOnlySpan<byte> edit, out BucketEntry entry)
+    {
+        entry = default;
+        bool hasValues = edit[0] != 0;
+        var field = edit.Slice(5, BinaryPrimitives.ReadInt32LittleEndian(edit[1..]));
+        if (record.Length < BucketPage.HeaderSize) return BucketRemoval.Declined;
+        int used = BucketPage.UsedOf(record), count = BucketPage.CountOf(record);
+        if (used < BucketPage.HeaderSize || used > record.Length) throw new InvalidDataException($"bucket record of {record.Length} bytes says {used} are used");
+        if (!BucketPage.Find(record[..used], hasValues, field, out entry)) return BucketRemoval.Missed;
+        return entry.OutOfLine || count == 1 ? BucketRemoval.Declined : BucketRemoval.Removed;
     }
 
     /// <summary>Removes the entry at [start, start + length) of a bucket record, as <see cref="Delete"/> does on a copy.</summary>
@@ -147,5 +164,5 @@ public enum EntryReport : byte
     Page = 2,
 }
 
-/// <summary>What a pop's draw did on its bucket's record (<see cref="PagedHash.FindDrawnInRecord"/>).</summary>
-public enum PopInRecord { Missed, Popped, Declined }
+/// <summary>What a pop's draw or a remove found in its bucket's record (<see cref="PagedHash.FindDrawnInRecord"/>, <see cref="PagedHash.FindInRecord"/>).</summary>
+public enum BucketRemoval { Missed, Removed, Declined }

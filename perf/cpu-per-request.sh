@@ -11,6 +11,8 @@
 #   spop  SPOP myset: myset is first filled with the members the warm-up and the run pop, plus 1,000 (every SPOP
 #         hits; redis-benchmark's own -t spop pops an empty set unless sadd ran just before)
 #   hget  HGET myhash element:__rand_int__: myhash is first filled with all KEYSPACE fields (every HGET hits)
+#   hdel, srem  HDEL myhash / SREM myset element:__rand_int__ after the same fill (a field's first draw hits, its later
+#         ones miss: with KEYSPACE 1000000 and REQUESTS 300000 three in four hit)
 #   evalsha EVALSHA of a script of three INCRs (KEYS a b c), loaded first with SCRIPT LOAD
 #   rpop  RPOP mylist: mylist is first filled (as spop's set) with the elements the warm-up and the run pop, plus 1,000
 #         (every RPOP hits one large paged list; redis-benchmark's own -t rpop after lpush pops what lpush left)
@@ -39,6 +41,8 @@ case "$test" in
   spop) bench=(-t spop); fill set myset $((warmup + requests + 1000)) 'm:%014d' ;;
   rpop) bench=(-t rpop); fill list mylist $((warmup + requests + 1000)) 'e:%014d' ;;
   hget) bench=(-r "$keyspace" HGET myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
+  hdel) bench=(-r "$keyspace" HDEL myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
+  srem) bench=(-r "$keyspace" SREM myset element:__rand_int__); fill set myset "$keyspace" 'element:%012d' ;;
   evalsha) sha=$(redis-cli -p "$port" SCRIPT LOAD "redis.call('INCR', KEYS[1]); redis.call('INCR', KEYS[2]); return redis.call('INCR', KEYS[3])")
     bench=(EVALSHA "$sha" 3 a b c) ;;
   *) bench=(-t "$test") ;;
@@ -49,8 +53,8 @@ out=$(taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n "$requests" -c 5
 read -r u2 s2 < <(awk '{print $14, $15}' /proc/$pid/stat)
 us=$(echo "scale=3; (($u2 + $s2) - ($u1 + $s1)) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)
 case "$test" in
-  hset|hget) extra="  (HLEN myhash $(redis-cli -p "$port" hlen myhash))" ;;
-  sadd|spop) extra="  (SCARD myset $(redis-cli -p "$port" scard myset))" ;;
+  hset|hget|hdel) extra="  (HLEN myhash $(redis-cli -p "$port" hlen myhash))" ;;
+  sadd|spop|srem) extra="  (SCARD myset $(redis-cli -p "$port" scard myset))" ;;
   lpush|rpop) extra="  (LLEN mylist $(redis-cli -p "$port" llen mylist))" ;;
   zadd|zpopmin) extra="  (ZCARD myzset $(redis-cli -p "$port" zcard myzset), $(redis-cli -p "$port" object encoding myzset))" ;;
   *) extra="" ;;

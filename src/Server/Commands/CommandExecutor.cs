@@ -217,7 +217,8 @@ public sealed class CommandExecutor(ServerContext server)
             // counted until it ends (Redis's call() skips the stats of a command that blocked). MONITOR sees
             // it now, the slow log when it ends.
             if (firstBlock && elapsed >= watch.GateTicks) AfterCall(watch, client, spec, input, args, elapsed, Diagnostics.CallKind.Blocked);
-            block!.TakeRequest();
+            block!.CalledTicks += elapsed;
+            block.TakeRequest();
             if (!firstBlock) block.Reblocked(_server.Blocking);
             client.LastCommand = spec.Name;
             if (skipThis) client.ReplyMode = ReplyMode.Skip;
@@ -226,7 +227,11 @@ public sealed class CommandExecutor(ServerContext server)
         }
         // A re-run that replied (served, or an error such as BLMOVE's WRONGTYPE destination) unblocks.
         bool rerun = block is not null && block.IsBlocked;
-        if (rerun) block!.Unblock(_server.Blocking);
+        if (rerun)
+        {
+            elapsed += block!.CalledTicks; // the runs that blocked count with this one (call()'s c->duration)
+            block.Unblock(_server.Blocking);
+        }
         // signalKeyAsReady for every key of a write that changed something, after it completed. A transaction
         // or script would signal here too, once, after EXEC or the script (there is no MULTI yet): its
         // waiters must see the whole of it. One volatile read when nobody is blocked.
@@ -340,11 +345,12 @@ public sealed class CommandExecutor(ServerContext server)
         bool error = block.Ending == UnblockMode.Error;
         if (error) output.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK"u8);
         else output.NullArray();
+        long elapsed = block.CalledTicks; // updateStatsOnUnblock(c, 0, 0, ...): the runs that blocked, not the wait
         block.Unblock(_server.Blocking);
-        // updateStatsOnUnblock logs it in the slow log (its wait not counted).
-        if (0 >= _server.Watch.GateTicks) AfterCall(_server.Watch, client, spec, input, args, 0, Diagnostics.CallKind.Reprocessed);
+        if (elapsed >= _server.Watch.GateTicks) AfterCall(_server.Watch, client, spec, input, args, elapsed, Diagnostics.CallKind.Reprocessed);
         stats.CommandsProcessed++;
         stats.Calls[spec.Index]++;
+        stats.Microseconds[spec.Index] += elapsed * 1_000_000 / Stopwatch.Frequency;
         if (error)
         {
             stats.FailedCalls[spec.Index]++;

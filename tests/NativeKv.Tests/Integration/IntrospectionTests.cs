@@ -75,6 +75,36 @@ public class IntrospectionTests
         await Assert.That(admin.Call("SLOWLOG", "LEN").Integer).IsEqualTo(len);
     }
 
+    /// <summary>
+    /// updateStatsOnUnblock(c, 0, 0, 0) on a timeout: the slow log and commandstats count the runs of the command that
+    /// blocked (c->duration), never its wait. NativeKv logged such a command at 0 us.
+    /// </summary>
+    [Test]
+    public async Task Slowlog_counts_a_timed_out_blocked_command_by_its_runs_not_its_wait()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        using var c = new RespClient(server.Port);
+        c.Call("CONFIG", "SET", "slowlog-log-slower-than", "0");
+        c.Call("BLPOP", "nokey", "0.01"); // the first run compiles its paths (the tests' server is not the AOT build): 14 ms
+        c.Call("CONFIG", "RESETSTAT");
+        c.Call("SLOWLOG", "RESET");
+        for (int i = 0; i < 20; i++) await Assert.That(c.Call("BLPOP", "nokey", "0.01").IsNull).IsTrue();
+        var entries = c.Call("SLOWLOG", "GET", "40").Items!.Where(e => e.Items![3].Items![0].Text == "BLPOP").ToList();
+        await Assert.That(entries.Count).IsEqualTo(20);
+        long total = 0;
+        foreach (var e in entries)
+        {
+            long us = e.Items![2].Integer;
+            await Assert.That(us).IsLessThan(10_000L); // not the 10 ms wait
+            total += us;
+        }
+        await Assert.That(total).IsGreaterThan(0L);
+        var stats = c.Call("INFO", "commandstats").Text!.Split("\r\n").First(l => l.StartsWith("cmdstat_blpop:", StringComparison.Ordinal));
+        await Assert.That(stats).StartsWith("cmdstat_blpop:calls=20,usec=");
+        long usec = long.Parse(stats.Split(',')[1][5..]);
+        await Assert.That(usec).IsEqualTo(total);
+    }
+
     [Test]
     public async Task Client_pause_write_holds_a_set_on_another_reactor_until_unpause()
     {

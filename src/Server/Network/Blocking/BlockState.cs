@@ -65,6 +65,12 @@ public sealed class BlockState : IReactorWork, IReactorTimer
         _keyCount = keyCount;
     }
 
+    /// <summary>
+    /// Stopwatch ticks the command's runs that blocked took (the first and every re-block), as Redis's c->duration adds
+    /// them up: its end counts them with the run that answers (updateStatsOnUnblock), a timeout with none.
+    /// </summary>
+    public long CalledTicks;
+
     /// <summary>Executor, while the command still holds its key locks: registers its waits (first time only).</summary>
     public void Register(BlockingKeys registry, int db, ReadOnlySpan<byte> input, ReadOnlySpan<Protocol.ArgRange> args)
     {
@@ -77,6 +83,7 @@ public sealed class BlockState : IReactorWork, IReactorTimer
             registry.Register(this, db, input.Slice(r.Offset, r.Length), _firstKey + i);
         }
         _blocked = true;
+        CalledTicks = 0;
         Deadline = 0;
         if (_timeoutMs > 0)
         {

@@ -46,6 +46,7 @@ public sealed class ServerHost : IDisposable
         // Creates the store and loads it (checkpoint + AOF); sets Context.Store and Context.WriteLog.
         Context.Persistence = Storage.Persistence.Open(Context);
         Context.Persistence.Locks = Context.Executor.Locks; // a checkpoint's cut takes the keyspace gate
+        Context.Persistence.AofLatency = Context.Watch.AddSampleIfNeeded;
         Scripting.FunctionCommands.Recover(Context); // the libraries the store recovered
         Context.Store.Start();
         StoreInfo.Register();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using FASTER.core;
@@ -49,6 +50,15 @@ public sealed unsafe class AofDevice : StorageDeviceBase
     /// <summary>Runs (on the thread that saw it) when writes start failing or work again.</summary>
     public Action<int>? WriteStateChanged;
 
+    /// <summary>
+    /// The latency monitor's AOF events, as flushAppendOnlyFile samples them: "aof-write" and "aof-write-alone" (or
+    /// "aof-write-pending-fsync" while everysec's sync runs) for a write, "aof-fsync-always" for its fdatasync. Called only
+    /// for a step of 1 ms or more (latency-monitor-threshold is in whole ms, 0 is off): the caller applies the threshold.
+    /// </summary>
+    public Action<string, long>? LatencySample;
+
+    private volatile bool _syncing;
+
     private volatile int _errno;
     private readonly object _failLock = new();
     // Writes that failed (and every write after them, so nothing lands beyond a hole): FASTER never
@@ -90,6 +100,8 @@ public sealed unsafe class AofDevice : StorageDeviceBase
             int fd = (int)Segment(op.Segment).DangerousGetHandle();
             byte* p = (byte*)op.Source;
             long done = 0;
+            long start = Stopwatch.GetTimestamp();
+            bool pendingFsync = _syncing;
             while (done < op.Length)
             {
                 nint n = LibC.PWrite(fd, p + done, (nint)(op.Length - done), (long)op.Offset + done);
@@ -102,7 +114,17 @@ public sealed unsafe class AofDevice : StorageDeviceBase
                 if (n == 0) return LibC.ENOSPC; // a write that makes no progress: the device is full
                 done += n;
             }
-            if (SyncEachWrite && LibC.FDataSync(fd) != 0) return Marshal.GetLastPInvokeError();
+            long written = Stopwatch.GetTimestamp();
+            if (LatencySample is { } sample && Stopwatch.GetElapsedTime(start, written).TotalMilliseconds >= 1)
+            {
+                long ms = (long)Stopwatch.GetElapsedTime(start, written).TotalMilliseconds;
+                sample(pendingFsync ? "aof-write-pending-fsync" : "aof-write-alone", ms);
+                sample("aof-write", ms);
+            }
+            if (!SyncEachWrite) return 0;
+            if (LibC.FDataSync(fd) != 0) return Marshal.GetLastPInvokeError();
+            if (LatencySample is { } synced && Stopwatch.GetElapsedTime(written).TotalMilliseconds >= 1)
+                synced("aof-fsync-always", (long)Stopwatch.GetElapsedTime(written).TotalMilliseconds);
             return 0;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -169,6 +191,13 @@ public sealed unsafe class AofDevice : StorageDeviceBase
     /// A failure holds writes back like a failed write (MISCONF) until a later sync succeeds.
     /// </summary>
     public void Sync()
+    {
+        _syncing = true;
+        try { SyncSegments(); }
+        finally { _syncing = false; }
+    }
+
+    private void SyncSegments()
     {
         int errno = 0;
         foreach (var handle in _segments.Values)

@@ -127,6 +127,9 @@ public sealed unsafe class AppendOnlyFile : IDisposable
     /// <summary>Runs when writes start failing (the errno) or work again (0); see <see cref="AofDevice"/>.</summary>
     public Action<int>? WriteStateChanged { set => _device.WriteStateChanged = value; }
 
+    /// <summary>The latency monitor's AOF events (<see cref="AofDevice.LatencySample"/>).</summary>
+    public Action<string, long>? LatencySample { set => _device.LatencySample = value; }
+
     /// <summary>Whether each write is followed by fdatasync (appendfsync always) or <see cref="Sync"/> does it.</summary>
     public bool SyncEachWrite
     {

@@ -251,12 +251,19 @@ public sealed partial class Persistence : IWriteLog
         return Math.Max(Store.LogPageBits, manifest.PageBits ?? Store.LogPageBits);
     }
 
-    /// <summary>An AOF becomes the active one: its fsync policy and its write-error reports.</summary>
+    /// <summary>An AOF becomes the active one: its fsync policy, its write-error reports and its latency samples.</summary>
     private void Attach(AppendOnlyFile aof)
     {
         aof.SyncEachWrite = _server.Config.AppendFsync == "always";
         aof.WriteStateChanged = OnAofWriteState;
+        aof.LatencySample = (name, ms) => AofLatency?.Invoke(name, ms);
     }
+
+    /// <summary>
+    /// Where the AOF's latency events go (latencyAddSampleIfNeeded: the host applies latency-monitor-threshold). Set
+    /// once the server is composed; the AOF may be attached before that, at recovery.
+    /// </summary>
+    public Action<string, long>? AofLatency { get; set; }
 
     /// <summary>Re-applies one AOF entry (no logging: the store's AOF hook is off during replay).</summary>
     internal static unsafe void Apply(StoreSession session, ReadOnlySpan<byte> entry)

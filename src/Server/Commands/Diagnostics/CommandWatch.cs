@@ -53,6 +53,13 @@ public sealed class CommandWatch
         return ticks > long.MaxValue ? long.MaxValue : (long)ticks;
     }
 
+    /// <summary>latencyAddSampleIfNeeded, for events outside commands (the AOF's writes and fsyncs, on its threads).</summary>
+    public void AddSampleIfNeeded(string name, long latencyMs)
+    {
+        long threshold = _server.Config.LatencyMonitorThreshold;
+        if (threshold > 0 && latencyMs >= threshold) Latency.Add(name, latencyMs);
+    }
+
     /// <summary>
     /// call()'s tail for one command (a client's, or one an EXEC or a script ran: <paramref name="lua"/> for
     /// the script's). The monitor line is staged until the outer command ends (<see cref="MonitorFeed.Publish"/>).

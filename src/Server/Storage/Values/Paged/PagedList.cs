@@ -148,7 +148,7 @@ public static class PagedList
     {
         int n = root.Edges.Count(head);
         if (n == 0) return true;
-        Span<int> offsets = stackalloc int[ListEdges.SideBytes];
+        Span<int> offsets = stackalloc int[n]; // not SideBytes: a 4 KB stackalloc is zeroed on every call
         root.Edges.Offsets(head, offsets);
         Span<byte> element = stackalloc byte[ListEdges.MaxElement];
         Span<byte> encoded = stackalloc byte[2 * ListEdges.SideBytes]; // a leaf entry is at most twice its side entry (an empty one: 2 bytes, 1)

@@ -102,7 +102,13 @@ public static class PagedList
                 CountedTree.EdgePopMany(ref root.Tree, leaf, head, pages, store, into, taker);
                 taker.Into(ref root.Edges, head);
             }
-            else TreeRemoveAt(ref root, head ? 0 : root.Tree.Count - 1, pages, store, into);
+            else
+            {
+                TreeRemoveAt(ref root, head ? 0 : root.Tree.Count - 1, pages, store, into);
+                // The edge leaf emptied and the fold forgot both edges: found again from the paths in hand.
+                if (root.LeftLeaf == ListRoot.NoLeaf && CountedTree.TryEdgeLeafInHand(root.Tree, true, pages, out ulong left)) root.LeftLeaf = left;
+                if (root.RightLeaf == ListRoot.NoLeaf && CountedTree.TryEdgeLeafInHand(root.Tree, false, pages, out ulong right)) root.RightLeaf = right;
+            }
         }
         else
         {

@@ -11,6 +11,8 @@ namespace NativeKv.Tests.Storage;
 /// staged, as in a command. Every change is logged as the element record a command logs; at a random step the pages
 /// and the root are copied (a checkpoint), and at the end a crash: the copy replayed with the records from up to
 /// 2,000 before the checkpoint (those it holds are skipped by their seq) must give the model's list and root.
+/// The root goes through its bytes now and then between steps and at the checkpoint, as format 4 or (sides that fit
+/// 240 bytes) the format 3 an older build wrote, so the replay also starts from an old root.
 /// </summary>
 public class PagedListModelTests
 {

@@ -110,7 +110,7 @@ internal static class ListScan
         if (count == 0 || from >= root.Count) return;
         Bounds(from, count, reverse, root.Count, out ulong lo, out ulong hi);
         ulong left = (ulong)root.Edges.Count(true), tree = root.Tree.Count;
-        Span<int> offsets = stackalloc int[ListEdges.SideBytes];
+        Span<int> offsets = stackalloc int[Math.Max(root.Edges.Count(true), root.Edges.Count(false))]; // not SideBytes: zeroed every call
         // Three runs in the order visited: ranks below the tree, in it, above it (the reverse order when reverse).
         for (int part = 0; part < 3; part++)
         {

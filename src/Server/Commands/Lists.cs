@@ -163,8 +163,6 @@ internal static partial class ListCommands
     /// <summary>pushGenericCommand, pushxGenericCommand.</summary>
     private static void Push(ref CommandContext ctx, bool head, bool onlyExisting)
     {
-        Lookup st;
-        OpSlot slot;
         switch (PagedLists.PushOnEdge(ref ctx, head, out var read))
         {
             case InlineEdits.Outcome.Stopped: return;
@@ -172,6 +170,18 @@ internal static partial class ListCommands
                 ListEvents.Pushed(ref ctx, ctx[1], head, created: false); // the edge edit only takes a paged list
                 return;
         }
+        PushGeneral(ref ctx, head, onlyExisting, read);
+    }
+
+    /// <summary>
+    /// A push the edge edit did not take. Its own frame: the 2 KB <see cref="ListRoot"/> local is zeroed on every call,
+    /// and in <see cref="Push"/> every edge push paid for it (4.4% of LPUSH at P16).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void PushGeneral(ref CommandContext ctx, bool head, bool onlyExisting, OpSlot? read)
+    {
+        Lookup st;
+        OpSlot slot;
         if (read is not null)
         {
             slot = read;

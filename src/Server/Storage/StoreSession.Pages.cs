@@ -150,6 +150,9 @@ public sealed unsafe partial class StoreSession
         return state.Pinned;
     }
 
+    /// <summary>Whether element records reach an AOF (appendonly yes): without one a command need not encode them.</summary>
+    public bool LogsElements => _store.Aof is not null;
+
     /// <summary>Logs element entries encoded by <see cref="CommandFrame.WriteElement"/>, back to back.</summary>
     public void LogElements(ReadOnlySpan<byte> entries)
     {

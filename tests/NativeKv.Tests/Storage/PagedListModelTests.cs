@@ -11,6 +11,8 @@ namespace NativeKv.Tests.Storage;
 /// staged, as in a command. Every change is logged as the element record a command logs; at a random step the pages
 /// and the root are copied (a checkpoint), and at the end a crash: the copy replayed with the records from up to
 /// 2,000 before the checkpoint (those it holds are skipped by their seq) must give the model's list and root.
+/// The root goes through its bytes now and then between steps and at the checkpoint, as format 4 or (sides that fit
+/// 240 bytes) the format 3 an older build wrote, so the replay also starts from an old root.
 /// </summary>
 public class PagedListModelTests
 {
@@ -183,6 +185,45 @@ public class PagedListModelTests
         await Assert.That(chunks).IsEqualTo(longOnes.Sum(e => (long)ListChunks.ChunksOf(e.Length)));
     }
 
+    /// <summary>
+    /// The root through its bytes, as a checkpoint or a restart reads it: format 4 (<see cref="ListRoot.Write"/>), or
+    /// when <paramref name="format3"/> and the sides fit 240 bytes, the format 3 an older build wrote (<see cref="Format3"/>).
+    /// </summary>
+    private static ListRoot ThroughBytes(in ListRoot root, bool format3)
+    {
+        var bytes = (format3 ? Format3(root) : null) ?? new byte[ListRoot.Size];
+        if (bytes.Length == ListRoot.Size) root.Write(bytes);
+        if (!ListRoot.TryRead(bytes, out var back)) throw new InvalidOperationException("a root that does not read back");
+        return back;
+    }
+
+    /// <summary>A format 3 root (574 bytes; sides of 240, entries <c>[u8 length][bytes]</c> outermost first), or null when a side does not fit it.</summary>
+    internal static byte[]? Format3(in ListRoot root)
+    {
+        var v4 = new byte[ListRoot.Size];
+        root.Write(v4);
+        var bytes = new byte[90 + 4 + 2 * 240];
+        v4.AsSpan(0, 90).CopyTo(bytes);
+        bytes[57] = 3;
+        for (int s = 0; s < 2; s++)
+        {
+            bool head = s == 0;
+            int n = root.Edges.Count(head), at = 0;
+            var side = bytes.AsSpan(94 + (head ? 0 : 240), 240);
+            for (int k = 0; k < n; k++)
+            {
+                var e = root.Edges.At(head, k);
+                if (at + 1 + e.Length > 240 || n > 255) return null;
+                side[at] = (byte)e.Length;
+                e.CopyTo(side[(at + 1)..]);
+                at += 1 + e.Length;
+            }
+            bytes[90 + s] = (byte)at;
+            bytes[92 + s] = (byte)n;
+        }
+        return bytes;
+    }
+
     private static long RedisBytes(List<byte[]> model) => ListRoot.RedisEmptyBytes + model.Sum(e => (long)List.RedisEntryBytes(e));
 
     private static async Task Same(Run run)
@@ -218,9 +259,12 @@ public class PagedListModelTests
             if (step == checkpointAt)
             {
                 savedPages = run.Store.Pages.ToDictionary(p => p.Key, p => p.Value.ToArray());
-                savedRoot = run.Root;
+                // The checkpoint holds the root's bytes: format 4, or (a third of the seeds, when the sides fit) an older build's 3.
+                savedRoot = ThroughBytes(run.Root, seed % 3 == 0);
                 savedLog = run.Log.Count;
             }
+            // A root read back from its record between commands (a restart, or the general path after an in-record edit).
+            if (rng.Next(8) == 0) run.Root = ThroughBytes(run.Root, rng.Next(4) == 0);
             var m = run.Model;
             ulong n = (ulong)m.Count;
             int op = rng.Next(100);
@@ -439,8 +483,22 @@ public class PagedListModelTests
         await Assert.That(old.Edges.IsEmpty).IsTrue();
         // Sides whose entries do not add up are refused.
         var torn = (byte[])bytes.Clone();
-        torn[90] = ListEdges.SideBytes + 1;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(torn.AsSpan(90), ListEdges.SideBytes + 1);
         await Assert.That(() => ListRoot.TryRead(torn, out _)).Throws<InvalidDataException>();
+        // A format 3 root (574 bytes, sides of 240 outermost first) reads into the same list, and writes back as format 4.
+        var format3 = PagedListModelTests.Format3(root)!;
+        await Assert.That(format3.Length).IsEqualTo(574);
+        await Assert.That(ListRoot.IsEditable(format3)).IsFalse();
+        await Assert.That(ListRoot.TryRead(format3, out var three)).IsTrue();
+        await Assert.That(three.Count).IsEqualTo(8UL);
+        await Assert.That(three.Edges.At(true, 0).SequenceEqual("a"u8) && three.Edges.At(true, 1).SequenceEqual("b"u8)).IsTrue();
+        await Assert.That(three.Edges.Count(false) == 1 && three.Edges.At(false, 0).Length == 0).IsTrue();
+        var rewritten = new byte[ListRoot.Size];
+        three.Write(rewritten);
+        await Assert.That(rewritten.AsSpan().SequenceEqual(bytes)).IsTrue();
+        var torn3 = (byte[])format3.Clone();
+        torn3[94] = 200; // the first entry's length runs past the side's used bytes
+        await Assert.That(() => ListRoot.TryRead(torn3, out _)).Throws<InvalidDataException>();
         await Assert.That(back.RedisBytes).IsEqualTo(-1L);
         await Assert.That(back.Seq).IsEqualTo(99UL);
         await Assert.That(back.LeftLeaf).IsEqualTo(7UL);
@@ -484,7 +542,8 @@ public class ListRootInPlaceTests
             bool head = rng.Next(2) == 0;
             root.Write(bytes);
             var before = (byte[])bytes.Clone();
-            if (rng.Next(2) == 0)
+            // Phases of mostly pushes and mostly pops, so the 1 KB sides run full (refused pushes) and empty (refused pops).
+            if ((step / 2000 % 2 == 0) == (rng.Next(3) != 0))
             {
                 var elements = Enumerable.Range(0, rng.Next(1, 4)).Select(_ => new byte[rng.Next(0, rng.Next(10) == 0 ? 80 : 20)]).ToList();
                 foreach (var e in elements) rng.NextBytes(e);

@@ -79,6 +79,32 @@ public static partial class CountedTree
         return path.S[meta.Height - 1].Page;
     }
 
+    /// <summary>
+    /// The page number of the leftmost (<paramref name="head"/>) or rightmost leaf when the inner pages down to it are in
+    /// hand (the leaf itself need not be); false when one is not. After a pop emptied the edge leaf the path is in hand,
+    /// and knowing the next edge leaf spares the next pop's walk (2 of the 9 page reads a leaf's worth of RPOPs made).
+    /// </summary>
+    public static bool TryEdgeLeafInHand(in TreeMeta meta, bool head, PageSet pages, out ulong leaf)
+    {
+        leaf = 0;
+        if (meta.Height < 2) return false;
+        ulong pageNo = meta.Root;
+        for (int d = 0; d < meta.Height - 1; d++)
+        {
+            var key = PageOf(meta, pageNo);
+            if (pages.State(key) != PageState.Present) return false;
+            var page = pages.Get(key);
+            if (TreePage.IsLeaf(page) || TreePage.CountOf(page) == 0) throw new InvalidDataException($"tree page {pageNo} of collection {meta.Cid} at depth {d} of {meta.Height}");
+            var r = new TreePage.InnerReader(page);
+            r.Next(out var entry);
+            pageNo = entry.Child;
+            if (!head)
+                while (r.Next(out entry)) pageNo = entry.Child;
+        }
+        leaf = pageNo;
+        return true;
+    }
+
     /// <summary>Whether edge leaf <paramref name="leaf"/> (in hand) takes an element of <paramref name="length"/> bytes without splitting.</summary>
     public static bool EdgeFits(in TreeMeta meta, ulong leaf, int length, PageSet pages)
         => TreePage.UsedOf(pages.Get(PageOf(meta, leaf))) - TreePage.HeaderSize + TreePage.LeafEntrySize(length) <= Capacity(meta);

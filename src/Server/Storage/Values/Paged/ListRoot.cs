@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace NativeKv.Server.Storage.Values.Paged;
 
 /// <summary>
-/// The main record's payload of a paged list, 574 bytes whatever the list's length (OBJECT ENCODING "quicklist"):
+/// The main record's payload of a paged list, 2146 bytes whatever the list's length (OBJECT ENCODING "quicklist"):
 /// <code>
 /// [0]       CollectionEncoding.PagedList
 /// [1..41)   TreeMeta (the counted tree by position)
@@ -12,7 +12,7 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// [57]      format u8 (<see cref="Format"/>)
 /// [58..66)  left leaf u64, [66..74) right leaf u64: the edge leaves' page numbers (<see cref="NoLeaf"/>: not known)
 /// [74..82)  left delta i64, [82..90) right delta i64: the tree's pending edge counts (<see cref="TreeMeta.LeftDelta"/>)
-/// [90..574)  the edge sides (<see cref="ListEdges"/>): short elements pushed at the ends, not in the tree yet
+/// [90..2146) the edge sides (<see cref="ListEdges"/>): short elements pushed at the ends, not in the tree yet
 /// </code>
 /// RENAME and MOVE copy only this. The size is fixed, so a push rewrites the record in place.
 /// <list type="bullet">
@@ -32,12 +32,15 @@ public struct ListRoot
     public const int Size = V2Size + ListEdges.Size;
 
     /// <summary>
-    /// 3: the edge sides. 2 (90 bytes: the edge leaves and deltas) is read as a root with empty sides; format 1
-    /// (57 bytes, no format byte) is refused, not misread.
+    /// 4: edge sides of 1 KB, their outer ends last (<see cref="ListEdges"/>). 3 (574 bytes: sides of 240, outer ends first)
+    /// reads into this layout and is written back as 4; 2 (90 bytes: the edge leaves and deltas) is read as a root with
+    /// empty sides; format 1 (57 bytes, no format byte) is refused, not misread. The layout is never logged (replay
+    /// pushes and pops through the same code), so an AOF reads the same under any of them.
     /// </summary>
-    public const byte Format = 3;
+    public const byte Format = 4;
 
-    private const byte Format2 = 2;
+    private const byte Format2 = 2, Format3 = 3;
+    private const int Format3Size = V2Size + ListEdges.Format3Size;
     private const int V2Size = 1 + TreeMeta.Size + 16 + 1 + 32;
 
     /// <summary>An edge leaf not known: the next edge change walks to it.</summary>
@@ -74,10 +77,11 @@ public struct ListRoot
         if (payload.Length == 0 || payload[0] != (byte)CollectionEncoding.PagedList) return false;
         if (payload.Length == Size && payload[V1Size] == Format) return true;
         if (payload.Length == V2Size && payload[V1Size] == Format2) return true;
+        if (payload.Length == Format3Size && payload[V1Size] == Format3) return true;
         // Not an inline list either: read as one it would be garbage.
         throw new InvalidDataException(payload.Length == V1Size
             ? "paged list root of format 1 (before the edge leaves, issue 13): this build reads formats 2 and 3"
-            : $"paged list root of {payload.Length} bytes, format {(payload.Length > V1Size ? payload[V1Size] : 0)}: this build reads format {Format} ({Size} bytes) and {Format2} ({V2Size})");
+            : $"paged list root of {payload.Length} bytes, format {(payload.Length > V1Size ? payload[V1Size] : 0)}: this build reads format {Format} ({Size} bytes), {Format3} ({Format3Size}) and {Format2} ({V2Size})");
     }
 
     /// <summary>The root of a paged list payload; false for an inline payload (or bytes this build did not write).</summary>
@@ -99,11 +103,12 @@ public struct ListRoot
         root.Tree.RightDelta = BinaryPrimitives.ReadInt64LittleEndian(payload[(V1Size + 25)..]);
         if (payload.Length == V2Size || !sides) return true;
         // Read as an inline list (false) it would be garbage.
-        if (!ListEdges.TryRead(payload[V2Size..], out root.Edges)) throw new InvalidDataException("paged list root with edge sides that do not add up");
+        bool read = payload.Length == Format3Size ? ListEdges.TryReadFormat3(payload[V2Size..], out root.Edges) : ListEdges.TryRead(payload[V2Size..], out root.Edges);
+        if (!read) throw new InvalidDataException("paged list root with edge sides that do not add up");
         return true;
     }
 
-    /// <summary>Whether <see cref="TryPushInPlace"/> may take this payload: a format 3 root.</summary>
+    /// <summary>Whether <see cref="TryPushInPlace"/> may take this payload: a format 4 root (a format 3 one goes through the general path once, which writes it as 4).</summary>
     public static bool IsEditable(ReadOnlySpan<byte> payload)
         => payload.Length == Size && payload[0] == (byte)CollectionEncoding.PagedList && payload[V1Size] == Format;
 
@@ -125,7 +130,7 @@ public struct ListRoot
         BinaryPrimitives.WriteUInt64LittleEndian(seqAt, seqBefore + (ulong)added);
         cid = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 8)..]);
         var edges = payload[V2Size..];
-        count = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 24)..]) + edges[2] + edges[3];
+        count = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 24)..]) + (ulong)ListEdges.EncodedCount(edges, true) + (ulong)ListEdges.EncodedCount(edges, false);
         return true;
     }
 
@@ -141,8 +146,9 @@ public struct ListRoot
         count = cid = seqBefore = 0;
         if (!IsEditable(payload)) return false;
         var edges = payload[V2Size..];
-        ulong before = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 24)..]) + edges[2] + edges[3];
-        if ((ulong)take >= before || edges[head ? 2 : 3] < take) return false;
+        int side = ListEdges.EncodedCount(edges, head);
+        ulong before = BinaryPrimitives.ReadUInt64LittleEndian(payload[(1 + 24)..]) + (ulong)side + (ulong)ListEdges.EncodedCount(edges, !head);
+        if ((ulong)take >= before || side < take) return false;
         count = before - (ulong)take;
         var weightAt = payload[(1 + TreeMeta.Size)..];
         long redis = BinaryPrimitives.ReadInt64LittleEndian(weightAt);

@@ -100,9 +100,15 @@ public static class PagedList
                 // pops after this one are the root's alone (as the pushes are).
                 var taker = SideTaker.For(head, root.Edges);
                 CountedTree.EdgePopMany(ref root.Tree, leaf, head, pages, store, into, taker);
-                root.Edges = taker.Edges;
+                taker.Into(ref root.Edges, head);
             }
-            else TreeRemoveAt(ref root, head ? 0 : root.Tree.Count - 1, pages, store, into);
+            else
+            {
+                TreeRemoveAt(ref root, head ? 0 : root.Tree.Count - 1, pages, store, into);
+                // The edge leaf emptied and the fold forgot both edges: found again from the paths in hand.
+                if (root.LeftLeaf == ListRoot.NoLeaf && CountedTree.TryEdgeLeafInHand(root.Tree, true, pages, out ulong left)) root.LeftLeaf = left;
+                if (root.RightLeaf == ListRoot.NoLeaf && CountedTree.TryEdgeLeafInHand(root.Tree, false, pages, out ulong right)) root.RightLeaf = right;
+            }
         }
         else
         {
@@ -148,7 +154,7 @@ public static class PagedList
     {
         int n = root.Edges.Count(head);
         if (n == 0) return true;
-        Span<int> offsets = stackalloc int[ListEdges.SideBytes];
+        Span<int> offsets = stackalloc int[n]; // not SideBytes: a 4 KB stackalloc is zeroed on every call
         root.Edges.Offsets(head, offsets);
         Span<byte> element = stackalloc byte[ListEdges.MaxElement];
         Span<byte> encoded = stackalloc byte[2 * ListEdges.SideBytes]; // a leaf entry is at most twice its side entry (an empty one: 2 bytes, 1)
@@ -159,7 +165,7 @@ public static class PagedList
             if (needs.Count > 0)
             {
                 // What went into the tree leaves the side; the rest waits for the pages.
-                root.Edges.Truncate(head, k + 1, offsets[k] + 1 + entry.Length);
+                root.Edges.KeepOuter(head, k + 1);
                 return false;
             }
             int bytes = 0, many = root.Tree.Height >= 2 ? EdgeBatch(ref root, head, offsets, k, pages, encoded, out bytes) : 0;
@@ -174,7 +180,7 @@ public static class PagedList
             TreePush(ref root, head, e, pages, store);
             k--;
         }
-        root.Edges.Truncate(head, 0, 0);
+        root.Edges.KeepOuter(head, 0);
         return true;
     }
 
@@ -201,23 +207,38 @@ public static class PagedList
         return many;
     }
 
-    /// <summary>Puts the elements a refilling pop takes from the edge leaf into (a copy of) the root's sides, as many as its side holds.</summary>
+    /// <summary>
+    /// Gathers the elements a refilling pop takes from the edge leaf, as many as the root's side has room for, for one move
+    /// into the side's inner end (<see cref="ListEdges.AddInnerEntries"/>): they come outermost first, so they are laid
+    /// down from the scratch's end (a side is innermost first).
+    /// </summary>
     private sealed class SideTaker : IEdgeTaker
     {
         [ThreadStatic] private static SideTaker? t_taker;
-        public ListEdges Edges;
-        private bool _head;
+        private readonly byte[] _scratch = new byte[ListEdges.SideBytes];
+        private int _low, _room, _count;
 
         public static SideTaker For(bool head, in ListEdges edges)
         {
             var t = t_taker ??= new SideTaker();
-            t.Edges = edges;
-            t._head = head;
+            t._low = ListEdges.SideBytes;
+            t._room = ListEdges.SideBytes - edges.UsedBytes(head);
+            t._count = 0;
             return t;
         }
 
-        // Outermost first, each at the inner end: the side keeps the leaf's order.
-        public bool Take(ReadOnlySpan<byte> element) => Edges.TryAddInner(_head, element);
+        public bool Take(ReadOnlySpan<byte> element)
+        {
+            int size = 1 + element.Length;
+            if (element.Length > ListEdges.MaxElement || ListEdges.SideBytes - _low + size > _room) return false;
+            _low -= size;
+            element.CopyTo(_scratch.AsSpan(_low));
+            _scratch[_low + element.Length] = (byte)element.Length;
+            _count++;
+            return true;
+        }
+
+        public void Into(ref ListEdges edges, bool head) => edges.AddInnerEntries(head, _scratch.AsSpan(_low), _count);
     }
 
     private static void RequireSettled(in ListRoot root)

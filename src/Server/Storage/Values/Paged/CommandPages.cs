@@ -183,7 +183,7 @@ public sealed class CommandPages : IPageStore
         foreach (var s in _staged)
         {
             int room = Pages.IsCold(s.Key) ? 0 : s.Key.Kind == PageKind.Bucket ? bucketRoom : s.Key.Kind == PageKind.Tree ? treeRoom : 0;
-            if (s.InPages) _session.WritePage(s.Key, Pages.Get(s.Key), room);
+            if (s.InPages) _session.WriteFramedPage(s.Key, Pages.Framed(s.Key), Pages.Get(s.Key).Length, room);
             else if (s.Bytes is null) _session.DeletePage(s.Key);
             else _session.WritePage(s.Key, s.Bytes.AsSpan(0, s.Length), room);
         }

@@ -29,6 +29,8 @@ public sealed class PageSet
         public int Length;
         public bool Present;
         public bool Cold;
+        /// <summary>Edited since it came in (a read or a kept copy put it here as the store holds it).</summary>
+        public bool Dirty;
     }
 
     /// <summary>
@@ -72,6 +74,21 @@ public sealed class PageSet
         return false;
     }
 
+    /// <summary>The i-th page held (in the order they came): its key, whether present, whether edited here, and its bytes when present.</summary>
+    internal bool TryAt(int i, out PageKey key, out bool present, out bool dirty, out ReadOnlySpan<byte> page)
+    {
+        key = default;
+        present = dirty = false;
+        page = default;
+        if ((uint)i >= (uint)_count) return false;
+        ref var s = ref _slots[i];
+        key = s.Key;
+        present = s.Present;
+        dirty = s.Dirty;
+        if (present) page = s.Buffer.AsSpan(Prefix, s.Length);
+        return true;
+    }
+
     public PageState State(in PageKey key)
     {
         if (!TryFind(key, out int i)) return PageState.NotInHand;
@@ -105,7 +122,9 @@ public sealed class PageSet
         var dest = Edit(key, page.Length);
         page.CopyTo(dest);
         SetLength(key, page.Length);
-        _slots[IndexOf(key)].Cold = cold;
+        ref var s = ref _slots[IndexOf(key)];
+        s.Cold = cold;
+        s.Dirty = false;
     }
 
     /// <summary>
@@ -142,6 +161,7 @@ public sealed class PageSet
         }
         if (!s.Present) s.Length = 0;
         s.Present = true;
+        s.Dirty = true;
         return s.Buffer.AsSpan(Prefix);
     }
 

@@ -11,6 +11,10 @@
 #   spop  SPOP myset: myset is first filled with the members the warm-up and the run pop, plus 1,000 (every SPOP
 #         hits; redis-benchmark's own -t spop pops an empty set unless sadd ran just before)
 #   hget  HGET myhash element:__rand_int__: myhash is first filled with all KEYSPACE fields (every HGET hits)
+#   zscore, zrank  ZSCORE/ZRANK myzset element:__rand_int__; zrange  ZRANGE myzset 1000 1009 WITHSCORES; zrangebyscore
+#         ZRANGEBYSCORE myzset __rand_int__ +inf LIMIT 0 10: myzset is first filled by 3 x KEYSPACE of zadd's ZADDs
+#         (~95% of the KEYSPACE members, scores random in [0, KEYSPACE))
+#   zpopmin ZPOPMIN myzset: myzset is first filled (as spop's set) with the members the warm-up and the run pop, plus 1,000
 #   evalsha EVALSHA of a script of three INCRs (KEYS a b c), loaded first with SCRIPT LOAD
 #   rpop  RPOP mylist: mylist is first filled (as spop's set) with the elements the warm-up and the run pop, plus 1,000
 #         (every RPOP hits one large paged list; redis-benchmark's own -t rpop after lpush pops what lpush left)
@@ -39,6 +43,15 @@ case "$test" in
   spop) bench=(-t spop); fill set myset $((warmup + requests + 1000)) 'm:%014d' ;;
   rpop) bench=(-t rpop); fill list mylist $((warmup + requests + 1000)) 'e:%014d' ;;
   hget) bench=(-r "$keyspace" HGET myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
+  zscore|zrank|zrange|zrangebyscore)
+    taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n $((keyspace * 3)) -c 50 -q -r "$keyspace" -t zadd >/dev/null 2>&1
+    case "$test" in
+      zscore) bench=(-r "$keyspace" ZSCORE myzset element:__rand_int__) ;;
+      zrank) bench=(-r "$keyspace" ZRANK myzset element:__rand_int__) ;;
+      zrange) bench=(ZRANGE myzset 1000 1009 WITHSCORES) ;;
+      zrangebyscore) bench=(-r "$keyspace" ZRANGEBYSCORE myzset __rand_int__ +inf LIMIT 0 10) ;;
+    esac ;;
+  zpopmin) bench=(-t zpopmin); fill zset myzset $((warmup + requests + 1000)) '' ;;
   evalsha) sha=$(redis-cli -p "$port" SCRIPT LOAD "redis.call('INCR', KEYS[1]); redis.call('INCR', KEYS[2]); return redis.call('INCR', KEYS[3])")
     bench=(EVALSHA "$sha" 3 a b c) ;;
   *) bench=(-t "$test") ;;
@@ -52,7 +65,7 @@ case "$test" in
   hset|hget) extra="  (HLEN myhash $(redis-cli -p "$port" hlen myhash))" ;;
   sadd|spop) extra="  (SCARD myset $(redis-cli -p "$port" scard myset))" ;;
   lpush|rpop) extra="  (LLEN mylist $(redis-cli -p "$port" llen mylist))" ;;
-  zadd|zpopmin) extra="  (ZCARD myzset $(redis-cli -p "$port" zcard myzset), $(redis-cli -p "$port" object encoding myzset))" ;;
+  zadd|zpopmin|zscore|zrank|zrange|zrangebyscore) extra="  (ZCARD myzset $(redis-cli -p "$port" zcard myzset), $(redis-cli -p "$port" object encoding myzset))" ;;
   *) extra="" ;;
 esac
 echo "$label $test cpu_us/req=$us  $out$extra"

@@ -63,13 +63,31 @@ public sealed class PageSet
         }
     }
 
+    /// <summary>The slot the last look-up found: a descent asks State, Get, Edit and SetLength of one page in a row.</summary>
+    private int _last;
+
     private bool TryFind(in PageKey key, out int i)
     {
-        if (_count > ScanMax) return _index.TryGetValue(key, out i);
+        i = _last;
+        if (i < _count)
+        {
+            ref var l = ref _slots[i].Key;
+            if (l.PageNo == key.PageNo && l.Cid == key.Cid && l.Kind == key.Kind) return true;
+        }
+        if (_count > ScanMax)
+        {
+            if (!_index.TryGetValue(key, out i)) return false;
+            _last = i;
+            return true;
+        }
         for (i = 0; i < _count; i++)
         {
             ref var k = ref _slots[i].Key;
-            if (k.PageNo == key.PageNo && k.Cid == key.Cid && k.Kind == key.Kind) return true;
+            if (k.PageNo == key.PageNo && k.Cid == key.Cid && k.Kind == key.Kind)
+            {
+                _last = i;
+                return true;
+            }
         }
         return false;
     }

@@ -67,7 +67,7 @@ public sealed unsafe partial class StoreSession
         long hash = KeyInBuffer(Store.PagesNamespace, k);
         fixed (byte* kp = _keyBuffer)
         fixed (byte* vp = _pageBuffer)
-            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash);
+            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash, ValueLayout.Header + page.Length);
     }
 
     /// <summary>
@@ -91,10 +91,11 @@ public sealed unsafe partial class StoreSession
         long hash = KeyInBuffer(Store.PagesNamespace, k);
         fixed (byte* kp = _keyBuffer)
         fixed (byte* vp = framed)
-            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash);
+            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash, ValueLayout.Header + length);
     }
 
-    private void Upsert(byte* kp, int keyLength, byte* vp, int valueLength, long hash)
+    /// <param name="used">Of the value, the bytes that matter (header and page): an update in place copies only those.</param>
+    private void Upsert(byte* kp, int keyLength, byte* vp, int valueLength, long hash, int used = 0)
     {
         var sk = SpanByte.FromPointer(kp, keyLength);
         var sv = SpanByte.FromPointer(vp, valueLength);
@@ -102,7 +103,7 @@ public sealed unsafe partial class StoreSession
         Store.EnterStripe(ref stripe);
         try
         {
-            var input = new StoreInput { Op = StoreOp.Set };
+            var input = new StoreInput { Op = StoreOp.Set, DataLength = used };
             var output = new StoreOutput();
             var uo = default(UpsertOptions);
             SetKeyHash(ref uo, hash);

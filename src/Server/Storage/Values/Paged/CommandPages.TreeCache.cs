@@ -65,7 +65,10 @@ public sealed partial class CommandPages
                 _keptLength.Remove(key.PageNo);
                 continue;
             }
-            if (!_kept.TryGetValue(key.PageNo, out var bytes))
+            bool known = _kept.TryGetValue(key.PageNo, out var bytes);
+            // Read and not edited, and kept already: the same bytes (a ZRANGE copied its path back every time: 4.3 -> 5.6 us).
+            if (known && !dirty) continue;
+            if (!known)
             {
                 if (_kept.Count >= KeptMax) continue;
                 bytes = new byte[1 << CountedTree.DefaultPageShift];

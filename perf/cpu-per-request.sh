@@ -13,6 +13,10 @@
 #   hget  HGET myhash element:__rand_int__: myhash is first filled with all KEYSPACE fields (every HGET hits)
 #   hdel, srem  HDEL myhash / SREM myset element:__rand_int__ after the same fill (a field's first draw hits, its later
 #         ones miss: with KEYSPACE 1000000 and REQUESTS 300000 three in four hit)
+#   zscore, zrank  ZSCORE/ZRANK myzset element:__rand_int__; zrange  ZRANGE myzset 1000 1009 WITHSCORES; zrangebyscore
+#         ZRANGEBYSCORE myzset __rand_int__ +inf LIMIT 0 10: myzset is first filled by 3 x KEYSPACE of zadd's ZADDs
+#         (~95% of the KEYSPACE members, scores random in [0, KEYSPACE))
+#   zpopmin ZPOPMIN myzset: myzset is first filled (as spop's set) with the members the warm-up and the run pop, plus 1,000
 #   evalsha EVALSHA of a script of three INCRs (KEYS a b c), loaded first with SCRIPT LOAD
 #   rpop  RPOP mylist: mylist is first filled (as spop's set) with the elements the warm-up and the run pop, plus 1,000
 #         (every RPOP hits one large paged list; redis-benchmark's own -t rpop after lpush pops what lpush left)
@@ -43,6 +47,15 @@ case "$test" in
   hget) bench=(-r "$keyspace" HGET myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
   hdel) bench=(-r "$keyspace" HDEL myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
   srem) bench=(-r "$keyspace" SREM myset element:__rand_int__); fill set myset "$keyspace" 'element:%012d' ;;
+  zscore|zrank|zrange|zrangebyscore)
+    taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n $((keyspace * 3)) -c 50 -q -r "$keyspace" -t zadd >/dev/null 2>&1
+    case "$test" in
+      zscore) bench=(-r "$keyspace" ZSCORE myzset element:__rand_int__) ;;
+      zrank) bench=(-r "$keyspace" ZRANK myzset element:__rand_int__) ;;
+      zrange) bench=(ZRANGE myzset 1000 1009 WITHSCORES) ;;
+      zrangebyscore) bench=(-r "$keyspace" ZRANGEBYSCORE myzset __rand_int__ +inf LIMIT 0 10) ;;
+    esac ;;
+  zpopmin) bench=(-t zpopmin); fill zset myzset $((warmup + requests + 1000)) '' ;;
   evalsha) sha=$(redis-cli -p "$port" SCRIPT LOAD "redis.call('INCR', KEYS[1]); redis.call('INCR', KEYS[2]); return redis.call('INCR', KEYS[3])")
     bench=(EVALSHA "$sha" 3 a b c) ;;
   *) bench=(-t "$test") ;;
@@ -56,7 +69,7 @@ case "$test" in
   hset|hget|hdel) extra="  (HLEN myhash $(redis-cli -p "$port" hlen myhash))" ;;
   sadd|spop|srem) extra="  (SCARD myset $(redis-cli -p "$port" scard myset))" ;;
   lpush|rpop) extra="  (LLEN mylist $(redis-cli -p "$port" llen mylist))" ;;
-  zadd|zpopmin) extra="  (ZCARD myzset $(redis-cli -p "$port" zcard myzset), $(redis-cli -p "$port" object encoding myzset))" ;;
+  zadd|zpopmin|zscore|zrank|zrange|zrangebyscore) extra="  (ZCARD myzset $(redis-cli -p "$port" zcard myzset), $(redis-cli -p "$port" object encoding myzset))" ;;
   *) extra="" ;;
 esac
 echo "$label $test cpu_us/req=$us  $out$extra"

@@ -109,6 +109,7 @@ internal static unsafe class PagedZSets
         pages.WritePages(root.Hash.PageSize, ListRoot.TreeRoom);
         if (Put(ref ctx, key, root) == OpStatus.Pending) return false;
         pages.LogRecords();
+        pages.RememberTree(root.Cid, root.Seq);
         return true;
     }
 

@@ -141,8 +141,10 @@ internal static partial class SortedSetCommands
         sink.Keys.ResetWrittenCount();
         sink.Ends.Clear();
         var pages = PagedAccess.Pages(ref ctx);
+        pages.TrustTree(root.Cid, root.Seq);
         ulong done = 0;
         if (!PagedSortedSet.Range(root, from, n, reverse, pages.Pages, pages.Needs, pages.FetchAction, sink, ref done)) return;
+        pages.RememberTree(root.Cid, root.Seq);
         bool pairs = withScores && ctx.Reply.Protocol >= 3;
         int count = sink.Ends.Count;
         ctx.Reply.ArrayHeader(withScores && !pairs ? count * 2 : count);

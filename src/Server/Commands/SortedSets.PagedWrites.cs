@@ -21,6 +21,7 @@ internal static unsafe partial class SortedSetCommands
         for (int j = 0; j < elements; j++)
             if (!PagedZSets.Fits(ref ctx, ctx[scoreIdx + 1 + j * 2].Length)) return;
         var pages = PagedAccess.Pages(ref ctx);
+        pages.TrustTree(root.Cid, root.Seq);
         var fetch = pages.FetchAction;
         if (elements > 1)
         {
@@ -95,6 +96,7 @@ internal static unsafe partial class SortedSetCommands
     private static void PagedRem(ref CommandContext ctx, ZSetRoot root)
     {
         var pages = PagedAccess.Pages(ref ctx);
+        pages.TrustTree(root.Cid, root.Seq);
         var fetch = pages.FetchAction;
         // The tree keys need the scores in the buckets: those first, for every member at once.
         if (!FetchBuckets(ref ctx, pages, root)) return;
@@ -155,6 +157,7 @@ internal static unsafe partial class SortedSetCommands
             return;
         }
         var pages = PagedAccess.Pages(ref ctx);
+        pages.TrustTree(root.Cid, root.Seq);
         if (!PagedSortedSet.RemoveRange(ref root, from, count, pages.Pages, pages.Needs, pages, pages.FetchAction)) return;
         PagedZSets.LogRange(ref ctx, pages, ref root, ctx[1], from, count);
         if (!PagedZSets.Commit(ref ctx, pages, root, ctx[1])) return;
@@ -169,6 +172,7 @@ internal static unsafe partial class SortedSetCommands
     private static void PagedPop(ref CommandContext ctx, ReadOnlySpan<byte> key, ZSetRoot root, int n, bool max, bool nested)
     {
         var pages = PagedAccess.Pages(ref ctx);
+        pages.TrustTree(root.Cid, root.Seq);
         var popped = t_popped ??= new ArrayBufferWriter<byte>(256);
         var ends = t_ends ??= new List<int>();
         var scores = t_scores ??= new List<double>();

@@ -347,7 +347,10 @@ internal static unsafe partial class SortedSetCommands
         {
             // The member's score from the hash, then its key's rank from the tree's counts.
             var pages = PagedAccess.Pages(ref ctx);
+            pages.TrustTree(root.Cid, root.Seq);
             if (!PagedSortedSet.TryRank(root, ctx[2], pages.Pages, pages.Needs, pages.FetchAction, out bool found, out ulong r, out score)) return;
+            // A read keeps the inner pages it read, as the store holds them (the seq stays).
+            pages.RememberTree(root.Cid, root.Seq);
             rank = found ? (long)r : -1;
             count = (long)root.Count;
         }

@@ -79,21 +79,49 @@ public sealed unsafe partial class StoreSession
         long hash = KeyInBuffer(Store.PagesNamespace, k);
         fixed (byte* kp = _keyBuffer)
         fixed (byte* vp = _pageBuffer)
+            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash, ValueLayout.Header + page.Length);
+    }
+
+    /// <summary>
+    /// <see cref="WritePage"/> of a page that sits at <see cref="PageSet.Prefix"/> in <paramref name="framed"/> (a page set's
+    /// buffer): the header is written before it and the record goes to the store from there, with no staging copy; a buffer
+    /// without the room asked for goes through <see cref="WritePage"/>.
+    /// </summary>
+    public void WriteFramedPage(in PageKey key, Span<byte> framed, int length, int room = 0)
+    {
+        int payload = Math.Max(length, room), len = ValueLayout.Header + payload;
+        if (framed.Length < len)
         {
-            var sk = SpanByte.FromPointer(kp, ValueLayout.KeyPrefix + k.Length);
-            var sv = SpanByte.FromPointer(vp, len);
-            ref int stripe = ref _store.WriteStripe(hash);
-            Store.EnterStripe(ref stripe);
-            try
-            {
-                var input = new StoreInput { Op = StoreOp.Set };
-                var output = new StoreOutput();
-                var uo = default(UpsertOptions);
-                SetKeyHash(ref uo, hash);
-                _session.Upsert(ref sk, ref input, ref sv, ref output, ref uo);
-            }
-            finally { Volatile.Write(ref stripe, 0); }
+            WritePage(key, framed.Slice(PageSet.Prefix, length), room);
+            return;
         }
+        framed[0] = (byte)KeyType.Page;
+        BinaryPrimitives.WriteInt64LittleEndian(framed[1..], 0);
+        // The room past the page's bytes is left as it is: readers stop at its used length.
+        Span<byte> k = stackalloc byte[PageKey.EncodedSize];
+        key.Write(k);
+        long hash = KeyInBuffer(Store.PagesNamespace, k);
+        fixed (byte* kp = _keyBuffer)
+        fixed (byte* vp = framed)
+            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash, ValueLayout.Header + length);
+    }
+
+    /// <param name="used">Of the value, the bytes that matter (header and page): an update in place copies only those.</param>
+    private void Upsert(byte* kp, int keyLength, byte* vp, int valueLength, long hash, int used = 0)
+    {
+        var sk = SpanByte.FromPointer(kp, keyLength);
+        var sv = SpanByte.FromPointer(vp, valueLength);
+        ref int stripe = ref _store.WriteStripe(hash);
+        Store.EnterStripe(ref stripe);
+        try
+        {
+            var input = new StoreInput { Op = StoreOp.Set, DataLength = used };
+            var output = new StoreOutput();
+            var uo = default(UpsertOptions);
+            SetKeyHash(ref uo, hash);
+            _session.Upsert(ref sk, ref input, ref sv, ref output, ref uo);
+        }
+        finally { Volatile.Write(ref stripe, 0); }
     }
 
     /// <summary>Deletes a page (a tombstone; compaction drops both).</summary>

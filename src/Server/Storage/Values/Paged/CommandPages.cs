@@ -12,7 +12,7 @@ namespace NativeKv.Server.Storage.Values.Paged;
 /// that stops for a disk read has written nothing, and a rerun computes the same pages again.
 /// One per reactor thread (<see cref="For"/>), reused: warm, it allocates nothing.
 /// </summary>
-public sealed class CommandPages : IPageStore
+public sealed partial class CommandPages : IPageStore
 {
     [ThreadStatic] private static CommandPages? t_pages;
 
@@ -58,6 +58,8 @@ public sealed class CommandPages : IPageStore
     private void Begin(StoreSession session)
     {
         _createDb = -1;
+        _trusted = false;
+        _writtenTree.Clear();
         _session = session;
         Pages.Clear();
         Needs.Clear();
@@ -88,6 +90,7 @@ public sealed class CommandPages : IPageStore
             into.PutMissing(key);
             return PageRead.Missing;
         }
+        if (TryKept(key, into)) return PageRead.Found;
         switch (_session.ReadPage(key, out var slot))
         {
             case OpStatus.Pending:
@@ -183,7 +186,11 @@ public sealed class CommandPages : IPageStore
         foreach (var s in _staged)
         {
             int room = Pages.IsCold(s.Key) ? 0 : s.Key.Kind == PageKind.Bucket ? bucketRoom : s.Key.Kind == PageKind.Tree ? treeRoom : 0;
-            if (s.InPages) _session.WritePage(s.Key, Pages.Get(s.Key), room);
+            if (s.InPages)
+            {
+                _session.WriteFramedPage(s.Key, Pages.Framed(s.Key), Pages.Get(s.Key).Length, room);
+                if (_trusted && s.Key.Kind == PageKind.Tree && s.Key.Cid == _keptCid) _writtenTree.Add(s.Key.PageNo);
+            }
             else if (s.Bytes is null) _session.DeletePage(s.Key);
             else _session.WritePage(s.Key, s.Bytes.AsSpan(0, s.Length), room);
         }

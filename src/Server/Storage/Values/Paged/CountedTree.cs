@@ -143,7 +143,7 @@ public static partial class CountedTree
     /// lets the rank equal the count (a place after the last element).
     /// </summary>
     private static bool Walk(in TreeMeta meta, ref TreePath path, ulong rank, ReadOnlySpan<byte> key, bool byKey,
-        PageSet pages, List<PageKey>? needs, int stopDepth = -1)
+        PageSet pages, List<PageKey>? needs, int stopDepth = -1, Func<bool>? fetch = null)
     {
         path.Rank = 0;
         path.Found = false;
@@ -156,6 +156,13 @@ public static partial class CountedTree
         {
             var pk = PageOf(meta, pageNo);
             var state = pages.State(pk);
+            // With the caller's fetch the page is read here and the walk goes on (a stop empties the needs: see TryDescend).
+            if (state == PageState.NotInHand && fetch is not null && needs is not null && needs.Count == 0)
+            {
+                Need(pages, needs, pk);
+                if (!fetch()) return false;
+                state = pages.State(pk);
+            }
             if (state != PageState.Present)
             {
                 if (state == PageState.Missing) throw new InvalidDataException($"tree page {pageNo} of collection {meta.Cid} is missing");

@@ -45,15 +45,20 @@ public static class PagedSortedSet
         return buf.AsSpan(0, ZSetLongMembers.WriteEntry(ref tree, score, member, buf, pages, store));
     }
 
-    /// <summary>Removes the tree's entry for <paramref name="key"/> (its needs in hand) and the chunks of a long one.</summary>
-    private static void DeleteKey(ref ZSetRoot root, ReadOnlySpan<byte> key, PageSet pages, IPageStore store)
+    /// <summary>
+    /// Removes the tree's entry for <paramref name="key"/>, reading its pages through <paramref name="fetch"/>, and the
+    /// chunks of a long one (deleted blind: none is read). False when stopped.
+    /// </summary>
+    private static bool TryDeleteKey(ref ZSetRoot root, ReadOnlySpan<byte> key, PageSet pages, List<PageKey> needs, IPageStore store, Func<bool> fetch)
     {
         var removed = t_deleted ??= new ArrayBufferWriter<byte>(256);
         removed.ResetWrittenCount();
         // No long entry in the tree (OutOfLine counts them): nothing to copy out.
-        if (!CountedTree.Delete(ref root.Tree, key, pages, store, root.Tree.OutOfLine > 0 ? removed : null, out bool outOfLine))
-            throw new InvalidDataException($"member of collection {root.Cid} in its hash but not in its tree");
+        if (!CountedTree.TryDelete(ref root.Tree, key, pages, needs, store, fetch, root.Tree.OutOfLine > 0 ? removed : null, out bool found, out bool outOfLine))
+            return false;
+        if (!found) throw new InvalidDataException($"member of collection {root.Cid} in its hash but not in its tree");
         if (outOfLine) ListChunks.Delete(ref root.Tree, ZSetLongMembers.ReferenceOf(removed.WrittenSpan), pages, store);
+        return true;
     }
 
     private static void Settle(ref int rounds)
@@ -170,26 +175,25 @@ public static class PagedSortedSet
         // -0 and 0 are one tree key: only the hash's exact score changes.
         if (!found || TreeKeys.ScoreBits(old) != TreeKeys.ScoreBits(score))
         {
-            if (found)
+            if (found && !TryDeleteKey(ref root, KeyOf(old, member), pages, needs, store, fetch)) return false;
+            var key = KeyOf(score, member);
+            if (!ZSetLongMembers.IsLong(root.Tree, member.Length))
             {
-                var oldKey = KeyOf(old, member);
+                // A short member's entry is its key: one descent reads the path and inserts.
+                if (!CountedTree.TryInsert(ref root.Tree, key, pages, needs, store, fetch, out bool inserted)) return false;
+                if (!inserted) throw new InvalidDataException($"a new member of collection {root.Cid} already in its tree");
+            }
+            else
+            {
                 for (int rounds = 0; ; Settle(ref rounds))
                 {
-                    CountedTree.NeedsDelete(root.Tree, oldKey, pages, needs);
+                    CountedTree.NeedsInsert(root.Tree, key, pages, needs);
                     if (needs.Count == 0) break;
                     if (!fetch()) return false;
                 }
-                DeleteKey(ref root, oldKey, pages, store);
+                var entry = EntryOf(ref root.Tree, score, member, key, pages, store, out bool outOfLine);
+                if (!CountedTree.Insert(ref root.Tree, key, entry, outOfLine, pages, store)) throw new InvalidDataException($"a new member of collection {root.Cid} already in its tree");
             }
-            var key = KeyOf(score, member);
-            for (int rounds = 0; ; Settle(ref rounds))
-            {
-                CountedTree.NeedsInsert(root.Tree, key, pages, needs);
-                if (needs.Count == 0) break;
-                if (!fetch()) return false;
-            }
-            var entry = EntryOf(ref root.Tree, score, member, key, pages, store, out bool outOfLine);
-            if (!CountedTree.Insert(ref root.Tree, key, entry, outOfLine, pages, store)) throw new InvalidDataException($"a new member of collection {root.Cid} already in its tree");
         }
         Span<byte> bits = stackalloc byte[8];
         BinaryPrimitives.WriteInt64LittleEndian(bits, BitConverter.DoubleToInt64Bits(score));
@@ -209,14 +213,7 @@ public static class PagedSortedSet
     {
         if (!TryScore(root, member, pages, needs, fetch, out removed, out double score)) return false;
         if (!removed) return true;
-        var key = KeyOf(score, member);
-        for (int rounds = 0; ; Settle(ref rounds))
-        {
-            CountedTree.NeedsDelete(root.Tree, key, pages, needs);
-            if (needs.Count == 0) break;
-            if (!fetch()) return false;
-        }
-        DeleteKey(ref root, key, pages, store);
+        if (!TryDeleteKey(ref root, KeyOf(score, member), pages, needs, store, fetch)) return false;
         return DeleteMember(ref root, member, pages, needs, store, fetch);
     }
 

@@ -11,6 +11,7 @@
 #   spop  SPOP myset: myset is first filled with the members the warm-up and the run pop, plus 1,000 (every SPOP
 #         hits; redis-benchmark's own -t spop pops an empty set unless sadd ran just before)
 #   hget  HGET myhash element:__rand_int__: myhash is first filled with all KEYSPACE fields (every HGET hits)
+#   hmget HMGET myhash of three random fields, after the same fill
 #   hdel, srem  HDEL myhash / SREM myset element:__rand_int__ after the same fill (a field's first draw hits, its later
 #         ones miss: with KEYSPACE 1000000 and REQUESTS 300000 three in four hit)
 #   zscore, zrank  ZSCORE/ZRANK myzset element:__rand_int__; zrange  ZRANGE myzset 1000 1009 WITHSCORES; zrangebyscore
@@ -45,6 +46,8 @@ case "$test" in
   spop) bench=(-t spop); fill set myset $((warmup + requests + 1000)) 'm:%014d' ;;
   rpop) bench=(-t rpop); fill list mylist $((warmup + requests + 1000)) 'e:%014d' ;;
   hget) bench=(-r "$keyspace" HGET myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
+  hmget) bench=(-r "$keyspace" HMGET myhash element:__rand_int__ element:__rand_int__ element:__rand_int__)
+    fill hash myhash "$keyspace" 'element:%012d' ;;
   hdel) bench=(-r "$keyspace" HDEL myhash element:__rand_int__); fill hash myhash "$keyspace" 'element:%012d' ;;
   srem) bench=(-r "$keyspace" SREM myset element:__rand_int__); fill set myset "$keyspace" 'element:%012d' ;;
   zscore|zrank|zrange|zrangebyscore)
@@ -66,7 +69,7 @@ out=$(taskset -c 1 redis-benchmark -p "$port" -P "$pipeline" -n "$requests" -c 5
 read -r u2 s2 < <(awk '{print $14, $15}' /proc/$pid/stat)
 us=$(echo "scale=3; (($u2 + $s2) - ($u1 + $s1)) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)
 case "$test" in
-  hset|hget|hdel) extra="  (HLEN myhash $(redis-cli -p "$port" hlen myhash))" ;;
+  hset|hget|hmget|hdel) extra="  (HLEN myhash $(redis-cli -p "$port" hlen myhash))" ;;
   sadd|spop|srem) extra="  (SCARD myset $(redis-cli -p "$port" scard myset))" ;;
   lpush|rpop) extra="  (LLEN mylist $(redis-cli -p "$port" llen mylist))" ;;
   zadd|zpopmin|zscore|zrank|zrange|zrangebyscore) extra="  (ZCARD myzset $(redis-cli -p "$port" zcard myzset), $(redis-cli -p "$port" object encoding myzset))" ;;

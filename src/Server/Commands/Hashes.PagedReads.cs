@@ -13,12 +13,27 @@ namespace NativeKv.Server.Commands;
 /// </summary>
 internal static partial class PagedHashes
 {
+    /// <summary>
+    /// Fields an HMGET (SMISMEMBER: members) looks up each in its bucket's record (<see cref="BucketEdits.Find"/>): a few, as
+    /// an application's HMGET of a record's fields; the read of one field copied its 2 KB bucket (14% of an HGET). More go in
+    /// rounds of page reads.
+    /// </summary>
+    public const int FindsAtMost = 8;
+
     /// <summary>HMGET: a value or a null per field, the fields' buckets read in rounds. False when the command stopped.</summary>
     public static bool MultiGet(ref CommandContext ctx, in PagedMeta meta)
     {
         var pages = PagedAccess.Pages(ref ctx);
         var r = ctx.Reply;
+        int mark = r.Mark;
         r.ArrayHeader(ctx.Count - 2);
+        if (ctx.Count - 2 <= FindsAtMost)
+        {
+            var found = FindEach(ref ctx, pages, meta, values: true);
+            if (found != InlineEdits.Outcome.General) return found == InlineEdits.Outcome.Done;
+            r.Truncate(mark); // a value out of line: the rounds below, with the page in hand
+            r.ArrayHeader(ctx.Count - 2);
+        }
         for (int i = 2; i < ctx.Count;)
         {
             int end = i;
@@ -37,6 +52,35 @@ internal static partial class PagedHashes
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// Every field from ctx[2] on looked up in its bucket's record and replied in order (a bulk or a null, or 1/0 without
+    /// <paramref name="values"/>). Stopped: a read went to disk; the reads after it are issued still, so a cold collection
+    /// waits once, and the run that follows answers them from their slots. General: a value is out of line (its page is
+    /// in the page set), for the rounds.
+    /// </summary>
+    public static InlineEdits.Outcome FindEach(ref CommandContext ctx, CommandPages pages, in PagedMeta meta, bool values)
+    {
+        bool stopped = false;
+        for (int i = 2; i < ctx.Count; i++)
+        {
+            switch (BucketEdits.Find(ref ctx, pages, meta, ctx[i], out bool found, out var value))
+            {
+                case InlineEdits.Outcome.Stopped:
+                    stopped = true;
+                    break;
+                case InlineEdits.Outcome.General:
+                    return InlineEdits.Outcome.General;
+                default:
+                    if (stopped) break;
+                    if (!values) ctx.Reply.Integer(found ? 1 : 0);
+                    else if (found) ctx.Reply.Bulk(value);
+                    else ctx.Reply.NullBulk();
+                    break;
+            }
+        }
+        return stopped ? InlineEdits.Outcome.Stopped : InlineEdits.Outcome.Done;
     }
 
     /// <summary>

@@ -237,6 +237,13 @@ internal static partial class PagedSets
     public static void ReplyContainsMany(ref CommandContext ctx, in PagedMeta meta)
     {
         var pages = PagedAccess.Pages(ref ctx);
+        if (ctx.Count - 2 <= PagedHashes.FindsAtMost)
+        {
+            int mark = ctx.Reply.Mark;
+            ctx.Reply.ArrayHeader(ctx.Count - 2);
+            if (PagedHashes.FindEach(ref ctx, pages, meta, values: false) != InlineEdits.Outcome.General) return;
+            ctx.Reply.Truncate(mark); // not for a set as built (no values out of line): the rounds below answer all the same
+        }
         for (int i = 2; i < ctx.Count; i++) WantMember(pages, meta, ctx[i]);
         if (!FetchWanted(pages)) return;
         ctx.Reply.ArrayHeader(ctx.Count - 2);

@@ -70,6 +70,18 @@ public class HashPagedCommandTests
         await Assert.That(c.Call("HGET", Key, "nosuch").IsNull).IsTrue();
         await Assert.That(c.Call("HGET", "nokey", "f1").IsNull).IsTrue();
 
+        // A few fields (each looked up in its bucket's record): present, missing, repeated, out of line (the rounds' path).
+        var rnd = new Random(12);
+        for (int t = 0; t < 300; t++)
+        {
+            var some = Enumerable.Range(0, 1 + rnd.Next(8)).Select(_ => rnd.Next(6) == 0 ? "missing" + rnd.Next(3) : fields[rnd.Next(fields.Length)]).ToArray();
+            if (t % 10 == 0) some[0] = "ool-5k";
+            var got = c.Call(new object[] { "HMGET", Key }.Concat(some).ToArray()).Items!;
+            await Assert.That(got.Length).IsEqualTo(some.Length);
+            for (int i = 0; i < some.Length; i++)
+                await Assert.That(got[i].Text).IsEqualTo(m.TryGetValue(some[i], out var v) ? v : null);
+        }
+
         var mget = c.Call(new object[] { "HMGET", Key, "nosuch" }.Concat(fields).Append("f1").Append("also-missing").ToArray()).Items!;
         await Assert.That(mget.Length).IsEqualTo(fields.Length + 3);
         await Assert.That(mget[0].IsNull).IsTrue();

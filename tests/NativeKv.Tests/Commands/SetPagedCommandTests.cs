@@ -53,6 +53,14 @@ public class SetPagedCommandTests
             var probe = model.Take(30).Concat(["absent", "x1", "member:99999"]).ToArray();
             var mis = c.Call(new object[] { "SMISMEMBER", key }.Concat(probe).ToArray()).Items!.Select(x => x.Integer).ToArray();
             await Assert.That(mis.SequenceEqual(probe.Select(m => model.Contains(m) ? 1L : 0L))).IsTrue();
+            // A few members (each looked up in its bucket's record), repeats and absent ones among them.
+            var members = model.ToArray();
+            for (int t = 0; t < 100; t++)
+            {
+                var few = Enumerable.Range(0, 1 + rnd.Next(8)).Select(_ => rnd.Next(5) == 0 ? "absent" + rnd.Next(3) : members[rnd.Next(members.Length)]).ToArray();
+                var got = c.Call(new object[] { "SMISMEMBER", key }.Concat(few).ToArray()).Items!.Select(x => x.Integer).ToArray();
+                await Assert.That(got.SequenceEqual(few.Select(m => model.Contains(m) ? 1L : 0L))).IsTrue();
+            }
         }
         foreach (var m in Odd) await Assert.That(c.Call("SISMEMBER", "b", m).Integer).IsEqualTo(1);
 

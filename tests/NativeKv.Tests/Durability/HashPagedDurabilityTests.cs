@@ -195,6 +195,16 @@ public class HashPagedDurabilityTests
 
         for (int i = 0; i < 3000; i++) c.Send("HGET", "big", "field:" + (i * 61 % n));
         for (int i = 0; i < 3000; i++) await Assert.That(c.Read().Text).IsEqualTo(V(i * 61 % n));
+        // A few fields at once, each read in its bucket's record, cold ones waiting on disk together.
+        for (int i = 0; i < 500; i++) c.Send("HMGET", "big", "field:" + (i * 97 % n), "nosuch", "field:" + (i * 89 % n), "field:" + (i * 83 % n));
+        for (int i = 0; i < 500; i++)
+        {
+            var got = c.Read().Items!;
+            await Assert.That(got[0].Text).IsEqualTo(V(i * 97 % n));
+            await Assert.That(got[1].IsNull).IsTrue();
+            await Assert.That(got[2].Text).IsEqualTo(V(i * 89 % n));
+            await Assert.That(got[3].Text).IsEqualTo(V(i * 83 % n));
+        }
 
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         string cursor = "0";

@@ -83,8 +83,11 @@ public class TrackingTests
         var batch = new List<byte>();
         foreach (var k in new[] { "p:c", "p:a", "other", "p:b", "p:a" }) batch.AddRange(RespClient.Encode("SET", k, "v"));
         // The first round warms the server up: a command slower than a reactor turn's budget (1 ms, the first
-        // SET's JIT) ends the input there, and what it read so far is sent then.
-        for (int round = 0; round < 3; round++)
+        // SET's JIT) ends the input there, and what it read so far is sent then. A loaded CI machine can also
+        // preempt a later round past the budget (seen once: 2 pushes), so one round of five in one push is enough;
+        // without the batching every round would take a push per key.
+        int batched = 0;
+        for (int round = 0; round < 6; round++)
         {
             writer.SendRaw(batch.ToArray());
             for (int i = 0; i < 5; i++) await Assert.That(writer.Read().Text).IsEqualTo("OK");
@@ -98,9 +101,13 @@ public class TrackingTests
                 pushes++;
             }
             if (round == 0) continue;
-            await Assert.That(pushes).IsEqualTo(1);
+            await Assert.That(pushes).IsLessThanOrEqualTo(2);
+            await Assert.That(string.Join(",", keys.Distinct().Order(StringComparer.Ordinal))).IsEqualTo("p:a,p:b,p:c");
+            if (pushes != 1) continue;
             await Assert.That(string.Join(",", keys)).IsEqualTo("p:a,p:b,p:c");
+            batched++;
         }
+        await Assert.That(batched).IsGreaterThan(0);
     }
 
     /// <summary>

@@ -111,7 +111,7 @@ internal static class Db
             return false;
         }
         if (seconds) ms *= 1000;
-        if (unit is ExpireUnit.Seconds or ExpireUnit.Milliseconds) ms = unchecked(ms + StoreSession.NowMs());
+        if (unit is ExpireUnit.Seconds or ExpireUnit.Milliseconds) ms = unchecked(ms + CommandClock.NowMs());
         if (ms <= 0)
         {
             ctx.Reply.Error($"ERR invalid expire time in '{command}' command");
@@ -194,11 +194,11 @@ internal static unsafe class KeyspaceCommands
 
     [RespCommand("EXPIRE", Lock = KeyLock.SharedWrite, Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key in seconds.", Complexity = "O(1)")]
-    public static void Expire(ref CommandContext ctx) => ExpireGeneric(ref ctx, StoreSession.NowMs(), seconds: true, "expire");
+    public static void Expire(ref CommandContext ctx) => ExpireGeneric(ref ctx, CommandClock.NowMs(), seconds: true, "expire");
 
     [RespCommand("PEXPIRE", Lock = KeyLock.SharedWrite, Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key in milliseconds.", Since = "2.6.0", Complexity = "O(1)")]
-    public static void PExpire(ref CommandContext ctx) => ExpireGeneric(ref ctx, StoreSession.NowMs(), seconds: false, "pexpire");
+    public static void PExpire(ref CommandContext ctx) => ExpireGeneric(ref ctx, CommandClock.NowMs(), seconds: false, "pexpire");
 
     [RespCommand("EXPIREAT", Lock = KeyLock.SharedWrite, Arity = -3, Flags = CommandFlags.Write | CommandFlags.Fast, FirstKey = 1, LastKey = 1, Step = 1,
         Group = CommandGroup.Generic, Summary = "Sets the expiration time of a key to a Unix timestamp.", Since = "1.2.0", Complexity = "O(1)")]
@@ -288,7 +288,7 @@ internal static unsafe class KeyspaceCommands
             ctx.Reply.Integer(ms ? slot.Expiry : slot.Expiry / 1000);
             return;
         }
-        long ttl = slot.Expiry - StoreSession.NowMs();
+        long ttl = slot.Expiry - CommandClock.NowMs();
         if (ttl < 0) ttl = 0;
         ctx.Reply.Integer(ms ? ttl : (ttl + 500) / 1000);
     }

@@ -18,7 +18,8 @@ internal static class ServerCommands
         Group = CommandGroup.Server, Summary = "Returns the server time.", Since = "2.6.0", Complexity = "O(1)")]
     public static void Time(ref CommandContext ctx)
     {
-        long us = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10;
+        // timeCommand answers server.ustime: inside a script or an EXEC, the time it started.
+        long us = Storage.CommandClock.NowUs();
         ctx.Reply.ArrayHeader(2);
         ctx.Reply.Bulk(us / 1_000_000);
         ctx.Reply.Bulk(us % 1_000_000);

@@ -176,7 +176,7 @@ internal static unsafe class StringCommands
         else ctx.Reply.NullBulk();
         if (!slot2.Found || !Notify.On) return;
         // The expire was in the past: the key went (propagated as DEL); a PERSIST of a key without a TTL changes nothing.
-        if (!persist && expiry <= StoreSession.NowMs()) Notify.Event(ref ctx, KeyspaceEvents.Generic, "del"u8, ctx[1]);
+        if (!persist && expiry <= CommandClock.NowMs()) Notify.Event(ref ctx, KeyspaceEvents.Generic, "del"u8, ctx[1]);
         else if (!persist) Notify.Event(ref ctx, KeyspaceEvents.Generic, "expire"u8, ctx[1]);
         else if (slot2.Changed) Notify.Event(ref ctx, KeyspaceEvents.Generic, "persist"u8, ctx[1]);
     }

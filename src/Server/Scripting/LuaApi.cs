@@ -33,6 +33,7 @@ internal static unsafe class LuaApi
         Set(L, "take"u8, &Take);
         Set(L, "pcall_lua"u8, &Pcall);
         Set(L, "acl_check_cmd"u8, &AclCheckCmd);
+        Set(L, "rawget_through"u8, &RawGetThrough);
         LuaEngine.PushString(L, "version"u8);
         LuaEngine.PushString(L, ServerContext.Version);
         lua_rawset(L, -3);
@@ -132,6 +133,40 @@ internal static unsafe class LuaApi
     /// luaRedisPcall: Lua's pcall, an error table answered as its message. lua_pcall from C# is safe: the
     /// raise longjmps to it through native frames only (this frame is below it).
     /// </summary>
+    /// <summary>rawget_through(readonly): Lua's rawget, a C function (its errors name the script's line as luaB_rawget's do), that
+    /// looks in the table behind a read-only proxy; the map of proxies to tables is its upvalue.</summary>
+    [UnmanagedCallersOnly]
+    private static int RawGetThrough(nint L)
+    {
+        lua_settop(L, 1);
+        lua_pushcclosure(L, &RawGet, 1);
+        return 1;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int RawGet(nint L)
+    {
+        // luaB_rawget: luaL_checktype(L, 1, LUA_TTABLE), luaL_checkany(L, 2), lua_settop(L, 2), lua_rawget(L, 1).
+        int type = lua_type(L, 1);
+        if (type != LUA_TTABLE) return Guarded(L, 1, type);
+        if (lua_type(L, 2) == LUA_TNONE) return Guarded(L, 2, LUA_TNONE);
+        lua_settop(L, 2);
+        lua_pushvalue(L, 1);
+        lua_rawget(L, LUA_GLOBALSINDEX - 1); // lua_upvalueindex(1): readonly[t]
+        if (lua_type(L, -1) == LUA_TTABLE) lua_replace(L, 1);
+        else lua_settop(L, 2);
+        lua_rawget(L, 1);
+        return 1;
+
+        static int Guarded(nint L, int narg, int type)
+        {
+            var e = LuaEngine.Current;
+            e.AllowAllocations = true;
+            try { return narg == 1 ? LuaErrors.TypeError(L, 1, LUA_TTABLE, type) : LuaErrors.ArgError(L, 2, "value expected"); }
+            finally { e.AllowAllocations = false; }
+        }
+    }
+
     [UnmanagedCallersOnly]
     private static int Pcall(nint L)
     {

@@ -76,6 +76,7 @@ public sealed unsafe partial class LuaEngine : IDisposable
         luaopen_table(L); lua_settop(L, 0);
         luaopen_string(L); lua_settop(L, 0);
         luaopen_math(L); lua_settop(L, 0);
+        LuaRandom.Install(L); // Redis's math.random and math.randomseed
         luaopen_debug(L); lua_settop(L, 0);
         luaopen_cjson(L); SetGlobal(L, "cjson"u8);
         LuaStruct.Push(L); SetGlobal(L, "struct"u8);

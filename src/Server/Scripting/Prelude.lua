@@ -85,6 +85,8 @@ real.pcall = api.pcall_lua
 real.xpcall = function(f, h)
   return rawxpcall(f, function(e) return h((take(e))) end)
 end
+-- rawget sees through a proxy (rawget(_G, 'name') tests a global without the nonexistent-global error, as in Redis).
+real.rawget = api.rawget_through(readonly)
 real.rawset = function(t, k, v)
   if readonly[t] then error('Attempt to modify a readonly table', 0) end
   return rawset(t, k, v)

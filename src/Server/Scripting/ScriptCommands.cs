@@ -160,6 +160,8 @@ internal static unsafe class ScriptCommands
         int reactor = client.Reactor.Index;
         Scripts.Running.Enter(reactor, run);
         client.DenyBlocking = true;
+        // One execution unit: the script runs at the time it started (a key does not expire in it, TIME stands).
+        bool froze = store?.FreezeClock() ?? false;
         bool failed;
         try
         {
@@ -167,6 +169,7 @@ internal static unsafe class ScriptCommands
         }
         finally
         {
+            if (froze) Storage.CommandClock.Thaw();
             client.DenyBlocking = false;
             client.Database = db;
             Scripts.Running.Exit(reactor, run);

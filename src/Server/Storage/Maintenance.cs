@@ -121,7 +121,7 @@ public sealed class Maintenance
         while (_expireLater.TryDequeue(out var r))
         {
             if (_store.IsDeadNamespace(r.Ns)) continue;
-            var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired };
+            var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = CommandClock.ExpiryHorizon(CommandClock.NowMs()) };
             session.RmwNamespace(r.Ns, r.Key, ref input, out var slot);
             if (slot.ExpiredKey) Expired(r.Ns, r.Key);
         }
@@ -145,7 +145,9 @@ public sealed class Maintenance
         long tail = log.TailAddress;
         if (_expiryCursor < begin || _expiryCursor >= tail) _expiryCursor = begin;
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 40;
-        long now = StoreSession.NowMs();
+        long now = CommandClock.NowMs();
+        // Keys a running script or EXEC still sees as live stay (Redis runs no cycle inside one).
+        long horizon = CommandClock.ExpiryHorizon(now);
         // Int128: one key with PEXPIREAT near long.MaxValue leaves ~9.2e18 ms, so two of them
         // overflowed a long sum and INFO showed a negative avg_ttl.
         Int128 ttlSum = 0;
@@ -177,6 +179,7 @@ public sealed class Maintenance
                         ttlCount++;
                         continue;
                     }
+                    if (exp > horizon) continue;
                     int need = 4 + key.Length;
                     if (used + need > _batch.Length) { next = iter.CurrentAddress; break; }
                     BitConverter.TryWriteBytes(_batch.AsSpan(used), key.Length);
@@ -193,7 +196,7 @@ public sealed class Maintenance
                 off += 4 + len;
                 int ns = BitConverter.ToInt32(full);
                 if (_store.IsDeadNamespace(ns)) continue;
-                var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = now };
+                var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = horizon };
                 session.RmwNamespace(ns, full[ValueLayout.KeyPrefix..], ref input, out var slot);
                 if (slot.ExpiredKey) Expired(ns, full[ValueLayout.KeyPrefix..]);
             }

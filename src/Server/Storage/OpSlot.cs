@@ -136,4 +136,6 @@ public sealed class PendingState
     internal Values.Paged.BucketWalk? Walk;
     /// <summary>Output position up to which this attempt's reply is final (finished rounds of a walk); -1: none, all is dropped if it waits.</summary>
     internal int ReplyKept = -1;
+    /// <summary>The time a script or an EXEC runs at (<see cref="CommandClock.Freeze"/>), kept across its attempts; 0: none yet.</summary>
+    internal long ClockUs;
 }

@@ -111,7 +111,7 @@ public unsafe struct StoreInput
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Clock()
     {
-        if (Now == LazyNow) Now = StoreSession.NowMs();
+        if (Now == LazyNow) Now = CommandClock.NowMs();
         return Now;
     }
 

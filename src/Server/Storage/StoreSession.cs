@@ -89,7 +89,7 @@ public sealed unsafe partial class StoreSession : IDisposable
                 _store.ExpireLater(ns, key);
                 return;
             }
-            var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = NowMs() };
+            var input = new StoreInput { Op = StoreOp.Delete, Flags = OpFlags.IfExpired, Now = CommandClock.NowMs() };
             IssueSync(_lazySlot, ns, key, ref input, out var del, write: true);
             slot.ExpiredKey = del.ExpiredKey;
         }
@@ -102,11 +102,23 @@ public sealed unsafe partial class StoreSession : IDisposable
     {
         state.Session = this;
         _command = state;
+        if (!state.Waiting) state.ClockUs = 0; // a new command, not a rerun of one that waited
         _cursor = 0;
         _attemptPending = false;
         _dirty = 0;
         state.ReplyKept = -1;
         state.Walk?.BeginAttempt();
+    }
+
+    /// <summary>
+    /// Freezes the reactor's clock for the script or EXEC running now, at its first attempt's time (see
+    /// <see cref="CommandClock"/>); true when the caller must <see cref="CommandClock.Thaw"/> it.
+    /// </summary>
+    public bool FreezeClock()
+    {
+        if (_command is { } state) return CommandClock.Freeze(ref state.ClockUs);
+        long now = 0;
+        return CommandClock.Freeze(ref now);
     }
 
     /// <summary>Ends the attempt; true when it must be run again once its operations finish.</summary>
@@ -260,7 +272,6 @@ public sealed unsafe partial class StoreSession : IDisposable
 
     // ------------------------------------------------------------ operations
 
-    public static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     /// <summary>Reads <paramref name="key"/> of database <paramref name="db"/>.</summary>
     public OpStatus Read(int db, ReadOnlySpan<byte> key, out OpSlot slot, OpFlags flags = OpFlags.None)
@@ -285,7 +296,7 @@ public sealed unsafe partial class StoreSession : IDisposable
 
     public OpStatus RmwNamespace(int ns, ReadOnlySpan<byte> key, ref StoreInput input, out OpSlot slot)
     {
-        if (input.Now == 0) input.Now = NowMs();
+        if (input.Now == 0) input.Now = CommandClock.NowMs();
         return Issue(ns, key, ref input, out slot, write: true);
     }
 
@@ -569,7 +580,7 @@ public sealed unsafe partial class StoreSession : IDisposable
     {
         var slot = _pool.Count > 0 ? _pool.Pop() : new OpSlot();
         slot.Reset(0);
-        var input = new StoreInput { Op = StoreOp.Read, Flags = OpFlags.HeaderOnly, Now = NowMs() };
+        var input = new StoreInput { Op = StoreOp.Read, Flags = OpFlags.HeaderOnly, Now = CommandClock.NowMs() };
         var status = Execute(_store.Namespace(db), key, ref input, slot, write: false);
         if (status.IsPending)
         {
@@ -606,7 +617,7 @@ public sealed unsafe partial class StoreSession : IDisposable
         _probe ??= _store.NewFasterSession(new StoreStats(), ReadCopyOptions.None);
         var slot = _probeSlot;
         slot.Reset(0);
-        var input = new StoreInput { Op = StoreOp.Read, Flags = OpFlags.HeaderOnly, Now = NowMs() };
+        var input = new StoreInput { Op = StoreOp.Read, Flags = OpFlags.HeaderOnly, Now = CommandClock.NowMs() };
         long found;
         fixed (byte* p = fullKey)
         {

@@ -14,5 +14,6 @@ public class ScriptTranscriptTests
     [Test] public Task Resp3_conversions() => Transcript.Family(ScriptTranscripts.Resp3Resp2, ScriptTranscripts.Resp3Resp3);
     [Test] public Task Shebang_flags_and_read_only() => Transcript.Family(ScriptTranscripts.FlagsResp2, ScriptTranscripts.FlagsResp3);
     [Test] public Task Lock_rate_limiter_and_queue_scripts() => Transcript.Family(ScriptTranscripts.PatternsResp2, ScriptTranscripts.PatternsResp3);
+    [Test] public Task Math_random_is_redis_lrand48() => Transcript.Family(ScriptTranscripts.RandomResp2, ScriptTranscripts.RandomResp3);
     [Test] public Task Keys_and_argv_are_each_scripts_own() => Transcript.Family(ScriptTranscripts.KeysArgvResp2, ScriptTranscripts.KeysArgvResp3);
 }

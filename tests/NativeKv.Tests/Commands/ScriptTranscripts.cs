@@ -289,6 +289,18 @@ internal static class ScriptTranscripts
 
     public static readonly (string[] Args, string Reply)[] SandboxResp2 =
     [
+        (["eval", "return rawget(_G, 'bit') ~= nil", "0"], ":1\r\n"),
+        (["eval", "return rawget(math, 'pi')", "0"], ":3\r\n"),
+        (["eval", "return rawget(_G, 'nosuch')", "0"], "$-1\r\n"),
+        (["eval", "return type(rawget(redis, 'call'))", "0"], "$8\r\nfunction\r\n"),
+        (["eval", "return rawget(_G, 'KEYS')[1]", "1", "kk"], "$2\r\nkk\r\n"),
+        (["eval", "return rawget({5}, 1)", "0"], ":5\r\n"),
+        (["eval", "return rawget(1, 2)", "0"], "-ERR user_script:1: bad argument #1 to 'rawget' (table expected, got number) script: 1136fdaf3d7492029a72897f92708bc4e86fd931, on @user_script:1.\r\n"),
+        (["eval", "return rawget(string)", "0"], "-ERR user_script:1: bad argument #2 to 'rawget' (value expected) script: 406541aee787e093aba0098b9fba9a6d7e871354, on @user_script:1.\r\n"),
+        (["eval", "return rawget()", "0"], "-ERR user_script:1: bad argument #1 to 'rawget' (table expected, got no value) script: 7bb6b9ef5848f3d587ef2afe27a073f8c7ed4a9a, on @user_script:1.\r\n"),
+        (["eval", "return {pcall(rawget, 1, 2)}", "0"], "*2\r\n$-1\r\n$51\r\nbad argument #1 to '?' (table expected, got number)\r\n"),
+        (["eval", "return {#string, #_G, #math}", "0"], "*3\r\n:0\r\n:0\r\n:0\r\n"),
+        (["eval", "local n = 0 for i in ipairs(_G) do n = n + 1 end for i in ipairs(string) do n = n + 1 end return n", "0"], ":0\r\n"),
         (["eval", "return x", "0"], "-ERR user_script:1: Script attempted to access nonexistent global variable 'x' script: 03c387736bb5cc009ff35151572cee04677aa374, on @user_script:1.\r\n"),
         (["eval", "x = 5", "0"], "-ERR user_script:1: Attempt to modify a readonly table script: 818a330663e3c3e78469660421595218e5ab5c48, on @user_script:1.\r\n"),
         (["eval", "local x = 5 return x", "0"], ":5\r\n"),
@@ -358,6 +370,18 @@ internal static class ScriptTranscripts
 
     public static readonly (string[] Args, string Reply)[] SandboxResp3 =
     [
+        (["eval", "return rawget(_G, 'bit') ~= nil", "0"], ":1\r\n"),
+        (["eval", "return rawget(math, 'pi')", "0"], ":3\r\n"),
+        (["eval", "return rawget(_G, 'nosuch')", "0"], "_\r\n"),
+        (["eval", "return type(rawget(redis, 'call'))", "0"], "$8\r\nfunction\r\n"),
+        (["eval", "return rawget(_G, 'KEYS')[1]", "1", "kk"], "$2\r\nkk\r\n"),
+        (["eval", "return rawget({5}, 1)", "0"], ":5\r\n"),
+        (["eval", "return rawget(1, 2)", "0"], "-ERR user_script:1: bad argument #1 to 'rawget' (table expected, got number) script: 1136fdaf3d7492029a72897f92708bc4e86fd931, on @user_script:1.\r\n"),
+        (["eval", "return rawget(string)", "0"], "-ERR user_script:1: bad argument #2 to 'rawget' (value expected) script: 406541aee787e093aba0098b9fba9a6d7e871354, on @user_script:1.\r\n"),
+        (["eval", "return rawget()", "0"], "-ERR user_script:1: bad argument #1 to 'rawget' (table expected, got no value) script: 7bb6b9ef5848f3d587ef2afe27a073f8c7ed4a9a, on @user_script:1.\r\n"),
+        (["eval", "return {pcall(rawget, 1, 2)}", "0"], "*2\r\n_\r\n$51\r\nbad argument #1 to '?' (table expected, got number)\r\n"),
+        (["eval", "return {#string, #_G, #math}", "0"], "*3\r\n:0\r\n:0\r\n:0\r\n"),
+        (["eval", "local n = 0 for i in ipairs(_G) do n = n + 1 end for i in ipairs(string) do n = n + 1 end return n", "0"], ":0\r\n"),
         (["eval", "return x", "0"], "-ERR user_script:1: Script attempted to access nonexistent global variable 'x' script: 03c387736bb5cc009ff35151572cee04677aa374, on @user_script:1.\r\n"),
         (["eval", "x = 5", "0"], "-ERR user_script:1: Attempt to modify a readonly table script: 818a330663e3c3e78469660421595218e5ab5c48, on @user_script:1.\r\n"),
         (["eval", "local x = 5 return x", "0"], ":5\r\n"),
@@ -559,6 +583,54 @@ internal static class ScriptTranscripts
         (["hgetall", "started"], "%1\r\n$2\r\nj2\r\n$3\r\n101\r\n"),
         (["lrange", "jobs", "0", "-1"], "*1\r\n$2\r\nj3\r\n"),
         (["eval", "local j = redis.call('lmove', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') return j", "2", "empty", "processing"], "_\r\n"),
+    ];
+
+    public static readonly (string[] Args, string Reply)[] RandomResp2 =
+    [
+        (["eval", "math.randomseed(5) return math.random(1000000)", "0"], ":524840\r\n"),
+        (["eval", "math.randomseed(5) return {math.random(1000000), math.random(10, 20), tostring(math.random()), math.random(-3, -1)}", "0"], "*4\r\n:524840\r\n:13\r\n$15\r\n0.7885994686692\r\n:-3\r\n"),
+        (["eval", "math.randomseed(0) local t = {} for i = 1, 12 do t[i] = math.random(6) end return t", "0"], "*12\r\n:2\r\n:5\r\n:1\r\n:6\r\n:4\r\n:5\r\n:5\r\n:3\r\n:6\r\n:5\r\n:3\r\n:3\r\n"),
+        (["eval", "math.randomseed(-7) return {math.random(100), math.random(10, 20), tostring(math.random())}", "0"], "*3\r\n:8\r\n:18\r\n$15\r\n0.9272527182136\r\n"),
+        (["eval", "math.randomseed(1.5e10) return math.random(100)", "0"], ":16\r\n"),
+        (["eval", "math.randomseed(2147483647) return {math.random(2147483647), math.random(-2147483647, 2147483647)}", "0"], "*2\r\n:1718042168\r\n:-2147483648\r\n"),
+        (["eval", "math.randomseed('12') return math.random('1000')", "0"], ":621\r\n"),
+        (["eval", "math.randomseed(42) return math.random(1000)", "0"], ":745\r\n"),
+        (["eval", "return math.random(1000)", "0"], ":343\r\n"),
+        (["eval", "math.randomseed(3) local a = math.random(50) math.randomseed(3) return a == math.random(50)", "0"], ":1\r\n"),
+        (["eval", "math.randomseed(9) return {math.random(2.9), math.random(4294967297), math.random(1, 1)}", "0"], "*3\r\n:1\r\n:1\r\n:1\r\n"),
+        (["eval", "return math.random(0)", "0"], "-ERR user_script:1: bad argument #1 to 'random' (interval is empty) script: 008bcb60f86ee36d26c67b641b46674578d9cba0, on @user_script:1.\r\n"),
+        (["eval", "return math.random(5, 1)", "0"], "-ERR user_script:1: bad argument #2 to 'random' (interval is empty) script: 1d8aa02a60cda8bed17d3a4d709a3e8508a63268, on @user_script:1.\r\n"),
+        (["eval", "return math.random('x')", "0"], "-ERR user_script:1: bad argument #1 to 'random' (number expected, got string) script: d36aee4c433f6d1a257f71070b6a0b37a40bbb04, on @user_script:1.\r\n"),
+        (["eval", "return math.random(1, 'y')", "0"], "-ERR user_script:1: bad argument #2 to 'random' (number expected, got string) script: b937b4c336b3b34c844abd2c37809d35cc01bbf9, on @user_script:1.\r\n"),
+        (["eval", "return math.random(1, 2, 3)", "0"], "-ERR user_script:1: wrong number of arguments script: 07d2fd85ff1e5c39f9bd7d9163eddb0db34f2a7a, on @user_script:1.\r\n"),
+        (["eval", "return math.randomseed('x')", "0"], "-ERR user_script:1: bad argument #1 to 'randomseed' (number expected, got string) script: 48813fd2d83e52b9dc5313a694b47b4bb806187f, on @user_script:1.\r\n"),
+        (["eval", "return math.randomseed()", "0"], "-ERR user_script:1: bad argument #1 to 'randomseed' (number expected, got no value) script: 9eed10cf76a7a6865ba6e0fcf62b0b32831bf4da, on @user_script:1.\r\n"),
+        (["eval", "return {pcall(math.random, 0)}", "0"], "*2\r\n$-1\r\n$42\r\nbad argument #1 to '?' (interval is empty)\r\n"),
+        (["eval", "return {pcall(math.randomseed, {})}", "0"], "*2\r\n$-1\r\n$51\r\nbad argument #1 to '?' (number expected, got table)\r\n"),
+    ];
+
+    public static readonly (string[] Args, string Reply)[] RandomResp3 =
+    [
+        (["eval", "math.randomseed(5) return math.random(1000000)", "0"], ":524840\r\n"),
+        (["eval", "math.randomseed(5) return {math.random(1000000), math.random(10, 20), tostring(math.random()), math.random(-3, -1)}", "0"], "*4\r\n:524840\r\n:13\r\n$15\r\n0.7885994686692\r\n:-3\r\n"),
+        (["eval", "math.randomseed(0) local t = {} for i = 1, 12 do t[i] = math.random(6) end return t", "0"], "*12\r\n:2\r\n:5\r\n:1\r\n:6\r\n:4\r\n:5\r\n:5\r\n:3\r\n:6\r\n:5\r\n:3\r\n:3\r\n"),
+        (["eval", "math.randomseed(-7) return {math.random(100), math.random(10, 20), tostring(math.random())}", "0"], "*3\r\n:8\r\n:18\r\n$15\r\n0.9272527182136\r\n"),
+        (["eval", "math.randomseed(1.5e10) return math.random(100)", "0"], ":16\r\n"),
+        (["eval", "math.randomseed(2147483647) return {math.random(2147483647), math.random(-2147483647, 2147483647)}", "0"], "*2\r\n:1718042168\r\n:-2147483648\r\n"),
+        (["eval", "math.randomseed('12') return math.random('1000')", "0"], ":621\r\n"),
+        (["eval", "math.randomseed(42) return math.random(1000)", "0"], ":745\r\n"),
+        (["eval", "return math.random(1000)", "0"], ":343\r\n"),
+        (["eval", "math.randomseed(3) local a = math.random(50) math.randomseed(3) return a == math.random(50)", "0"], ":1\r\n"),
+        (["eval", "math.randomseed(9) return {math.random(2.9), math.random(4294967297), math.random(1, 1)}", "0"], "*3\r\n:1\r\n:1\r\n:1\r\n"),
+        (["eval", "return math.random(0)", "0"], "-ERR user_script:1: bad argument #1 to 'random' (interval is empty) script: 008bcb60f86ee36d26c67b641b46674578d9cba0, on @user_script:1.\r\n"),
+        (["eval", "return math.random(5, 1)", "0"], "-ERR user_script:1: bad argument #2 to 'random' (interval is empty) script: 1d8aa02a60cda8bed17d3a4d709a3e8508a63268, on @user_script:1.\r\n"),
+        (["eval", "return math.random('x')", "0"], "-ERR user_script:1: bad argument #1 to 'random' (number expected, got string) script: d36aee4c433f6d1a257f71070b6a0b37a40bbb04, on @user_script:1.\r\n"),
+        (["eval", "return math.random(1, 'y')", "0"], "-ERR user_script:1: bad argument #2 to 'random' (number expected, got string) script: b937b4c336b3b34c844abd2c37809d35cc01bbf9, on @user_script:1.\r\n"),
+        (["eval", "return math.random(1, 2, 3)", "0"], "-ERR user_script:1: wrong number of arguments script: 07d2fd85ff1e5c39f9bd7d9163eddb0db34f2a7a, on @user_script:1.\r\n"),
+        (["eval", "return math.randomseed('x')", "0"], "-ERR user_script:1: bad argument #1 to 'randomseed' (number expected, got string) script: 48813fd2d83e52b9dc5313a694b47b4bb806187f, on @user_script:1.\r\n"),
+        (["eval", "return math.randomseed()", "0"], "-ERR user_script:1: bad argument #1 to 'randomseed' (number expected, got no value) script: 9eed10cf76a7a6865ba6e0fcf62b0b32831bf4da, on @user_script:1.\r\n"),
+        (["eval", "return {pcall(math.random, 0)}", "0"], "*2\r\n_\r\n$42\r\nbad argument #1 to '?' (interval is empty)\r\n"),
+        (["eval", "return {pcall(math.randomseed, {})}", "0"], "*2\r\n_\r\n$51\r\nbad argument #1 to '?' (number expected, got table)\r\n"),
     ];
 
     public static readonly (string[] Args, string Reply)[] KeysArgvResp2 =

@@ -79,6 +79,11 @@ FAMILIES = {
         "eval \"\\n\\nredis.call('incr', 'l')\" 0",
     ],
     "Sandbox": [
+        "eval \"return rawget(_G, 'bit') ~= nil\" 0", "eval \"return rawget(math, 'pi')\" 0", "eval \"return rawget(_G, 'nosuch')\" 0",
+        "eval \"return type(rawget(redis, 'call'))\" 0", "eval \"return rawget(_G, 'KEYS')[1]\" 1 kk", "eval \"return rawget({5}, 1)\" 0",
+        "eval \"return rawget(1, 2)\" 0", "eval \"return rawget(string)\" 0", "eval \"return rawget()\" 0",
+        "eval \"return {pcall(rawget, 1, 2)}\" 0", "eval \"return {#string, #_G, #math}\" 0",
+        "eval \"local n = 0 for i in ipairs(_G) do n = n + 1 end for i in ipairs(string) do n = n + 1 end return n\" 0",
         "eval \"return x\" 0", "eval \"x = 5\" 0", "eval \"local x = 5 return x\" 0", "eval \"string.foo = 1\" 0",
         "eval \"redis = 1\" 0", "eval \"redis.call = 1\" 0", "eval \"rawset(_G, 'x', 1)\" 0", "eval \"_G.x = 1\" 0",
         "eval \"return print\" 0", "eval \"return os\" 0", "eval \"return io\" 0", "eval \"return loadfile\" 0",
@@ -149,6 +154,24 @@ FAMILIES = {
         "eval \"redis.call('lrem', KEYS[1], 1, ARGV[1]) return redis.call('hdel', KEYS[2], ARGV[1])\" 2 processing started j1",
         "lrange processing 0 -1", "hgetall started", "lrange jobs 0 -1",
         "eval \"local j = redis.call('lmove', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') return j\" 2 empty processing",
+    ],
+    # math.random and math.randomseed are Redis's (redisLrand48, one sequence for the server): each case seeds first, as
+    # the sequence runs on across scripts and connections.
+    "Random": [
+        "eval \"math.randomseed(5) return math.random(1000000)\" 0",
+        "eval \"math.randomseed(5) return {math.random(1000000), math.random(10, 20), tostring(math.random()), math.random(-3, -1)}\" 0",
+        "eval \"math.randomseed(0) local t = {} for i = 1, 12 do t[i] = math.random(6) end return t\" 0",
+        "eval \"math.randomseed(-7) return {math.random(100), math.random(10, 20), tostring(math.random())}\" 0",
+        "eval \"math.randomseed(1.5e10) return math.random(100)\" 0",
+        "eval \"math.randomseed(2147483647) return {math.random(2147483647), math.random(-2147483647, 2147483647)}\" 0",
+        "eval \"math.randomseed('12') return math.random('1000')\" 0",
+        "eval \"math.randomseed(42) return math.random(1000)\" 0", "eval \"return math.random(1000)\" 0",
+        "eval \"math.randomseed(3) local a = math.random(50) math.randomseed(3) return a == math.random(50)\" 0",
+        "eval \"math.randomseed(9) return {math.random(2.9), math.random(4294967297), math.random(1, 1)}\" 0",
+        "eval \"return math.random(0)\" 0", "eval \"return math.random(5, 1)\" 0", "eval \"return math.random('x')\" 0",
+        "eval \"return math.random(1, 'y')\" 0", "eval \"return math.random(1, 2, 3)\" 0", "eval \"return math.randomseed('x')\" 0",
+        "eval \"return math.randomseed()\" 0", "eval \"return {pcall(math.random, 0)}\" 0",
+        "eval \"return {pcall(math.randomseed, {})}\" 0",
     ],
     # Each script sees only its own KEYS and ARGV, whatever the one before did to its tables (NativeKv refills two kept tables).
     "KeysArgv": [

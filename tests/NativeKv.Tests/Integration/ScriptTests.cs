@@ -68,6 +68,21 @@ public class ScriptTests
 
     [Test]
     [Timeout(60_000)]
+    public async Task Math_random_starts_where_a_fresh_redis_server_does_and_is_one_sequence(CancellationToken ct)
+    {
+        // A fresh redis-server's first three math.random(1000000) (lrand48's own start), recorded; the sequence is the
+        // server's, not a reactor's or a script's: the third draw comes from the other reactor, and from a function.
+        await using var server = await ServerProcess.StartAsync("--io-threads", "2");
+        using var a = new RespClient(server.Port);
+        using var b = new RespClient(server.Port);
+        await Assert.That(a.Call("EVAL", "return math.random(1000000)", "0").Integer).IsEqualTo(396465);
+        await Assert.That(a.Call("EVAL", "return math.random(1000000)", "0").Integer).IsEqualTo(840486);
+        b.Call("FUNCTION", "LOAD", "#!lua name=rnd\nredis.register_function('draw', function() return math.random(1000000) end)");
+        await Assert.That(b.Call("FCALL", "draw", "0").Integer).IsEqualTo(353337);
+    }
+
+    [Test]
+    [Timeout(60_000)]
     public async Task A_script_past_the_lua_heap_limit_fails_and_the_server_stays_up(CancellationToken ct)
     {
         await using var server = await ServerProcess.StartAsync();

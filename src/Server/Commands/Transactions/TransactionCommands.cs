@@ -106,10 +106,20 @@ internal static class TransactionCommands
             ctx.Reply.Error("EXECABORT Transaction discarded because of: " + denied.TrimStart('-'));
             return;
         }
+        // One execution unit (enterExecutionUnit): the expiry of the watched keys, and every queued command,
+        // see the time EXEC started (a run that waited on disk, its first run's).
+        var store = Db.Store(ref ctx);
+        bool froze = store.FreezeClock();
+        try { Run(ref ctx, t, store); }
+        finally { if (froze) CommandClock.Thaw(); }
+    }
+
+    private static void Run(ref CommandContext ctx, Transaction t, StoreSession store)
+    {
         // isWatchedKeyExpired: the locks are held, so nothing changes these keys meanwhile.
         if (t.Watched.Count > 0)
         {
-            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(); // a clock read only for an EXEC that watches
+            long now = CommandClock.NowMs();
             foreach (var w in t.Watched)
             {
                 if (w.Expiry != 0 && w.Expiry <= now) t.Dirty = true;
@@ -126,7 +136,6 @@ internal static class TransactionCommands
         // answer from their slots), in the database the first run started in.
         if (t.ExecDatabase < 0) t.ExecDatabase = client.Database;
         else client.Database = t.ExecDatabase;
-        var store = Db.Store(ref ctx);
         var bytes = t.Bytes;
         ctx.Reply.ArrayHeader(t.Count);
         client.DenyBlocking = true;

@@ -133,7 +133,7 @@ public sealed unsafe class Reactor : Storage.IReactorTurn, IDisposable
         PubSub = new PubSub.ReactorPubSub(this, _server);
         Tracking = new Tracking.ReactorTracking(this, _server);
         Store = _server.Store.NewSession($"reactor-{Index}");
-        Events = new PubSub.KeyspaceNotifier(_server, PubSub);
+        Events = new PubSub.KeyspaceNotifier(_server, PubSub, Tracking);
         Store.Events = Events;
         try
         {

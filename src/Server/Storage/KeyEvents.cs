@@ -7,9 +7,15 @@ namespace NativeKv.Server.Storage;
 /// </summary>
 public interface IKeyEvents
 {
-    /// <summary>Expired events are wanted: a read that finds an expired key deletes it, as Redis's expireIfNeeded.</summary>
+    /// <summary>
+    /// Expired events are wanted, or clients cache keys: a read that finds an expired key deletes it, as Redis's
+    /// expireIfNeeded, and calls <see cref="ExpiredOnRead"/>.
+    /// </summary>
     bool WantsExpired { get; }
 
     /// <summary>An operation of this session removed (or wrote over) <paramref name="key"/> of <paramref name="db"/>, whose expiry had passed.</summary>
     void Expired(int db, ReadOnlySpan<byte> key);
+
+    /// <summary>A read of this session deleted <paramref name="key"/>, whose expiry had passed (its event, and what cached it is told).</summary>
+    void ExpiredOnRead(int db, ReadOnlySpan<byte> key);
 }

@@ -80,6 +80,8 @@ public sealed unsafe partial class StoreSession : IDisposable
     private void ReadExpired(int db, int ns, ReadOnlySpan<byte> key, OpSlot slot)
     {
         if (Events is not { WantsExpired: true } events) return;
+        // expireIfNeeded: while expiry is paused (CLIENT PAUSE WRITE) an expired key reads as missing and stays.
+        if (_store.ExpiryPaused) return;
         if (!slot.LazyDone)
         {
             slot.LazyDone = true;
@@ -93,7 +95,7 @@ public sealed unsafe partial class StoreSession : IDisposable
             IssueSync(_lazySlot, ns, key, ref input, out var del, write: true);
             slot.ExpiredKey = del.ExpiredKey;
         }
-        if (slot.ExpiredKey) events.Expired(db, key);
+        if (slot.ExpiredKey) events.ExpiredOnRead(db, key);
     }
 
     // ------------------------------------------------------------ command frame

@@ -16,19 +16,30 @@ public sealed class KeyspaceNotifier : IKeyEvents
 {
     private readonly ServerContext _server;
     private readonly ReactorPubSub? _pubsub;
+    private readonly Tracking.ReactorTracking? _tracking;
     private byte[] _channel = new byte[128];
 
     /// <param name="pubsub">The reactor's pub/sub; null for the maintenance thread's notifier.</param>
-    public KeyspaceNotifier(ServerContext server, ReactorPubSub? pubsub)
+    /// <param name="tracking">The reactor's client-side caching (the maintenance thread's expiries reach it through the table).</param>
+    public KeyspaceNotifier(ServerContext server, ReactorPubSub? pubsub, Tracking.ReactorTracking? tracking = null)
     {
         _server = server;
         _pubsub = pubsub;
+        _tracking = tracking;
     }
 
-    public bool WantsExpired => (KeyspaceEvents.Enabled & KeyspaceEvents.Expired) != 0;
+    /// <summary>Whether a read that finds a key expired deletes it now: for its event, or for the clients that cached it.</summary>
+    public bool WantsExpired => (KeyspaceEvents.Enabled & KeyspaceEvents.Expired) != 0 || (_tracking is not null && _server.Tracking.Active);
 
-    /// <summary>deleteExpiredKeyAndPropagate's event.</summary>
+    /// <summary>deleteExpiredKeyAndPropagate's event (a write over the key invalidates it as any write does).</summary>
     public void Expired(int db, ReadOnlySpan<byte> key) => Notify(KeyspaceEvents.Expired, "expired"u8, key, db);
+
+    /// <summary>deleteExpiredKeyAndPropagate from a lookup: its event, and signalModifiedKey's invalidation (told when the command ends).</summary>
+    public void ExpiredOnRead(int db, ReadOnlySpan<byte> key)
+    {
+        Notify(KeyspaceEvents.Expired, "expired"u8, key, db);
+        if (_tracking is not null && _server.Tracking.Active) _tracking.StageExpired(key);
+    }
 
     /// <summary>notifyKeyspaceEvent(type, event, key, dbid).</summary>
     public void Notify(int type, ReadOnlySpan<byte> evt, ReadOnlySpan<byte> key, int db)

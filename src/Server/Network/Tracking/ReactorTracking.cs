@@ -20,6 +20,7 @@ public sealed class ReactorTracking
     private readonly Reactor _reactor;
     private readonly ServerContext _server;
     private readonly List<byte[]?> _staged = new(); // null: a FLUSH
+    private readonly List<byte[]> _expiredStaged = new(); // deleted by the command's reads: expireIfNeeded's signalModifiedKey
     // In prefix order, as the PrefixTable is walked.
     private readonly SortedDictionary<BcastPrefix, SortedDictionary<byte[], Client?>> _bcast = new(PrefixOrder.Instance);
     // Keys read after a staged FLUSH in the same EXEC or script: they stay remembered once the flush empties the table.
@@ -43,6 +44,18 @@ public sealed class ReactorTracking
         _reactor.PubSub.TrackingStaged();
     }
 
+    /// <summary>
+    /// A read of the command deleted the key as expired: its invalidation, for when the command ends. The reader
+    /// itself, which remembered the key before the command ran (so that no write racing it goes untold), is told
+    /// too and remembered again after, as Redis's trackingRememberKeys follows the lookup's invalidation.
+    /// </summary>
+    public void StageExpired(ReadOnlySpan<byte> key)
+    {
+        if (!Table.Concerns(key)) return;
+        _expiredStaged.Add(key.ToArray());
+        _reactor.PubSub.TrackingStaged();
+    }
+
     /// <summary>signalFlushedDb's trackingInvalidateKeysOnFlush, for when the command ends.</summary>
     public void StageFlush()
     {
@@ -60,6 +73,7 @@ public sealed class ReactorTracking
     internal void DropStaged()
     {
         _staged.Clear();
+        _expiredStaged.Clear();
         _readAfterFlush.Clear();
         _flushStaged = false;
     }
@@ -74,6 +88,11 @@ public sealed class ReactorTracking
     /// <summary>The command of <paramref name="writer"/> finished: what it changed is told.</summary>
     internal void Commit(Client writer)
     {
+        foreach (var key in _expiredStaged)
+        {
+            if (Invalidate(key, writer, bcast: true) is { } ids && Array.IndexOf(ids, writer.Id) >= 0) Table.Remember(key, writer.Id);
+        }
+        _expiredStaged.Clear();
         foreach (var key in _staged)
         {
             if (key is null) Flushed();
@@ -87,12 +106,12 @@ public sealed class ReactorTracking
     }
 
     /// <summary>trackingInvalidateKey: the clients that read the key hear it once, and the table forgets it.</summary>
-    private void Invalidate(byte[] key, Client? writer, bool bcast)
+    private long[]? Invalidate(byte[] key, Client? writer, bool bcast)
     {
         var table = Table;
         if (bcast) RememberToBroadcast(table, key, writer);
         var ids = table.Take(key);
-        if (ids is null) return;
+        if (ids is null) return null;
         byte[]? frame = null;
         foreach (long id in ids)
         {
@@ -103,6 +122,7 @@ public sealed class ReactorTracking
             if (t.NoLoop && target == writer) continue;
             Send(target, t, frame ??= TrackingPush.OneKey(key));
         }
+        return ids;
     }
 
     /// <summary>trackingRememberKeyToBroadcast: the key joins every matching prefix's keys of this input.</summary>

@@ -252,6 +252,7 @@ public readonly unsafe partial struct StoreFunctions : IFunctions<SpanByte, Span
         if (IsCounter(input.Op)) return CounterInPlace(ref key, ref input, ref value, slot);
         if (input.Op == StoreOp.Edit && InlineEdit.IsListEdge(input) && ListEdgeInRecord(ref key, ref input, ref value, slot)) return true;
         if (input.Op == StoreOp.Edit && InlineEdit.IsBucket(input) && BucketInRecord(ref input, ref value, slot)) return true;
+        if (input.Op == StoreOp.Edit && InlineEdit.IsHashSet(input) && HashSetInRecord(ref key, ref input, ref value, slot)) return true;
         var decision = Decide(ref input, ref value, slot);
         if (decision == Decision.Skip) return true; // nothing to change: done
         long oldExp = ValueLayout.ExpiryOf(ref value);

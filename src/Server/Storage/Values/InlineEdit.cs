@@ -61,6 +61,9 @@ public static class InlineEdit
     [ThreadStatic] private static byte[]? t_popped;
     [ThreadStatic] private static int t_poppedBytes;
 
+    /// <summary>HSET / HMSET into an inline hash.</summary>
+    public static bool IsHashSet(in StoreInput input) => input.Arg == (long)InlineEditKind.HashSet;
+
     /// <summary>A list edit: on a paged list's root (ListPush*, ListPop*).</summary>
     private static bool IsList(in StoreInput input) => input.Arg is >= (long)InlineEditKind.ListPushHead and <= (long)InlineEditKind.ListPopTail;
 
@@ -173,6 +176,41 @@ public static class InlineEdit
         added = t_added;
         return t_length < 0 ? default : t_result.AsSpan(0, t_length);
     }
+
+    /// <summary>
+    /// HSET on the record's own listpack when every field is there with a value entry of the same size (redis-benchmark's
+    /// -t hset overwrites one field with a value of its size): each value is written over the old one, nothing moves.
+    /// False, and nothing changed, when one field is missing or its value's size differs: the edit is built as usual.
+    /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static bool HashSetInRecord(Span<byte> payload, ReadOnlySpan<byte> args)
+    {
+        if (Listpack.EncodingOf(payload) != CollectionEncoding.Listpack) return false;
+        // Every pair is found before any is written (all or nothing); up to 8 pairs, as HSET mostly sets one.
+        Span<int> at = stackalloc int[3 * InRecordPairs]; // [value in args, its size, the old value in the payload]
+        int pairs = 0;
+        var r = new Listpack.Reader(args, 0);
+        while (true)
+        {
+            int fieldAt = r.Offset;
+            if (!r.Next(out var field)) break;
+            int valueAt = r.Offset;
+            r.Next(out _);
+            int size = r.Offset - valueAt;
+            int start = Hash.Find(payload, field, out int end);
+            int oldValueAt = start + (valueAt - fieldAt);
+            if (start < 0 || end - oldValueAt != size || pairs == InRecordPairs) return false;
+            at[3 * pairs] = valueAt;
+            at[3 * pairs + 1] = size;
+            at[3 * pairs + 2] = oldValueAt;
+            pairs++;
+        }
+        for (int i = 0; i < 3 * pairs; i += 3) args.Slice(at[i], at[i + 1]).CopyTo(payload[at[i + 2]..]);
+        t_added = 0;
+        return true;
+    }
+
+    private const int InRecordPairs = 8;
 
     /// <summary>
     /// hashTypeSet for each pair, as HashWriter.Set on a listpack: an existing field's value is replaced

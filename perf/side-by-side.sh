@@ -38,7 +38,7 @@ declare -A cell
 for server in nativekv redis; do
   for p in 16 1; do
     n=$([ "$p" = 16 ] && echo "$p16" || echo "$p1")
-    port=$(( 17000 + RANDOM % 20000 ))
+    port=$(( 17000 + RANDOM % 15000 )) # below the ephemeral range (32768 up): a live connection's port cannot be listened on
     start "$server" "$port"
     for t in ${tests//,/ }; do
       bench=(-t "$t")

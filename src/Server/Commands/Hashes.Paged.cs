@@ -53,7 +53,7 @@ internal static partial class PagedHashes
     public static long Convert(ref CommandContext ctx, ReadOnlySpan<byte> payload, long expiry, int from = int.MaxValue)
     {
         var pages = PagedAccess.Pages(ref ctx);
-        var meta = PagedAccess.Create(ref ctx, pages, PagedKind.Hash, KeyType.Hash, expiry);
+        var meta = PagedAccess.Create(ref ctx, pages, PagedKind.Hash, KeyType.Hash, expiry, PagedHash.PageShiftForValues(LongestValue(ref ctx, payload, from)));
         var key = PagedAccess.StoreKey(ref ctx, ctx[1]);
         var e = Hash.Enumerate(payload);
         while (e.Next(out var field, out var value))
@@ -67,6 +67,16 @@ internal static partial class PagedHashes
         long created = from < ctx.Count ? SetFields(ref ctx, pages, ref meta, from) : 0;
         if (created < 0) return -1;
         return PagedAccess.Commit(ref ctx, pages, KeyType.Hash, meta) ? created : -1;
+    }
+
+    /// <summary>The longest value of the inline hash's <paramref name="payload"/> and of the command's field/value arguments from <paramref name="from"/> on.</summary>
+    private static int LongestValue(ref CommandContext ctx, ReadOnlySpan<byte> payload, int from)
+    {
+        int longest = 0;
+        var e = Hash.Enumerate(payload);
+        while (e.Next(out _, out var value)) longest = Math.Max(longest, value.Length);
+        for (int i = from; i < ctx.Count - 1; i += 2) longest = Math.Max(longest, ctx[i + 1].Length);
+        return longest;
     }
 
     /// <summary>The field/value arguments from <paramref name="from"/> on, applied to the staged pages: fields created, -1 when stopped.</summary>

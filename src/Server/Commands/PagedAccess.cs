@@ -43,14 +43,14 @@ internal static unsafe class PagedAccess
     /// A new, empty paged collection for the running command (the same cid in each of its rounds); its
     /// creation is logged as the key's image with this empty meta, ahead of the element records that fill it.
     /// </summary>
-    public static PagedMeta Create(ref CommandContext ctx, CommandPages pages, PagedKind kind, KeyType type, long expiry)
-        => Create(ref ctx, pages, kind, type, expiry, ctx[1]);
+    public static PagedMeta Create(ref CommandContext ctx, CommandPages pages, PagedKind kind, KeyType type, long expiry, int pageShift = PagedHash.DefaultPageShift)
+        => Create(ref ctx, pages, kind, type, expiry, ctx[1], pageShift);
 
     /// <summary>As <see cref="Create(ref CommandContext, CommandPages, PagedKind, KeyType, long)"/>, for the collection at <paramref name="key"/> (SMOVE's destination, a *STORE's).</summary>
-    public static PagedMeta Create(ref CommandContext ctx, CommandPages pages, PagedKind kind, KeyType type, long expiry, ReadOnlySpan<byte> key)
+    public static PagedMeta Create(ref CommandContext ctx, CommandPages pages, PagedKind kind, KeyType type, long expiry, ReadOnlySpan<byte> key, int pageShift = PagedHash.DefaultPageShift)
     {
         var store = Db.Store(ref ctx);
-        var meta = PagedMeta.Create(store.CommandCollectionId(), kind);
+        var meta = PagedMeta.Create(store.CommandCollectionId(), kind, pageShift);
         pages.Fresh(meta.Cid);
         Span<byte> root = stackalloc byte[PagedRoot.Size];
         PagedRoot.Write(meta, root);

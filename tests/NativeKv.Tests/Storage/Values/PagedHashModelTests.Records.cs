@@ -30,7 +30,9 @@ public partial class PagedHashModelTests
         {
             _rng = new Random(seed);
             _hash = kind == PagedKind.Hash;
-            Driver = new PagedDriver(PagedMeta.Create(900 + (ulong)seed, kind), new InMemoryPageStore());
+            // A hash gets the 1 KB pages of a hash that left its listpack by count (values up to 5000 bytes: many out of line).
+            int shift = _hash ? PagedHash.SmallPageShift : PagedHash.DefaultPageShift;
+            Driver = new PagedDriver(PagedMeta.Create(900 + (ulong)seed, kind, shift), new InMemoryPageStore(1 << shift));
         }
 
         public void Step()
@@ -125,9 +127,9 @@ public partial class PagedHashModelTests
     {
         var run = new LoggedRun(kind, seed);
         for (int i = 0; i < 8000; i++) run.Step();
-        var once = new PagedDriver(PagedMeta.Create(run.Driver.Meta.Cid, kind), new InMemoryPageStore());
-        var twiceEach = new PagedDriver(PagedMeta.Create(run.Driver.Meta.Cid, kind), new InMemoryPageStore());
-        var logTwice = new PagedDriver(PagedMeta.Create(run.Driver.Meta.Cid, kind), new InMemoryPageStore());
+        var once = new PagedDriver(PagedMeta.Create(run.Driver.Meta.Cid, kind, run.Driver.Meta.PageShift), new InMemoryPageStore(run.Driver.Meta.PageSize));
+        var twiceEach = new PagedDriver(PagedMeta.Create(run.Driver.Meta.Cid, kind, run.Driver.Meta.PageShift), new InMemoryPageStore(run.Driver.Meta.PageSize));
+        var logTwice = new PagedDriver(PagedMeta.Create(run.Driver.Meta.Cid, kind, run.Driver.Meta.PageShift), new InMemoryPageStore(run.Driver.Meta.PageSize));
         foreach (var r in run.Records)
         {
             once.Apply(r);

@@ -178,6 +178,8 @@ say "rss after load (MB)" "$(rss_mb VmRSS) (peak VmHWM $(rss_mb VmHWM))"
 say "info used_memory (MiB)" "$(info_mb used_memory) (used_memory_rss $(info_mb used_memory_rss))"
 count=$(cli "$(count_cmd)" "$key" 2>&1 | tr -d '\r')
 say "$(count_cmd) after load" "$count$([ "$count" = "$fields" ] && echo "" || echo "   (expected $fields)")"
+# NativeKv's log and compaction counters over the load (what the log wrote, what compaction looked at and read).
+[ "$server" = nativekv ] && say "store after load" "$(cli info memory | tr -d '\r' | grep -E '^store_(log_appended|log_compaction_copy_bytes|compactions|compaction_records|compaction_disk_checks|compaction_superseded|superseded_marks_bytes|disk_reads|disk_writes):' | tr '\n' ' ')"
 
 # 5. Every field read back, then the single commands (each timed from send to whole reply).
 if [ "$load_done" -eq 1 ] && [ "$(left)" -gt 1 ]; then

@@ -50,6 +50,10 @@ public static class StoreInfo
         sb.Append("store_log_appended:").Append(log.TailAddress).Append("\r\n");
         sb.Append("store_log_read_copy_bytes:").Append(stats.ReadCopyBytes).Append("\r\n");
         sb.Append("store_log_compaction_copy_bytes:").Append(stats.CompactionCopyBytes).Append("\r\n");
+        sb.Append("store_compaction_records:").Append(stats.CompactionRecords).Append("\r\n");
+        sb.Append("store_compaction_disk_checks:").Append(stats.CompactionDiskChecks).Append("\r\n");
+        sb.Append("store_compaction_superseded:").Append(stats.CompactionSuperseded).Append("\r\n");
+        sb.Append("store_superseded_marks_bytes:").Append(store.Superseded.Bytes).Append("\r\n");
         // Paged collections: how many have pages, their pages' estimated bytes, and what compaction
         // still has to drop of the dead ones' (DEL, overwrite, expiry, FLUSHDB leave them to it).
         var collections = store.Collections;

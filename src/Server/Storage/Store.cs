@@ -34,6 +34,12 @@ public sealed class StoreStats
     public long ReadCopyBytes;
     /// <summary>Log bytes written by compaction moving live records to the tail.</summary>
     public long CompactionCopyBytes;
+    /// <summary>Records compaction looked at (every record below where it stopped, live, dead or dropped).</summary>
+    public long CompactionRecords;
+    /// <summary>Of those, the ones whose liveness FASTER could only tell by reading a newer record of the chain from disk.</summary>
+    public long CompactionDiskChecks;
+    /// <summary>Of those, page records dropped as superseded (<see cref="SupersededRecords"/>) without FASTER's check.</summary>
+    public long CompactionSuperseded;
     /// <summary>Commands that waited for room at the log's tail (a page flush) before writing.</summary>
     public long LogRoomWaits;
 }
@@ -168,6 +174,9 @@ public sealed partial class Store : IDisposable
 
     /// <summary>Which collection ids have pages to keep (compaction drops the others' pages).</summary>
     public Values.Paged.LiveCollections Collections { get; }
+
+    /// <summary>Page records that have a newer version: compaction drops them without FASTER's chain walk.</summary>
+    public SupersededRecords Superseded { get; } = new();
 
     /// <summary>
     /// Called on the I/O thread after each disk read of the log has completed (the server host wakes the
@@ -499,6 +508,9 @@ public sealed partial class Store : IDisposable
                 total.SlotReplays += Volatile.Read(ref s.SlotReplays);
                 total.ReadCopyBytes += Volatile.Read(ref s.ReadCopyBytes);
                 total.CompactionCopyBytes += Volatile.Read(ref s.CompactionCopyBytes);
+                total.CompactionRecords += Volatile.Read(ref s.CompactionRecords);
+                total.CompactionDiskChecks += Volatile.Read(ref s.CompactionDiskChecks);
+                total.CompactionSuperseded += Volatile.Read(ref s.CompactionSuperseded);
                 total.LogRoomWaits += Volatile.Read(ref s.LogRoomWaits);
             }
         }

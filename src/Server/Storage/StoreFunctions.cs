@@ -106,7 +106,11 @@ public readonly unsafe partial struct StoreFunctions : IFunctions<SpanByte, Span
         return true;
     }
 
-    public void PostSingleWriter(ref SpanByte key, ref StoreInput input, ref SpanByte src, ref SpanByte dst, ref StoreOutput output, ref UpsertInfo upsertInfo, WriteReason reason) { }
+    public void PostSingleWriter(ref SpanByte key, ref StoreInput input, ref SpanByte src, ref SpanByte dst, ref StoreOutput output, ref UpsertInfo upsertInfo, WriteReason reason)
+    {
+        // A new record of a page, not an update in place: the one it was read from is dead for good.
+        if (reason == WriteReason.Upsert && input.Has(OpFlags.Supersedes) && upsertInfo.Address != input.Arg) _store.Superseded.Mark(input.Arg);
+    }
 
     public bool ConcurrentWriter(ref SpanByte key, ref StoreInput input, ref SpanByte src, ref SpanByte dst, ref StoreOutput output, ref UpsertInfo upsertInfo)
     {

@@ -53,6 +53,8 @@ public enum OpFlags : ushort
     NoLog = 1024,
     /// <summary>Reads: a record read from disk is not copied to the log's tail (pages: StoreSession.ReadPage).</summary>
     NoReadCopy = 2048,
+    /// <summary>A page write: the record it replaces is at <see cref="StoreInput.Arg"/>, marked superseded once the write made a new record.</summary>
+    Supersedes = 4096,
 }
 
 /// <summary>Outcome of an operation besides found / not found, set by the store functions.</summary>

@@ -65,7 +65,8 @@ public sealed unsafe partial class StoreSession
     /// whole page so the inserts that follow update it in place in the mutable region, where an exact
     /// record would be copied to a new one on every growth (a page's own header says how much is used).
     /// </summary>
-    public void WritePage(in PageKey key, ReadOnlySpan<byte> page, int room = 0)
+    /// <param name="replaces">The address the page was read from (0: not read), marked superseded when this write makes a new record.</param>
+    public void WritePage(in PageKey key, ReadOnlySpan<byte> page, int room = 0, long replaces = 0)
     {
         int payload = Math.Max(page.Length, room);
         int len = ValueLayout.Header + payload;
@@ -79,7 +80,7 @@ public sealed unsafe partial class StoreSession
         long hash = KeyInBuffer(Store.PagesNamespace, k);
         fixed (byte* kp = _keyBuffer)
         fixed (byte* vp = _pageBuffer)
-            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash, ValueLayout.Header + page.Length);
+            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash, ValueLayout.Header + page.Length, replaces);
     }
 
     /// <summary>
@@ -87,12 +88,12 @@ public sealed unsafe partial class StoreSession
     /// buffer): the header is written before it and the record goes to the store from there, with no staging copy; a buffer
     /// without the room asked for goes through <see cref="WritePage"/>.
     /// </summary>
-    public void WriteFramedPage(in PageKey key, Span<byte> framed, int length, int room = 0)
+    public void WriteFramedPage(in PageKey key, Span<byte> framed, int length, int room = 0, long replaces = 0)
     {
         int payload = Math.Max(length, room), len = ValueLayout.Header + payload;
         if (framed.Length < len)
         {
-            WritePage(key, framed.Slice(PageSet.Prefix, length), room);
+            WritePage(key, framed.Slice(PageSet.Prefix, length), room, replaces);
             return;
         }
         framed[0] = (byte)KeyType.Page;
@@ -103,11 +104,11 @@ public sealed unsafe partial class StoreSession
         long hash = KeyInBuffer(Store.PagesNamespace, k);
         fixed (byte* kp = _keyBuffer)
         fixed (byte* vp = framed)
-            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash, ValueLayout.Header + length);
+            Upsert(kp, ValueLayout.KeyPrefix + k.Length, vp, len, hash, ValueLayout.Header + length, replaces);
     }
 
     /// <param name="used">Of the value, the bytes that matter (header and page): an update in place copies only those.</param>
-    private void Upsert(byte* kp, int keyLength, byte* vp, int valueLength, long hash, int used = 0)
+    private void Upsert(byte* kp, int keyLength, byte* vp, int valueLength, long hash, int used = 0, long replaces = 0)
     {
         var sk = SpanByte.FromPointer(kp, keyLength);
         var sv = SpanByte.FromPointer(vp, valueLength);
@@ -116,6 +117,11 @@ public sealed unsafe partial class StoreSession
         try
         {
             var input = new StoreInput { Op = StoreOp.Set, DataLength = used };
+            if (replaces > 0)
+            {
+                input.Flags = OpFlags.Supersedes;
+                input.Arg = replaces;
+            }
             var output = new StoreOutput();
             var uo = default(UpsertOptions);
             SetKeyHash(ref uo, hash);

@@ -103,7 +103,7 @@ public sealed partial class CommandPages : IPageStore
                 // A bucket's record keeps room past its used bytes (StoreSession.WritePage).
                 if (key.Kind == PageKind.Bucket) page = page[..Math.Min(page.Length, BucketPage.UsedOf(page))];
                 else if (key.Kind == PageKind.Tree && page.Length >= TreePage.HeaderSize) page = page[..Math.Min(page.Length, TreePage.UsedOf(page))];
-                into.Put(key, page, cold: !_session.InMutableRegion(slot.Address));
+                into.Put(key, page, cold: !_session.InMutableRegion(slot.Address), slot.Address);
                 return PageRead.Found;
         }
     }
@@ -186,13 +186,14 @@ public sealed partial class CommandPages : IPageStore
         foreach (var s in _staged)
         {
             int room = Pages.IsCold(s.Key) ? 0 : s.Key.Kind == PageKind.Bucket ? bucketRoom : s.Key.Kind == PageKind.Tree ? treeRoom : 0;
+            long replaces = Pages.AddressOf(s.Key);
             if (s.InPages)
             {
-                _session.WriteFramedPage(s.Key, Pages.Framed(s.Key), Pages.Get(s.Key).Length, room);
+                _session.WriteFramedPage(s.Key, Pages.Framed(s.Key), Pages.Get(s.Key).Length, room, replaces);
                 if (_trusted && s.Key.Kind == PageKind.Tree && s.Key.Cid == _keptCid) _writtenTree.Add(s.Key.PageNo);
             }
             else if (s.Bytes is null) _session.DeletePage(s.Key);
-            else _session.WritePage(s.Key, s.Bytes.AsSpan(0, s.Length), room);
+            else _session.WritePage(s.Key, s.Bytes.AsSpan(0, s.Length), room, replaces);
         }
         DropStaged();
     }

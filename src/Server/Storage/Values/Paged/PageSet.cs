@@ -31,6 +31,8 @@ public sealed class PageSet
         public bool Cold;
         /// <summary>Edited since it came in (a read or a kept copy put it here as the store holds it).</summary>
         public bool Dirty;
+        /// <summary>The log address of the record it was read from (0: not read from the store).</summary>
+        public long Address;
     }
 
     /// <summary>
@@ -135,7 +137,7 @@ public sealed class PageSet
     /// Puts a page in hand (a read's result), replacing what the set held for it. <paramref name="cold"/>:
     /// the read found it outside the log's mutable region (on disk, or read-only in memory).
     /// </summary>
-    public void Put(in PageKey key, ReadOnlySpan<byte> page, bool cold = false)
+    public void Put(in PageKey key, ReadOnlySpan<byte> page, bool cold = false, long address = 0)
     {
         var dest = Edit(key, page.Length);
         page.CopyTo(dest);
@@ -143,7 +145,11 @@ public sealed class PageSet
         ref var s = ref _slots[IndexOf(key)];
         s.Cold = cold;
         s.Dirty = false;
+        s.Address = address;
     }
+
+    /// <summary>Where the store held the page when it was read (0: not read from the store): its rewrite supersedes that record.</summary>
+    public long AddressOf(in PageKey key) => TryFind(key, out int i) ? _slots[i].Address : 0;
 
     /// <summary>
     /// Whether the page was read from outside the log's mutable region. Its rewrite is a new record at the
@@ -158,6 +164,7 @@ public sealed class PageSet
         ref var s = ref Reserve(key);
         s.Present = false;
         s.Length = 0;
+        s.Address = 0;
     }
 
     /// <summary>

@@ -19,9 +19,15 @@ public class FrozenClockTests
     {
         const long probe = 2_000_000;
         c.Call("EVAL", Loop(1000) + " return 1", "0"); // the reactor's Lua state is made by its first script
-        var clock = Stopwatch.StartNew();
-        c.Call("EVAL", Loop(probe) + " return 1", "0");
-        double perMs = probe / Math.Max(1.0, clock.Elapsed.TotalMilliseconds);
+        // The fastest of three probes: one slowed by a loaded machine sized a 600 ms script that then ran in 258 ms.
+        double fastest = double.MaxValue;
+        for (int i = 0; i < 3; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            c.Call("EVAL", Loop(probe) + " return 1", "0");
+            fastest = Math.Min(fastest, clock.Elapsed.TotalMilliseconds);
+        }
+        double perMs = probe / Math.Max(1.0, fastest);
         return Math.Max(probe, (long)(perMs * ms));
     }
 
@@ -117,7 +123,7 @@ public class FrozenClockTests
         // The cycle runs every 100 ms on its own thread; the script outlasts several of its passes.
         await using var server = await ServerProcess.StartAsync();
         using var c = new RespClient(server.Port, TimeSpan.FromSeconds(30));
-        long n = Iterations(c, 600);
+        long n = Iterations(c, 1200); // sized for 1.2 s: runs measured 258-293 ms of a 600 ms size, the 300 ms below is what matters
         var clock = Stopwatch.StartNew();
         var r = c.Call("EVAL", $$"""
             redis.call('SET', KEYS[1], 'value', 'PX', 1)

@@ -53,7 +53,7 @@ internal static partial class PagedHashes
     public static long Convert(ref CommandContext ctx, ReadOnlySpan<byte> payload, long expiry, int from = int.MaxValue)
     {
         var pages = PagedAccess.Pages(ref ctx);
-        var meta = PagedAccess.Create(ref ctx, pages, PagedKind.Hash, KeyType.Hash, expiry, PagedHash.PageShiftForValues(LongestValue(ref ctx, payload, from)));
+        var meta = PagedAccess.Create(ref ctx, pages, PagedKind.Hash, KeyType.Hash, expiry, PagedHash.PageShiftFor(LongestValue(ref ctx, payload, from)));
         var key = PagedAccess.StoreKey(ref ctx, ctx[1]);
         var e = Hash.Enumerate(payload);
         while (e.Next(out var field, out var value))

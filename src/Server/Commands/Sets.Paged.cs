@@ -155,9 +155,12 @@ internal static partial class PagedSets
     /// </summary>
     public static PagedMeta Fill(ref CommandContext ctx, CommandPages pages, ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload, long expiry)
     {
-        var meta = PagedAccess.Create(ref ctx, pages, PagedKind.Set, KeyType.Set, expiry, key);
-        var recordKey = PagedAccess.StoreKey(ref ctx, key);
         Span<byte> scratch = stackalloc byte[24];
+        int longest = 0;
+        var scan = new Set.Enumerator(payload, scratch);
+        while (scan.Next(out var member)) longest = Math.Max(longest, member.Length);
+        var meta = PagedAccess.Create(ref ctx, pages, PagedKind.Set, KeyType.Set, expiry, key, PagedHash.PageShiftFor(longest));
+        var recordKey = PagedAccess.StoreKey(ref ctx, key);
         var e = new Set.Enumerator(payload, scratch);
         while (e.Next(out var m))
         {

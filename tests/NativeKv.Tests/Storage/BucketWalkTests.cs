@@ -16,7 +16,7 @@ public class BucketWalkTests
 {
     private const int N = 200_000;
 
-    /// <summary>Member i, 40 bytes (200k of them fill ~4.7k buckets of 2 KB: ~74 rounds of 64).</summary>
+    /// <summary>Member i, 40 bytes (200k of them fill ~9.4k buckets of 1 KB: ~147 rounds of 64).</summary>
     private static string Member(int i) => $"m{i:D7}:" + new string((char)('a' + i % 26), 31);
 
     /// <summary>SADDs members [from, to) of <paramref name="key"/>, 1000 a command.</summary>
@@ -125,11 +125,11 @@ public class BucketWalkTests
 
     /// <summary>
     /// The collection's buckets (only one collection is paged): INFO's page bytes count a whole page and its record's
-    /// ~50 bytes of key and headers a bucket. A hash of short values has 1 KB pages, a set 2 KB (PagedHash.SmallPageShift).
+    /// ~50 bytes of key and headers a bucket. A hash or set of short elements has 1 KB pages (PagedHash.SmallPageShift).
     /// </summary>
     private static long Buckets(RespClient c, int pageBytes) => Info(c, "store_live_page_bytes") / (pageBytes + 64);
 
-    private const int HashPage = 1024, SetPage = 2048;
+    private const int HashPage = 1024, SetPage = 1024;
 
     /// <summary>
     /// The bound on a PING's wait while the walk runs. A round is 64 buckets (~5k elements), well under

@@ -419,12 +419,12 @@ public sealed class Maintenance
             ref TKey key, ref TInput input, ref TValue value, ref TOutput output, long untilAddress);
     }
 
+    private static bool IsPageRecord(ref SpanByte key) => key.Length >= ValueLayout.KeyPrefix && ValueLayout.NamespaceOf(ref key) == Store.PagesNamespace;
+
     /// <summary>
     /// What compaction drops: records of flushed databases, and pages of collections no main record names
     /// any more (<see cref="Values.Paged.LiveCollections"/>).
     /// </summary>
-    private static bool IsPageRecord(ref SpanByte key) => key.Length >= ValueLayout.KeyPrefix && ValueLayout.NamespaceOf(ref key) == Store.PagesNamespace;
-
     private bool IsDead(ref SpanByte key, ref SpanByte value)
     {
         int ns = ValueLayout.NamespaceOf(ref key);

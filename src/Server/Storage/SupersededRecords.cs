@@ -43,8 +43,7 @@ public sealed class SupersededRecords
         long number = address >> SegmentShift;
         var segment = SegmentFor(number);
         if (segment is null) return;
-        long unit = (address >> UnitShift) & ((1L << (SegmentShift - UnitShift)) - 1);
-        Interlocked.Or(ref segment.Bits[unit >> 6], 1UL << (int)(unit & 63));
+        Interlocked.Or(ref segment.Bits[Word(address)], Bit(address));
     }
 
     /// <summary>Whether the record at <paramref name="address"/> was marked (only meaningful for a page record).</summary>
@@ -54,9 +53,13 @@ public sealed class SupersededRecords
         long number = address >> SegmentShift;
         var segment = Volatile.Read(ref _ring[number & (SegmentCount - 1)]);
         if (segment is null || segment.Number != number) return false;
-        long unit = (address >> UnitShift) & ((1L << (SegmentShift - UnitShift)) - 1);
-        return (Volatile.Read(ref segment.Bits[unit >> 6]) & (1UL << (int)(unit & 63))) != 0;
+        return (Volatile.Read(ref segment.Bits[Word(address)]) & Bit(address)) != 0;
     }
+
+    /// <summary>The address's 32-byte unit within its segment: the word of bits it is in, and its bit there.</summary>
+    private static int Word(long address) => (int)((address >> (UnitShift + 6)) & (WordsPerSegment - 1));
+
+    private static ulong Bit(long address) => 1UL << (int)((address >> UnitShift) & 63);
 
     /// <summary>The log now begins at <paramref name="begin"/>: the marks below it go, the window moves up.</summary>
     public void BeginMoved(long begin)

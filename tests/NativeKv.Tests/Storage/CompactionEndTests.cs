@@ -3,6 +3,7 @@ using FASTER.core;
 using NativeKv.Server;
 using NativeKv.Server.Config;
 using NativeKv.Server.Storage;
+using NativeKv.Tests.Infrastructure;
 using static NativeKv.Tests.Infrastructure.StoreWrites;
 
 namespace NativeKv.Tests.Storage;
@@ -23,9 +24,8 @@ public class CompactionEndTests
     [Timeout(120_000)]
     public async Task Compaction_ending_inside_a_record_on_disk_keeps_every_record_whole(int into, CancellationToken ct)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "nativekv-compaction-end-" + Guid.NewGuid().ToString("N"));
-        var store = new Store(new ServerConfig { Dir = dir, Maxmemory = 16 * Mb, StorePageSize = Mb }, new Log(TextWriter.Null));
-        try
+        using var temp = new TempStore("compaction-end", new ServerConfig { Maxmemory = 16 * Mb, StorePageSize = Mb });
+        var store = temp.Store;
         {
             using var writer = store.NewSession("writer", ReadCopyOptions.None);
             using var reader = store.NewSession("reader", ReadCopyOptions.None);
@@ -65,11 +65,6 @@ public class CompactionEndTests
                 first ??= $"key{i}: {got[..Math.Min(got.Length, 40)]}";
             }
             await Assert.That(wrong).IsEqualTo(0).Because(first ?? "");
-        }
-        finally
-        {
-            store.Dispose();
-            Directory.Delete(dir, recursive: true);
         }
     }
 }

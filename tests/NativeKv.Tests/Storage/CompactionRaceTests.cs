@@ -4,6 +4,7 @@ using FASTER.core;
 using NativeKv.Server;
 using NativeKv.Server.Config;
 using NativeKv.Server.Storage;
+using NativeKv.Tests.Infrastructure;
 using static NativeKv.Tests.Infrastructure.StoreWrites;
 
 namespace NativeKv.Tests.Storage;
@@ -38,9 +39,8 @@ public class CompactionRaceTests
     [Timeout(120_000)]
     public async Task A_read_in_flight_across_a_compaction_finds_the_moved_record(bool throughChain, CancellationToken ct)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "nativekv-race-" + Guid.NewGuid().ToString("N"));
-        var store = new Store(new ServerConfig { Dir = dir, Maxmemory = 16 * Mb, StorePageSize = Mb }, new Log(TextWriter.Null));
-        try
+        using var temp = new TempStore("race", new ServerConfig { Maxmemory = 16 * Mb, StorePageSize = Mb });
+        var store = temp.Store;
         {
             using var writer = store.NewSession("writer", ReadCopyOptions.None);
             using var reader = store.NewSession("reader", ReadCopyOptions.None);
@@ -86,11 +86,6 @@ public class CompactionRaceTests
                 }
                 if (sw.Elapsed > TimeSpan.FromSeconds(10)) throw new TimeoutException("the read never completed");
             }
-        }
-        finally
-        {
-            store.Dispose();
-            Directory.Delete(dir, recursive: true);
         }
     }
 }

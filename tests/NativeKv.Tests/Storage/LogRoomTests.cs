@@ -4,6 +4,7 @@ using FASTER.core;
 using NativeKv.Server;
 using NativeKv.Server.Config;
 using NativeKv.Server.Storage;
+using NativeKv.Tests.Infrastructure;
 using static NativeKv.Tests.Infrastructure.StoreWrites;
 
 namespace NativeKv.Tests.Storage;
@@ -22,10 +23,9 @@ public class LogRoomTests
     [Timeout(120_000)]
     public async Task A_write_that_needs_a_page_flush_waits_for_it_like_a_disk_read(CancellationToken ct)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "nativekv-room-" + Guid.NewGuid().ToString("N"));
         // maxmemory 16mb: 4 pages of 4 MB, where the paged 200k-element tests stalled their reactor.
-        var store = new Store(new ServerConfig { Dir = dir, Maxmemory = 16 * Mb }, new Log(TextWriter.Null));
-        try
+        using var temp = new TempStore("room", new ServerConfig { Maxmemory = 16 * Mb });
+        var store = temp.Store;
         {
             using var writer = store.NewSession("writer", ReadCopyOptions.None);
             string value = new('v', 1000);
@@ -79,12 +79,6 @@ public class LogRoomTests
             await Assert.That(status).IsNotEqualTo(OpStatus.Pending);
             await Assert.That(writer.Read(0, Encoding.ASCII.GetBytes("key" + written), out var slot)).IsEqualTo(OpStatus.Found);
             await Assert.That(Encoding.ASCII.GetString(slot.Value)).IsEqualTo(value);
-        }
-        finally
-        {
-            store.HoldLogFlushes = false;
-            store.Dispose();
-            Directory.Delete(dir, recursive: true);
         }
     }
 
